@@ -1,0 +1,183 @@
+import {
+  getFamily,
+  getRefreshToken,
+  type RefreshFamily,
+  type RefreshToken,
+  revokeFamily,
+  rotateRefreshToken,
+} from "../../kv/sessions.ts";
+import { getUser, type User } from "../../kv/users.ts";
+import type { AppContext } from "../context.ts";
+import { AppError } from "../errors.ts";
+import { newId } from "../ids.ts";
+import { type PublicUser, publicUser } from "../users.ts";
+import {
+  type AccessClaims,
+  hashRefreshToken,
+  newRefreshToken,
+  signAccessToken,
+  verifyAccessToken,
+} from "./tokens.ts";
+
+/** The answer of verify and refresh. */
+export interface SignIn {
+  access_token: string;
+  refresh_token: string;
+  token_type: "Bearer";
+  expires_in: number;
+  user: PublicUser;
+}
+
+/** The stored records of a new sign-in, and the refresh token to hand out (never stored). */
+export interface NewSession {
+  family: RefreshFamily;
+  refreshToken: string;
+  tokenHash: string;
+  token: RefreshToken;
+}
+
+/** Builds the records of a new sign-in for `userId`; the caller commits them. */
+export async function newSession(
+  ctx: AppContext,
+  userId: string,
+  now: number,
+): Promise<NewSession> {
+  const expiresAt = now + ctx.config.refreshTokenTtlSeconds * 1000;
+  const family: RefreshFamily = {
+    id: newId("fam", now),
+    userId,
+    createdAt: now,
+    expiresAt,
+    revokedAt: null,
+  };
+  const refreshToken = newRefreshToken();
+  return {
+    family,
+    refreshToken,
+    tokenHash: await hashRefreshToken(refreshToken),
+    token: { familyId: family.id, userId, expiresAt, rotatedAt: null },
+  };
+}
+
+/** The token pair and user a client receives once a sign-in is stored. */
+export async function signInAnswer(
+  ctx: AppContext,
+  user: User,
+  session: { familyId: string; refreshToken: string },
+): Promise<SignIn> {
+  return {
+    access_token: await signAccessToken(ctx.tokens, {
+      sub: user.id,
+      sid: session.familyId,
+      role: user.role,
+      now: ctx.clock.now(),
+    }),
+    refresh_token: session.refreshToken,
+    token_type: "Bearer",
+    expires_in: ctx.tokens.accessTtlSeconds,
+    user: publicUser(user),
+  };
+}
+
+/**
+ * Exchanges a refresh token for a new pair. Each token works once: presenting one that was
+ * already exchanged is taken as theft and revokes its whole family. Of two parallel
+ * exchanges of one token exactly one succeeds; the loser gets 401 without revoking anything,
+ * since it raced rather than replayed.
+ */
+export async function refreshSession(ctx: AppContext, refreshToken: string): Promise<SignIn> {
+  const hash = await hashRefreshToken(refreshToken);
+  for (let conflict = 0; conflict < 2; conflict++) {
+    const now = ctx.clock.now();
+    const { token, family } = await getRefreshToken(ctx.kv, hash);
+    if (!token.value || !family?.value || token.value.expiresAt <= now) throw badRefresh();
+    if (family.value.revokedAt !== null || family.value.expiresAt <= now) throw badRefresh();
+    if (token.value.rotatedAt !== null) {
+      if (conflict > 0) throw badRefresh();
+      await revokeFamily(ctx.kv, family.value.id, now);
+      ctx.log.warn("refresh token reused: sign-in revoked", {
+        family_id: family.value.id,
+        user_id: family.value.userId,
+      });
+      throw badRefresh();
+    }
+    const user = await getUser(ctx.kv, token.value.userId);
+    if (!user) throw badRefresh();
+    if (user.status !== "active") throw accountDisabled(user);
+
+    const next = newRefreshToken();
+    const rotated = await rotateRefreshToken(ctx.kv, {
+      token: token as Deno.KvEntry<RefreshToken>,
+      family: family as Deno.KvEntry<RefreshFamily>,
+      now,
+      nextHash: await hashRefreshToken(next),
+      expiresAt: now + ctx.config.refreshTokenTtlSeconds * 1000,
+    });
+    if (rotated) {
+      return await signInAnswer(ctx, user, { familyId: family.value.id, refreshToken: next });
+    }
+  }
+  throw badRefresh();
+}
+
+/** The caller behind a Bearer token: claims and current user, or 401. */
+export interface Caller {
+  claims: AccessClaims;
+  user: User;
+}
+
+/**
+ * Checks an `Authorization: Bearer …` header: a valid token whose sign-in is not revoked,
+ * of a user who still exists and is active.
+ */
+export async function authenticate(ctx: AppContext, header: string | undefined): Promise<Caller> {
+  const match = header?.match(/^Bearer\s+([A-Za-z0-9_\-.]{1,4096})\s*$/i);
+  if (!match) {
+    throw new AppError("UNAUTHORIZED", "Send an access token: Authorization: Bearer <token>.");
+  }
+  const now = ctx.clock.now();
+  const claims = await verifyAccessToken(ctx.tokens, match[1], now);
+  const [family, user] = await Promise.all([
+    getFamily(ctx.kv, claims.sid),
+    getUser(ctx.kv, claims.sub),
+  ]);
+  if (!family.value || family.value.revokedAt !== null || family.value.expiresAt <= now) {
+    throw new AppError("UNAUTHORIZED", "This sign-in has ended. Sign in again.");
+  }
+  if (!user || family.value.userId !== user.id) {
+    throw new AppError("UNAUTHORIZED", "Access token is not valid.");
+  }
+  if (user.status !== "active") throw accountDisabled(user);
+  return { claims, user };
+}
+
+/**
+ * Ends the caller's sign-in: its access token and refresh family stop working at once. A
+ * refresh token in the body, if it belongs to the same user, ends its sign-in too.
+ */
+export async function logout(
+  ctx: AppContext,
+  caller: Caller,
+  refreshToken?: string,
+): Promise<void> {
+  const now = ctx.clock.now();
+  await revokeFamily(ctx.kv, caller.claims.sid, now);
+  if (refreshToken) {
+    const { token } = await getRefreshToken(ctx.kv, await hashRefreshToken(refreshToken));
+    if (token.value && token.value.userId === caller.user.id) {
+      await revokeFamily(ctx.kv, token.value.familyId, now);
+    }
+  }
+  ctx.log.info("signed out", { user_id: caller.user.id, family_id: caller.claims.sid });
+}
+
+/** 403 `ACCOUNT_DISABLED` naming the account's status. */
+export function accountDisabled(user: User): AppError {
+  return new AppError("ACCOUNT_DISABLED", `This account is ${user.status}.`, {
+    status: user.status,
+  });
+}
+
+function badRefresh(): AppError {
+  return new AppError("UNAUTHORIZED", "Refresh token is not valid. Sign in again.");
+}

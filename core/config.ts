@@ -1,0 +1,200 @@
+import { z } from "zod";
+import { DEFAULT_SETTINGS, SETTING_RANGES, type Settings, settingsSchema } from "./settings.ts";
+
+const list = z.string().default("").transform((s) =>
+  s.split(",").map((part) => part.trim()).filter((part) => part.length > 0)
+);
+const flag = z.enum(["true", "false", "1", "0", ""]).default("false").transform((s) =>
+  s === "true" || s === "1"
+);
+const optional = z.string().trim().optional().transform((s) => (s ? s : undefined));
+const url = z.url({ protocol: /^https?$/ });
+
+const settingsFromEnv = Object.fromEntries(
+  Object.keys(SETTING_RANGES).map((name) => [
+    name.toUpperCase(),
+    z.coerce.number().int().optional(),
+  ]),
+);
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+  APP_ENV: z.enum(["development", "test", "production"]).default("development"),
+  KV_PATH: optional,
+  JWT_SECRET: optional,
+  PUBLIC_URL: url.default("http://localhost:8000").transform((s) => s.replace(/\/+$/, "")),
+  TRUST_PROXY: flag,
+  CORS_ORIGINS: list,
+  ADMIN_PHONES: list,
+  ADMIN_EMAILS: list,
+  TELEGRAM_BOT_TOKEN: optional,
+  TELEGRAM_WEBHOOK_SECRET: optional,
+  TELEGRAM_API_ROOT: url.default("https://api.telegram.org"),
+  SMS_PROVIDER: z.enum(["twilio", "webhook", "console", "none"]).optional(),
+  TWILIO_ACCOUNT_SID: optional,
+  TWILIO_AUTH_TOKEN: optional,
+  TWILIO_FROM: optional,
+  TWILIO_API_ROOT: url.default("https://api.twilio.com"),
+  SMS_WEBHOOK_URL: url.optional(),
+  SMS_WEBHOOK_SECRET: optional,
+  EMAIL_PROVIDER: z.enum(["smtp", "webhook", "console", "none"]).optional(),
+  SMTP_URL: optional,
+  EMAIL_FROM: optional,
+  EMAIL_WEBHOOK_URL: url.optional(),
+  EMAIL_WEBHOOK_SECRET: optional,
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
+  REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(300).max(31_536_000).default(2_592_000),
+  ...settingsFromEnv,
+});
+
+/** SMS delivery settings. */
+export type SmsConfig =
+  | { provider: "none" | "console" }
+  | { provider: "webhook"; url: string; secret?: string }
+  | { provider: "twilio"; accountSid: string; authToken: string; from: string; apiRoot: string };
+
+/** Email delivery settings. */
+export type EmailConfig =
+  | { provider: "none" | "console" }
+  | { provider: "webhook"; url: string; secret?: string };
+
+/** Everything Doorman reads from its environment, validated and typed. */
+export interface Config {
+  port: number;
+  appEnv: "development" | "test" | "production";
+  /** A file path, `:memory:`, a KV Connect URL, or undefined for the platform default. */
+  kvPath?: string;
+  /** HS256 key; undefined in development means "generate once and keep it in KV". */
+  jwtSecret?: string;
+  publicUrl: string;
+  trustProxy: boolean;
+  corsOrigins: string[];
+  adminPhones: string[];
+  adminEmails: string[];
+  telegram: { botToken?: string; webhookSecret?: string; apiRoot: string };
+  sms: SmsConfig;
+  email: EmailConfig;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  /** Boot-time defaults of the admin settings (admins may override them at run time). */
+  settings: Settings;
+}
+
+/** A configuration Doorman refuses to start with; the message names every problem. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join("\n  - ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Reads the configuration from environment variables; throws `ConfigError` when unsafe. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`),
+    );
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const production = e.APP_ENV === "production";
+  const development = e.APP_ENV === "development";
+
+  const sms = smsConfig(e, development ? "console" : "none", problems);
+  const email = emailConfig(e, development ? "console" : "none", problems);
+
+  if (e.JWT_SECRET !== undefined && new TextEncoder().encode(e.JWT_SECRET).length < 32) {
+    problems.push("JWT_SECRET: must be at least 32 bytes");
+  }
+  if (production) {
+    if (e.JWT_SECRET === undefined) problems.push("JWT_SECRET: required in production");
+    if (sms.provider === "console") problems.push("SMS_PROVIDER=console is refused in production");
+    if (email.provider === "console") {
+      problems.push("EMAIL_PROVIDER=console is refused in production");
+    }
+  }
+
+  const settings = { ...DEFAULT_SETTINGS };
+  for (const name of Object.keys(SETTING_RANGES) as (keyof Settings)[]) {
+    const value = (e as Record<string, unknown>)[name.toUpperCase()];
+    if (typeof value === "number") settings[name] = value;
+  }
+  const checked = settingsSchema.safeParse(settings);
+  if (!checked.success) {
+    for (const issue of checked.error.issues) {
+      problems.push(`${String(issue.path[0]).toUpperCase()}: ${issue.message}`);
+    }
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    port: e.PORT,
+    appEnv: e.APP_ENV,
+    // On Deno Deploy `Deno.openKv()` without a path opens the project's own KV.
+    kvPath: e.KV_PATH ?? (env.DENO_DEPLOYMENT_ID ? undefined : "./data/kv.sqlite"),
+    jwtSecret: e.JWT_SECRET,
+    publicUrl: e.PUBLIC_URL,
+    trustProxy: e.TRUST_PROXY,
+    corsOrigins: e.CORS_ORIGINS,
+    adminPhones: e.ADMIN_PHONES,
+    adminEmails: e.ADMIN_EMAILS.map((s) => s.toLowerCase()),
+    telegram: {
+      botToken: e.TELEGRAM_BOT_TOKEN,
+      webhookSecret: e.TELEGRAM_WEBHOOK_SECRET,
+      apiRoot: e.TELEGRAM_API_ROOT.replace(/\/+$/, ""),
+    },
+    sms,
+    email,
+    accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+    refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
+    settings,
+  };
+}
+
+type Env = z.infer<typeof envSchema>;
+
+function smsConfig(e: Env, fallback: "console" | "none", problems: string[]): SmsConfig {
+  const provider = e.SMS_PROVIDER ?? fallback;
+  switch (provider) {
+    case "webhook":
+      if (!e.SMS_WEBHOOK_URL) {
+        problems.push("SMS_WEBHOOK_URL: required with SMS_PROVIDER=webhook");
+        return { provider: "none" };
+      }
+      return { provider, url: e.SMS_WEBHOOK_URL, secret: e.SMS_WEBHOOK_SECRET };
+    case "twilio": {
+      const missing = (["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM"] as const)
+        .filter((name) => !e[name]);
+      for (const name of missing) problems.push(`${name}: required with SMS_PROVIDER=twilio`);
+      if (missing.length > 0) return { provider: "none" };
+      return {
+        provider,
+        accountSid: e.TWILIO_ACCOUNT_SID!,
+        authToken: e.TWILIO_AUTH_TOKEN!,
+        from: e.TWILIO_FROM!,
+        apiRoot: e.TWILIO_API_ROOT.replace(/\/+$/, ""),
+      };
+    }
+    default:
+      return { provider };
+  }
+}
+
+function emailConfig(e: Env, fallback: "console" | "none", problems: string[]): EmailConfig {
+  const provider = e.EMAIL_PROVIDER ?? fallback;
+  switch (provider) {
+    case "webhook":
+      if (!e.EMAIL_WEBHOOK_URL) {
+        problems.push("EMAIL_WEBHOOK_URL: required with EMAIL_PROVIDER=webhook");
+        return { provider: "none" };
+      }
+      return { provider, url: e.EMAIL_WEBHOOK_URL, secret: e.EMAIL_WEBHOOK_SECRET };
+    case "smtp":
+      // The SMTP client lands with the email channel work; until then say so at start-up.
+      problems.push("EMAIL_PROVIDER=smtp is not available in this version: use webhook");
+      return { provider: "none" };
+    default:
+      return { provider };
+  }
+}

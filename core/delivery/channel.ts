@@ -1,0 +1,36 @@
+/** A message carrying a one-time code, rendered for every medium. */
+export interface CodeMessage {
+  /** Plain text (SMS, email text part, console). */
+  text: string;
+  /** Email subject. */
+  subject: string;
+  /** Email HTML part. */
+  html: string;
+}
+
+/** A way to reach a person: SMS, email, Telegram. */
+export interface Channel {
+  readonly name: "sms" | "email" | "telegram";
+  /** Which provider backs it (`webhook`, `twilio`, `console`, …), for health and logs. */
+  readonly provider: string;
+  /** Delivers one message; throws `DeliveryError` when the provider refused or timed out. */
+  send(to: string, message: CodeMessage): Promise<void>;
+}
+
+/** A provider could not deliver. The message is safe to log: no code, no secret. */
+export class DeliveryError extends Error {
+  constructor(message: string, readonly options: { retryable?: boolean } = {}) {
+    super(message);
+    this.name = "DeliveryError";
+  }
+}
+
+/** How a channel has been doing, for the health endpoint and the dashboard. */
+export interface ChannelHealth {
+  configured: boolean;
+  provider: string;
+  ok: boolean;
+  last_error: string | null;
+  last_error_at: string | null;
+  last_success_at: string | null;
+}

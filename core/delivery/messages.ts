@@ -1,0 +1,27 @@
+import type { CodeMessage } from "./channel.ts";
+
+/** The product name shown in every message. */
+export const PRODUCT_NAME = "Doorman";
+
+/** "5 minutes", "1 minute", "45 seconds". */
+export function formatLifetime(seconds: number): string {
+  if (seconds >= 60 && seconds % 60 === 0) {
+    const minutes = seconds / 60;
+    return `${minutes} minute${minutes === 1 ? "" : "s"}`;
+  }
+  return `${seconds} second${seconds === 1 ? "" : "s"}`;
+}
+
+/** The sign-in code message: product, code, lifetime and a do-not-share line. */
+export function codeMessage(code: string, ttlSeconds: number): CodeMessage {
+  const lifetime = formatLifetime(ttlSeconds);
+  return {
+    subject: `${PRODUCT_NAME} sign-in code: ${code}`,
+    text:
+      `${PRODUCT_NAME}: your sign-in code is ${code}. It expires in ${lifetime}. Do not share it with anyone.`,
+    html: `<p>Your ${PRODUCT_NAME} sign-in code is</p>` +
+      `<p style="font-size:28px;font-weight:700;letter-spacing:4px;font-family:monospace">${code}</p>` +
+      `<p>It expires in ${lifetime}. Do not share it with anyone.</p>` +
+      `<p style="color:#666">If you did not ask for it, ignore this message.</p>`,
+  };
+}

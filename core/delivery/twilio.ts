@@ -1,0 +1,48 @@
+import { type Channel, type CodeMessage, DeliveryError } from "./channel.ts";
+import { PROVIDER_TIMEOUT_MS } from "./webhook.ts";
+
+/** SMS through Twilio's Messages API (`POST /2010-04-01/Accounts/{sid}/Messages.json`). */
+export function twilioChannel(
+  options: {
+    accountSid: string;
+    authToken: string;
+    from: string;
+    apiRoot: string;
+    timeoutMs?: number;
+  },
+): Channel {
+  const url = `${options.apiRoot}/2010-04-01/Accounts/${
+    encodeURIComponent(options.accountSid)
+  }/Messages.json`;
+  const authorization = `Basic ${btoa(`${options.accountSid}:${options.authToken}`)}`;
+  return {
+    name: "sms",
+    provider: "twilio",
+    async send(to: string, message: CodeMessage): Promise<void> {
+      let response: Response;
+      try {
+        response = await fetch(url, {
+          method: "POST",
+          headers: { authorization, "content-type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams({ To: to, From: options.from, Body: message.text }),
+          signal: AbortSignal.timeout(options.timeoutMs ?? PROVIDER_TIMEOUT_MS),
+        });
+      } catch (error) {
+        const reason = error instanceof DOMException && error.name === "TimeoutError"
+          ? "timed out"
+          : "could not connect";
+        throw new DeliveryError(`twilio ${reason}`, { retryable: true });
+      }
+      if (response.ok) {
+        await response.body?.cancel();
+        return;
+      }
+      // Twilio explains refusals as `{ code, message }`; the code is safe to log.
+      const detail = await response.json().catch(() => null) as { code?: number } | null;
+      throw new DeliveryError(
+        `twilio answered ${response.status}${detail?.code ? ` (error ${detail.code})` : ""}`,
+        { retryable: response.status >= 500 || response.status === 429 },
+      );
+    },
+  };
+}

@@ -1,0 +1,63 @@
+import { type Channel, type CodeMessage, DeliveryError } from "./channel.ts";
+
+/** How long a provider may take before the channel counts as failed. */
+export const PROVIDER_TIMEOUT_MS = 5_000;
+
+/**
+ * The `webhook` provider: `POST` JSON to a URL of the operator's, signed with
+ * `X-Doorman-Signature: sha256=<hex HMAC-SHA256 of the body>` when a secret is set.
+ * SMS bodies are `{ to, text }`; email bodies `{ to, subject, text, html }`.
+ */
+export function webhookChannel(
+  name: "sms" | "email",
+  options: { url: string; secret?: string; timeoutMs?: number },
+): Channel {
+  return {
+    name,
+    provider: "webhook",
+    async send(to: string, message: CodeMessage): Promise<void> {
+      const body = JSON.stringify(
+        name === "sms"
+          ? { to, text: message.text }
+          : { to, subject: message.subject, text: message.text, html: message.html },
+      );
+      const headers: Record<string, string> = { "content-type": "application/json" };
+      if (options.secret) headers["x-doorman-signature"] = await sign(options.secret, body);
+      let response: Response;
+      try {
+        response = await fetch(options.url, {
+          method: "POST",
+          headers,
+          body,
+          signal: AbortSignal.timeout(options.timeoutMs ?? PROVIDER_TIMEOUT_MS),
+        });
+      } catch (error) {
+        const reason = error instanceof DOMException && error.name === "TimeoutError"
+          ? "timed out"
+          : "could not connect";
+        throw new DeliveryError(`${name} webhook ${reason}`, { retryable: true });
+      }
+      await response.body?.cancel();
+      if (!response.ok) {
+        throw new DeliveryError(`${name} webhook answered ${response.status}`, {
+          retryable: response.status >= 500,
+        });
+      }
+    },
+  };
+}
+
+/** `sha256=<hex>` of HMAC-SHA256(secret, body): what receivers compare against. */
+export async function sign(secret: string, body: string): Promise<string> {
+  const key = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(secret),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const mac = new Uint8Array(
+    await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(body)),
+  );
+  return `sha256=${Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}

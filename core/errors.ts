@@ -1,0 +1,49 @@
+/** The API.md error table: every code a client can receive, with its HTTP status. */
+export const ERROR_STATUS = {
+  VALIDATION_FAILED: 400,
+  INVALID_CODE: 400,
+  UNAUTHORIZED: 401,
+  ACCOUNT_DISABLED: 403,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  RATE_LIMITED: 429,
+  TOO_MANY_ATTEMPTS: 429,
+  CHANNEL_UNAVAILABLE: 503,
+  INTERNAL: 500,
+} as const;
+
+/** One of the error codes of API.md. */
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** Extra fields an error carries into `error.*` of the JSON body (`retry_after`, `details`, …). */
+export type ErrorExtra = Record<string, unknown>;
+
+/** An error meant for the client: its code, status and message go out as API.md describes. */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly extra: ErrorExtra;
+
+  constructor(code: ErrorCode, message: string, extra: ErrorExtra = {}) {
+    super(message);
+    this.name = "AppError";
+    this.code = code;
+    this.status = ERROR_STATUS[code];
+    this.extra = extra;
+  }
+
+  /** The JSON body API.md prescribes for this error. */
+  toBody(): { error: { code: ErrorCode; message: string } & ErrorExtra } {
+    return { error: { code: this.code, message: this.message, ...this.extra } };
+  }
+}
+
+/** A 429 `RATE_LIMITED` whose `retry_after` is whole seconds, at least 1. */
+export function rateLimited(message: string, retryAfterMs: number): AppError {
+  const retryAfter = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return new AppError("RATE_LIMITED", `${message} Try again in ${retryAfter} s.`, {
+    retry_after: retryAfter,
+  });
+}

@@ -1,0 +1,48 @@
+/**
+ * A rolling-window counter kept in one small record: requests are counted in buckets of
+ * 1/60 of the window, and a bucket stops counting only once its *last* instant has left the
+ * window. So it never lets more than `limit` through in any rolling window, at the price of
+ * holding a request up to one bucket (a minute for an hour) longer than strictly needed.
+ */
+export interface WindowCounter {
+  /** `[bucket start in ms, requests in it]`, oldest first. */
+  buckets: [number, number][];
+}
+
+/** The outcome of counting one more request against a window. */
+export interface WindowDecision {
+  allowed: boolean;
+  /** When not allowed: how long until one more request would be. */
+  retryAfterMs: number;
+  /** The counter to store when the request goes ahead. */
+  next: WindowCounter;
+}
+
+/** Decides whether one more request fits into `limit` per `windowMs`. */
+export function countInWindow(
+  counter: WindowCounter | null,
+  options: { limit: number; windowMs: number; now: number },
+): WindowDecision {
+  const { limit, windowMs, now } = options;
+  const bucketMs = Math.max(1, Math.floor(windowMs / 60));
+  const live = (counter?.buckets ?? []).filter(([start]) => start + bucketMs + windowMs > now);
+  const total = live.reduce((sum, [, count]) => sum + count, 0);
+  if (total >= limit) {
+    let toDrop = total - limit + 1;
+    let retryAfterMs = windowMs;
+    for (const [start, count] of live) {
+      toDrop -= count;
+      if (toDrop <= 0) {
+        retryAfterMs = start + bucketMs + windowMs - now;
+        break;
+      }
+    }
+    return { allowed: false, retryAfterMs, next: { buckets: live } };
+  }
+  const current = Math.floor(now / bucketMs) * bucketMs;
+  const last = live[live.length - 1];
+  const buckets: [number, number][] = last && last[0] === current
+    ? [...live.slice(0, -1), [current, last[1] + 1]]
+    : [...live, [current, 1]];
+  return { allowed: true, retryAfterMs: 0, next: { buckets } };
+}

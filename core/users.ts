@@ -1,0 +1,25 @@
+import type { User } from "../kv/users.ts";
+
+/** A user as the API shows it. */
+export interface PublicUser {
+  id: string;
+  phone: string | null;
+  email: string | null;
+  telegram_id: string | null;
+  status: User["status"];
+  role: User["role"];
+  created_at: string;
+}
+
+/** The API.md shape of a user. */
+export function publicUser(user: User): PublicUser {
+  return {
+    id: user.id,
+    phone: user.phone,
+    email: user.email,
+    telegram_id: user.telegramId,
+    status: user.status,
+    role: user.role,
+    created_at: new Date(user.createdAt).toISOString(),
+  };
+}

@@ -1,0 +1,17 @@
+import type { Caller } from "../auth/sessions.ts";
+import type { AppContext } from "../context.ts";
+
+/** Hono's typing of Doorman: what `Deno.serve` passes in, and what middleware sets. */
+export type AppEnv = {
+  Bindings: {
+    /** The socket peer, passed by `Deno.serve` in main.ts (absent in `app.request()` tests). */
+    remoteAddr?: Deno.NetAddr;
+  };
+  Variables: {
+    ctx: AppContext;
+    requestId: string;
+    /** The client's IP: the socket peer, or `X-Forwarded-For` with `TRUST_PROXY=true`. */
+    ip: string;
+    caller: Caller;
+  };
+};

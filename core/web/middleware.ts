@@ -1,0 +1,88 @@
+import type { z } from "zod";
+import { zValidator } from "@hono/zod-validator";
+import { createFactory } from "hono/factory";
+import { bodyLimit } from "hono/body-limit";
+import { authenticate } from "../auth/sessions.ts";
+import { AppError } from "../errors.ts";
+import type { AppEnv } from "./env.ts";
+
+/** Largest accepted request body. */
+export const MAX_BODY_BYTES = 16 * 1024;
+
+const factory = createFactory<AppEnv>();
+
+/** Works out the client IP once per request. */
+export const clientIp = factory.createMiddleware(async (c, next) => {
+  let ip = c.env?.remoteAddr?.hostname ?? "unknown";
+  if (c.var.ctx.config.trustProxy) {
+    // The last hop is the one our own proxy appended; earlier ones are the client's word.
+    const forwarded = c.req.header("x-forwarded-for")?.split(",").map((s) => s.trim())
+      .filter((s) => s.length > 0 && s.length <= 64);
+    if (forwarded && forwarded.length > 0) ip = forwarded[forwarded.length - 1];
+  }
+  c.set("ip", ip);
+  await next();
+});
+
+/** 413 past 16 KiB, whether the body says its length or comes chunked. */
+export const limitBody = bodyLimit({
+  maxSize: MAX_BODY_BYTES,
+  onError: () => {
+    throw new AppError("PAYLOAD_TOO_LARGE", `The request body is over ${MAX_BODY_BYTES} bytes.`);
+  },
+});
+
+const JSON_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i;
+
+function hasBody(headers: Headers): boolean {
+  const length = headers.get("content-length");
+  return headers.has("transfer-encoding") || (length !== null && length !== "0");
+}
+
+/**
+ * Validates a JSON body against `schema` (400 `VALIDATION_FAILED` with details); a body that
+ * is not JSON is 415. With `optional`, a request without any body validates `{}`.
+ */
+export function jsonBody<T extends z.ZodType>(schema: T, options: { optional?: boolean } = {}) {
+  const contentType = factory.createMiddleware(async (c, next) => {
+    const type = c.req.header("content-type") ?? "";
+    const empty = !hasBody(c.req.raw.headers) && c.req.raw.body === null;
+    if (!(options.optional && empty && type === "") && !JSON_TYPE.test(type)) {
+      throw new AppError(
+        "UNSUPPORTED_MEDIA_TYPE",
+        "Send a JSON body with Content-Type: application/json.",
+      );
+    }
+    await next();
+  });
+  const validate = zValidator("json", schema, (result) => {
+    if (!result.success) throw validationFailed(result.error);
+  });
+  return [limitBody, contentType, validate] as const;
+}
+
+/** Validates the query string against `schema`. */
+export function query<T extends z.ZodType>(schema: T) {
+  return zValidator("query", schema, (result) => {
+    if (!result.success) throw validationFailed(result.error);
+  });
+}
+
+/** 400 `VALIDATION_FAILED` listing each problem as `{ path, message }`. */
+export function validationFailed(
+  error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] },
+): AppError {
+  const details = error.issues.slice(0, 20).map((issue) => ({
+    path: issue.path.map(String).join(".") || "(body)",
+    message: issue.message,
+  }));
+  return new AppError("VALIDATION_FAILED", "The request does not match the expected shape.", {
+    details,
+  });
+}
+
+/** Requires a valid access token of an active user; sets `caller`. */
+export const requireUser = factory.createMiddleware(async (c, next) => {
+  c.set("caller", await authenticate(c.var.ctx, c.req.header("authorization")));
+  await next();
+});

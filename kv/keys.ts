@@ -1,0 +1,27 @@
+/**
+ * Every Deno KV key Doorman uses. Collections are snake_case; secondary indexes are their
+ * own collections. A key literal anywhere else is a bug.
+ */
+export const keys = {
+  user: (id: string) => ["users", id] as const,
+  users: () => ["users"] as const,
+  userByPhone: (phone: string) => ["users_by_phone", phone] as const,
+  userByEmail: (email: string) => ["users_by_email", email] as const,
+  userByTelegram: (telegramId: bigint) => ["users_by_telegram", telegramId] as const,
+
+  otpRequest: (id: string) => ["otp_requests", id] as const,
+  /** The one live request of a recipient; a new request replaces it. */
+  otpActive: (recipient: string) => ["otp_active", recipient] as const,
+
+  refreshToken: (hash: string) => ["refresh_tokens", hash] as const,
+  refreshFamily: (id: string) => ["refresh_families", id] as const,
+  familiesByUser: (userId: string) => ["families_by_user", userId] as const,
+  familyOfUser: (userId: string, familyId: string) =>
+    ["families_by_user", userId, familyId] as const,
+
+  limit: (scope: "recipient" | "ip", subject: string) => ["limits", scope, subject] as const,
+  cooldown: (recipient: string) => ["cooldowns", recipient] as const,
+
+  settings: () => ["settings", "current"] as const,
+  secret: (name: "jwt_secret") => ["secrets", name] as const,
+};

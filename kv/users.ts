@@ -1,0 +1,111 @@
+import { keys } from "./keys.ts";
+
+/** Account states of API.md; only `active` may sign in and be online. */
+export type UserStatus = "active" | "inactive" | "suspended" | "banned";
+/** Roles of API.md. */
+export type UserRole = "user" | "admin";
+
+/** A stored user. Telegram ids are kept as decimal strings: they exceed 32 bits. */
+export interface User {
+  id: string;
+  phone: string | null;
+  email: string | null;
+  telegramId: string | null;
+  status: UserStatus;
+  role: UserRole;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** How a user is found: by canonical phone, email or Telegram id. */
+export type UserLookup =
+  | { kind: "phone"; value: string }
+  | { kind: "email"; value: string }
+  | { kind: "telegram"; value: string };
+
+/** The unique-index key of a lookup. */
+export function indexKey(lookup: UserLookup): Deno.KvKey {
+  switch (lookup.kind) {
+    case "phone":
+      return keys.userByPhone(lookup.value);
+    case "email":
+      return keys.userByEmail(lookup.value);
+    case "telegram":
+      return keys.userByTelegram(BigInt(lookup.value));
+  }
+}
+
+/** Every index key a user owns. */
+export function indexKeysOf(user: User): Deno.KvKey[] {
+  const out: Deno.KvKey[] = [];
+  if (user.phone) out.push(keys.userByPhone(user.phone));
+  if (user.email) out.push(keys.userByEmail(user.email));
+  if (user.telegramId) out.push(keys.userByTelegram(BigInt(user.telegramId)));
+  return out;
+}
+
+/** Reads a user by id. */
+export async function getUser(kv: Deno.Kv, id: string): Promise<User | null> {
+  return (await kv.get<User>(keys.user(id))).value;
+}
+
+/** Reads the index entry of a lookup (its versionstamp guards a later create). */
+export function getUserIndex(
+  kv: Deno.Kv,
+  lookup: UserLookup,
+): Promise<Deno.KvEntryMaybe<string>> {
+  return kv.get<string>(indexKey(lookup));
+}
+
+/** Finds a user by phone, email or Telegram id. */
+export async function findUser(kv: Deno.Kv, lookup: UserLookup): Promise<User | null> {
+  const index = await getUserIndex(kv, lookup);
+  return index.value ? await getUser(kv, index.value) : null;
+}
+
+/**
+ * Saves a user and its indexes in one atomic commit. `previous` is the stored version being
+ * replaced (null for a new user); each new index must be free, each dropped index is removed.
+ * Returns false when another writer got there first.
+ */
+export async function saveUser(
+  kv: Deno.Kv,
+  user: User,
+  previous: Deno.KvEntryMaybe<User>,
+): Promise<boolean> {
+  const op = kv.atomic();
+  addSaveUser(op, user, previous);
+  return (await op.commit()).ok;
+}
+
+/** Adds the writes of `saveUser` to a larger atomic operation. */
+export function addSaveUser(
+  op: Deno.AtomicOperation,
+  user: User,
+  previous: Deno.KvEntryMaybe<User>,
+): Deno.AtomicOperation {
+  op.check(previous).set(keys.user(user.id), user);
+  const before = previous.value ? indexKeysOf(previous.value) : [];
+  const after = indexKeysOf(user);
+  const same = (a: Deno.KvKey, b: Deno.KvKey) =>
+    a.length === b.length && a.every((part, i) => part === b[i]);
+  for (const key of after) {
+    if (!before.some((k) => same(k, key))) {
+      op.check({ key, versionstamp: null }).set(key, user.id);
+    }
+  }
+  for (const key of before) {
+    if (!after.some((k) => same(k, key))) op.delete(key);
+  }
+  return op;
+}
+
+/** Reads a user entry (with versionstamp) by id; an absent user reads as an empty entry. */
+export function getUserEntry(kv: Deno.Kv, id: string): Promise<Deno.KvEntryMaybe<User>> {
+  return kv.get<User>(keys.user(id));
+}
+
+/** The empty entry a brand-new user is created over. */
+export function emptyUserEntry(id: string): Deno.KvEntryMaybe<User> {
+  return { key: keys.user(id), value: null, versionstamp: null };
+}

@@ -1,0 +1,32 @@
+import { ConfigError, loadConfig } from "./core/config.ts";
+import { createContext } from "./core/context.ts";
+import { createApp } from "./core/web/app.ts";
+
+let config;
+try {
+  config = loadConfig(Deno.env.toObject());
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(error.message);
+  Deno.exit(1);
+}
+
+if (config.kvPath && !config.kvPath.includes("://") && config.kvPath !== ":memory:") {
+  const dir = config.kvPath.replace(/[^/\\]*$/, "");
+  if (dir) await Deno.mkdir(dir, { recursive: true });
+}
+
+const ctx = await createContext(config);
+const app = createApp(ctx);
+
+Deno.serve({
+  port: config.port,
+  onListen: ({ hostname, port }) => {
+    ctx.log.info("Doorman is listening", {
+      url: `http://${hostname === "0.0.0.0" ? "localhost" : hostname}:${port}`,
+      env: config.appEnv,
+      sms: config.sms.provider,
+      email: config.email.provider,
+    });
+  },
+}, (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }));

@@ -1,0 +1,8 @@
+import { Hono } from "hono";
+import { publicUser } from "../../../core/users.ts";
+import type { AppEnv } from "../../../core/web/env.ts";
+import { requireUser } from "../../../core/web/middleware.ts";
+
+/** `GET /api/v1/me`: the signed-in user. */
+export const meRoutes = new Hono<AppEnv>()
+  .get("/", requireUser, (c) => c.json({ user: publicUser(c.var.caller.user) }));
