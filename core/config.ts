@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { normalizeEmail, normalizePhone } from "./auth/recipients.ts";
 import { DEFAULT_SETTINGS, SETTING_RANGES, type Settings, settingsSchema } from "./settings.ts";
 
 const list = z.string().default("").transform((s) =>
@@ -115,6 +116,17 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     }
   }
 
+  const adminPhones = e.ADMIN_PHONES.map((phone) => {
+    const canonical = normalizePhone(phone);
+    if (!canonical) problems.push(`ADMIN_PHONES: "${phone}" is not an E.164 phone number`);
+    return canonical ?? "";
+  });
+  const adminEmails = e.ADMIN_EMAILS.map((email) => {
+    const canonical = normalizeEmail(email);
+    if (!canonical) problems.push(`ADMIN_EMAILS: "${email}" is not an email address`);
+    return canonical ?? "";
+  });
+
   const settings = { ...DEFAULT_SETTINGS };
   for (const name of Object.keys(SETTING_RANGES) as (keyof Settings)[]) {
     const value = (e as Record<string, unknown>)[name.toUpperCase()];
@@ -137,8 +149,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     publicUrl: e.PUBLIC_URL,
     trustProxy: e.TRUST_PROXY,
     corsOrigins: e.CORS_ORIGINS,
-    adminPhones: e.ADMIN_PHONES,
-    adminEmails: e.ADMIN_EMAILS.map((s) => s.toLowerCase()),
+    adminPhones,
+    adminEmails,
     telegram: {
       botToken: e.TELEGRAM_BOT_TOKEN,
       webhookSecret: e.TELEGRAM_WEBHOOK_SECRET,

@@ -199,7 +199,7 @@ export async function verifyCode(
       if (committed) {
         const signedIn = (save ?? user.value)!;
         ctx.log.info("signed in", {
-          request_id: request.id,
+          otp_request_id: request.id,
           user_id: userId,
           new_user: !user.value,
         });
