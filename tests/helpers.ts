@@ -1,5 +1,5 @@
 import type { Hono } from "hono";
-import { FakeClock } from "../core/clock.ts";
+import { type Clock, FakeClock } from "../core/clock.ts";
 import { loadConfig } from "../core/config.ts";
 import { type AppContext, createContext } from "../core/context.ts";
 import { memoryLogger } from "../core/log.ts";
@@ -38,7 +38,7 @@ export interface SignInBody {
 
 /** Starts a harness; `env` adds or overrides environment variables. */
 export async function startHarness(
-  options: { env?: Record<string, string>; kv?: Deno.Kv; clock?: FakeClock } = {},
+  options: { env?: Record<string, string>; kv?: Deno.Kv; clock?: Clock } = {},
 ): Promise<Harness> {
   const sms = startWebhookReceiver({ secret: "sms-hook-secret" });
   const email = startWebhookReceiver({ secret: "email-hook-secret" });
@@ -53,7 +53,8 @@ export async function startHarness(
     EMAIL_WEBHOOK_SECRET: "email-hook-secret",
     ...options.env,
   });
-  const clock = options.clock ?? new FakeClock();
+  // A test passing a real clock does not move it by hand.
+  const clock = (options.clock ?? new FakeClock()) as FakeClock;
   const log = memoryLogger();
   const ownKv = !options.kv;
   const kv = options.kv ?? await Deno.openKv(":memory:");
@@ -99,7 +100,11 @@ export async function startHarness(
     async [Symbol.asyncDispose]() {
       await sms.close();
       await email.close();
-      if (ownKv) kv.close();
+      try {
+        if (ownKv) kv.close();
+      } catch {
+        // A test closed it on purpose.
+      }
     },
   };
   return harness;

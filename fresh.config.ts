@@ -1,0 +1,22 @@
+/**
+ * Page and island settings, following Fresh's conventions: pages live in `routes/`, islands
+ * in `islands/` and are hydrated in the browser; static files are served from `static/`,
+ * and the browser bundle is written to `static/build/`. The islands runtime (core/web) reads
+ * this file; until the dashboard lands the list of islands is empty and no page ships JS.
+ */
+export interface FreshConfig {
+  /** Island modules, relative to the project root. */
+  islands: string[];
+  /** Files served as-is under `/static/`. */
+  staticDir: string;
+  /** Where `deno task build` writes the hashed browser bundle. */
+  buildDir: string;
+}
+
+const config: FreshConfig = {
+  islands: [],
+  staticDir: "./static",
+  buildDir: "./static/build",
+};
+
+export default config;

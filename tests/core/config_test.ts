@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import { ConfigError, loadConfig } from "../../core/config.ts";
+
+const SECRET = "0123456789abcdef0123456789abcdef";
+
+Deno.test("loadConfig() - development defaults need nothing set", () => {
+  const config = loadConfig({});
+  assert.equal(config.appEnv, "development");
+  assert.equal(config.port, 8000);
+  assert.equal(config.kvPath, "./data/kv.sqlite");
+  assert.equal(config.jwtSecret, undefined);
+  assert.equal(config.sms.provider, "console");
+  assert.equal(config.email.provider, "console");
+  assert.equal(config.settings.otp_length, 6);
+  assert.equal(config.settings.presence_timeout_seconds, 120);
+  assert.equal(config.accessTokenTtlSeconds, 900);
+});
+
+Deno.test("loadConfig() - production refuses to start without JWT_SECRET", () => {
+  assert.throws(
+    () => loadConfig({ APP_ENV: "production" }),
+    (error: unknown) =>
+      error instanceof ConfigError && error.problems.some((p) => p.includes("JWT_SECRET")),
+  );
+});
+
+Deno.test("loadConfig() - a JWT_SECRET under 32 bytes is refused", () => {
+  assert.throws(() => loadConfig({ APP_ENV: "production", JWT_SECRET: "short" }), /32 bytes/);
+  assert.throws(() => loadConfig({ JWT_SECRET: "x".repeat(31) }), /32 bytes/);
+});
+
+Deno.test("loadConfig() - production refuses console providers", () => {
+  assert.throws(
+    () => loadConfig({ APP_ENV: "production", JWT_SECRET: SECRET, SMS_PROVIDER: "console" }),
+    /SMS_PROVIDER=console/,
+  );
+  assert.throws(
+    () => loadConfig({ APP_ENV: "production", JWT_SECRET: SECRET, EMAIL_PROVIDER: "console" }),
+    /EMAIL_PROVIDER=console/,
+  );
+  const config = loadConfig({ APP_ENV: "production", JWT_SECRET: SECRET });
+  assert.equal(config.sms.provider, "none");
+  assert.equal(config.email.provider, "none");
+});
+
+Deno.test("loadConfig() - providers need their settings", () => {
+  assert.throws(() => loadConfig({ SMS_PROVIDER: "webhook" }), /SMS_WEBHOOK_URL/);
+  assert.throws(() => loadConfig({ SMS_PROVIDER: "twilio" }), /TWILIO_ACCOUNT_SID/);
+  assert.throws(() => loadConfig({ SMS_PROVIDER: "pigeon" }), /SMS_PROVIDER/);
+  const twilio = loadConfig({
+    SMS_PROVIDER: "twilio",
+    TWILIO_ACCOUNT_SID: "AC1",
+    TWILIO_AUTH_TOKEN: "t",
+    TWILIO_FROM: "+15005550006",
+  });
+  assert.equal(twilio.sms.provider, "twilio");
+});
+
+Deno.test("loadConfig() - setting defaults come from the environment, within range", () => {
+  const config = loadConfig({
+    OTP_LENGTH: "8",
+    OTP_TTL_SECONDS: "60",
+    CORS_ORIGINS: "https://a.io, https://b.io",
+  });
+  assert.equal(config.settings.otp_length, 8);
+  assert.equal(config.settings.otp_ttl_seconds, 60);
+  assert.deepEqual(config.corsOrigins, ["https://a.io", "https://b.io"]);
+  assert.throws(() => loadConfig({ OTP_LENGTH: "3" }), /OTP_LENGTH/);
+  assert.throws(() => loadConfig({ OTP_LENGTH: "six" }), /OTP_LENGTH/);
+  assert.throws(
+    () => loadConfig({ HEARTBEAT_INTERVAL_SECONDS: "200" }),
+    /HEARTBEAT_INTERVAL_SECONDS: must be below presence_timeout_seconds/,
+  );
+});
+
+Deno.test("loadConfig() - bootstrap admins are kept in canonical form", () => {
+  const config = loadConfig({ ADMIN_PHONES: "+1 (415) 555-0100", ADMIN_EMAILS: "Ada@Example.com" });
+  assert.deepEqual(config.adminPhones, ["+14155550100"]);
+  assert.deepEqual(config.adminEmails, ["ada@example.com"]);
+  assert.throws(() => loadConfig({ ADMIN_PHONES: "555-0100" }), /ADMIN_PHONES/);
+});
