@@ -18,6 +18,7 @@ import {
 import type { AppContext } from "../context.ts";
 import { codeMessage } from "../delivery/messages.ts";
 import type { DeliveryAttempt } from "../delivery/router.ts";
+import { backOff, MAX_CONFLICTS, tooBusy } from "../conflicts.ts";
 import { AppError, rateLimited } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { countInWindow } from "../limits.ts";
@@ -27,8 +28,6 @@ import { type Recipient, recipientKey } from "./recipients.ts";
 import { accountDisabled, newSession, type SignIn, signInAnswer } from "./sessions.ts";
 
 const HOUR_MS = 3_600_000;
-/** Write conflicts expected under contention before something is wrong. */
-const MAX_CONFLICTS = 32;
 
 /** How the client asked for the code to travel. */
 export type ChannelChoice = "auto" | "sms" | "telegram" | "email";
@@ -61,7 +60,8 @@ export async function requestCode(
 
   let request: OtpRequest | undefined;
   for (let conflict = 0; !request; conflict++) {
-    if (conflict === MAX_CONFLICTS) throw new Error("Cannot store code request: write conflicts");
+    if (conflict === MAX_CONFLICTS) throw tooBusy();
+    if (conflict > 0) await backOff(conflict);
     const now = ctx.clock.now();
     const guards = await readRequestGuards(ctx.kv, key, ip);
     const cooldownMs = (guards.cooldown.value?.until ?? 0) - now;
@@ -146,7 +146,8 @@ export async function verifyCode(
 ): Promise<SignIn> {
   let entry = await liveRequest(ctx, input.requestId);
   for (let conflict = 0;; conflict++) {
-    if (conflict === MAX_CONFLICTS) throw new Error("Cannot verify code: write conflicts");
+    if (conflict === MAX_CONFLICTS) throw tooBusy();
+    if (conflict > 0) await backOff(conflict);
     if (entry.value.attempts >= entry.value.maxAttempts) throw tooManyAttempts();
     const spent = await spendAttempt(ctx.kv, entry, ctx.clock.now());
     if (spent) {
@@ -175,7 +176,8 @@ export async function verifyCode(
   }
 
   for (let conflict = 0;; conflict++) {
-    if (conflict === MAX_CONFLICTS) throw new Error("Cannot sign in: write conflicts");
+    if (conflict === MAX_CONFLICTS) throw tooBusy();
+    if (conflict > 0) await backOff(conflict);
     const now = ctx.clock.now();
     const lookup = lookupOf(entry.value.recipient);
     const index = await getUserIndex(ctx.kv, lookup);

@@ -1,0 +1,63 @@
+/**
+ * One server under load for `bench/mod.ts`, in its own process so the load generator does not
+ * share its event loop. Modes:
+ * - `bare`: `Deno.serve` answering a fixed JSON body (the HTTP ceiling);
+ * - `kv`: one KV commit per request (the storage ceiling);
+ * - `me`: Doorman's `GET /api/v1/me` (JWT verify + two KV reads);
+ * - `request`: Doorman's `POST /api/v1/auth/otp/request` (limits, one commit, SMS webhook).
+ * Prints the port, then a bearer token for `me`, one per line.
+ */
+import { loadConfig } from "../core/config.ts";
+import { createContext } from "../core/context.ts";
+import { createLogger } from "../core/log.ts";
+import { createApp } from "../core/web/app.ts";
+
+const [mode, kvPath] = Deno.args;
+const kv = await Deno.openKv(kvPath);
+const serve = (handler: Deno.ServeHandler) =>
+  Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, handler);
+
+if (mode === "bare") {
+  const server = serve(() => Response.json({ status: "ok" }));
+  console.log(server.addr.port);
+} else if (mode === "kv") {
+  let n = 0;
+  const server = serve(async () => {
+    await kv.set(["bench", n++ % 1000], { at: Date.now() });
+    return Response.json({ status: "ok" });
+  });
+  console.log(server.addr.port);
+} else {
+  let lastText = "";
+  const sms = serve(async (req) => {
+    lastText = (await req.json()).text;
+    return Response.json({ ok: true });
+  });
+  const config = loadConfig({
+    APP_ENV: "test",
+    JWT_SECRET: "bench-secret-bench-secret-bench-secret",
+    SMS_PROVIDER: "webhook",
+    SMS_WEBHOOK_URL: `http://127.0.0.1:${sms.addr.port}/`,
+    OTP_RATE_LIMIT_PER_HOUR: "1000",
+    OTP_IP_RATE_LIMIT_PER_HOUR: "1000000",
+    OTP_RESEND_COOLDOWN_SECONDS: "0",
+  });
+  const ctx = await createContext(config, {
+    kv,
+    log: createLogger({ json: true, write: () => {} }),
+  });
+  const app = createApp(ctx);
+  const server = serve((req, info) => app.fetch(req, { remoteAddr: info.remoteAddr }));
+  console.log(server.addr.port);
+  if (mode === "me") {
+    const post = async (path: string, body: unknown) =>
+      await (await app.request(path, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      })).json();
+    const { request_id } = await post("/api/v1/auth/otp/request", { phone: "+14155550100" });
+    const code = lastText.match(/code is (\d+)/)![1];
+    console.log((await post("/api/v1/auth/otp/verify", { request_id, code })).access_token);
+  }
+}
