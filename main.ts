@@ -18,6 +18,12 @@ if (config.kvPath && !config.kvPath.includes("://") && config.kvPath !== ":memor
 
 const ctx = await createContext(config);
 const app = createApp(ctx);
+const channels = Object.entries(ctx.delivery.health()).filter(([, h]) => h.configured);
+if (channels.length === 0) {
+  ctx.log.warn("no delivery channel is configured: every code request will answer 503", {
+    hint: "set SMS_PROVIDER, EMAIL_PROVIDER or TELEGRAM_BOT_TOKEN",
+  });
+}
 
 Deno.serve({
   port: config.port,

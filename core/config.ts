@@ -114,6 +114,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     if (email.provider === "console") {
       problems.push("EMAIL_PROVIDER=console is refused in production");
     }
+    // Unsigned webhooks would let anyone who finds the receiver send messages as Doorman.
+    if (sms.provider === "webhook" && !sms.secret) {
+      problems.push("SMS_WEBHOOK_SECRET: required with SMS_PROVIDER=webhook in production");
+    }
+    if (email.provider === "webhook" && !email.secret) {
+      problems.push("EMAIL_WEBHOOK_SECRET: required with EMAIL_PROVIDER=webhook in production");
+    }
   }
 
   const adminPhones = e.ADMIN_PHONES.map((phone) => {

@@ -46,3 +46,17 @@ export function countInWindow(
     : [...live, [current, 1]];
   return { allowed: true, retryAfterMs: 0, next: { buckets } };
 }
+
+/** Gives back one request counted at `at` (one whose work was not done after all). */
+export function refundInWindow(
+  counter: WindowCounter,
+  options: { windowMs: number; at: number },
+): WindowCounter {
+  const bucketMs = Math.max(1, Math.floor(options.windowMs / 60));
+  const bucket = Math.floor(options.at / bucketMs) * bucketMs;
+  return {
+    buckets: counter.buckets
+      .map(([start, count]): [number, number] => [start, start === bucket ? count - 1 : count])
+      .filter(([, count]) => count > 0),
+  };
+}

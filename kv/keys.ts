@@ -22,6 +22,26 @@ export const keys = {
   limit: (scope: "recipient" | "ip", subject: string) => ["limits", scope, subject] as const,
   cooldown: (recipient: string) => ["cooldowns", recipient] as const,
 
+  /** Last activity of a user (ms, `KvU64`, only ever raised with `max`). */
+  presenceSeen: (userId: string) => ["presence_seen", userId] as const,
+  /** Last HTTP heartbeat or sign-in of a user (ms, `KvU64`, raised with `max`). */
+  presenceHeartbeat: (userId: string) => ["presence_heartbeat", userId] as const,
+  /** The last presence transition recorded for a user. */
+  presenceState: (userId: string) => ["presence_state", userId] as const,
+  /** Users recorded online: what the sweep walks (it never walks all users). */
+  presenceOnline: (userId: string) => ["presence_online", userId] as const,
+  presenceOnlineAll: () => ["presence_online"] as const,
+  /** One open WebSocket of a user, on some instance. */
+  presenceSocket: (userId: string, socketId: string) =>
+    ["presence_sockets", userId, socketId] as const,
+  presenceSocketsOf: (userId: string) => ["presence_sockets", userId] as const,
+  /** How many users are recorded online (`KvU64`, moved only by transitions). */
+  onlineCount: () => ["counters", "online"] as const,
+
+  /** The event log other instances and SSE clients resume from (kept 24 h). */
+  event: (id: string) => ["events", id] as const,
+  events: () => ["events"] as const,
+
   settings: () => ["settings", "current"] as const,
   secret: (name: "jwt_secret") => ["secrets", name] as const,
 };

@@ -81,16 +81,32 @@ export async function saveRequest(
   return (await op.commit()).ok;
 }
 
-/** Takes back a request whose code could not be delivered, and its resend cooldown. */
-export async function withdrawRequest(kv: Deno.Kv, request: OtpRequest): Promise<void> {
-  const [active, cooldown] = await kv.getMany<[string, Cooldown]>([
-    keys.otpActive(request.recipient),
-    keys.cooldown(request.recipient),
-  ]);
-  const op = kv.atomic().delete(keys.otpRequest(request.id));
-  if (active.value === request.id) op.check(active).delete(active.key);
-  if (cooldown.value?.requestId === request.id) op.check(cooldown).delete(cooldown.key);
-  await op.commit();
+/**
+ * Takes back a request whose code could not be delivered: the request, its resend cooldown,
+ * and its place in both limit windows, so a failing provider does not lock people out.
+ */
+export async function withdrawRequest(
+  kv: Deno.Kv,
+  request: OtpRequest,
+  options: { ip: string; refund: (counter: WindowCounter) => WindowCounter },
+): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const [active, cooldown, recipientWindow, ipWindow] = await kv.getMany<
+      [string, Cooldown, WindowCounter, WindowCounter]
+    >([
+      keys.otpActive(request.recipient),
+      keys.cooldown(request.recipient),
+      keys.limit("recipient", request.recipient),
+      keys.limit("ip", options.ip),
+    ]);
+    const op = kv.atomic().delete(keys.otpRequest(request.id));
+    if (active.value === request.id) op.check(active).delete(active.key);
+    if (cooldown.value?.requestId === request.id) op.check(cooldown).delete(cooldown.key);
+    for (const window of [recipientWindow, ipWindow]) {
+      if (window.value) op.check(window).set(window.key, options.refund(window.value));
+    }
+    if ((await op.commit()).ok) return;
+  }
 }
 
 /** Reads a request by id. */

@@ -12,8 +12,8 @@ export async function getOrCreateSecret(
   for (let attempt = 0; attempt < 5; attempt++) {
     const entry = await kv.get<string>(keys.secret(name));
     if (entry.value) return entry.value;
-    const result = await kv.atomic().check(entry).set(entry.key, generate()).commit();
-    if (result.ok) continue;
+    // Whoever commits first wins; the next read returns the stored value either way.
+    await kv.atomic().check(entry).set(entry.key, generate()).commit();
   }
   throw new Error(`Cannot store secret "${name}": too many write conflicts`);
 }

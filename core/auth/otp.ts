@@ -21,7 +21,7 @@ import type { DeliveryAttempt } from "../delivery/router.ts";
 import { backOff, MAX_CONFLICTS, tooBusy } from "../conflicts.ts";
 import { AppError, rateLimited } from "../errors.ts";
 import { newId } from "../ids.ts";
-import { countInWindow } from "../limits.ts";
+import { countInWindow, refundInWindow } from "../limits.ts";
 import { currentSettings } from "../settings.ts";
 import { codeMatches, generateCode, hashCode } from "./codes.ts";
 import { type Recipient, recipientKey } from "./recipients.ts";
@@ -52,7 +52,10 @@ export async function requestCode(
   const { recipient, ip } = input;
   const attempts = deliveryPlan(ctx, recipient, input.channel);
   if (attempts.length === 0) {
-    throw new AppError("CHANNEL_UNAVAILABLE", `No ${input.channel} channel is configured.`);
+    throw new AppError(
+      "CHANNEL_UNAVAILABLE",
+      `No channel that can reach this ${recipient.kind} is configured.`,
+    );
   }
   const settings = await currentSettings(ctx.kv, ctx.config.settings);
   const key = recipientKey(recipient);
@@ -105,11 +108,15 @@ export async function requestCode(
     if (saved) request = candidate;
   }
 
+  const issued = request;
   let channel: OtpChannel;
   try {
     channel = await ctx.delivery.deliver(attempts, codeMessage(code, settings.otp_ttl_seconds));
   } catch (error) {
-    await withdrawRequest(ctx.kv, request);
+    await withdrawRequest(ctx.kv, issued, {
+      ip,
+      refund: (counter) => refundInWindow(counter, { windowMs: HOUR_MS, at: issued.createdAt }),
+    });
     throw error;
   }
   ctx.log.info("code sent", { otp_request_id: request.id, channel });

@@ -79,3 +79,24 @@ Deno.test("loadConfig() - bootstrap admins are kept in canonical form", () => {
   assert.deepEqual(config.adminEmails, ["ada@example.com"]);
   assert.throws(() => loadConfig({ ADMIN_PHONES: "555-0100" }), /ADMIN_PHONES/);
 });
+
+Deno.test("loadConfig() - production webhooks must be signed", () => {
+  const base = { APP_ENV: "production", JWT_SECRET: SECRET };
+  assert.throws(
+    () =>
+      loadConfig({ ...base, SMS_PROVIDER: "webhook", SMS_WEBHOOK_URL: "https://h.example/sms" }),
+    /SMS_WEBHOOK_SECRET/,
+  );
+  assert.throws(
+    () =>
+      loadConfig({ ...base, EMAIL_PROVIDER: "webhook", EMAIL_WEBHOOK_URL: "https://h.example/m" }),
+    /EMAIL_WEBHOOK_SECRET/,
+  );
+  const config = loadConfig({
+    ...base,
+    SMS_PROVIDER: "webhook",
+    SMS_WEBHOOK_URL: "https://h.example/sms",
+    SMS_WEBHOOK_SECRET: "s",
+  });
+  assert.equal(config.sms.provider, "webhook");
+});

@@ -187,6 +187,24 @@ Deno.test("errors - a failing SMS webhook is 503 CHANNEL_UNAVAILABLE and frees t
   assert.equal((await (await h.get("/api/v1/health")).json()).channels.sms.ok, true);
 });
 
+Deno.test("errors - failed deliveries do not use up the hourly limits", async () => {
+  await using h = await startHarness({ env: { OTP_IP_RATE_LIMIT_PER_HOUR: "5" } });
+  h.sms.mode = { kind: "status", status: 502 };
+  for (let i = 0; i < 8; i++) {
+    const res = await h.post("/api/v1/auth/otp/request", { phone: "+14155550100" });
+    assert.equal(res.status, 503);
+    await res.body?.cancel();
+  }
+  h.sms.mode = { kind: "ok" };
+  for (let i = 0; i < 5; i++) {
+    await h.requestCode("+14155550100");
+    h.clock.advance(60_000);
+  }
+  const res = await h.post("/api/v1/auth/otp/request", { phone: "+14155550100" });
+  assert.equal(res.status, 429, "the limit still holds for codes that went out");
+  await res.body?.cancel();
+});
+
 Deno.test("webhook provider - a stalled receiver times out", async () => {
   await using h = await startHarness();
   h.sms.mode = { kind: "stall" };
@@ -273,4 +291,32 @@ Deno.test("errors - a few hundred generated malformed bodies never give a 5xx", 
     { numRuns: 400 },
   );
   assert.ok(count >= 400);
+});
+
+Deno.test("logout - the body is optional over a real socket too", async () => {
+  await using h = await startHarness();
+  await using server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    (req, info) => h.app.fetch(req, { remoteAddr: info.remoteAddr }),
+  );
+  const url = `http://127.0.0.1:${server.addr.port}/api/v1/auth/logout`;
+  for (const headers of [{}, { "content-type": "application/json" }] as Record<string, string>[]) {
+    h.clock.advance(61_000);
+    const session = await h.signIn("+14155550100");
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { ...headers, authorization: `Bearer ${session.access_token}` },
+    });
+    assert.equal(res.status, 204, JSON.stringify(headers));
+    await res.body?.cancel();
+    assert.equal((await h.get("/api/v1/me", { token: session.access_token })).status, 401);
+  }
+  const session = await h.signIn("+14155550199");
+  const text = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "text/plain", authorization: `Bearer ${session.access_token}` },
+    body: "bye",
+  });
+  assert.equal(text.status, 415);
+  await text.body?.cancel();
 });

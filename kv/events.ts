@@ -1,0 +1,36 @@
+import { keys } from "./keys.ts";
+
+/** How long the event log keeps an event. */
+export const EVENT_LOG_TTL_MS = 24 * 3_600_000;
+
+/** A stored event: its id orders the log; `instance` says which process wrote it. */
+export interface StoredEvent {
+  id: string;
+  instance: string;
+  data: { type: string; at: string } & Record<string, unknown>;
+}
+
+/** Adds an event to an atomic operation, so it is logged exactly when its change commits. */
+export function addEvent(op: Deno.AtomicOperation, event: StoredEvent): Deno.AtomicOperation {
+  return op.set(keys.event(event.id), event, { expireIn: EVENT_LOG_TTL_MS });
+}
+
+/** Logs an event on its own. */
+export async function appendEvent(kv: Deno.Kv, event: StoredEvent): Promise<void> {
+  await addEvent(kv.atomic(), event).commit();
+}
+
+/** Events with ids above `afterId` (exclusive), oldest first. */
+export async function listEventsAfter(
+  kv: Deno.Kv,
+  afterId: string,
+  limit = 500,
+): Promise<StoredEvent[]> {
+  const out: StoredEvent[] = [];
+  const iterator = kv.list<StoredEvent>(
+    { start: [...keys.events(), `${afterId}\u0000`], end: [...keys.events(), "\uffff"] },
+    { limit },
+  );
+  for await (const entry of iterator) out.push(entry.value);
+  return out;
+}
