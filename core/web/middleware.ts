@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import type { Context } from "hono";
 import { zValidator } from "@hono/zod-validator";
 import { createFactory } from "hono/factory";
 import { bodyLimit } from "hono/body-limit";
@@ -34,28 +35,50 @@ export const limitBody = bodyLimit({
 
 const JSON_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
 
-/**
- * Validates a JSON body against `schema` (400 `VALIDATION_FAILED` with details); a body that
- * is not JSON is 415. With `optional`, a request without a body validates `{}`.
- */
-export function jsonBody<T extends z.ZodType>(schema: T, options: { optional?: boolean } = {}) {
+/** Validates a JSON body against `schema` (400 `VALIDATION_FAILED` with details); 415 if not JSON. */
+export function jsonBody<T extends z.ZodType>(schema: T) {
+  const contentType = factory.createMiddleware(async (c, next) => {
+    requireJsonType(c.req.header("content-type"));
+    await next();
+  });
   const validate = zValidator("json", schema, (result) => {
     if (!result.success) throw validationFailed(result.error);
   });
-  const contentType = factory.createMiddleware(async (c, next) => {
-    // Reading the text caches it for the validator; bodyLimit has capped its size.
-    if (options.optional && (await c.req.text()).trim() === "") {
-      // No body at all: validate `{}` (Hono's JSON validator reads this cache first).
-      c.req.bodyCache.json = Promise.resolve({});
-    } else if (!JSON_TYPE.test(c.req.header("content-type") ?? "")) {
-      throw new AppError(
-        "UNSUPPORTED_MEDIA_TYPE",
-        "Send a JSON body with Content-Type: application/json.",
-      );
-    }
-    await next();
-  });
   return [limitBody, contentType, validate] as const;
+}
+
+/**
+ * Reads a body that may be left out: no body (or a blank one) validates `{}`; anything else
+ * must be JSON matching `schema`. Use after `limitBody`.
+ */
+export async function optionalJsonBody<T extends z.ZodType>(
+  c: Context<AppEnv>,
+  schema: T,
+): Promise<z.infer<T>> {
+  const text = await c.req.text();
+  let value: unknown = {};
+  if (text.trim() !== "") {
+    requireJsonType(c.req.header("content-type"));
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new AppError("VALIDATION_FAILED", "The request body is not valid JSON.", {
+        details: [{ path: "(body)", message: "malformed JSON" }],
+      });
+    }
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw validationFailed(parsed.error);
+  return parsed.data;
+}
+
+function requireJsonType(contentType: string | undefined): void {
+  if (!JSON_TYPE.test(contentType ?? "")) {
+    throw new AppError(
+      "UNSUPPORTED_MEDIA_TYPE",
+      "Send a JSON body with Content-Type: application/json.",
+    );
+  }
 }
 
 /** Validates the query string against `schema`. */

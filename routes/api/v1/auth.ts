@@ -5,7 +5,12 @@ import { normalizeEmail, normalizePhone, type Recipient } from "../../../core/au
 import { logout, refreshSession } from "../../../core/auth/sessions.ts";
 import { AppError } from "../../../core/errors.ts";
 import type { AppEnv } from "../../../core/web/env.ts";
-import { jsonBody, requireUser } from "../../../core/web/middleware.ts";
+import {
+  jsonBody,
+  limitBody,
+  optionalJsonBody,
+  requireUser,
+} from "../../../core/web/middleware.ts";
 
 /** `POST /otp/request`: exactly one recipient, or none for Telegram deep-link sign-in. */
 export const codeRequestSchema = z.object({
@@ -90,7 +95,8 @@ export const authRoutes = new Hono<AppEnv>()
   .post("/refresh", ...jsonBody(refreshSchema), async (c) => {
     return c.json(await refreshSession(c.var.ctx, c.req.valid("json").refresh_token), 200);
   })
-  .post("/logout", requireUser, ...jsonBody(logoutSchema, { optional: true }), async (c) => {
-    await logout(c.var.ctx, c.var.caller, c.req.valid("json").refresh_token);
+  .post("/logout", requireUser, limitBody, async (c) => {
+    const body = await optionalJsonBody(c, logoutSchema);
+    await logout(c.var.ctx, c.var.caller, body.refresh_token);
     return c.body(null, 204);
   });
