@@ -8,7 +8,14 @@ import { consoleChannel } from "./delivery/console.ts";
 import { DeliveryRouter } from "./delivery/router.ts";
 import { twilioChannel } from "./delivery/twilio.ts";
 import { webhookChannel } from "./delivery/webhook.ts";
+import { Deadlines } from "./jobs/timers.ts";
+import { EventBus } from "./live/events.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { ActivityBatcher } from "./presence/batcher.ts";
+import { PresenceHub } from "./presence/hub.ts";
+import { startEventTail } from "./live/tail.ts";
+import { settlePresence } from "./presence/presence.ts";
+import { SettingsCache } from "./settings.ts";
 
 /** Everything a service needs, built once in `main.ts` (and by tests, with fakes). */
 export interface AppContext {
@@ -20,6 +27,22 @@ export interface AppContext {
   tokens: TokenSettings;
   /** HMAC key codes are stored under. */
   codeKey: CryptoKey;
+  /** The admin settings in force (cached for a second). */
+  settings: SettingsCache;
+  /** This process's id in the event log. */
+  instance: string;
+  /** Live events of this instance and, through the log tail, of the others. */
+  bus: EventBus;
+  presence: PresenceRuntime;
+  /** Stops this context's timers and background loops (not the KV it was given). */
+  close(): void;
+}
+
+/** In-process presence machinery: group commits, offline deadlines, this instance's sockets. */
+export interface PresenceRuntime {
+  batcher: ActivityBatcher;
+  deadlines: Deadlines;
+  hub: PresenceHub;
 }
 
 /** Options for `createContext`; anything left out comes from `config`. */
@@ -29,6 +52,8 @@ export interface ContextOptions {
   log?: Logger;
   /** Channels to use instead of the configured providers. */
   channels?: Channel[];
+  /** Follow other instances' events through the KV log (default true). */
+  tailEvents?: boolean;
 }
 
 /** Opens KV, settles the server secret and builds the delivery channels. */
@@ -47,7 +72,9 @@ export async function createContext(
     });
   const key = new TextEncoder().encode(secret);
   const channels = options.channels ?? configuredChannels(config, log);
-  return {
+  const instance = crypto.randomUUID();
+  const closers: (() => void)[] = [];
+  const ctx: AppContext = {
     config,
     kv,
     clock,
@@ -60,7 +87,33 @@ export async function createContext(
       accessTtlSeconds: config.accessTokenTtlSeconds,
     },
     codeKey: await deriveCodeKey(key),
+    settings: new SettingsCache(kv, config.settings, () => clock.now()),
+    instance,
+    bus: new EventBus(
+      instance,
+      () => clock.now(),
+      (error) => log.error("event listener failed", { error: String(error) }),
+    ),
+    presence: {
+      batcher: new ActivityBatcher(kv),
+      deadlines: new Deadlines(
+        clock,
+        (userId) => settlePresence(ctx, userId).then(() => {}),
+        (userId, error) =>
+          log.error("presence deadline failed", { user_id: userId, error: String(error) }),
+      ),
+      // Set right below: the hub needs the finished context.
+      hub: undefined as unknown as PresenceHub,
+    },
+    close() {
+      ctx.presence.deadlines.stop();
+      ctx.presence.hub.close();
+      for (const close of closers.splice(0)) close();
+    },
   };
+  ctx.presence.hub = new PresenceHub(ctx);
+  if (options.tailEvents ?? true) closers.push(startEventTail(ctx));
+  return ctx;
 }
 
 function configuredChannels(config: Config, log: Logger): Channel[] {

@@ -49,3 +49,36 @@ export async function currentSettings(kv: Deno.Kv, defaults: Settings): Promise<
   // A stored set that no longer fits (ranges changed between versions) falls back whole.
   return settingsSchema.safeParse(merged).success ? merged : defaults;
 }
+
+/**
+ * The settings in force, read from KV at most once a second per process, so hot paths
+ * (heartbeats) do not pay a read each; a change made here is seen at once, elsewhere within 1 s.
+ */
+export class SettingsCache {
+  #value: Promise<Settings> | null = null;
+  #readAt = -Infinity;
+
+  constructor(
+    private readonly kv: Deno.Kv,
+    private readonly defaults: Settings,
+    private readonly now: () => number,
+  ) {}
+
+  /** The current settings. */
+  get(): Promise<Settings> {
+    const now = this.now();
+    if (!this.#value || now - this.#readAt >= 1000 || now < this.#readAt) {
+      this.#readAt = now;
+      this.#value = currentSettings(this.kv, this.defaults).catch((error) => {
+        this.#value = null;
+        throw error;
+      });
+    }
+    return this.#value;
+  }
+
+  /** Forgets the cached value (after this process changed the settings). */
+  invalidate(): void {
+    this.#value = null;
+  }
+}

@@ -7,6 +7,8 @@ export const EVENT_LOG_TTL_MS = 24 * 3_600_000;
 export interface StoredEvent {
   id: string;
   instance: string;
+  /** `presence`, `otp`, `user` or `channel`: the SSE event name. */
+  kind: string;
   data: { type: string; at: string } & Record<string, unknown>;
 }
 

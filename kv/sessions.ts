@@ -102,11 +102,15 @@ export async function revokeFamily(kv: Deno.Kv, id: string, now: number): Promis
   throw new Error(`Cannot revoke family "${id}": too many write conflicts`);
 }
 
-/** Ids of the families a user holds that are not known to be revoked. */
-export async function listFamiliesOfUser(kv: Deno.Kv, userId: string): Promise<string[]> {
+/** Ids of the families a user holds that are neither revoked nor expired at `now`. */
+export async function listFamiliesOfUser(
+  kv: Deno.Kv,
+  userId: string,
+  now: number,
+): Promise<string[]> {
   const ids: string[] = [];
-  for await (const entry of kv.list({ prefix: keys.familiesByUser(userId) })) {
-    ids.push(String(entry.key[entry.key.length - 1]));
+  for await (const entry of kv.list<number>({ prefix: keys.familiesByUser(userId) })) {
+    if (entry.value > now) ids.push(String(entry.key[entry.key.length - 1]));
   }
   return ids;
 }

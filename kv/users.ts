@@ -109,3 +109,15 @@ export function getUserEntry(kv: Deno.Kv, id: string): Promise<Deno.KvEntryMaybe
 export function emptyUserEntry(id: string): Deno.KvEntryMaybe<User> {
   return { key: keys.user(id), value: null, versionstamp: null };
 }
+
+/** Reads many users by id, in batches of ten (KV's `getMany` limit). */
+export async function getUsers(kv: Deno.Kv, ids: string[]): Promise<Map<string, User>> {
+  const batches: string[][] = [];
+  for (let i = 0; i < ids.length; i += 10) batches.push(ids.slice(i, i + 10));
+  const out = new Map<string, User>();
+  await Promise.all(batches.map(async (batch) => {
+    const entries = await kv.getMany<User[]>(batch.map((id) => keys.user(id)));
+    for (const entry of entries) if (entry.value) out.set(entry.value.id, entry.value);
+  }));
+  return out;
+}

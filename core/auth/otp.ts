@@ -22,9 +22,9 @@ import { backOff, MAX_CONFLICTS, tooBusy } from "../conflicts.ts";
 import { AppError, rateLimited } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { countInWindow, refundInWindow } from "../limits.ts";
-import { currentSettings } from "../settings.ts";
 import { codeMatches, generateCode, hashCode } from "./codes.ts";
 import { type Recipient, recipientKey } from "./recipients.ts";
+import { recordActivity } from "../presence/presence.ts";
 import { accountDisabled, newSession, type SignIn, signInAnswer } from "./sessions.ts";
 
 const HOUR_MS = 3_600_000;
@@ -57,7 +57,7 @@ export async function requestCode(
       `No channel that can reach this ${recipient.kind} is configured.`,
     );
   }
-  const settings = await currentSettings(ctx.kv, ctx.config.settings);
+  const settings = await ctx.settings.get();
   const key = recipientKey(recipient);
   const code = generateCode(settings.otp_length);
 
@@ -212,6 +212,7 @@ export async function verifyCode(
           user_id: userId,
           new_user: !user.value,
         });
+        await recordActivity(ctx, userId, { heartbeat: true });
         return await signInAnswer(ctx, signedIn, {
           familyId: session.family.id,
           refreshToken: session.refreshToken,

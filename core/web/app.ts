@@ -4,6 +4,8 @@ import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { authRoutes } from "../../routes/api/v1/auth.ts";
 import { meRoutes } from "../../routes/api/v1/me.ts";
+import { presenceRoutes } from "../../routes/api/v1/presence.ts";
+import { presenceSocketRoutes } from "../../routes/api/v1/presence_ws.ts";
 import { healthRoutes, livenessRoutes } from "../../routes/health.ts";
 import type { AppContext } from "../context.ts";
 import { AppError } from "../errors.ts";
@@ -49,6 +51,8 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   app.route("/api/v1/health", healthRoutes);
   app.route("/api/v1/auth", authRoutes);
   app.route("/api/v1/me", meRoutes);
+  app.route("/api/v1/presence/ws", presenceSocketRoutes);
+  app.route("/api/v1/presence", presenceRoutes);
 
   app.notFound((c) => {
     const error = new AppError("NOT_FOUND", `No route for ${c.req.method} ${c.req.path}.`);

@@ -1,0 +1,56 @@
+import { listEventsAfter, type StoredEvent } from "../../kv/events.ts";
+import { encodeTime } from "ulid";
+import type { AppContext } from "../context.ts";
+import type { LiveEvent } from "./events.ts";
+
+/** How far back each poll looks again, for events that committed late with an earlier id. */
+const OVERLAP_MS = 5_000;
+
+/**
+ * Brings other instances' events onto this instance's bus by tailing the KV event log.
+ * `kv.watch` does not see another process's writes to a SQLite file, so it polls (every
+ * 250 ms by default); ids already seen are skipped, and this instance's own events too.
+ */
+export function startEventTail(
+  ctx: AppContext,
+  options: { intervalMs?: number } = {},
+): () => void {
+  const intervalMs = options.intervalMs ?? 250;
+  const seen = new Map<string, number>();
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+
+  const poll = async () => {
+    const now = ctx.clock.now();
+    const from = `${encodeTime(Math.max(0, now - OVERLAP_MS), 10)}`;
+    const events = await listEventsAfter(ctx.kv, from, 1000);
+    for (const event of events) {
+      if (seen.has(event.id)) continue;
+      seen.set(event.id, now);
+      if (event.instance !== ctx.instance) ctx.bus.publish(event as LiveEvent);
+    }
+    for (const [id, at] of seen) if (at < now - 2 * OVERLAP_MS) seen.delete(id);
+  };
+  const loop = async () => {
+    if (stopped) return;
+    try {
+      await poll();
+    } catch (error) {
+      if (!stopped) ctx.log.warn("event tail poll failed", { error: String(error) });
+    }
+    if (!stopped) timer = setTimeout(loop, intervalMs);
+  };
+  // Skip what is already in the log: a new instance follows from now on.
+  listEventsAfter(ctx.kv, encodeTime(Math.max(0, ctx.clock.now() - OVERLAP_MS), 10), 1000)
+    .then((events: StoredEvent[]) => {
+      for (const event of events) seen.set(event.id, ctx.clock.now());
+    })
+    .catch(() => {})
+    .finally(() => {
+      if (!stopped) timer = setTimeout(loop, intervalMs);
+    });
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}

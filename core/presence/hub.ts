@@ -1,0 +1,345 @@
+import { dropSocket, readPresence, saveSocket } from "../../kv/presence.ts";
+import { authenticate } from "../auth/sessions.ts";
+import type { TimerHandle } from "../clock.ts";
+import type { AppContext } from "../context.ts";
+import { AppError } from "../errors.ts";
+import type { LiveEvent } from "../live/events.ts";
+import { presenceOf, recordActivity, takeOffline } from "./presence.ts";
+
+/** Close codes of API.md, and the standard ones for oversize and abuse. */
+export const CLOSE = {
+  badToken: 4001,
+  disabled: 4003,
+  authTimeout: 4008,
+  policy: 1008,
+  tooBig: 1009,
+} as const;
+
+/** Limits of one socket. */
+export const SOCKET_LIMITS = {
+  authTimeoutMs: 5_000,
+  maxMessageBytes: 4_096,
+  /** Messages per rate window before the socket is closed. */
+  maxMessages: 60,
+  rateWindowMs: 10_000,
+  idsPerMessage: 100,
+  maxSubscriptions: 1_000,
+} as const;
+
+interface Connection {
+  id: string;
+  socket: WebSocket;
+  userId: string | null;
+  sid: string | null;
+  subscriptions: Set<string>;
+  authTimer: TimerHandle | null;
+  windowStart: number;
+  messages: number;
+  closed: boolean;
+  /** Messages are handled one after another, so `subscribe` right after `auth` works. */
+  queue: Promise<void>;
+}
+
+type ClientMessage =
+  | { type: "auth"; token: string }
+  | { type: "ping" }
+  | { type: "subscribe" | "unsubscribe"; user_ids: string[] };
+
+/**
+ * The WebSocket side of presence on this instance: authenticates sockets, keeps their users
+ * online while they stay open, and pushes presence changes to subscribers. Events from other
+ * instances arrive through the bus like local ones.
+ */
+export class PresenceHub {
+  readonly #ctx: AppContext;
+  readonly #connections = new Set<Connection>();
+  readonly #byUser = new Map<string, Set<Connection>>();
+  readonly #watchers = new Map<string, Set<Connection>>();
+  readonly #unsubscribe: () => void;
+  #keepAlive: TimerHandle | null = null;
+
+  constructor(ctx: AppContext) {
+    this.#ctx = ctx;
+    this.#unsubscribe = ctx.bus.subscribe((event) => this.#onEvent(event));
+  }
+
+  /** Open sockets on this instance. */
+  get size(): number {
+    return this.#connections.size;
+  }
+
+  /** Takes over an upgraded socket. */
+  accept(socket: WebSocket): void {
+    const ctx = this.#ctx;
+    const conn: Connection = {
+      id: crypto.randomUUID(),
+      socket,
+      userId: null,
+      sid: null,
+      subscriptions: new Set(),
+      authTimer: null,
+      windowStart: ctx.clock.now(),
+      messages: 0,
+      closed: false,
+      queue: Promise.resolve(),
+    };
+    this.#connections.add(conn);
+    conn.authTimer = ctx.clock.setTimeout(() => {
+      if (!conn.userId) this.#close(conn, CLOSE.authTimeout, "no auth in time");
+    }, SOCKET_LIMITS.authTimeoutMs);
+    socket.onmessage = (message) => {
+      conn.queue = conn.queue.then(() => this.#onMessage(conn, message.data)).catch((error) => {
+        ctx.log.error("socket message failed", { error: String(error) });
+        this.#close(conn, 1011, "internal error");
+      });
+    };
+    socket.onclose = () => {
+      this.#forget(conn).catch((error) =>
+        ctx.log.error("socket close failed", { error: String(error) })
+      );
+    };
+    socket.onerror = () => {};
+  }
+
+  /** Closes every socket and stops listening (shutdown, tests). */
+  close(): void {
+    this.#unsubscribe();
+    if (this.#keepAlive !== null) this.#ctx.clock.clearTimeout(this.#keepAlive);
+    this.#keepAlive = null;
+    for (const conn of this.#connections) this.#close(conn, 1001, "going away");
+  }
+
+  async #onMessage(conn: Connection, data: unknown): Promise<void> {
+    const ctx = this.#ctx;
+    if (conn.closed) return;
+    const size = typeof data === "string" ? new TextEncoder().encode(data).length : Infinity;
+    if (size > SOCKET_LIMITS.maxMessageBytes) {
+      return this.#close(conn, CLOSE.tooBig, "message too big");
+    }
+    const now = ctx.clock.now();
+    if (now - conn.windowStart >= SOCKET_LIMITS.rateWindowMs) {
+      conn.windowStart = now;
+      conn.messages = 0;
+    }
+    if (++conn.messages > SOCKET_LIMITS.maxMessages) {
+      return this.#close(conn, CLOSE.policy, "too many messages");
+    }
+    const message = parse(data as string);
+    if (!message) {
+      if (!conn.userId) return this.#close(conn, CLOSE.badToken, "send auth first");
+      return send(conn, {
+        type: "error",
+        code: "VALIDATION_FAILED",
+        message: 'Send JSON like {"type":"ping"}; see the protocol in the README.',
+      });
+    }
+    if (!conn.userId) {
+      if (message.type !== "auth") return this.#close(conn, CLOSE.badToken, "send auth first");
+      return await this.#authenticate(conn, message.token);
+    }
+    switch (message.type) {
+      case "auth":
+        return send(conn, {
+          type: "error",
+          code: "VALIDATION_FAILED",
+          message: "Already authenticated.",
+        });
+      case "ping":
+        send(conn, { type: "pong" });
+        return;
+      case "subscribe": {
+        const fresh = message.user_ids.filter((id) => !conn.subscriptions.has(id));
+        if (conn.subscriptions.size + fresh.length > SOCKET_LIMITS.maxSubscriptions) {
+          return send(conn, {
+            type: "error",
+            code: "VALIDATION_FAILED",
+            message: `At most ${SOCKET_LIMITS.maxSubscriptions} subscriptions per socket.`,
+          });
+        }
+        for (const id of fresh) {
+          conn.subscriptions.add(id);
+          setOf(this.#watchers, id).add(conn);
+        }
+        for (const presence of await presenceOf(ctx, message.user_ids)) {
+          send(conn, { type: "presence", ...presence });
+        }
+        return;
+      }
+      case "unsubscribe":
+        for (const id of message.user_ids) {
+          conn.subscriptions.delete(id);
+          this.#watchers.get(id)?.delete(conn);
+        }
+        return;
+    }
+  }
+
+  async #authenticate(conn: Connection, token: string): Promise<void> {
+    const ctx = this.#ctx;
+    try {
+      const caller = await authenticate(ctx, `Bearer ${token}`);
+      if (conn.closed) return;
+      if (conn.authTimer !== null) ctx.clock.clearTimeout(conn.authTimer);
+      conn.authTimer = null;
+      conn.userId = caller.user.id;
+      conn.sid = caller.claims.sid;
+      setOf(this.#byUser, caller.user.id).add(conn);
+      await this.#saveSocket(conn);
+      await recordActivity(ctx, caller.user.id, { heartbeat: false });
+      send(conn, { type: "ready", user_id: caller.user.id });
+      this.#armKeepAlive();
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      this.#close(
+        conn,
+        error.code === "ACCOUNT_DISABLED" ? CLOSE.disabled : CLOSE.badToken,
+        error.code === "ACCOUNT_DISABLED" ? "account disabled" : "bad token",
+      );
+    }
+  }
+
+  async #saveSocket(conn: Connection): Promise<void> {
+    const settings = await this.#ctx.settings.get();
+    await saveSocket(this.#ctx.kv, {
+      userId: conn.userId!,
+      socketId: conn.id,
+      instance: this.#ctx.instance,
+      at: this.#ctx.clock.now(),
+      ttlMs: settings.presence_timeout_seconds * 2000,
+    });
+  }
+
+  /** While sockets are open, their users are seen every heartbeat interval. */
+  #armKeepAlive(): void {
+    if (this.#keepAlive !== null) return;
+    const ctx = this.#ctx;
+    const tick = async () => {
+      this.#keepAlive = null;
+      if (this.#byUser.size === 0) return;
+      const settings = await ctx.settings.get();
+      await Promise.all(
+        [...this.#byUser.values()].flatMap((conns) => [...conns]).map(
+          async (conn) => {
+            if (conn.closed || !conn.userId) return;
+            await this.#saveSocket(conn);
+          },
+        ),
+      );
+      await Promise.all(
+        [...this.#byUser.keys()].map((userId) => recordActivity(ctx, userId, { heartbeat: false })),
+      );
+      if (this.#byUser.size > 0 && this.#keepAlive === null) {
+        this.#keepAlive = ctx.clock.setTimeout(run, settings.heartbeat_interval_seconds * 1000);
+      }
+    };
+    const run = () => {
+      tick().catch((error) => ctx.log.error("socket keep-alive failed", { error: String(error) }));
+    };
+    ctx.settings.get().then((settings) => {
+      if (this.#keepAlive === null && this.#byUser.size > 0) {
+        this.#keepAlive = ctx.clock.setTimeout(run, settings.heartbeat_interval_seconds * 1000);
+      }
+    }).catch(() => {});
+  }
+
+  async #forget(conn: Connection): Promise<void> {
+    const ctx = this.#ctx;
+    conn.closed = true;
+    this.#connections.delete(conn);
+    if (conn.authTimer !== null) ctx.clock.clearTimeout(conn.authTimer);
+    for (const id of conn.subscriptions) this.#watchers.get(id)?.delete(conn);
+    if (!conn.userId) return;
+    const userId = conn.userId;
+    const own = this.#byUser.get(userId);
+    own?.delete(conn);
+    if (own?.size === 0) this.#byUser.delete(userId);
+    const now = ctx.clock.now();
+    const timeoutMs = (await ctx.settings.get()).presence_timeout_seconds * 1000;
+    const otherSocket = await dropSocket(ctx.kv, {
+      userId,
+      socketId: conn.id,
+      freshAfter: now - timeoutMs,
+    });
+    if (otherSocket) return;
+    const { heartbeat } = await readPresence(ctx.kv, userId);
+    // Another device heartbeating over HTTP keeps the user online until its own timeout.
+    if (heartbeat === null || now - heartbeat >= timeoutMs) await takeOffline(ctx, userId);
+  }
+
+  #onEvent(event: LiveEvent): void {
+    const data = event.data as Record<string, unknown> & { type: string };
+    if (event.kind === "presence") {
+      const userId = String(data.user_id);
+      for (const conn of this.#watchers.get(userId) ?? []) {
+        send(conn, {
+          type: "presence",
+          user_id: userId,
+          status: data.status,
+          last_seen: data.last_seen,
+        });
+      }
+    } else if (data.type === "user.updated" && data.status !== "active") {
+      for (const conn of this.#byUser.get(String(data.user_id)) ?? []) {
+        this.#close(conn, CLOSE.disabled, "account disabled");
+      }
+    } else if (data.type === "user.signed_out") {
+      for (const conn of this.#byUser.get(String(data.user_id)) ?? []) {
+        if (conn.sid === data.family_id) this.#close(conn, CLOSE.badToken, "signed out");
+      }
+    }
+  }
+
+  #close(conn: Connection, code: number, reason: string): void {
+    if (
+      conn.socket.readyState === WebSocket.OPEN || conn.socket.readyState === WebSocket.CONNECTING
+    ) {
+      try {
+        conn.socket.close(code, reason);
+      } catch {
+        // Already closing.
+      }
+    }
+  }
+}
+
+function send(conn: Connection, message: Record<string, unknown>): void {
+  if (conn.socket.readyState === WebSocket.OPEN) conn.socket.send(JSON.stringify(message));
+}
+
+function setOf<K, V>(map: Map<K, Set<V>>, key: K): Set<V> {
+  let set = map.get(key);
+  if (!set) map.set(key, set = new Set());
+  return set;
+}
+
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+function parse(data: string): ClientMessage | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    return null;
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
+  const message = value as Record<string, unknown>;
+  switch (message.type) {
+    case "auth":
+      return typeof message.token === "string" && message.token.length <= 4096
+        ? { type: "auth", token: message.token }
+        : null;
+    case "ping":
+      return { type: "ping" };
+    case "subscribe":
+    case "unsubscribe": {
+      const ids = message.user_ids;
+      if (
+        !Array.isArray(ids) || ids.length === 0 || ids.length > SOCKET_LIMITS.idsPerMessage ||
+        !ids.every((id) => typeof id === "string" && ID.test(id))
+      ) return null;
+      return { type: message.type, user_ids: [...new Set(ids as string[])] };
+    }
+    default:
+      return null;
+  }
+}

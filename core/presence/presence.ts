@@ -1,0 +1,227 @@
+import {
+  commitTransition,
+  listOnlineUserIds,
+  type PresenceState,
+  readPresence,
+  readPresenceMany,
+} from "../../kv/presence.ts";
+import { listFamiliesOfUser } from "../../kv/sessions.ts";
+import { getUser, getUsers, type User } from "../../kv/users.ts";
+import { backOff, MAX_CONFLICTS } from "../conflicts.ts";
+import type { AppContext } from "../context.ts";
+import type { LiveEvent } from "../live/events.ts";
+
+/** A user's presence as the API shows it. */
+export interface PresenceView {
+  user_id: string;
+  status: "online" | "offline";
+  last_seen: string | null;
+}
+
+/** What presence is derived from. */
+interface PresenceFacts {
+  seen: number | null;
+  state: PresenceState | null;
+}
+
+/**
+ * Online means: the account is active, something was seen after the last deliberate
+ * offline (logout, last socket closed, suspension), and that was less than the timeout ago.
+ * Derived at read time, so it is exact whether or not any job has run.
+ */
+export function isOnline(
+  facts: PresenceFacts,
+  options: { now: number; timeoutMs: number; active: boolean },
+): boolean {
+  if (!options.active || facts.seen === null) return false;
+  if (facts.state?.offlineAt != null && facts.seen <= facts.state.offlineAt) return false;
+  return options.now - facts.seen < options.timeoutMs;
+}
+
+function view(userId: string, facts: PresenceFacts, online: boolean): PresenceView {
+  return {
+    user_id: userId,
+    status: online ? "online" : "offline",
+    last_seen: facts.seen === null ? null : new Date(facts.seen).toISOString(),
+  };
+}
+
+async function timeoutMs(ctx: AppContext): Promise<number> {
+  return (await ctx.settings.get()).presence_timeout_seconds * 1000;
+}
+
+function presenceEvent(
+  ctx: AppContext,
+  userId: string,
+  online: boolean,
+  at: number,
+  seen: number | null,
+): LiveEvent {
+  return ctx.bus.newEvent("presence", online ? "presence.online" : "presence.offline", at, {
+    user_id: userId,
+    status: online ? "online" : "offline",
+    last_seen: seen === null ? null : new Date(seen).toISOString(),
+  });
+}
+
+/**
+ * Records activity of an active user (heartbeat, sign-in, socket). A user already online
+ * costs one read and a share of a group commit; a user coming online is a transition: the
+ * state, counter, index and event commit together, exactly once across instances.
+ */
+export async function recordActivity(
+  ctx: AppContext,
+  userId: string,
+  options: { heartbeat: boolean },
+): Promise<PresenceView> {
+  const timeout = await timeoutMs(ctx);
+  for (let conflict = 0;; conflict++) {
+    if (conflict === MAX_CONFLICTS) throw new Error(`Cannot record presence of "${userId}"`);
+    if (conflict > 0) await backOff(conflict);
+    const now = ctx.clock.now();
+    const record = await readPresence(ctx.kv, userId);
+    const facts = { seen: record.seen, state: record.state.value };
+    const touch = { userId, at: now, heartbeat: options.heartbeat };
+    if (record.state.value?.online && isOnline(facts, { now, timeoutMs: timeout, active: true })) {
+      await ctx.presence.batcher.touch(touch);
+      ctx.presence.deadlines.schedule(userId, now + timeout);
+      return view(userId, { ...facts, seen: now }, true);
+    }
+    const events: LiveEvent[] = [];
+    if (record.state.value?.online) {
+      // Recorded online but silent past the timeout, and no sweep noticed yet: the offline
+      // transition happened first, at the moment the timeout ran out.
+      const wentOffline = Math.min(now, (record.seen ?? now) + timeout);
+      events.push(presenceEvent(ctx, userId, false, wentOffline, record.seen));
+    }
+    events.push(presenceEvent(ctx, userId, true, now, now));
+    const committed = await commitTransition(ctx.kv, {
+      userId,
+      state: record.state,
+      next: { online: true, changedAt: now, offlineAt: record.state.value?.offlineAt ?? null },
+      events,
+      touch,
+    });
+    if (committed) {
+      ctx.bus.publish(...events);
+      ctx.presence.deadlines.schedule(userId, now + timeout);
+      return view(userId, { ...facts, seen: now }, true);
+    }
+  }
+}
+
+/**
+ * Takes a user offline now, on purpose (logout, last socket closed, account disabled):
+ * later activity brings them back. Emits the transition if they were recorded online.
+ */
+export async function takeOffline(ctx: AppContext, userId: string): Promise<void> {
+  for (let conflict = 0;; conflict++) {
+    if (conflict === MAX_CONFLICTS) throw new Error(`Cannot take "${userId}" offline`);
+    if (conflict > 0) await backOff(conflict);
+    const now = ctx.clock.now();
+    const record = await readPresence(ctx.kv, userId);
+    const events = record.state.value?.online
+      ? [presenceEvent(ctx, userId, false, now, record.seen)]
+      : [];
+    const committed = await commitTransition(ctx.kv, {
+      userId,
+      state: record.state,
+      next: { online: false, changedAt: now, offlineAt: now },
+      events,
+    });
+    if (committed) {
+      ctx.presence.deadlines.cancel(userId);
+      ctx.bus.publish(...events);
+      return;
+    }
+  }
+}
+
+/**
+ * Emits the offline transition of a user recorded online who is no longer (silence past the
+ * timeout, or a disabled account). Idempotent: run it twice, or on two instances, and the
+ * versionstamp check lets exactly one transition through. Returns whether it took them offline.
+ */
+export async function settlePresence(ctx: AppContext, userId: string): Promise<boolean> {
+  const timeout = await timeoutMs(ctx);
+  for (let conflict = 0;; conflict++) {
+    if (conflict === MAX_CONFLICTS) throw new Error(`Cannot settle presence of "${userId}"`);
+    if (conflict > 0) await backOff(conflict);
+    const now = ctx.clock.now();
+    const [record, user] = await Promise.all([
+      readPresence(ctx.kv, userId),
+      getUser(ctx.kv, userId),
+    ]);
+    if (!record.state.value?.online) return false;
+    const facts = { seen: record.seen, state: record.state.value };
+    const active = user?.status === "active";
+    if (isOnline(facts, { now, timeoutMs: timeout, active })) {
+      ctx.presence.deadlines.schedule(userId, (record.seen ?? now) + timeout);
+      return false;
+    }
+    const at = active ? Math.min(now, (record.seen ?? now) + timeout) : now;
+    const events = [presenceEvent(ctx, userId, false, at, record.seen)];
+    const committed = await commitTransition(ctx.kv, {
+      userId,
+      state: record.state,
+      next: { ...record.state.value, online: false, changedAt: now },
+      events,
+    });
+    if (committed) {
+      ctx.bus.publish(...events);
+      return true;
+    }
+  }
+}
+
+/**
+ * The durable backstop of the in-process deadlines, run by `Deno.cron` every minute: walks
+ * only the users recorded online and settles each. Returns how many went offline.
+ */
+export async function sweepPresence(ctx: AppContext): Promise<number> {
+  let cursor: string | undefined;
+  let settled = 0;
+  do {
+    const page = await listOnlineUserIds(ctx.kv, { cursor, limit: 200 });
+    const results = await Promise.all(page.ids.map((id) => settlePresence(ctx, id)));
+    settled += results.filter(Boolean).length;
+    cursor = page.cursor ?? undefined;
+  } while (cursor);
+  return settled;
+}
+
+/** Presence of many users (unknown ids read as offline, never seen), in one batched read. */
+export async function presenceOf(ctx: AppContext, userIds: string[]): Promise<PresenceView[]> {
+  const timeout = await timeoutMs(ctx);
+  const [facts, users] = await Promise.all([
+    readPresenceMany(ctx.kv, userIds),
+    getUsers(ctx.kv, userIds),
+  ]);
+  const now = ctx.clock.now();
+  return userIds.map((id) => {
+    const user = users.get(id);
+    const f = user ? facts.get(id) ?? { seen: null, state: null } : { seen: null, state: null };
+    return view(id, f, isOnline(f, { now, timeoutMs: timeout, active: user?.status === "active" }));
+  });
+}
+
+/** Presence of users already read (admin lists). */
+export async function presenceOfUsers(
+  ctx: AppContext,
+  users: User[],
+): Promise<Map<string, PresenceView>> {
+  const timeout = await timeoutMs(ctx);
+  const facts = await readPresenceMany(ctx.kv, users.map((u) => u.id));
+  const now = ctx.clock.now();
+  return new Map(users.map((user) => {
+    const f = facts.get(user.id) ?? { seen: null, state: null };
+    const online = isOnline(f, { now, timeoutMs: timeout, active: user.status === "active" });
+    return [user.id, view(user.id, f, online)];
+  }));
+}
+
+/** After a logout: offline unless another sign-in of the user is still open. */
+export async function afterSignOut(ctx: AppContext, userId: string): Promise<void> {
+  const families = await listFamiliesOfUser(ctx.kv, userId, ctx.clock.now());
+  if (families.length === 0) await takeOffline(ctx, userId);
+}

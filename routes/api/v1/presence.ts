@@ -1,0 +1,31 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { presenceOf, recordActivity } from "../../../core/presence/presence.ts";
+import type { AppEnv } from "../../../core/web/env.ts";
+import { query, requireUser } from "../../../core/web/middleware.ts";
+
+/** `?user_ids=usr_a,usr_b`: 1 to 100 distinct ids. */
+export const presenceQuerySchema = z.object({
+  user_ids: z.string().max(100 * 65).transform((s) => [
+    ...new Set(s.split(",").map((id) => id.trim()).filter((id) => id.length > 0)),
+  ]).pipe(
+    z.array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be user ids")).min(1).max(100),
+  ),
+});
+
+/** Presence: heartbeats and bulk status. The WebSocket lives in presence_ws.ts. */
+export const presenceRoutes = new Hono<AppEnv>()
+  .post("/heartbeat", requireUser, async (c) => {
+    const { ctx, caller } = c.var;
+    const presence = await recordActivity(ctx, caller.user.id, { heartbeat: true });
+    const settings = await ctx.settings.get();
+    return c.json({
+      status: presence.status,
+      last_seen: presence.last_seen,
+      next_heartbeat_in: settings.heartbeat_interval_seconds,
+    }, 200);
+  })
+  .get("/", requireUser, query(presenceQuerySchema), async (c) => {
+    const users = await presenceOf(c.var.ctx, c.req.valid("query").user_ids);
+    return c.json({ users }, 200);
+  });
