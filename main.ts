@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from "./core/config.ts";
 import { createContext } from "./core/context.ts";
+import { CRON_JOBS } from "./core/jobs/cron.ts";
 import { createApp } from "./core/web/app.ts";
 
 let config;
@@ -22,6 +23,17 @@ const channels = Object.entries(ctx.delivery.health()).filter(([, h]) => h.confi
 if (channels.length === 0) {
   ctx.log.warn("no delivery channel is configured: every code request will answer 503", {
     hint: "set SMS_PROVIDER, EMAIL_PROVIDER or TELEGRAM_BOT_TOKEN",
+  });
+}
+
+// Deno.cron must be called at the top level of the main module (Deno Deploy reads it there).
+for (const job of CRON_JOBS) {
+  Deno.cron(job.name, job.schedule, async () => {
+    try {
+      await job.run(ctx);
+    } catch (error) {
+      ctx.log.error("cron job failed", { job: job.name, error: String(error) });
+    }
   });
 }
 

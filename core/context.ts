@@ -34,6 +34,8 @@ export interface AppContext {
   /** Live events of this instance and, through the log tail, of the others. */
   bus: EventBus;
   presence: PresenceRuntime;
+  /** Aborted by `close()`: long-lived streams end with it. */
+  closing: AbortSignal;
   /** Stops this context's timers and background loops (not the KV it was given). */
   close(): void;
 }
@@ -74,6 +76,7 @@ export async function createContext(
   const channels = options.channels ?? configuredChannels(config, log);
   const instance = crypto.randomUUID();
   const closers: (() => void)[] = [];
+  const closing = new AbortController();
   const ctx: AppContext = {
     config,
     kv,
@@ -105,7 +108,9 @@ export async function createContext(
       // Set right below: the hub needs the finished context.
       hub: undefined as unknown as PresenceHub,
     },
+    closing: closing.signal,
     close() {
+      closing.abort();
       ctx.presence.deadlines.stop();
       ctx.presence.hub.close();
       for (const close of closers.splice(0)) close();

@@ -121,3 +121,33 @@ export async function getUsers(kv: Deno.Kv, ids: string[]): Promise<Map<string, 
   }));
   return out;
 }
+
+/** A page of users in creation order (ids are ULIDs). */
+export async function listUsers(
+  kv: Deno.Kv,
+  options: { cursor?: string; limit: number },
+): Promise<{ users: User[]; cursor: string | null }> {
+  const iterator = kv.list<User>({ prefix: keys.users() }, {
+    cursor: options.cursor,
+    limit: options.limit,
+  });
+  const users: User[] = [];
+  for await (const entry of iterator) users.push(entry.value);
+  return { users, cursor: users.length === options.limit ? iterator.cursor || null : null };
+}
+
+/** Ids of users whose phone or email starts with `prefix` (at most `limit` of each). */
+export async function findUserIdsByPrefix(
+  kv: Deno.Kv,
+  prefix: string,
+  limit: number,
+): Promise<string[]> {
+  const ids = new Set<string>();
+  for (const collection of ["users_by_phone", "users_by_email"] as const) {
+    const base = collection === "users_by_phone" ? keys.userByPhone("") : keys.userByEmail("");
+    const start = [base[0], prefix];
+    const end = [base[0], `${prefix}\uffff`];
+    for await (const entry of kv.list<string>({ start, end }, { limit })) ids.add(entry.value);
+  }
+  return [...ids];
+}

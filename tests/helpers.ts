@@ -116,3 +116,85 @@ export async function errorOf(res: Response): Promise<Record<string, unknown>> {
   const body = await res.json();
   return body.error;
 }
+
+/** Serves a harness's app on a loopback port (for WebSockets and real sockets). */
+export function serveHarness(h: Harness): { url: string; wsUrl: string } & AsyncDisposable {
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    (req, info) => h.app.fetch(req, { remoteAddr: info.remoteAddr }),
+  );
+  const url = `http://127.0.0.1:${server.addr.port}`;
+  return {
+    url,
+    wsUrl: `ws://127.0.0.1:${server.addr.port}/api/v1/presence/ws`,
+    async [Symbol.asyncDispose]() {
+      await server.shutdown();
+    },
+  };
+}
+
+/** A test WebSocket client that queues what the server says. */
+export interface TestSocket extends AsyncDisposable {
+  socket: WebSocket;
+  send(message: unknown): void;
+  /** The next message (waits up to `ms`). */
+  next(ms?: number): Promise<Record<string, unknown>>;
+  /** Resolves with the close code and reason. */
+  closed: Promise<{ code: number; reason: string }>;
+}
+
+/** Opens a socket and waits until it is open. */
+export async function openSocket(url: string): Promise<TestSocket> {
+  const socket = new WebSocket(url);
+  const inbox: Record<string, unknown>[] = [];
+  const waiters: ((message: Record<string, unknown>) => void)[] = [];
+  socket.onmessage = (event) => {
+    const message = JSON.parse(event.data);
+    const waiter = waiters.shift();
+    if (waiter) waiter(message);
+    else inbox.push(message);
+  };
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+    socket.onclose = (event) => resolve({ code: event.code, reason: event.reason });
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.onopen = () => resolve();
+    socket.onerror = () => reject(new Error("socket failed to open"));
+  });
+  return {
+    socket,
+    closed,
+    send: (message) => socket.send(typeof message === "string" ? message : JSON.stringify(message)),
+    next(ms = 2000) {
+      const queued = inbox.shift();
+      if (queued) return Promise.resolve(queued);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("no message in time")), ms);
+        waiters.push((message) => {
+          clearTimeout(timer);
+          resolve(message);
+        });
+      });
+    },
+    async [Symbol.asyncDispose]() {
+      if (socket.readyState === WebSocket.OPEN) socket.close();
+      await closed;
+    },
+  };
+}
+
+/** Waits until `check()` is true, polling every 5 ms for up to `ms`. */
+export async function waitFor(check: () => boolean | Promise<boolean>, ms = 2000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Every live event the harness's bus carries from now on. */
+export function recordEvents(h: Harness): { type: string; at: string; [key: string]: unknown }[] {
+  const events: { type: string; at: string; [key: string]: unknown }[] = [];
+  h.ctx.bus.subscribe((event) => events.push(event.data));
+  return events;
+}

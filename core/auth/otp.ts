@@ -21,6 +21,7 @@ import type { DeliveryAttempt } from "../delivery/router.ts";
 import { backOff, MAX_CONFLICTS, tooBusy } from "../conflicts.ts";
 import { AppError, rateLimited } from "../errors.ts";
 import { newId } from "../ids.ts";
+import { emitEvent, maskRecipient } from "../live/emit.ts";
 import { countInWindow, refundInWindow } from "../limits.ts";
 import { codeMatches, generateCode, hashCode } from "./codes.ts";
 import { type Recipient, recipientKey } from "./recipients.ts";
@@ -78,6 +79,12 @@ export async function requestCode(
       windowMs: HOUR_MS,
       now,
     });
+    if (!byRecipient.allowed || !byIp.allowed || cooldownMs > 0) {
+      await emitEvent(ctx, "otp", "otp.rate_limited", {
+        recipient: maskRecipient(key),
+        limit: !byIp.allowed ? "ip" : !byRecipient.allowed ? "recipient" : "cooldown",
+      });
+    }
     if (!byRecipient.allowed || !byIp.allowed) {
       throw rateLimited(
         "Too many codes requested.",
@@ -113,6 +120,11 @@ export async function requestCode(
   try {
     channel = await ctx.delivery.deliver(attempts, codeMessage(code, settings.otp_ttl_seconds));
   } catch (error) {
+    await emitEvent(ctx, "otp", "otp.failed", {
+      request_id: issued.id,
+      recipient: maskRecipient(key),
+      reason: "delivery",
+    });
     await withdrawRequest(ctx.kv, issued, {
       ip,
       refund: (counter) => refundInWindow(counter, { windowMs: HOUR_MS, at: issued.createdAt }),
@@ -120,6 +132,11 @@ export async function requestCode(
     throw error;
   }
   ctx.log.info("code sent", { otp_request_id: request.id, channel });
+  await emitEvent(ctx, "otp", "otp.sent", {
+    request_id: request.id,
+    recipient: maskRecipient(key),
+    channel,
+  });
   return {
     request_id: request.id,
     channel,
@@ -173,6 +190,11 @@ export async function verifyCode(
   if (!matches) {
     const attemptsLeft = request.maxAttempts - request.attempts;
     ctx.log.info("code rejected", { otp_request_id: request.id, attempts_left: attemptsLeft });
+    await emitEvent(ctx, "otp", "otp.invalid", {
+      request_id: request.id,
+      recipient: maskRecipient(request.recipient),
+      attempts_left: attemptsLeft,
+    });
     throw new AppError(
       "INVALID_CODE",
       attemptsLeft > 0
@@ -212,7 +234,13 @@ export async function verifyCode(
           user_id: userId,
           new_user: !user.value,
         });
-        await recordActivity(ctx, userId, { heartbeat: true });
+        await emitEvent(ctx, "otp", "otp.verified", {
+          request_id: request.id,
+          recipient: maskRecipient(request.recipient),
+          user_id: userId,
+          new_user: !user.value,
+        });
+        await recordActivity(ctx, userId, { heartbeat: false });
         return await signInAnswer(ctx, signedIn, {
           familyId: session.family.id,
           refreshToken: session.refreshToken,

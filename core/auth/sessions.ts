@@ -8,6 +8,7 @@ import {
 } from "../../kv/sessions.ts";
 import { getUser, type User } from "../../kv/users.ts";
 import type { AppContext } from "../context.ts";
+import { emitEvent } from "../live/emit.ts";
 import { afterSignOut } from "../presence/presence.ts";
 import { AppError } from "../errors.ts";
 import { newId } from "../ids.ts";
@@ -169,6 +170,10 @@ export async function logout(
       await revokeFamily(ctx.kv, token.value.familyId, now);
     }
   }
+  await emitEvent(ctx, "user", "user.signed_out", {
+    user_id: caller.user.id,
+    family_id: caller.claims.sid,
+  });
   await afterSignOut(ctx, caller.user.id);
   ctx.log.info("signed out", { user_id: caller.user.id, family_id: caller.claims.sid });
 }

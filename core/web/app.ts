@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
+import { adminRoutes } from "../../routes/api/v1/admin.ts";
 import { authRoutes } from "../../routes/api/v1/auth.ts";
 import { meRoutes } from "../../routes/api/v1/me.ts";
 import { presenceRoutes } from "../../routes/api/v1/presence.ts";
@@ -51,6 +52,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   app.route("/api/v1/health", healthRoutes);
   app.route("/api/v1/auth", authRoutes);
   app.route("/api/v1/me", meRoutes);
+  app.route("/api/v1/admin", adminRoutes);
   app.route("/api/v1/presence/ws", presenceSocketRoutes);
   app.route("/api/v1/presence", presenceRoutes);
 

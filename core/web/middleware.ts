@@ -106,3 +106,13 @@ export const requireUser = factory.createMiddleware(async (c, next) => {
   c.set("caller", await authenticate(c.var.ctx, c.req.header("authorization")));
   await next();
 });
+
+/** Requires an access token of an active admin (the role as stored now, not as in the token). */
+export const requireAdmin = factory.createMiddleware(async (c, next) => {
+  const caller = await authenticate(c.var.ctx, c.req.header("authorization"));
+  if (caller.user.role !== "admin") {
+    throw new AppError("FORBIDDEN", "This needs an admin account.");
+  }
+  c.set("caller", caller);
+  await next();
+});

@@ -1,0 +1,21 @@
+import type { AppContext } from "../context.ts";
+import { sweepPresence } from "../presence/presence.ts";
+
+/** A background job `main.ts` registers with `Deno.cron` (once a minute is the finest grain). */
+export interface CronJob {
+  name: string;
+  schedule: string;
+  run(ctx: AppContext): Promise<void>;
+}
+
+/** Every cron job. Each is idempotent: two instances may run the same minute. */
+export const CRON_JOBS: CronJob[] = [
+  {
+    name: "presence sweep",
+    schedule: "* * * * *",
+    async run(ctx) {
+      const offline = await sweepPresence(ctx);
+      if (offline > 0) ctx.log.info("presence sweep", { offline });
+    },
+  },
+];
