@@ -143,13 +143,15 @@ export async function authenticate(ctx: AppContext, header: string | undefined):
     getFamily(ctx.kv, claims.sid),
     getUser(ctx.kv, claims.sub),
   ]);
-  if (!family.value || family.value.revokedAt !== null || family.value.expiresAt <= now) {
+  if (!user) throw new AppError("UNAUTHORIZED", "Access token is not valid.");
+  // A disabled account says so (its sign-ins were revoked with it, which would say less).
+  if (user.status !== "active") throw accountDisabled(user);
+  if (
+    !family.value || family.value.userId !== user.id || family.value.revokedAt !== null ||
+    family.value.expiresAt <= now
+  ) {
     throw new AppError("UNAUTHORIZED", "This sign-in has ended. Sign in again.");
   }
-  if (!user || family.value.userId !== user.id) {
-    throw new AppError("UNAUTHORIZED", "Access token is not valid.");
-  }
-  if (user.status !== "active") throw accountDisabled(user);
   return { claims, user };
 }
 
