@@ -50,19 +50,25 @@ async function runTarget(
     return line;
   };
   const port = Number(await nextLine());
-  const token = mode === "me" ? await nextLine() : "";
+  const tokens = mode === "me" || mode.startsWith("heartbeat") ? (await nextLine()).split(" ") : [];
 
   const latencies: number[] = [];
   let errors = 0;
   let counter = 0;
   const deadline = performance.now() + seconds * 1000;
   // Warm up briefly so JIT and KV caches settle before measuring.
-  for (let i = 0; i < 200; i++) await (await fetch(request(port, counter++, token))).body?.cancel();
+  for (let i = 0; i < 200; i++) {
+    await (await fetch(
+      request(port, counter++, tokens[counter % Math.max(1, tokens.length)] ?? ""),
+    )).body?.cancel();
+  }
   const started = performance.now();
   await Promise.all(Array.from({ length: connections }, async () => {
     while (performance.now() < deadline) {
       const t0 = performance.now();
-      const res = await fetch(request(port, counter++, token));
+      const res = await fetch(
+        request(port, counter++, tokens[counter % Math.max(1, tokens.length)] ?? ""),
+      );
       latencies.push(performance.now() - t0);
       if (res.status >= 400 && errors++ === 0) {
         console.error(`${mode}: first error ${res.status} ${await res.text()}`);
@@ -83,6 +89,11 @@ async function runTarget(
 }
 
 const json = { "content-type": "application/json" };
+const heartbeat = (port: number, _i: number, token: string) =>
+  new Request(`http://127.0.0.1:${port}/api/v1/presence/heartbeat`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}` },
+  });
 const targets: [string, string, (port: number, i: number, token: string) => Request][] = [
   ["bare Deno.serve (ceiling)", "bare", (port) => new Request(`http://127.0.0.1:${port}/`)],
   ["one KV commit per request (ceiling)", "kv", (port) => new Request(`http://127.0.0.1:${port}/`)],
@@ -94,6 +105,8 @@ const targets: [string, string, (port: number, i: number, token: string) => Requ
         headers: { authorization: `Bearer ${token}` },
       }),
   ],
+  ["POST /api/v1/presence/heartbeat, 200 users, group commit", "heartbeat", heartbeat],
+  ["POST /api/v1/presence/heartbeat, 200 users, one commit each", "heartbeat-single", heartbeat],
   [
     "POST /api/v1/auth/otp/request",
     "request",

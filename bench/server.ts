@@ -4,12 +4,15 @@
  * - `bare`: `Deno.serve` answering a fixed JSON body (the HTTP ceiling);
  * - `kv`: one KV commit per request (the storage ceiling);
  * - `me`: Doorman's `GET /api/v1/me` (JWT verify + two KV reads);
- * - `request`: Doorman's `POST /api/v1/auth/otp/request` (limits, one commit, SMS webhook).
- * Prints the port, then a bearer token for `me`, one per line.
+ * - `request`: Doorman's `POST /api/v1/auth/otp/request` (limits, one commit, SMS webhook);
+ * - `heartbeat`: `POST /api/v1/presence/heartbeat` of many signed-in users, group-committed;
+ * - `heartbeat-single`: the same with one commit per heartbeat (group commit off).
+ * Prints the port, then (for `me` and the heartbeats) bearer tokens on one line.
  */
 import { loadConfig } from "../core/config.ts";
 import { createContext } from "../core/context.ts";
 import { createLogger } from "../core/log.ts";
+import { ActivityBatcher } from "../core/presence/batcher.ts";
 import { createApp } from "../core/web/app.ts";
 
 const [mode, kvPath] = Deno.args;
@@ -49,15 +52,30 @@ if (mode === "bare") {
   const app = createApp(ctx);
   const server = serve((req, info) => app.fetch(req, { remoteAddr: info.remoteAddr }));
   console.log(server.addr.port);
-  if (mode === "me") {
-    const post = async (path: string, body: unknown) =>
-      await (await app.request(path, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(body),
-      })).json();
-    const { request_id } = await post("/api/v1/auth/otp/request", { phone: "+14155550100" });
+  if (mode === "heartbeat-single") {
+    ctx.presence.batcher = new ActivityBatcher(kv, { grouped: false });
+  }
+  const post = async (path: string, body: unknown) =>
+    await (await app.request(path, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    })).json();
+  const signIn = async (phone: string) => {
+    const { request_id } = await post("/api/v1/auth/otp/request", { phone });
     const code = lastText.match(/code is (\d+)/)![1];
-    console.log((await post("/api/v1/auth/otp/verify", { request_id, code })).access_token);
+    return (await post("/api/v1/auth/otp/verify", { request_id, code })).access_token as string;
+  };
+  if (mode === "me") console.log(await signIn("+14155550100"));
+  if (mode.startsWith("heartbeat")) {
+    const tokens = [];
+    for (let i = 0; i < 200; i++) tokens.push(await signIn(`+1415${2_000_000 + i}`));
+    console.log(tokens.join(" "));
+    // Report how many commits carried the heartbeats when the load stops.
+    Deno.addSignalListener("SIGTERM", () => {
+      const { commits, writes } = ctx.presence.batcher.stats;
+      console.error(`${mode}: ${writes} activity writes in ${commits} commits`);
+      Deno.exit(0);
+    });
   }
 }
