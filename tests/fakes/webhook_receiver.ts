@@ -1,3 +1,5 @@
+import { sign } from "../../core/delivery/webhook.ts";
+
 /**
  * A fake SMS/email webhook receiver on loopback: it speaks the `webhook` provider protocol of
  * API.md (`POST` JSON, `X-Doorman-Signature: sha256=<hex>`), checks the signature, records
@@ -54,7 +56,7 @@ export function startWebhookReceiver(options: { secret?: string } = {}): Webhook
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
     const body = await req.text();
     const signature = req.headers.get("x-doorman-signature");
-    if (options.secret && signature !== await expectedSignature(options.secret, body)) {
+    if (options.secret && signature !== await sign(options.secret, body)) {
       receiver.rejected++;
       return new Response("bad signature", { status: 401 });
     }
@@ -74,16 +76,4 @@ export function startWebhookReceiver(options: { secret?: string } = {}): Webhook
   });
   receiver.url = `http://127.0.0.1:${server.addr.port}/send`;
   return receiver;
-}
-
-async function expectedSignature(secret: string, body: string): Promise<string> {
-  const key = await crypto.subtle.importKey(
-    "raw",
-    new TextEncoder().encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(body)));
-  return `sha256=${Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
