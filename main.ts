@@ -26,6 +26,22 @@ if (channels.length === 0) {
   });
 }
 
+if (ctx.telegram) {
+  const { webhookSecret } = config.telegram;
+  if (config.publicUrl.startsWith("https://") && webhookSecret) {
+    ctx.telegram.registerWebhook(`${config.publicUrl}/telegram/webhook`, webhookSecret).catch(
+      (error) => ctx.log.error("telegram webhook registration failed", { error: String(error) }),
+    );
+  } else if (config.appEnv !== "production") {
+    // No public https URL to receive webhooks: fetch updates instead.
+    ctx.telegram.startPolling();
+  } else {
+    ctx.log.warn("telegram: PUBLIC_URL is not https, so no webhook is registered", {
+      hint: "set PUBLIC_URL to your https address, or run `deno task telegram:webhook`",
+    });
+  }
+}
+
 // Deno.cron must be called at the top level of the main module (Deno Deploy reads it there).
 for (const job of CRON_JOBS) {
   Deno.cron(job.name, job.schedule, async () => {

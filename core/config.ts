@@ -29,7 +29,9 @@ const envSchema = z.object({
   ADMIN_PHONES: list,
   ADMIN_EMAILS: list,
   TELEGRAM_BOT_TOKEN: optional,
-  TELEGRAM_WEBHOOK_SECRET: optional,
+  // Telegram allows 1-256 characters of A-Z, a-z, 0-9, _ and - in the secret token.
+  TELEGRAM_WEBHOOK_SECRET: z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, "1-256 of A-Z a-z 0-9 _ -")
+    .optional(),
   TELEGRAM_API_ROOT: url.default("https://api.telegram.org"),
   SMS_PROVIDER: z.enum(["twilio", "webhook", "console", "none"]).optional(),
   TWILIO_ACCOUNT_SID: optional,
@@ -113,6 +115,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     if (sms.provider === "console") problems.push("SMS_PROVIDER=console is refused in production");
     if (email.provider === "console") {
       problems.push("EMAIL_PROVIDER=console is refused in production");
+    }
+    if (e.TELEGRAM_BOT_TOKEN && !e.TELEGRAM_WEBHOOK_SECRET) {
+      problems.push("TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_BOT_TOKEN in production");
     }
     // Unsigned webhooks would let anyone who finds the receiver send messages as Doorman.
     if (sms.provider === "webhook" && !sms.secret) {

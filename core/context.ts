@@ -16,6 +16,7 @@ import { PresenceHub } from "./presence/hub.ts";
 import { startEventTail } from "./live/tail.ts";
 import { settlePresence } from "./presence/presence.ts";
 import { SettingsCache } from "./settings.ts";
+import { createTelegram, type TelegramRuntime } from "./telegram/runtime.ts";
 
 /** Everything a service needs, built once in `main.ts` (and by tests, with fakes). */
 export interface AppContext {
@@ -34,6 +35,8 @@ export interface AppContext {
   /** Live events of this instance and, through the log tail, of the others. */
   bus: EventBus;
   presence: PresenceRuntime;
+  /** The Telegram bot, when `TELEGRAM_BOT_TOKEN` is set. */
+  telegram?: TelegramRuntime;
   /** Aborted by `close()`: long-lived streams end with it. */
   closing: AbortSignal;
   /** Stops this context's timers and background loops (not the KV it was given). */
@@ -74,6 +77,7 @@ export async function createContext(
     });
   const key = new TextEncoder().encode(secret);
   const channels = options.channels ?? configuredChannels(config, log);
+  let telegram: TelegramRuntime | undefined;
   const instance = crypto.randomUUID();
   const closers: (() => void)[] = [];
   const closing = new AbortController();
@@ -82,7 +86,9 @@ export async function createContext(
     kv,
     clock,
     log,
-    delivery: new DeliveryRouter(channels, { clock, log }),
+    get delivery() {
+      return delivery;
+    },
     tokens: {
       key,
       issuer: config.publicUrl,
@@ -117,6 +123,15 @@ export async function createContext(
     },
   };
   ctx.presence.hub = new PresenceHub(ctx);
+  if (config.telegram.botToken) {
+    telegram = createTelegram(ctx, config.telegram.botToken);
+    ctx.telegram = telegram;
+    closers.push(() => telegram!.stop());
+  }
+  const delivery = new DeliveryRouter(
+    telegram ? [telegram.channel, ...channels] : channels,
+    { clock, log },
+  );
   if (options.tailEvents ?? true) closers.push(startEventTail(ctx));
   return ctx;
 }

@@ -42,6 +42,20 @@ export const keys = {
   event: (id: string) => ["events", id] as const,
   events: () => ["events"] as const,
 
+  /** Telegram: which chat a phone is linked to, and which phone a chat shared. */
+  telegramLinkByPhone: (phone: string) => ["telegram_links_by_phone", phone] as const,
+  telegramLinkByChat: (chatId: bigint) => ["telegram_links_by_chat", chatId] as const,
+  /** Update ids already processed (a repeated update is processed once). */
+  telegramUpdate: (updateId: number) => ["telegram_updates", updateId] as const,
+  /** Deep-link tokens (`/start <token>`) and the request each continues. */
+  telegramStart: (token: string) => ["telegram_starts", token] as const,
+  /** The request a chat was asked to share its phone number for. */
+  telegramPending: (chatId: bigint) => ["telegram_pending", chatId] as const,
+  /** Code messages to delete, keyed by due time so the sweep reads only what is due. */
+  telegramDelete: (dueAt: number, chatId: bigint, messageId: number) =>
+    ["telegram_deletes", dueAt, chatId, messageId] as const,
+  telegramDeletes: () => ["telegram_deletes"] as const,
+
   settings: () => ["settings", "current"] as const,
   secret: (name: "jwt_secret") => ["secrets", name] as const,
 };

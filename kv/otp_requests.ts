@@ -1,5 +1,6 @@
 import type { WindowCounter } from "../core/limits.ts";
 import { keys } from "./keys.ts";
+import { addStart } from "./telegram.ts";
 
 /** Delivery channels of a code. */
 export type OtpChannel = "sms" | "email" | "telegram";
@@ -7,14 +8,28 @@ export type OtpChannel = "sms" | "email" | "telegram";
 /** A code request. The code itself is never stored, only its keyed hash. */
 export interface OtpRequest {
   id: string;
-  /** Canonical recipient key, e.g. `phone:+14155550100` or `email:ada@example.com`. */
+  /**
+   * Canonical recipient key: `phone:+14155550100`, `email:ada@example.com`, `telegram:<id>`,
+   * or `start:<token>` for a Telegram deep link nobody opened yet.
+   */
   recipient: string;
   channel: OtpChannel;
-  codeHash: string;
+  /** Null while a Telegram request waits for its link to be opened. */
+  codeHash: string | null;
   createdAt: number;
   expiresAt: number;
   attempts: number;
   maxAttempts: number;
+  /** The Telegram message carrying the code, to delete once it is used. */
+  telegram: TelegramMessageRef | null;
+}
+
+/** Where a Telegram code message is. */
+export interface TelegramMessageRef {
+  chatId: string;
+  messageId: number;
+  /** When its self-deletion is due (the key of its delete job). */
+  deleteAt: number;
 }
 
 /** The records a new request is checked against, read together. */
@@ -62,6 +77,8 @@ export async function saveRequest(
     ipWindow: WindowCounter;
     windowMs: number;
     cooldownUntil: number;
+    /** A Telegram deep-link token that continues this request. */
+    startToken?: string | null;
   },
 ): Promise<boolean> {
   const { request, guards, windowMs } = options;
@@ -78,6 +95,7 @@ export async function saveRequest(
     op.set(guards.cooldown.key, cooldown, { expireIn: cooldownMs });
   }
   if (guards.active.value) op.delete(keys.otpRequest(guards.active.value));
+  if (options.startToken) addStart(op, options.startToken, request.id, ttl);
   return (await op.commit()).ok;
 }
 
@@ -140,4 +158,36 @@ export function addConsumeRequest(
   // A newer request deletes this one in the same commit that moves the pointer, so if this
   // entry is unchanged the pointer still names it.
   return op.check(entry).delete(entry.key).delete(keys.otpActive(entry.value.recipient));
+}
+
+/** Replaces a request as read (a Telegram code sent later); false if it changed meanwhile. */
+export async function replaceRequest(
+  kv: Deno.Kv,
+  entry: Deno.KvEntry<OtpRequest>,
+  next: OtpRequest,
+  now: number,
+): Promise<boolean> {
+  const result = await kv.atomic().check(entry)
+    .set(entry.key, next, { expireIn: Math.max(1, next.expiresAt - now) })
+    .commit();
+  return result.ok;
+}
+
+/** Records where the Telegram message of a request's code is (if the request still exists). */
+export async function setRequestTelegram(
+  kv: Deno.Kv,
+  id: string,
+  telegram: TelegramMessageRef,
+  now: number,
+): Promise<void> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const entry = await kv.get<OtpRequest>(keys.otpRequest(id));
+    if (!entry.value) return;
+    const result = await kv.atomic().check(entry)
+      .set(entry.key, { ...entry.value, telegram }, {
+        expireIn: Math.max(1, entry.value.expiresAt - now),
+      })
+      .commit();
+    if (result.ok) return;
+  }
 }

@@ -1,32 +1,22 @@
 import {
-  getRequest,
   type OtpChannel,
   type OtpRequest,
   readRequestGuards,
   saveRequest,
-  spendAttempt,
+  setRequestTelegram,
   withdrawRequest,
 } from "../../kv/otp_requests.ts";
-import { commitSignIn, consumeRequest } from "../../kv/sign_in.ts";
-import {
-  emptyUserEntry,
-  getUserEntry,
-  getUserIndex,
-  type User,
-  type UserLookup,
-} from "../../kv/users.ts";
+import { getChatOfPhone } from "../../kv/telegram.ts";
+import { backOff, MAX_CONFLICTS, tooBusy } from "../conflicts.ts";
 import type { AppContext } from "../context.ts";
 import { codeMessage } from "../delivery/messages.ts";
 import type { DeliveryAttempt } from "../delivery/router.ts";
-import { backOff, MAX_CONFLICTS, tooBusy } from "../conflicts.ts";
 import { AppError, rateLimited } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { emitEvent, maskRecipient } from "../live/emit.ts";
 import { countInWindow, refundInWindow } from "../limits.ts";
-import { codeMatches, generateCode, hashCode } from "./codes.ts";
+import { generateCode, hashCode, toBase64Url } from "./codes.ts";
 import { type Recipient, recipientKey } from "./recipients.ts";
-import { recordActivity } from "../presence/presence.ts";
-import { accountDisabled, newSession, type SignIn, signInAnswer } from "./sessions.ts";
 
 const HOUR_MS = 3_600_000;
 
@@ -39,28 +29,41 @@ export interface CodeRequested {
   channel: OtpChannel;
   expires_in: number;
   resend_after: number;
+  deep_link?: string;
 }
 
 /**
  * Issues a code: checks the limits, stores the request (replacing the recipient's previous
  * one) and delivers it, falling back to the next channel on failure. Does the same work
  * whether or not the recipient has an account, so neither answer nor timing tell.
+ *
+ * With `channel: "telegram"` the answer always carries a deep link; the code goes out now only
+ * when the phone is already linked to a chat, else once the person opens the link and shares
+ * that phone with the bot. Without a recipient, the code goes to whoever opens the link.
  */
 export async function requestCode(
   ctx: AppContext,
-  input: { recipient: Recipient; channel: ChannelChoice; ip: string },
+  input: { recipient: Recipient | null; channel: ChannelChoice; ip: string },
 ): Promise<CodeRequested> {
   const { recipient, ip } = input;
-  const attempts = deliveryPlan(ctx, recipient, input.channel);
-  if (attempts.length === 0) {
+  const viaDeepLink = input.channel === "telegram" || recipient === null;
+  if (viaDeepLink && !ctx.telegram) {
+    throw new AppError("CHANNEL_UNAVAILABLE", "Telegram sign-in is not configured.");
+  }
+  // Looked up for every phone, linked or not, so the time taken does not tell.
+  const chatId = recipient?.kind === "phone" ? await getChatOfPhone(ctx.kv, recipient.value) : null;
+  const plan = deliveryPlan(ctx, recipient, input.channel, chatId);
+  if (!viaDeepLink && plan.length === 0) {
     throw new AppError(
       "CHANNEL_UNAVAILABLE",
-      `No channel that can reach this ${recipient.kind} is configured.`,
+      `No channel that can reach this ${recipient?.kind ?? "recipient"} is configured.`,
     );
   }
   const settings = await ctx.settings.get();
-  const key = recipientKey(recipient);
-  const code = generateCode(settings.otp_length);
+  const startToken = viaDeepLink ? toBase64Url(crypto.getRandomValues(new Uint8Array(24))) : null;
+  const deepLink = startToken ? await ctx.telegram!.deepLink(startToken) : undefined;
+  const key = recipient ? recipientKey(recipient) : `start:${startToken}`;
+  const code = plan.length > 0 ? generateCode(settings.otp_length) : null;
 
   let request: OtpRequest | undefined;
   for (let conflict = 0; !request; conflict++) {
@@ -97,12 +100,13 @@ export async function requestCode(
     const candidate: OtpRequest = {
       id,
       recipient: key,
-      channel: attempts[0].channel,
-      codeHash: await hashCode(ctx.codeKey, id, code),
+      channel: plan[0]?.channel ?? "telegram",
+      codeHash: code ? await hashCode(ctx.codeKey, id, code) : null,
       createdAt: now,
       expiresAt: now + settings.otp_ttl_seconds * 1000,
       attempts: 0,
       maxAttempts: settings.otp_max_attempts,
+      telegram: null,
     };
     const saved = await saveRequest(ctx.kv, {
       request: candidate,
@@ -111,194 +115,93 @@ export async function requestCode(
       ipWindow: byIp.next,
       windowMs: HOUR_MS,
       cooldownUntil: now + settings.otp_resend_cooldown_seconds * 1000,
+      startToken,
     });
     if (saved) request = candidate;
   }
 
   const issued = request;
-  let channel: OtpChannel;
-  try {
-    channel = await ctx.delivery.deliver(attempts, codeMessage(code, settings.otp_ttl_seconds));
-  } catch (error) {
-    await emitEvent(ctx, "otp", "otp.failed", {
+  let channel: OtpChannel = issued.channel;
+  if (code) {
+    try {
+      const sent = await ctx.delivery.deliver(
+        plan,
+        (via) =>
+          codeMessage(code, settings.otp_ttl_seconds, {
+            deletesAfterSeconds: via === "telegram"
+              ? settings.telegram_autodelete_seconds
+              : undefined,
+          }),
+      );
+      channel = sent.channel;
+      const { chatId, messageId, deleteAt } = sent.receipt;
+      if (chatId !== undefined && messageId !== undefined && deleteAt !== undefined) {
+        await setRequestTelegram(
+          ctx.kv,
+          issued.id,
+          { chatId, messageId, deleteAt },
+          ctx.clock.now(),
+        );
+      }
+    } catch (error) {
+      await emitEvent(ctx, "otp", "otp.failed", {
+        request_id: issued.id,
+        recipient: maskRecipient(key),
+        reason: "delivery",
+      });
+      await withdrawRequest(ctx.kv, issued, {
+        ip,
+        refund: (counter) => refundInWindow(counter, { windowMs: HOUR_MS, at: issued.createdAt }),
+      });
+      throw error;
+    }
+    ctx.log.info("code sent", { otp_request_id: issued.id, channel });
+    await emitEvent(ctx, "otp", "otp.sent", {
       request_id: issued.id,
       recipient: maskRecipient(key),
-      reason: "delivery",
+      channel,
     });
-    await withdrawRequest(ctx.kv, issued, {
-      ip,
-      refund: (counter) => refundInWindow(counter, { windowMs: HOUR_MS, at: issued.createdAt }),
+  } else {
+    await emitEvent(ctx, "otp", "otp.requested", {
+      request_id: issued.id,
+      recipient: recipient ? maskRecipient(key) : null,
+      channel: "telegram",
     });
-    throw error;
   }
-  ctx.log.info("code sent", { otp_request_id: request.id, channel });
-  await emitEvent(ctx, "otp", "otp.sent", {
-    request_id: request.id,
-    recipient: maskRecipient(key),
-    channel,
-  });
-  return {
-    request_id: request.id,
+  const answer: CodeRequested = {
+    request_id: issued.id,
     channel,
     expires_in: settings.otp_ttl_seconds,
     resend_after: settings.otp_resend_cooldown_seconds,
   };
-}
-
-/** The channels to try, in order, for a recipient and the client's choice. */
-function deliveryPlan(
-  ctx: AppContext,
-  recipient: Recipient,
-  choice: ChannelChoice,
-): DeliveryAttempt[] {
-  const plan: DeliveryAttempt[] = recipient.kind === "email"
-    ? [{ channel: "email", to: recipient.value }]
-    : choice === "telegram"
-    ? [{ channel: "telegram", to: recipient.value }]
-    : [{ channel: "sms", to: recipient.value }];
-  return plan.filter((attempt) => ctx.delivery.has(attempt.channel));
+  if (deepLink) answer.deep_link = deepLink;
+  return answer;
 }
 
 /**
- * Checks a code and signs the user in. One attempt is spent (atomically) before the code is
- * compared, so parallel guesses never get more tries than allowed; the request is used up in
- * the same commit that creates the user and opens the session, so a code signs in once.
+ * The channels to try, in order. `auto` prefers the Telegram chat a phone is linked to and
+ * falls back to SMS; an explicit `telegram` never falls back (the deep link is the way on).
  */
-export async function verifyCode(
+function deliveryPlan(
   ctx: AppContext,
-  input: { requestId: string; code: string },
-): Promise<SignIn> {
-  let entry = await liveRequest(ctx, input.requestId);
-  for (let conflict = 0;; conflict++) {
-    if (conflict === MAX_CONFLICTS) throw tooBusy();
-    if (conflict > 0) await backOff(conflict);
-    if (entry.value.attempts >= entry.value.maxAttempts) throw tooManyAttempts();
-    const spent = await spendAttempt(ctx.kv, entry, ctx.clock.now());
-    if (spent) {
-      entry = spent;
-      break;
-    }
-    entry = await liveRequest(ctx, input.requestId);
-  }
-
-  const request = entry.value;
-  const matches = await codeMatches(ctx.codeKey, {
-    requestId: request.id,
-    code: input.code,
-    stored: request.codeHash,
-  });
-  if (!matches) {
-    const attemptsLeft = request.maxAttempts - request.attempts;
-    ctx.log.info("code rejected", { otp_request_id: request.id, attempts_left: attemptsLeft });
-    await emitEvent(ctx, "otp", "otp.invalid", {
-      request_id: request.id,
-      recipient: maskRecipient(request.recipient),
-      attempts_left: attemptsLeft,
-    });
-    throw new AppError(
-      "INVALID_CODE",
-      attemptsLeft > 0
-        ? `The code is not correct. ${attemptsLeft} attempt${attemptsLeft === 1 ? "" : "s"} left.`
-        : "The code is not correct, and no attempts are left. Request a new code.",
-      { attempts_left: attemptsLeft },
-    );
-  }
-
-  for (let conflict = 0;; conflict++) {
-    if (conflict === MAX_CONFLICTS) throw tooBusy();
-    if (conflict > 0) await backOff(conflict);
-    const now = ctx.clock.now();
-    const lookup = lookupOf(entry.value.recipient);
-    const index = await getUserIndex(ctx.kv, lookup);
-    const user = index.value
-      ? await getUserEntry(ctx.kv, index.value)
-      : emptyUserEntry(newId("usr", now));
-    if (user.value && user.value.status !== "active") {
-      if (await consumeRequest(ctx.kv, entry)) throw accountDisabled(user.value);
-    } else {
-      const save = userToSave(ctx, user, lookup, now);
-      const userId = String(user.key[1]);
-      const session = await newSession(ctx, userId, now);
-      const committed = await commitSignIn(ctx.kv, {
-        request: entry,
-        user,
-        save,
-        family: session.family,
-        tokenHash: session.tokenHash,
-        token: session.token,
-      });
-      if (committed) {
-        const signedIn = (save ?? user.value)!;
-        ctx.log.info("signed in", {
-          otp_request_id: request.id,
-          user_id: userId,
-          new_user: !user.value,
-        });
-        await emitEvent(ctx, "otp", "otp.verified", {
-          request_id: request.id,
-          recipient: maskRecipient(request.recipient),
-          user_id: userId,
-          new_user: !user.value,
-        });
-        await recordActivity(ctx, userId, { heartbeat: false });
-        return await signInAnswer(ctx, signedIn, {
-          familyId: session.family.id,
-          refreshToken: session.refreshToken,
-        });
-      }
-    }
-    // Something changed under us: the request was used by a parallel attempt (then it is
-    // gone), or the user was written meanwhile. Read again; the code already matched.
-    entry = await liveRequest(ctx, input.requestId);
+  recipient: Recipient | null,
+  choice: ChannelChoice,
+  chatId: string | null,
+): DeliveryAttempt[] {
+  if (!recipient) return [];
+  if (recipient.kind === "email") return keep(ctx, [{ channel: "email", to: recipient.value }]);
+  const telegram: DeliveryAttempt[] = chatId ? [{ channel: "telegram", to: chatId }] : [];
+  const sms: DeliveryAttempt[] = [{ channel: "sms", to: recipient.value }];
+  switch (choice) {
+    case "telegram":
+      return keep(ctx, telegram);
+    case "sms":
+      return keep(ctx, sms);
+    default:
+      return keep(ctx, [...telegram, ...sms]);
   }
 }
 
-/** What to write for the signing-in user: a new user, an admin promotion, or nothing. */
-function userToSave(
-  ctx: AppContext,
-  user: Deno.KvEntryMaybe<User>,
-  lookup: UserLookup,
-  now: number,
-): User | null {
-  const bootstrapAdmin =
-    (lookup.kind === "phone" && ctx.config.adminPhones.includes(lookup.value)) ||
-    (lookup.kind === "email" && ctx.config.adminEmails.includes(lookup.value));
-  if (user.value) {
-    if (!bootstrapAdmin || user.value.role === "admin") return null;
-    return { ...user.value, role: "admin", updatedAt: now };
-  }
-  return {
-    id: String(user.key[1]),
-    phone: lookup.kind === "phone" ? lookup.value : null,
-    email: lookup.kind === "email" ? lookup.value : null,
-    telegramId: lookup.kind === "telegram" ? lookup.value : null,
-    status: "active",
-    role: bootstrapAdmin ? "admin" : "user",
-    createdAt: now,
-    updatedAt: now,
-  };
-}
-
-/** A request that exists and has not expired, or 400 `INVALID_CODE`. */
-async function liveRequest(ctx: AppContext, id: string): Promise<Deno.KvEntry<OtpRequest>> {
-  const entry = await getRequest(ctx.kv, id);
-  if (!entry.value || entry.value.expiresAt <= ctx.clock.now()) {
-    throw new AppError(
-      "INVALID_CODE",
-      "The code has expired, was already used or was never issued. Request a new code.",
-    );
-  }
-  return entry as Deno.KvEntry<OtpRequest>;
-}
-
-function tooManyAttempts(): AppError {
-  return new AppError(
-    "TOO_MANY_ATTEMPTS",
-    "This code has used up its attempts and can no longer be used. Request a new code.",
-  );
-}
-
-function lookupOf(recipient: string): UserLookup {
-  const at = recipient.indexOf(":");
-  return { kind: recipient.slice(0, at), value: recipient.slice(at + 1) } as UserLookup;
+function keep(ctx: AppContext, plan: DeliveryAttempt[]): DeliveryAttempt[] {
+  return plan.filter((attempt) => ctx.delivery.has(attempt.channel));
 }

@@ -6,6 +6,16 @@ export interface CodeMessage {
   subject: string;
   /** Email HTML part. */
   html: string;
+  /** Telegram message in its HTML parse mode: the code as a tap-to-copy `code` entity. */
+  telegramHtml: string;
+}
+
+/** What a provider tells about a sent message (Telegram: where to delete it later). */
+export interface DeliveryReceipt {
+  chatId?: string;
+  messageId?: number;
+  /** When the message deletes itself. */
+  deleteAt?: number;
 }
 
 /** A way to reach a person: SMS, email, Telegram. */
@@ -14,7 +24,7 @@ export interface Channel {
   /** Which provider backs it (`webhook`, `twilio`, `console`, …), for health and logs. */
   readonly provider: string;
   /** Delivers one message; throws `DeliveryError` when the provider refused or timed out. */
-  send(to: string, message: CodeMessage): Promise<void>;
+  send(to: string, message: CodeMessage): Promise<DeliveryReceipt | void>;
 }
 
 /** A provider could not deliver. The message is safe to log: no code, no secret. */

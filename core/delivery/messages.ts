@@ -12,10 +12,32 @@ export function formatLifetime(seconds: number): string {
   return `${seconds} second${seconds === 1 ? "" : "s"}`;
 }
 
-/** The sign-in code message: product, code, lifetime and a do-not-share line. */
-export function codeMessage(code: string, ttlSeconds: number): CodeMessage {
+/** Escapes text for Telegram's HTML parse mode (and HTML email). */
+export function escapeHtml(text: string): string {
+  return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;")
+    .replaceAll('"', "&quot;");
+}
+
+/**
+ * The sign-in code message: product, code, lifetime and a do-not-share line. `name` (the
+ * person's own, as Telegram reports it) greets them and is escaped; `deletesAfter` says when
+ * a Telegram message removes itself.
+ */
+export function codeMessage(
+  code: string,
+  ttlSeconds: number,
+  options: { name?: string; deletesAfterSeconds?: number } = {},
+): CodeMessage {
   const lifetime = formatLifetime(ttlSeconds);
+  const greeting = options.name ? `Hi ${escapeHtml(options.name.slice(0, 64))},\n` : "";
+  const deletes = options.deletesAfterSeconds
+    ? ` This message deletes itself in ${formatLifetime(options.deletesAfterSeconds)}.`
+    : "";
   return {
+    telegramHtml:
+      `${greeting}Your <b>${PRODUCT_NAME}</b> sign-in code:\n\n<code>${code}</code>\n\n` +
+      `Tap the code to copy it. It expires in ${lifetime}.${deletes}\n` +
+      `Do not share it with anyone: ${PRODUCT_NAME} never asks you for it.`,
     subject: `${PRODUCT_NAME} sign-in code: ${code}`,
     text:
       `${PRODUCT_NAME}: your sign-in code is ${code}. It expires in ${lifetime}. Do not share it with anyone.`,

@@ -1,7 +1,13 @@
 import type { Clock } from "../clock.ts";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { type Channel, type ChannelHealth, type CodeMessage, DeliveryError } from "./channel.ts";
+import {
+  type Channel,
+  type ChannelHealth,
+  type CodeMessage,
+  DeliveryError,
+  type DeliveryReceipt,
+} from "./channel.ts";
 
 /** Names of the delivery channels. */
 export type ChannelName = "sms" | "email" | "telegram";
@@ -37,14 +43,18 @@ export class DeliveryRouter {
    * Sends through the first attempt that works and returns its channel. Throws 503
    * `CHANNEL_UNAVAILABLE` when none is configured or every one failed.
    */
-  async deliver(attempts: DeliveryAttempt[], message: CodeMessage): Promise<ChannelName> {
+  async deliver(
+    attempts: DeliveryAttempt[],
+    message: CodeMessage | ((channel: ChannelName) => CodeMessage),
+  ): Promise<{ channel: ChannelName; receipt: DeliveryReceipt }> {
     for (const attempt of attempts) {
       const channel = this.#channels.get(attempt.channel);
       if (!channel) continue;
       try {
-        await channel.send(attempt.to, message);
+        const text = typeof message === "function" ? message(attempt.channel) : message;
+        const receipt = await channel.send(attempt.to, text);
         this.#record(attempt.channel, null);
-        return attempt.channel;
+        return { channel: attempt.channel, receipt: receipt ?? {} };
       } catch (error) {
         const reason = error instanceof DeliveryError ? error.message : "unexpected failure";
         this.#record(attempt.channel, reason);

@@ -18,4 +18,12 @@ export const CRON_JOBS: CronJob[] = [
       if (offline > 0) ctx.log.info("presence sweep", { offline });
     },
   },
+  {
+    name: "telegram deletes",
+    schedule: "* * * * *",
+    async run(ctx) {
+      const deleted = await ctx.telegram?.deleter.sweep() ?? 0;
+      if (deleted > 0) ctx.log.info("telegram delete sweep", { deleted });
+    },
+  },
 ];

@@ -8,6 +8,7 @@ import { meRoutes } from "../../routes/api/v1/me.ts";
 import { presenceRoutes } from "../../routes/api/v1/presence.ts";
 import { presenceSocketRoutes } from "../../routes/api/v1/presence_ws.ts";
 import { healthRoutes, livenessRoutes } from "../../routes/health.ts";
+import { telegramRoutes } from "../../routes/telegram/webhook.ts";
 import type { AppContext } from "../context.ts";
 import { AppError } from "../errors.ts";
 import type { AppEnv } from "./env.ts";
@@ -53,6 +54,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   app.route("/api/v1/auth", authRoutes);
   app.route("/api/v1/me", meRoutes);
   app.route("/api/v1/admin", adminRoutes);
+  app.route("/telegram", telegramRoutes);
   app.route("/api/v1/presence/ws", presenceSocketRoutes);
   app.route("/api/v1/presence", presenceRoutes);
 

@@ -25,18 +25,26 @@ export const clientIp = factory.createMiddleware(async (c, next) => {
   await next();
 });
 
-/** 413 past 16 KiB, whether the body says its length or comes chunked. */
-export const limitBody = bodyLimit({
-  maxSize: MAX_BODY_BYTES,
-  onError: () => {
-    throw new AppError("PAYLOAD_TOO_LARGE", `The request body is over ${MAX_BODY_BYTES} bytes.`);
-  },
-});
+/** 413 past `maxBytes`, whether the body says its length or comes chunked. */
+function limitBodyTo(maxBytes: number) {
+  return bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw new AppError("PAYLOAD_TOO_LARGE", `The request body is over ${maxBytes} bytes.`);
+    },
+  });
+}
+
+/** 413 past 16 KiB. */
+export const limitBody = limitBodyTo(MAX_BODY_BYTES);
 
 const JSON_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
 
-/** Validates a JSON body against `schema` (400 `VALIDATION_FAILED` with details); 415 if not JSON. */
-export function jsonBody<T extends z.ZodType>(schema: T) {
+/**
+ * Validates a JSON body against `schema` (400 `VALIDATION_FAILED` with details); 415 if not
+ * JSON; 413 past `maxBytes` (16 KiB unless said otherwise).
+ */
+export function jsonBody<T extends z.ZodType>(schema: T, options: { maxBytes?: number } = {}) {
   const contentType = factory.createMiddleware(async (c, next) => {
     requireJsonType(c.req.header("content-type"));
     await next();
@@ -44,7 +52,8 @@ export function jsonBody<T extends z.ZodType>(schema: T) {
   const validate = zValidator("json", schema, (result) => {
     if (!result.success) throw validationFailed(result.error);
   });
-  return [limitBody, contentType, validate] as const;
+  const limit = options.maxBytes ? limitBodyTo(options.maxBytes) : limitBody;
+  return [limit, contentType, validate] as const;
 }
 
 /**

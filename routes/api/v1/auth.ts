@@ -1,9 +1,9 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { requestCode, verifyCode } from "../../../core/auth/otp.ts";
+import { requestCode } from "../../../core/auth/otp.ts";
+import { verifyCode } from "../../../core/auth/verify.ts";
 import { normalizeEmail, normalizePhone, type Recipient } from "../../../core/auth/recipients.ts";
 import { logout, refreshSession } from "../../../core/auth/sessions.ts";
-import { AppError } from "../../../core/errors.ts";
 import type { AppEnv } from "../../../core/web/env.ts";
 import {
   jsonBody,
@@ -80,10 +80,6 @@ export const logoutSchema = z.object({ refresh_token: z.string().min(1).max(512)
 export const authRoutes = new Hono<AppEnv>()
   .post("/otp/request", ...jsonBody(codeRequestSchema), async (c) => {
     const { recipient, channel } = c.req.valid("json");
-    if (!recipient) {
-      // Deep-link sign-in needs the Telegram bot.
-      throw new AppError("CHANNEL_UNAVAILABLE", "Telegram sign-in is not configured.");
-    }
     const answer = await requestCode(c.var.ctx, { recipient, channel, ip: c.var.ip });
     return c.json(answer, 202);
   })

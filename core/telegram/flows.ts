@@ -1,0 +1,168 @@
+import {
+  getRequest,
+  type OtpRequest,
+  replaceRequest,
+  setRequestTelegram,
+} from "../../kv/otp_requests.ts";
+import {
+  getPending,
+  getPhoneOfChat,
+  getStart,
+  linkPhone,
+  setPending,
+  unlinkChat,
+} from "../../kv/telegram.ts";
+import { generateCode, hashCode } from "../auth/codes.ts";
+import { normalizePhone } from "../auth/recipients.ts";
+import { backOff, MAX_CONFLICTS } from "../conflicts.ts";
+import type { AppContext } from "../context.ts";
+import { codeMessage } from "../delivery/messages.ts";
+import { emitEvent, maskRecipient } from "../live/emit.ts";
+
+/** The person on the other side of a private chat. */
+export interface TelegramChat {
+  /** Chat id; in a private chat it is the person's Telegram id. */
+  id: string;
+  firstName?: string;
+}
+
+/** What the bot should tell the person after `/start <token>`. */
+export type StartOutcome = "sent" | "share_phone" | "expired" | "failed";
+
+/**
+ * Continues the request behind a deep link in this chat: a deep-link sign-in gets its code
+ * here, as does a phone request whose phone this chat already shared; otherwise the person is
+ * asked to share their phone number.
+ */
+export async function continueRequest(
+  ctx: AppContext,
+  token: string,
+  chat: TelegramChat,
+): Promise<{ outcome: StartOutcome; phone?: string }> {
+  const requestId = await getStart(ctx.kv, token);
+  const request = requestId ? await liveRequest(ctx, requestId) : null;
+  if (!request) return { outcome: "expired" };
+  if (request.value.recipient.startsWith("phone:")) {
+    const phone = request.value.recipient.slice("phone:".length);
+    if ((await getPhoneOfChat(ctx.kv, chat.id)) !== phone) {
+      await setPending(
+        ctx.kv,
+        chat.id,
+        request.value.id,
+        request.value.expiresAt - ctx.clock.now(),
+      );
+      return { outcome: "share_phone", phone };
+    }
+  } else if (
+    !request.value.recipient.startsWith("start:") &&
+    request.value.recipient !== `telegram:${chat.id}`
+  ) {
+    // Someone else's deep link (a Telegram sign-in already bound to another chat).
+    return { outcome: "expired" };
+  }
+  return { outcome: await sendCodeToChat(ctx, request.value.id, chat) };
+}
+
+/** What the bot should tell the person after they shared a contact. */
+export type ContactOutcome =
+  | { outcome: "not_own" }
+  | { outcome: "invalid" }
+  | { outcome: "linked"; phone: string; sent: boolean; pendingFor?: string };
+
+/**
+ * A shared contact links its phone to this chat, if it is the sender's own (Telegram vouches
+ * for the number of your own contact). A sign-in waiting on this chat for that phone then
+ * gets its code.
+ */
+export async function sharePhone(
+  ctx: AppContext,
+  chat: TelegramChat,
+  contact: { phone: string; userId?: string },
+): Promise<ContactOutcome> {
+  if (contact.userId !== chat.id) return { outcome: "not_own" };
+  const digits = contact.phone.replace(/[^\d]/g, "");
+  const phone = normalizePhone(`+${digits}`);
+  if (!phone) return { outcome: "invalid" };
+  await linkPhone(ctx.kv, phone, chat.id);
+  ctx.log.info("telegram chat linked", { phone: maskRecipient(`phone:${phone}`) });
+  const pendingId = await getPending(ctx.kv, chat.id);
+  const pending = pendingId ? await liveRequest(ctx, pendingId) : null;
+  if (!pending) return { outcome: "linked", phone, sent: false };
+  const wanted = pending.value.recipient.slice("phone:".length);
+  if (wanted !== phone) return { outcome: "linked", phone, sent: false, pendingFor: wanted };
+  const outcome = await sendCodeToChat(ctx, pending.value.id, chat);
+  return { outcome: "linked", phone, sent: outcome === "sent" };
+}
+
+/** Unlinks this chat's phone; returns it, or null when there was none. */
+export function unlink(ctx: AppContext, chat: TelegramChat): Promise<string | null> {
+  return unlinkChat(ctx.kv, chat.id);
+}
+
+/**
+ * Gives a request a fresh code and sends it to the chat (the code is only ever kept as a
+ * hash, so a code sent later is a new one). A deep-link sign-in becomes this chat's.
+ */
+async function sendCodeToChat(
+  ctx: AppContext,
+  requestId: string,
+  chat: TelegramChat,
+): Promise<"sent" | "expired" | "failed"> {
+  const settings = await ctx.settings.get();
+  const code = generateCode(settings.otp_length);
+  let sentFor: OtpRequest | null = null;
+  for (let conflict = 0; !sentFor; conflict++) {
+    if (conflict === MAX_CONFLICTS) return "failed";
+    if (conflict > 0) await backOff(conflict);
+    const entry = await liveRequest(ctx, requestId);
+    if (!entry) return "expired";
+    const next: OtpRequest = {
+      ...entry.value,
+      recipient: entry.value.recipient.startsWith("start:")
+        ? `telegram:${chat.id}`
+        : entry.value.recipient,
+      channel: "telegram",
+      codeHash: await hashCode(ctx.codeKey, requestId, code),
+    };
+    if (await replaceRequest(ctx.kv, entry, next, ctx.clock.now())) sentFor = next;
+  }
+  const previous = sentFor.telegram;
+  const lifetime = Math.max(1, Math.round((sentFor.expiresAt - ctx.clock.now()) / 1000));
+  try {
+    const sent = await ctx.delivery.deliver(
+      [{ channel: "telegram", to: chat.id }],
+      codeMessage(code, lifetime, {
+        name: chat.firstName,
+        deletesAfterSeconds: settings.telegram_autodelete_seconds,
+      }),
+    );
+    const { chatId, messageId, deleteAt } = sent.receipt;
+    if (chatId !== undefined && messageId !== undefined && deleteAt !== undefined) {
+      await setRequestTelegram(ctx.kv, requestId, { chatId, messageId, deleteAt }, ctx.clock.now());
+    }
+  } catch {
+    await emitEvent(ctx, "otp", "otp.failed", {
+      request_id: requestId,
+      recipient: maskRecipient(sentFor.recipient),
+      reason: "delivery",
+    });
+    return "failed";
+  }
+  // An older code of this request is void now; its message goes.
+  await ctx.telegram?.deleteCodeMessage(previous);
+  await emitEvent(ctx, "otp", "otp.sent", {
+    request_id: requestId,
+    recipient: maskRecipient(sentFor.recipient),
+    channel: "telegram",
+  });
+  return "sent";
+}
+
+async function liveRequest(
+  ctx: AppContext,
+  id: string,
+): Promise<Deno.KvEntry<OtpRequest> | null> {
+  const entry = await getRequest(ctx.kv, id);
+  if (!entry.value || entry.value.expiresAt <= ctx.clock.now()) return null;
+  return entry as Deno.KvEntry<OtpRequest>;
+}

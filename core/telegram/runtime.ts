@@ -1,0 +1,165 @@
+import { Api, Bot, GrammyError, HttpError } from "grammy/web";
+import type { Update } from "grammy/types";
+import type { TelegramMessageRef } from "../../kv/otp_requests.ts";
+import type { AppContext } from "../context.ts";
+import { type Channel, type CodeMessage, DeliveryError } from "../delivery/channel.ts";
+import { AppError } from "../errors.ts";
+import { installHandlers } from "./bot.ts";
+import { CodeMessageDeleter } from "./deletes.ts";
+
+/** Longest `retry_after` worth waiting for inside one request; longer means "failed". */
+const MAX_RETRY_AFTER_S = 5;
+const MAX_RETRIES = 2;
+/** Sending a code must not hang a sign-in. */
+const SEND_TIMEOUT_S = 10;
+
+/** The Telegram side of one instance: the bot, the code channel and self-deleting messages. */
+export interface TelegramRuntime {
+  /** The delivery channel codes go through (`to` is a chat id). */
+  channel: Channel;
+  deleter: CodeMessageDeleter;
+  bot: Bot;
+  /** `https://t.me/<bot>?start=<token>`; 503 when the bot cannot be reached. */
+  deepLink(token: string): Promise<string>;
+  /** Deletes a code message at once (its code was used). */
+  deleteCodeMessage(ref: TelegramMessageRef | null | undefined): Promise<void>;
+  /** Processes an update in the background; a repeated `update_id` is ignored (bot.ts). */
+  process(update: Update): void;
+  /** Resolves when every update being processed is done (tests, shutdown). */
+  idle(): Promise<void>;
+  /** Long polling, for development without a public https URL. */
+  startPolling(): void;
+  /** Registers `url` as the webhook, with the secret Telegram must send back. */
+  registerWebhook(url: string, secret: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Builds the Telegram runtime from `TELEGRAM_BOT_TOKEN` and `TELEGRAM_API_ROOT`. */
+export function createTelegram(ctx: AppContext, token: string): TelegramRuntime {
+  const apiRoot = ctx.config.telegram.apiRoot;
+  const bot = new Bot(token, { client: { apiRoot, timeoutSeconds: 45 } });
+  const api = new Api(token, { apiRoot, timeoutSeconds: SEND_TIMEOUT_S });
+  for (const client of [bot.api, api]) client.config.use(retryAfterFloodWait);
+  const deleter = new CodeMessageDeleter({ kv: ctx.kv, api, clock: ctx.clock, log: ctx.log });
+  const working = new Set<Promise<void>>();
+  let initializing: Promise<void> | null = null;
+  let polling = false;
+
+  const init = () => {
+    initializing ??= bot.init().catch((error) => {
+      initializing = null;
+      throw error;
+    });
+    return initializing;
+  };
+  installHandlers(bot, ctx);
+  bot.catch((error) => {
+    ctx.log.error("telegram update failed", { error: String(error.error) });
+  });
+
+  const channel: Channel = {
+    name: "telegram",
+    provider: "bot",
+    async send(chatId: string, message: CodeMessage) {
+      const settings = await ctx.settings.get();
+      let messageId: number;
+      try {
+        const sent = await api.sendMessage(chatId, message.telegramHtml, {
+          parse_mode: "HTML",
+          // Codes are not for forwarding or saving.
+          protect_content: true,
+        });
+        messageId = sent.message_id;
+      } catch (error) {
+        throw toDeliveryError(error);
+      }
+      const afterMs = settings.telegram_autodelete_seconds * 1000;
+      await deleter.schedule(chatId, messageId, afterMs);
+      return { chatId, messageId, deleteAt: ctx.clock.now() + afterMs };
+    },
+  };
+
+  return {
+    channel,
+    deleter,
+    bot,
+    async deepLink(startToken) {
+      try {
+        await init();
+      } catch (error) {
+        ctx.log.warn("telegram getMe failed", { error: String(error) });
+        throw new AppError("CHANNEL_UNAVAILABLE", "Telegram cannot be reached right now.");
+      }
+      return `https://t.me/${bot.botInfo.username}?start=${startToken}`;
+    },
+    async deleteCodeMessage(ref) {
+      if (!ref) return;
+      try {
+        await deleter.deleteNow(ref.chatId, ref.messageId, ref.deleteAt);
+      } catch (error) {
+        ctx.log.warn("telegram delete on use failed", { error: String(error) });
+      }
+    },
+    process(update) {
+      const job = (async () => {
+        await init();
+        await bot.handleUpdate(update);
+      })().catch((error) => ctx.log.error("telegram update failed", { error: String(error) }))
+        .finally(() => working.delete(job));
+      working.add(job);
+    },
+    async idle() {
+      while (working.size > 0) await Promise.all([...working]);
+    },
+    startPolling() {
+      if (polling) return;
+      polling = true;
+      bot.start({
+        drop_pending_updates: false,
+        allowed_updates: ["message"],
+        onStart: (info) => ctx.log.info("telegram bot polling", { bot: info.username }),
+      }).catch((error) => ctx.log.error("telegram polling stopped", { error: String(error) }));
+    },
+    async registerWebhook(url, secret) {
+      await bot.api.setWebhook(url, { secret_token: secret, allowed_updates: ["message"] });
+      ctx.log.info("telegram webhook registered", { url });
+    },
+    async stop() {
+      deleter.stop();
+      if (polling) await bot.stop();
+      polling = false;
+      await Promise.all([...working]);
+    },
+  };
+}
+
+/** Waits out a short flood-control `retry_after` (429) and tries again, a bounded number of times. */
+const retryAfterFloodWait: Parameters<Api["config"]["use"]>[0] = async (
+  prev,
+  method,
+  payload,
+  signal,
+) => {
+  for (let attempt = 0;; attempt++) {
+    const result = await prev(method, payload, signal);
+    const retryAfter = result.ok ? undefined : result.parameters?.retry_after;
+    if (
+      result.ok || result.error_code !== 429 || retryAfter === undefined ||
+      retryAfter > MAX_RETRY_AFTER_S || attempt >= MAX_RETRIES
+    ) return result;
+    await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000));
+  }
+};
+
+function toDeliveryError(error: unknown): DeliveryError {
+  if (error instanceof GrammyError) {
+    // 403: the person blocked the bot; 400: the chat is gone. Neither heals by retrying.
+    return new DeliveryError(`telegram answered ${error.error_code}: ${error.description}`, {
+      retryable: error.error_code === 429 || error.error_code >= 500,
+    });
+  }
+  if (error instanceof HttpError) {
+    return new DeliveryError("telegram could not be reached", { retryable: true });
+  }
+  return new DeliveryError("telegram failed", { retryable: true });
+}
