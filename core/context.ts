@@ -40,7 +40,7 @@ export interface AppContext {
   /** Aborted by `close()`: long-lived streams end with it. */
   closing: AbortSignal;
   /** Stops this context's timers and background loops (not the KV it was given). */
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** In-process presence machinery: group commits, offline deadlines, this instance's sockets. */
@@ -79,7 +79,7 @@ export async function createContext(
   const channels = options.channels ?? configuredChannels(config, log);
   let telegram: TelegramRuntime | undefined;
   const instance = crypto.randomUUID();
-  const closers: (() => void)[] = [];
+  const closers: (() => void | Promise<void>)[] = [];
   const closing = new AbortController();
   const ctx: AppContext = {
     config,
@@ -115,11 +115,11 @@ export async function createContext(
       hub: undefined as unknown as PresenceHub,
     },
     closing: closing.signal,
-    close() {
+    async close() {
       closing.abort();
       ctx.presence.deadlines.stop();
       ctx.presence.hub.close();
-      for (const close of closers.splice(0)) close();
+      await Promise.all(closers.splice(0).map((close) => close()));
     },
   };
   ctx.presence.hub = new PresenceHub(ctx);

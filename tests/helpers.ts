@@ -98,7 +98,7 @@ export async function startHarness(
       return await res.json();
     },
     async [Symbol.asyncDispose]() {
-      ctx.close();
+      await ctx.close();
       await sms.close();
       await email.close();
       try {

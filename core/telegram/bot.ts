@@ -26,8 +26,7 @@ export function installHandlers(bot: Bot, ctx: AppContext): void {
   bot.use(async (c, next) => {
     if (await claimUpdate(ctx.kv, c.update.update_id)) await next();
   });
-  // Only private chats: codes never go to groups.
-  bot.chatType("private", async (c, next) => await next());
+  // Only private chats: codes never go to groups, so groups get no answer at all.
   bot.filter((c) => c.chat?.type !== "private", () => {});
 
   bot.command("start", async (c) => {

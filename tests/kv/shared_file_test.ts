@@ -56,8 +56,8 @@ Deno.test("config - a development secret is generated once and kept in KV", asyn
     assert.equal(a.tokens.key.length >= 32, true);
     assert.deepEqual(a.tokens.key, b.tokens.key);
     assert.equal(log.lines.filter((l) => l.includes("generated development secret")).length, 1);
-    a.close();
-    b.close();
+    await a.close();
+    await b.close();
   } finally {
     kv.close();
   }

@@ -51,7 +51,7 @@ Deno.test("console provider - prints the message with its code in development", 
     });
     assert.equal(res.status, 202);
     await res.body?.cancel();
-    ctx.close();
+    await ctx.close();
     const line = log.lines.find((l) => l.includes("[email to ada@example.com]"));
     assert.match(line ?? "", /Doorman: your sign-in code is \d{6}\. It expires in 5 minutes\./);
   } finally {

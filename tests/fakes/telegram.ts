@@ -1,0 +1,487 @@
+/**
+ * A fake Telegram Bot API on loopback: `POST /bot<token>/<method>` with JSON, form or multipart
+ * bodies, answering `{ ok, result }` or `{ ok: false, error_code, description }` like
+ * api.telegram.org does, so grammY pointed at it through `client.apiRoot` cannot tell.
+ */
+
+/** One request the fake received with the right token, in arrival order. */
+export interface BotApiCall {
+  method: string;
+  payload: Record<string, unknown>;
+  at: number;
+}
+
+/** One message the bot sent; kept after deletion so tests can see that it went away. */
+export interface FakeMessage {
+  message_id: number;
+  chat_id: number;
+  text: string;
+  parse_mode?: string;
+  entities?: unknown[];
+  reply_markup?: unknown;
+  date: number;
+  deleted_at: number | null;
+}
+
+/** An error the fake answers instead of running a method, in the Bot API error shape. */
+export interface InjectedFailure {
+  error_code: number;
+  description: string;
+  retry_after?: number;
+}
+
+/** A running fake Bot API. */
+export interface FakeTelegram extends AsyncDisposable {
+  apiRoot: string;
+  token: string;
+  bot: { id: number; username: string; first_name: string };
+  calls: BotApiCall[];
+  messages: FakeMessage[];
+  webhook: { url: string; secret_token?: string; allowed_updates?: string[] } | null;
+  /** Make the next `times` calls of `method` fail with this error (Bot API error shape). */
+  failNext(method: string, failure: InjectedFailure, times?: number): void;
+  /** Queue an update for getUpdates (update_id assigned if missing; returns the update). */
+  pushUpdate(update: Record<string, unknown>): Record<string, unknown>;
+  /** Messages sent to a chat that are not deleted. */
+  visible(chatId: number): FakeMessage[];
+  close(): Promise<void>;
+}
+
+/** How to start the fake; `port` 0 (the default) takes a free port. */
+export interface FakeTelegramOptions {
+  token?: string;
+  port?: number;
+  hostname?: string;
+  username?: string;
+  /** Sees every recorded call as it arrives, e.g. to log it. */
+  onCall?: (call: BotApiCall) => void;
+}
+
+type Payload = Record<string, unknown>;
+type Method = (payload: Payload, req: Request) => unknown;
+type WakeReason = "update" | "timeout" | "aborted" | "conflict" | "closed";
+
+/** Shown as `error_code` / `description` to the client, like Telegram's own refusals. */
+class BotApiError extends Error {
+  constructor(readonly failure: InjectedFailure) {
+    super(failure.description);
+  }
+}
+
+function badRequest(reason: string): BotApiError {
+  return new BotApiError({ error_code: 400, description: `Bad Request: ${reason}` });
+}
+
+function failureResponse({ error_code, description, retry_after }: InjectedFailure): Response {
+  const body: Payload = { ok: false, error_code, description };
+  if (retry_after !== undefined) body.parameters = { retry_after };
+  return Response.json(body, { status: error_code });
+}
+
+// Update ids are module-wide so updates from several fakes and helpers never collide.
+let nextUpdateId = 100_000;
+let nextPersonMessageId = 1;
+
+function takeUpdateId(wanted?: number): number {
+  const id = wanted ?? nextUpdateId;
+  nextUpdateId = Math.max(nextUpdateId, id + 1);
+  return id;
+}
+
+/** Starts the fake; a token like `7000000001:SECRET` makes 7000000001 the bot id, as on Telegram. */
+export function startFakeTelegram(options: FakeTelegramOptions = {}): FakeTelegram {
+  const token = options.token ?? "7000000001:TEST-fake-telegram-token";
+  const hostname = options.hostname ?? "127.0.0.1";
+  const botId = /^(\d+):/.exec(token)?.[1];
+  const bot = {
+    id: botId ? Number(botId) : 7_000_000_001,
+    username: options.username ?? "doorman_test_bot",
+    first_name: "Doorman Test",
+  };
+  const queue: Payload[] = [];
+  const failures = new Map<string, InjectedFailure[]>();
+  const waiters = new Set<(reason: WakeReason) => void>();
+  let nextMessageId = 1;
+  let closing: Promise<void> | null = null;
+
+  const botUser = () => ({ ...bot, is_bot: true });
+
+  function waitForUpdate(ms: number, signal: AbortSignal): Promise<WakeReason> {
+    return new Promise((resolve) => {
+      const wake = (reason: WakeReason) => {
+        if (!waiters.delete(wake)) return;
+        clearTimeout(timer);
+        signal.removeEventListener("abort", onAbort);
+        resolve(reason);
+      };
+      const onAbort = () => wake("aborted");
+      const timer = setTimeout(() => wake("timeout"), ms);
+      waiters.add(wake);
+      signal.addEventListener("abort", onAbort);
+      if (signal.aborted || closing) wake(closing ? "closed" : "aborted");
+    });
+  }
+
+  function wakeAll(reason: WakeReason) {
+    for (const wake of [...waiters]) wake(reason);
+  }
+
+  const methods: Record<string, Method> = {
+    getMe: () => ({
+      ...botUser(),
+      can_join_groups: false,
+      can_read_all_group_messages: false,
+      supports_inline_queries: false,
+    }),
+    sendMessage: (p) => {
+      const chatId = chatIdOf(p);
+      const text = p.text === undefined ? "" : String(p.text);
+      const shown = visibleText(text, p.parse_mode);
+      if (shown.trim() === "") throw badRequest("message text is empty");
+      if (shown.length > 4096) throw badRequest("message is too long");
+      const message: FakeMessage = {
+        message_id: nextMessageId++,
+        chat_id: chatId,
+        text,
+        date: Math.floor(Date.now() / 1000),
+        deleted_at: null,
+      };
+      if (typeof p.parse_mode === "string") message.parse_mode = p.parse_mode;
+      if (Array.isArray(p.entities)) message.entities = p.entities;
+      if (p.reply_markup !== undefined) message.reply_markup = p.reply_markup;
+      fake.messages.push(message);
+      const sent: Payload = {
+        message_id: message.message_id,
+        from: botUser(),
+        chat: { id: chatId, type: "private" },
+        date: message.date,
+        text: shown,
+      };
+      if (message.entities) sent.entities = message.entities;
+      // Telegram echoes only inline keyboards; reply keyboards stay with the client.
+      const markup = p.reply_markup as { inline_keyboard?: unknown } | undefined;
+      if (markup?.inline_keyboard) sent.reply_markup = markup;
+      return sent;
+    },
+    deleteMessage: (p) => {
+      if (!deleteOne(chatIdOf(p), p.message_id)) throw badRequest("message to delete not found");
+      return true;
+    },
+    deleteMessages: (p) => {
+      const chatId = chatIdOf(p);
+      const ids = p.message_ids;
+      if (!Array.isArray(ids) || ids.length === 0) {
+        throw badRequest("message identifiers are not specified");
+      }
+      if (ids.length > 100) throw badRequest("too many message identifiers specified");
+      for (const id of ids) deleteOne(chatId, id);
+      return true;
+    },
+    setWebhook: (p) => {
+      const url = String(p.url ?? "");
+      const secret = p.secret_token === undefined ? undefined : String(p.secret_token);
+      if (secret !== undefined && !/^[A-Za-z0-9_-]{1,256}$/.test(secret)) {
+        throw badRequest("secret token contains unallowed characters");
+      }
+      if (p.drop_pending_updates === true) queue.length = 0;
+      fake.webhook = url === "" ? null : { url };
+      if (fake.webhook && secret !== undefined) fake.webhook.secret_token = secret;
+      if (fake.webhook && Array.isArray(p.allowed_updates)) {
+        fake.webhook.allowed_updates = p.allowed_updates.map(String);
+      }
+      // A webhook ends long polls the way a second bot instance would.
+      if (fake.webhook) wakeAll("conflict");
+      return true;
+    },
+    deleteWebhook: (p) => {
+      if (p.drop_pending_updates === true) queue.length = 0;
+      fake.webhook = null;
+      return true;
+    },
+    getWebhookInfo: () => ({
+      url: fake.webhook?.url ?? "",
+      has_custom_certificate: false,
+      pending_update_count: queue.length,
+      ...(fake.webhook?.allowed_updates ? { allowed_updates: fake.webhook.allowed_updates } : {}),
+    }),
+    getUpdates: async (p, req) => {
+      if (fake.webhook) throw webhookConflict();
+      // Only one poller at a time: a new request ends the previous one with 409, as Telegram does.
+      wakeAll("conflict");
+      const offset = Number(p.offset ?? 0);
+      const limit = Math.min(Math.max(Number(p.limit ?? 100) || 100, 1), 100);
+      const timeout = Math.max(Number(p.timeout ?? 0) || 0, 0);
+      if (offset < 0) queue.splice(0, Math.max(queue.length + offset, 0));
+      else while (queue.length && Number(queue[0].update_id) < offset) queue.shift();
+      if (queue.length === 0 && timeout > 0) {
+        // req.signal is read only here: reading it makes Deno print a one-time legacy-abort notice.
+        const reason = await waitForUpdate(timeout * 1000, req.signal);
+        if (reason === "conflict") {
+          if (fake.webhook) throw webhookConflict();
+          throw new BotApiError({
+            error_code: 409,
+            description: "Conflict: terminated by other getUpdates request; " +
+              "make sure that only one bot instance is running",
+          });
+        }
+      }
+      return queue.slice(0, limit);
+    },
+    setMyCommands: () => true,
+    answerCallbackQuery: () => true,
+    sendChatAction: () => true,
+  };
+  // Telegram matches method names case-insensitively.
+  const canonical = new Map(Object.keys(methods).map((name) => [name.toLowerCase(), name]));
+  const methodName = (name: string) => canonical.get(name.toLowerCase()) ?? name;
+
+  function deleteOne(chatId: number, messageId: unknown): boolean {
+    const target = fake.messages.find((m) =>
+      m.chat_id === chatId && m.message_id === Number(messageId) && m.deleted_at === null
+    );
+    if (target) target.deleted_at = Date.now();
+    return target !== undefined;
+  }
+
+  async function handle(req: Request): Promise<Response> {
+    const url = new URL(req.url);
+    const route = /^\/bot([^/]+)\/([^/]*)$/.exec(url.pathname);
+    if (!route || (req.method !== "GET" && req.method !== "POST")) {
+      await req.body?.cancel();
+      return failureResponse({ error_code: 404, description: "Not Found" });
+    }
+    if (decodeURIComponent(route[1]) !== token) {
+      await req.body?.cancel();
+      return failureResponse({ error_code: 401, description: "Unauthorized" });
+    }
+    const call: BotApiCall = { method: methodName(route[2]), payload: {}, at: Date.now() };
+    try {
+      try {
+        call.payload = await readPayload(req, url);
+      } finally {
+        fake.calls.push(call);
+        options.onCall?.(call);
+      }
+      const injected = failures.get(call.method)?.shift();
+      if (injected) throw new BotApiError(injected);
+      const method = methods[call.method];
+      if (!method) {
+        throw new BotApiError({ error_code: 404, description: "Not Found: method not found" });
+      }
+      return Response.json({ ok: true, result: await method(call.payload, req) });
+    } catch (error) {
+      if (error instanceof BotApiError) return failureResponse(error.failure);
+      throw error;
+    }
+  }
+
+  const server = Deno.serve({ hostname, port: options.port ?? 0, onListen: () => {} }, handle);
+  const host = hostname === "0.0.0.0" ? "127.0.0.1" : hostname;
+  const fake: FakeTelegram = {
+    apiRoot: `http://${host}:${server.addr.port}`,
+    token,
+    bot,
+    calls: [],
+    messages: [],
+    webhook: null,
+    failNext(method, failure, times = 1) {
+      const name = methodName(method);
+      const queued = failures.get(name) ?? [];
+      for (let i = 0; i < times; i++) queued.push({ ...failure });
+      failures.set(name, queued);
+    },
+    pushUpdate(update) {
+      const wanted = typeof update.update_id === "number" ? update.update_id : undefined;
+      const queued = { ...update, update_id: takeUpdateId(wanted) };
+      queue.push(queued);
+      // Kept in id order so confirming by offset can drop from the front.
+      queue.sort((a, b) => Number(a.update_id) - Number(b.update_id));
+      wakeAll("update");
+      return queued;
+    },
+    visible(chatId) {
+      return fake.messages.filter((m) => m.chat_id === chatId && m.deleted_at === null);
+    },
+    close() {
+      closing ??= (async () => {
+        wakeAll("closed");
+        await server.shutdown();
+      })();
+      return closing;
+    },
+    [Symbol.asyncDispose]() {
+      return fake.close();
+    },
+  };
+  return fake;
+}
+
+function webhookConflict(): BotApiError {
+  return new BotApiError({
+    error_code: 409,
+    description: "Conflict: can't use getUpdates method while webhook is active; " +
+      "use deleteWebhook to delete the webhook first",
+  });
+}
+
+function chatIdOf(payload: Payload): number {
+  const raw = payload.chat_id;
+  if (raw === undefined || raw === "") throw badRequest("chat_id is empty");
+  const id = Number(raw);
+  // "@channel" names and other strings name no chat this fake knows.
+  if (!Number.isSafeInteger(id) || id === 0) throw badRequest("chat not found");
+  return id;
+}
+
+// Free text that merely looks like a number must stay a string, or "123" would arrive as 123.
+const TEXT_FIELDS = new Set(["text", "caption", "parse_mode", "url", "secret_token", "action"]);
+
+function decodeField(name: string, value: string): unknown {
+  if (TEXT_FIELDS.has(name) || !/^(?:[[{\d-]|true$|false$)/.test(value)) return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
+
+async function readPayload(req: Request, url: URL): Promise<Payload> {
+  const payload: Payload = {};
+  for (const [name, value] of url.searchParams) payload[name] = decodeField(name, value);
+  const type = req.headers.get("content-type") ?? "";
+  if (req.method !== "POST" || !req.body) return payload;
+  if (type.includes("application/json")) {
+    const text = await req.text();
+    if (text.trim() === "") return payload;
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw badRequest("can't parse JSON");
+    }
+    if (typeof body !== "object" || body === null || Array.isArray(body)) {
+      throw badRequest("JSON object expected");
+    }
+    return { ...payload, ...body };
+  }
+  if (type.includes("multipart/form-data") || type.includes("application/x-www-form-urlencoded")) {
+    for (const [name, value] of await req.formData()) {
+      payload[name] = typeof value === "string" ? decodeField(name, value) : value;
+    }
+    return payload;
+  }
+  await req.body.cancel();
+  return payload;
+}
+
+function visibleText(text: string, parseMode: unknown): string {
+  if (parseMode === undefined || parseMode === "") return text;
+  const mode = String(parseMode).toLowerCase();
+  if (mode === "html") return parseTelegramHtml(text);
+  // Markdown is passed through unchecked: Doorman sends HTML.
+  if (mode === "markdown" || mode === "markdownv2") return text;
+  throw badRequest("unsupported parse_mode");
+}
+
+const HTML_TAGS = new Set(
+  "b strong i em u ins s strike del span tg-spoiler a code pre blockquote tg-emoji".split(" "),
+);
+const NAMED_ENTITIES: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: '"' };
+const ENTITY = /&(?:(lt|gt|amp|quot)|#(\d{1,7})|#[xX]([\da-fA-F]{1,6}));/y;
+const START_TAG = /<([a-zA-Z][\w-]*)((?:\s+[\w-]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?)*)\s*>/y;
+const END_TAG = /<\/([^\s>]*)\s*>/y;
+
+/**
+ * Checks `html` against Telegram's HTML subset and returns the text a reader sees. Stricter than
+ * Telegram on one point: a bare `&` is refused, because Telegram's docs require escaping it.
+ */
+export function parseTelegramHtml(html: string): string {
+  const open: string[] = [];
+  let shown = "";
+  let i = 0;
+  const fail = (reason: string, suffix = ""): never => {
+    const offset = new TextEncoder().encode(html.slice(0, i)).length;
+    throw badRequest(`can't parse entities: ${reason} at byte offset ${offset}${suffix}`);
+  };
+  while (i < html.length) {
+    const c = html[i];
+    if (c === "&") {
+      ENTITY.lastIndex = i;
+      const m = ENTITY.exec(html);
+      const code = m?.[2] ? parseInt(m[2], 10) : m?.[3] ? parseInt(m[3], 16) : -1;
+      if (!m || code === 0 || code > 0x10ffff) return fail(`Unescaped "&"`);
+      shown += m[1] ? NAMED_ENTITIES[m[1]] : String.fromCodePoint(code);
+      i = ENTITY.lastIndex;
+    } else if (c !== "<") {
+      shown += c;
+      i++;
+    } else if (html[i + 1] === "/") {
+      END_TAG.lastIndex = i;
+      const m = END_TAG.exec(html) ?? fail("Unclosed end tag");
+      const expected = open.pop() ?? fail("Unexpected end tag");
+      const found = m[1].toLowerCase();
+      if (found !== expected) {
+        fail("Unmatched end tag", `, expected "</${expected}>", found "</${found}>"`);
+      }
+      i = END_TAG.lastIndex;
+    } else {
+      START_TAG.lastIndex = i;
+      const m = START_TAG.exec(html);
+      const name = (m?.[1] ?? /^<([^\s>]*)/.exec(html.slice(i))![1]).toLowerCase();
+      if (!HTML_TAGS.has(name)) fail(`Unsupported start tag "${name}"`);
+      if (!m) return fail("Unclosed start tag");
+      if (name === "span" && !/\sclass\s*=\s*(["']?)tg-spoiler\1(?:\s|$)/.test(m[2] + " ")) {
+        fail(`Tag "span" must have class "tg-spoiler"`);
+      }
+      open.push(name);
+      i = START_TAG.lastIndex;
+    }
+  }
+  if (open.length) {
+    throw badRequest(
+      `can't parse entities: Can't find end tag corresponding to start tag "${open.at(-1)}"`,
+    );
+  }
+  return shown;
+}
+
+/** A private-chat text message from a person, as Telegram delivers it to the bot. */
+export function textUpdate(options: {
+  updateId?: number;
+  from: { id: number; first_name?: string; username?: string };
+  text: string;
+}): Record<string, unknown> {
+  const message = personMessage(options.from);
+  message.text = options.text;
+  const command = /^\/[A-Za-z0-9_]+(?:@[A-Za-z0-9_]+)?/.exec(options.text);
+  if (command) message.entities = [{ type: "bot_command", offset: 0, length: command[0].length }];
+  return { update_id: takeUpdateId(options.updateId), message };
+}
+
+/** A private-chat message sharing a phone number, as a "share contact" button sends it. */
+export function contactUpdate(options: {
+  updateId?: number;
+  from: { id: number; first_name?: string };
+  contact: { phone_number: string; user_id?: number; first_name?: string };
+}): Record<string, unknown> {
+  const message = personMessage(options.from);
+  const { phone_number, user_id, first_name } = options.contact;
+  message.contact = {
+    phone_number,
+    first_name: first_name ?? options.from.first_name ?? "Test",
+    ...(user_id === undefined ? {} : { user_id }),
+  };
+  return { update_id: takeUpdateId(options.updateId), message };
+}
+
+function personMessage(from: { id: number; first_name?: string; username?: string }): Payload {
+  const { id, username } = from;
+  const first_name = from.first_name ?? "Test";
+  const named = username === undefined ? { first_name } : { first_name, username };
+  return {
+    message_id: nextPersonMessageId++,
+    from: { id, is_bot: false, ...named },
+    chat: { id, ...named, type: "private" },
+    date: Math.floor(Date.now() / 1000),
+  };
+}
