@@ -37,6 +37,16 @@ export const keys = {
   presenceSocketsOf: (userId: string) => ["presence_sockets", userId] as const,
   /** How many users are recorded online (`KvU64`, moved only by transitions). */
   onlineCount: () => ["counters", "online"] as const,
+  /** How many users exist (`KvU64`, raised in the commit that creates each user). */
+  userCount: () => ["counters", "users"] as const,
+
+  /** One per-minute counter (`KvU64`, summed); `minute` is the minute's start in ms. */
+  stat: (minute: number, metric: string) => ["stats", minute, metric] as const,
+  /** Every counter of one minute; also the bound of a range of minutes. */
+  statMinute: (minute: number) => ["stats", minute] as const,
+  stats: () => ["stats"] as const,
+  /** A code request already counted as requested (its later events are not counted again). */
+  statRequest: (requestId: string) => ["stats_requests", requestId] as const,
 
   /** The event log other instances and SSE clients resume from (kept 24 h). */
   event: (id: string) => ["events", id] as const,

@@ -1,5 +1,6 @@
 import { addEvent, type StoredEvent } from "./events.ts";
 import { keys } from "./keys.ts";
+import { addStatCounts } from "./stats.ts";
 
 /** The last presence transition recorded for a user. */
 export interface PresenceState {
@@ -101,10 +102,14 @@ export async function commitTransition(
   const { userId, state, next } = options;
   const wasOnline = state.value?.online === true;
   const op = kv.atomic().check(state).set(keys.presenceState(userId), next);
+  // Each move of the counter is also counted in its minute (callers set `changedAt` to the
+  // commit time), so the admin stats can work out how many were online at any past minute.
   if (next.online && !wasOnline) {
     op.set(keys.presenceOnline(userId), true).sum(keys.onlineCount(), 1n);
+    addStatCounts(op, next.changedAt, ["went_online"]);
   } else if (!next.online && wasOnline) {
     op.delete(keys.presenceOnline(userId)).sum(keys.onlineCount(), MINUS_ONE);
+    addStatCounts(op, next.changedAt, ["went_offline"]);
   }
   if (options.touch) addTouch(op, options.touch);
   for (const event of options.events) addEvent(op, event);

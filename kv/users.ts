@@ -78,13 +78,17 @@ export async function saveUser(
   return (await op.commit()).ok;
 }
 
-/** Adds the writes of `saveUser` to a larger atomic operation. */
+/**
+ * Adds the writes of `saveUser` to a larger atomic operation. A new user (no `previous`)
+ * also raises the user counter, in the same commit, so the total never drifts.
+ */
 export function addSaveUser(
   op: Deno.AtomicOperation,
   user: User,
   previous: Deno.KvEntryMaybe<User>,
 ): Deno.AtomicOperation {
   op.check(previous).set(keys.user(user.id), user);
+  if (!previous.value) op.sum(keys.userCount(), 1n);
   const before = previous.value ? indexKeysOf(previous.value) : [];
   const after = indexKeysOf(user);
   const same = (a: Deno.KvKey, b: Deno.KvKey) =>
@@ -98,6 +102,12 @@ export function addSaveUser(
     if (!after.some((k) => same(k, key))) op.delete(key);
   }
   return op;
+}
+
+/** How many users exist (counted as they are created, never by a scan). */
+export async function readUserCount(kv: Deno.Kv): Promise<number> {
+  const count = (await kv.get(keys.userCount())).value;
+  return count instanceof Deno.KvU64 ? Number(count.value) : 0;
 }
 
 /** Reads a user entry (with versionstamp) by id; an absent user reads as an empty entry. */

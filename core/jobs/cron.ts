@@ -1,3 +1,4 @@
+import { pruneStats } from "../admin/stats.ts";
 import type { AppContext } from "../context.ts";
 import { sweepPresence } from "../presence/presence.ts";
 
@@ -24,6 +25,15 @@ export const CRON_JOBS: CronJob[] = [
     async run(ctx) {
       const deleted = await ctx.telegram?.deleter.sweep() ?? 0;
       if (deleted > 0) ctx.log.info("telegram delete sweep", { deleted });
+    },
+  },
+  {
+    // Per-minute counters are summed, and `sum` drops `expireIn`: old minutes go here.
+    name: "stats prune",
+    schedule: "* * * * *",
+    async run(ctx) {
+      const deleted = await pruneStats(ctx);
+      if (deleted > 0) ctx.log.debug("stats prune", { deleted });
     },
   },
 ];

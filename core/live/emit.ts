@@ -1,10 +1,13 @@
 import { appendEvent } from "../../kv/events.ts";
+import { appendCountedEvent } from "../../kv/stats.ts";
+import { countsOfOtpEvent } from "../admin/stats.ts";
 import type { AppContext } from "../context.ts";
 import type { EventKind } from "./events.ts";
 
 /**
- * Logs an event that is not part of a larger commit and publishes it on the bus. Losing one
- * (KV down) must not fail the request that caused it, so failures are only logged.
+ * Logs an event that is not part of a larger commit and publishes it on the bus. `otp`
+ * events are counted in the admin stats in the same commit. Losing one (KV down) must not
+ * fail the request that caused it, so failures are only logged.
  */
 export async function emitEvent(
   ctx: AppContext,
@@ -12,9 +15,18 @@ export async function emitEvent(
   type: string,
   fields: Record<string, unknown> = {},
 ): Promise<void> {
-  const event = ctx.bus.newEvent(kind, type, ctx.clock.now(), fields);
+  const at = ctx.clock.now();
+  const event = ctx.bus.newEvent(kind, type, at, fields);
+  const counts = kind === "otp" ? countsOfOtpEvent(type) : null;
   try {
-    await appendEvent(ctx.kv, event);
+    if (counts) {
+      const requestId = counts.request && typeof fields.request_id === "string"
+        ? fields.request_id
+        : undefined;
+      await appendCountedEvent(ctx.kv, event, { at, metrics: counts.metrics, requestId });
+    } else {
+      await appendEvent(ctx.kv, event);
+    }
   } catch (error) {
     ctx.log.warn("event not logged", { type, error: String(error) });
   }

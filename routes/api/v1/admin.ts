@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { z } from "zod";
+import { readAdminStats } from "../../../core/admin/stats.ts";
 import { listAdminUsers, updateUser } from "../../../core/admin/users.ts";
 import type { LiveEvent } from "../../../core/live/events.ts";
 import type { AppEnv } from "../../../core/web/env.ts";
@@ -26,7 +27,7 @@ export const userPatchSchema = z.object({
 /** Comment lines that keep idle proxies from closing the stream. */
 const SSE_KEEP_ALIVE_MS = 15_000;
 
-/** Admin API: users, account status and the live event stream. */
+/** Admin API: users, account status, the live event stream and stats. */
 export const adminRoutes = new Hono<AppEnv>()
   .use(requireAdmin)
   .get("/users", query(userListSchema), async (c) => {
@@ -96,4 +97,5 @@ export const adminRoutes = new Hono<AppEnv>()
         unsubscribe();
       }
     });
-  });
+  })
+  .get("/stats", async (c) => c.json(await readAdminStats(c.var.ctx), 200));
