@@ -10,3 +10,17 @@ export async function getStoredSettings(kv: Deno.Kv): Promise<Partial<Settings>>
 export async function setStoredSettings(kv: Deno.Kv, settings: Partial<Settings>): Promise<void> {
   await kv.set(keys.settings(), settings);
 }
+
+/** The stored overrides with their versionstamp, to replace them without losing a change. */
+export function getStoredSettingsEntry(kv: Deno.Kv): Promise<Deno.KvEntryMaybe<Partial<Settings>>> {
+  return kv.get<Partial<Settings>>(keys.settings());
+}
+
+/** Replaces the stored overrides if they are still `previous`; false when someone else won. */
+export async function replaceStoredSettings(
+  kv: Deno.Kv,
+  previous: Deno.KvEntryMaybe<Partial<Settings>>,
+  settings: Partial<Settings>,
+): Promise<boolean> {
+  return (await kv.atomic().check(previous).set(keys.settings(), settings).commit()).ok;
+}

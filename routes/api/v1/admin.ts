@@ -1,9 +1,11 @@
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { z } from "zod";
+import { changeSettings, readSettings } from "../../../core/admin/settings.ts";
 import { readAdminStats } from "../../../core/admin/stats.ts";
 import { listAdminUsers, updateUser } from "../../../core/admin/users.ts";
 import type { LiveEvent } from "../../../core/live/events.ts";
+import { settingsPatchSchema } from "../../../core/settings.ts";
 import type { AppEnv } from "../../../core/web/env.ts";
 import { jsonBody, query, requireAdmin } from "../../../core/web/middleware.ts";
 import { listEventsAfter } from "../../../kv/events.ts";
@@ -27,7 +29,7 @@ export const userPatchSchema = z.object({
 /** Comment lines that keep idle proxies from closing the stream. */
 const SSE_KEEP_ALIVE_MS = 15_000;
 
-/** Admin API: users, account status, the live event stream and stats. */
+/** Admin API: users, account status, the live event stream, stats and settings. */
 export const adminRoutes = new Hono<AppEnv>()
   .use(requireAdmin)
   .get("/users", query(userListSchema), async (c) => {
@@ -98,4 +100,9 @@ export const adminRoutes = new Hono<AppEnv>()
       }
     });
   })
-  .get("/stats", async (c) => c.json(await readAdminStats(c.var.ctx), 200));
+  .get("/stats", async (c) => c.json(await readAdminStats(c.var.ctx), 200))
+  .get("/settings", async (c) => c.json(await readSettings(c.var.ctx), 200))
+  .put("/settings", ...jsonBody(settingsPatchSchema), async (c) => {
+    const { ctx, caller } = c.var;
+    return c.json(await changeSettings(ctx, c.req.valid("json"), { by: caller.user.id }), 200);
+  });
