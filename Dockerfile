@@ -22,7 +22,11 @@ USER deno
 RUN deno install --frozen
 
 COPY . .
-RUN deno cache --frozen main.ts
+# The dashboard's islands bundle is built into the image (static/build is written as root,
+# then only read).
+USER root
+RUN deno task build && deno cache --frozen main.ts
+USER deno
 
 EXPOSE 8000
 

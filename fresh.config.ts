@@ -2,7 +2,8 @@
  * Page and island settings, following Fresh's conventions: pages live in `routes/`, islands
  * in `islands/` and are hydrated in the browser; static files are served from `static/`,
  * and the browser bundle is written to `static/build/`. The islands runtime (core/web) reads
- * this file; until the dashboard lands the list of islands is empty and no page ships JS.
+ * this file: `deno task build` bundles exactly these islands, and only pages that render one
+ * of them ship JavaScript.
  */
 export interface FreshConfig {
   /** Island modules, relative to the project root. */
@@ -14,7 +15,12 @@ export interface FreshConfig {
 }
 
 const config: FreshConfig = {
-  islands: [],
+  islands: [
+    "islands/LiveOverview.tsx",
+    "islands/UsersTable.tsx",
+    "islands/EventFeed.tsx",
+    "islands/SettingsForm.tsx",
+  ],
   staticDir: "./static",
   buildDir: "./static/build",
 };

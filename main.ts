@@ -17,7 +17,17 @@ if (config.kvPath && !config.kvPath.includes("://") && config.kvPath !== ":memor
   if (dir) await Deno.mkdir(dir, { recursive: true });
 }
 
+if (config.appEnv === "development") {
+  // `deno task dev` restarts on every change; the islands bundle is rebuilt with it.
+  const { buildIslands } = await import("./core/web/build.ts");
+  const { file } = await buildIslands({ minify: false });
+  console.log(`Built static/build/${file}`);
+}
+
 const ctx = await createContext(config);
+if (!ctx.assets.bundleUrl) {
+  ctx.log.error("the dashboard's islands bundle is missing: run `deno task build`");
+}
 const app = createApp(ctx);
 const channels = Object.entries(ctx.delivery.health()).filter(([, h]) => h.configured);
 if (channels.length === 0) {

@@ -16,6 +16,8 @@ import { PresenceHub } from "./presence/hub.ts";
 import { startEventTail } from "./live/tail.ts";
 import { settlePresence } from "./presence/presence.ts";
 import { SettingsCache } from "./settings.ts";
+import { loadAssets } from "./web/assets.ts";
+import type { WebAssets } from "./web/render.tsx";
 import { createTelegram, type TelegramRuntime } from "./telegram/runtime.ts";
 
 /** Everything a service needs, built once in `main.ts` (and by tests, with fakes). */
@@ -37,6 +39,8 @@ export interface AppContext {
   presence: PresenceRuntime;
   /** The Telegram bot, when `TELEGRAM_BOT_TOKEN` is set. */
   telegram?: TelegramRuntime;
+  /** The browser bundle and stylesheet URLs of the dashboard. */
+  assets: WebAssets;
   /** Aborted by `close()`: long-lived streams end with it. */
   closing: AbortSignal;
   /** Stops this context's timers and background loops (not the KV it was given). */
@@ -59,6 +63,8 @@ export interface ContextOptions {
   channels?: Channel[];
   /** Follow other instances' events through the KV log (default true). */
   tailEvents?: boolean;
+  /** Dashboard assets; read from the build manifest when left out. */
+  assets?: WebAssets;
 }
 
 /** Opens KV, settles the server secret and builds the delivery channels. */
@@ -96,6 +102,7 @@ export async function createContext(
       accessTtlSeconds: config.accessTokenTtlSeconds,
     },
     codeKey: await deriveCodeKey(key),
+    assets: options.assets ?? await loadAssets(),
     settings: new SettingsCache(kv, config.settings, () => clock.now()),
     instance,
     bus: new EventBus(

@@ -36,3 +36,14 @@ export async function listEventsAfter(
   for await (const entry of iterator) out.push(entry.value);
   return out;
 }
+
+/** The newest `limit` events, newest first. */
+export async function listRecentEvents(kv: Deno.Kv, limit = 100): Promise<StoredEvent[]> {
+  const out: StoredEvent[] = [];
+  for await (
+    const entry of kv.list<StoredEvent>({ prefix: keys.events() }, { limit, reverse: true })
+  ) {
+    out.push(entry.value);
+  }
+  return out;
+}

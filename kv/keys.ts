@@ -66,6 +66,9 @@ export const keys = {
     ["telegram_deletes", dueAt, chatId, messageId] as const,
   telegramDeletes: () => ["telegram_deletes"] as const,
 
+  /** Dashboard sessions (cookie), stored under the hash of the cookie value. */
+  webSession: (hash: string) => ["web_sessions", hash] as const,
+
   settings: () => ["settings", "current"] as const,
   secret: (name: "jwt_secret") => ["secrets", name] as const,
 };

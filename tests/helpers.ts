@@ -5,6 +5,7 @@ import { type AppContext, createContext } from "../core/context.ts";
 import { memoryLogger } from "../core/log.ts";
 import { createApp } from "../core/web/app.ts";
 import type { AppEnv } from "../core/web/env.ts";
+import type { WebAssets } from "../core/web/render.tsx";
 import { startWebhookReceiver, type WebhookReceiver } from "./fakes/webhook_receiver.ts";
 
 /** A secret good enough for tests (production needs 32 bytes too). */
@@ -38,7 +39,7 @@ export interface SignInBody {
 
 /** Starts a harness; `env` adds or overrides environment variables. */
 export async function startHarness(
-  options: { env?: Record<string, string>; kv?: Deno.Kv; clock?: Clock } = {},
+  options: { env?: Record<string, string>; kv?: Deno.Kv; clock?: Clock; assets?: WebAssets } = {},
 ): Promise<Harness> {
   const sms = startWebhookReceiver({ secret: "sms-hook-secret" });
   const email = startWebhookReceiver({ secret: "email-hook-secret" });
@@ -58,7 +59,10 @@ export async function startHarness(
   const log = memoryLogger();
   const ownKv = !options.kv;
   const kv = options.kv ?? await Deno.openKv(":memory:");
-  const ctx = await createContext(config, { kv, clock, log });
+  // Pages need a bundle URL; tests that load it in a browser build it and pass the real one.
+  const assets = options.assets ??
+    { bundleUrl: "/static/build/islands.test.js", cssUrl: "/static/admin.css" };
+  const ctx = await createContext(config, { kv, clock, log, assets });
   const app = createApp(ctx);
 
   const send = async (path: string, init: RequestInit, ip = "203.0.113.7") =>

@@ -2,12 +2,14 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
+import { adminPages } from "../../routes/admin/pages.tsx";
 import { adminRoutes } from "../../routes/api/v1/admin.ts";
 import { authRoutes } from "../../routes/api/v1/auth.ts";
 import { meRoutes } from "../../routes/api/v1/me.ts";
 import { presenceRoutes } from "../../routes/api/v1/presence.ts";
 import { presenceSocketRoutes } from "../../routes/api/v1/presence_ws.ts";
 import { healthRoutes, livenessRoutes } from "../../routes/health.ts";
+import { staticRoutes } from "../../routes/static.ts";
 import { telegramRoutes } from "../../routes/telegram/webhook.ts";
 import type { AppContext } from "../context.ts";
 import { AppError } from "../errors.ts";
@@ -55,6 +57,8 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   app.route("/api/v1/me", meRoutes);
   app.route("/api/v1/admin", adminRoutes);
   app.route("/telegram", telegramRoutes);
+  app.route("/admin", adminPages);
+  app.route("/static", staticRoutes);
   app.route("/api/v1/presence/ws", presenceSocketRoutes);
   app.route("/api/v1/presence", presenceRoutes);
 

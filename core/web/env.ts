@@ -13,5 +13,7 @@ export type AppEnv = {
     /** The client's IP: the socket peer, or `X-Forwarded-For` with `TRUST_PROXY=true`. */
     ip: string;
     caller: Caller;
+    /** CSP nonce of an HTML page's scripts. */
+    nonce: string;
   };
 };

@@ -4,6 +4,8 @@ import { zValidator } from "@hono/zod-validator";
 import { createFactory } from "hono/factory";
 import { bodyLimit } from "hono/body-limit";
 import { authenticate } from "../auth/sessions.ts";
+import { authenticateWebSession } from "../auth/web_sessions.ts";
+import { isSameOrigin } from "./security.ts";
 import { AppError } from "../errors.ts";
 import type { AppEnv } from "./env.ts";
 
@@ -116,12 +118,47 @@ export const requireUser = factory.createMiddleware(async (c, next) => {
   await next();
 });
 
-/** Requires an access token of an active admin (the role as stored now, not as in the token). */
+/**
+ * Requires an active admin (the role as stored now, not as in the token): by Bearer token, or
+ * by the dashboard's session cookie — which, being sent by the browser on its own, also needs
+ * the request to come from our own pages when it changes anything.
+ */
 export const requireAdmin = factory.createMiddleware(async (c, next) => {
-  const caller = await authenticate(c.var.ctx, c.req.header("authorization"));
+  const ctx = c.var.ctx;
+  const authorization = c.req.header("authorization");
+  const cookie = sessionCookie(c.req.header("cookie"));
+  let caller;
+  if (authorization || !cookie) {
+    caller = await authenticate(ctx, authorization);
+  } else {
+    const own = [new URL(c.req.url).origin, new URL(ctx.config.publicUrl).origin];
+    if (UNSAFE_METHODS.has(c.req.method) && !isSameOrigin(c.req.raw.headers, own)) {
+      throw new AppError("FORBIDDEN", "Cross-site request refused.");
+    }
+    caller = await authenticateWebSession(ctx, cookie);
+  }
   if (caller.user.role !== "admin") {
     throw new AppError("FORBIDDEN", "This needs an admin account.");
   }
   c.set("caller", caller);
   await next();
 });
+
+const UNSAFE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+/** Names of the dashboard cookie: `__Host-` bound to https, plain on http://localhost. */
+export const SESSION_COOKIE = { secure: "__Host-doorman_session", local: "doorman_session" };
+
+/** The dashboard session token from a Cookie header, if any. */
+export function sessionCookie(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(";")) {
+    const at = part.indexOf("=");
+    const name = part.slice(0, at).trim();
+    if (name === SESSION_COOKIE.secure || name === SESSION_COOKIE.local) {
+      const value = part.slice(at + 1).trim();
+      if (/^[A-Za-z0-9_-]{20,100}$/.test(value)) return value;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,87 @@
+import { useEffect, useState } from "preact/hooks";
+import { type LiveEvent, subscribe } from "./lib/live.ts";
+import { LiveBadge } from "./LiveStatus.tsx";
+
+const KEEP = 200;
+
+/** One line of text for an event: who, what, how. */
+export function describe(event: LiveEvent): string {
+  const d = event.data as Record<string, unknown>;
+  switch (d.type) {
+    case "presence.online":
+      return `${d.user_id} came online`;
+    case "presence.offline":
+      return `${d.user_id} went offline`;
+    case "otp.requested":
+      return `Code requested${d.recipient ? ` for ${d.recipient}` : ""} (waiting for Telegram)`;
+    case "otp.sent":
+      return `Code sent to ${d.recipient} by ${d.channel}`;
+    case "otp.verified":
+      return `${d.recipient} signed in${d.new_user ? " (new user)" : ""}`;
+    case "otp.invalid":
+      return `Wrong code for ${d.recipient}, ${d.attempts_left} attempts left`;
+    case "otp.failed":
+      return `Delivery to ${d.recipient} failed`;
+    case "otp.rate_limited":
+      return `Rate limited (${d.limit}) ${d.recipient}`;
+    case "user.updated":
+      return `${d.user_id} is now ${d.status} (${d.role})`;
+    case "user.signed_out":
+      return `${d.user_id} signed out`;
+    default:
+      return String(d.type);
+  }
+}
+
+/** The live feed of sign-ins, deliveries, failures and presence changes. */
+export default function EventFeed({ initial }: { initial: LiveEvent[] }) {
+  const [events, setEvents] = useState(initial);
+  const [kinds, setKinds] = useState<Set<string>>(new Set(["presence", "otp", "user", "channel"]));
+  useEffect(() =>
+    subscribe((event) => {
+      setEvents((list) => (list.some((e) =>
+          e.id === event.id
+        )
+        ? list
+        : [event, ...list].slice(0, KEEP))
+      );
+    }, () => {}), []);
+  const toggle = (kind: string) => {
+    const next = new Set(kinds);
+    if (next.has(kind)) next.delete(kind);
+    else next.add(kind);
+    setKinds(next);
+  };
+  const shown = events.filter((e) => kinds.has(e.kind));
+  return (
+    <div>
+      <div class="toolbar">
+        <div class="segmented" role="group" aria-label="Show kinds">
+          {["otp", "presence", "user"].map((kind) => (
+            <button
+              type="button"
+              key={kind}
+              aria-pressed={kinds.has(kind)}
+              onClick={() => toggle(kind)}
+            >
+              {kind === "otp" ? "Sign-ins & codes" : kind === "presence" ? "Presence" : "Accounts"}
+            </button>
+          ))}
+        </div>
+        <LiveBadge />
+      </div>
+      <ol class="feed" aria-live="polite" data-testid="feed">
+        {shown.length === 0 && (
+          <li class="empty">Nothing yet. Events appear here as they happen.</li>
+        )}
+        {shown.map((event) => (
+          <li key={event.id} class={`feed-item feed-${event.data.type.replace(".", "-")}`}>
+            <time dateTime={event.data.at}>{event.data.at.slice(11, 19)}</time>
+            <span class={`tag tag-${event.kind}`}>{event.data.type}</span>
+            <span>{describe(event)}</span>
+          </li>
+        ))}
+      </ol>
+    </div>
+  );
+}

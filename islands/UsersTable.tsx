@@ -1,0 +1,281 @@
+import { useEffect, useRef, useState } from "preact/hooks";
+import { api, ApiError } from "./lib/api.ts";
+import { ago, subscribe } from "./lib/live.ts";
+import { LiveBadge } from "./LiveStatus.tsx";
+
+/** A row of `GET /api/v1/admin/users`. */
+export interface AdminUserRow {
+  id: string;
+  phone: string | null;
+  email: string | null;
+  telegram_id: string | null;
+  status: "active" | "inactive" | "suspended" | "banned";
+  role: "user" | "admin";
+  created_at: string;
+  presence: { status: "online" | "offline"; last_seen: string | null };
+}
+
+type Filter = "all" | "online" | "offline";
+type Action = {
+  label: string;
+  patch: { status?: AdminUserRow["status"]; role?: AdminUserRow["role"] };
+};
+
+function actionsFor(user: AdminUserRow, self: string): Action[] {
+  if (user.id === self) return [];
+  const actions: Action[] = [];
+  if (user.status === "active") {
+    actions.push({ label: "Suspend", patch: { status: "suspended" } });
+    actions.push({ label: "Ban", patch: { status: "banned" } });
+  } else {
+    actions.push({ label: "Reactivate", patch: { status: "active" } });
+  }
+  actions.push(
+    user.role === "admin"
+      ? { label: "Remove admin", patch: { role: "user" } }
+      : { label: "Make admin", patch: { role: "admin" } },
+  );
+  return actions;
+}
+
+/** The live user list: presence dots, last seen, filters, search, pages and account actions. */
+export default function UsersTable(
+  { initial, self }: { initial: { users: AdminUserRow[]; cursor: string | null }; self: string },
+) {
+  const [users, setUsers] = useState(initial.users);
+  const [cursor, setCursor] = useState(initial.cursor);
+  const [pages, setPages] = useState<(string | null)[]>([]);
+  const [filter, setFilter] = useState<Filter>("all");
+  const [q, setQ] = useState("");
+  const [confirming, setConfirming] = useState<{ id: string; action: Action } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [, tick] = useState(0);
+  const state = useRef({ filter, q, page: null as string | null });
+  state.current.filter = filter;
+  state.current.q = q;
+
+  const load = (page: string | null = state.current.page) => {
+    state.current.page = page;
+    const params = new URLSearchParams({ status: state.current.filter, limit: "25" });
+    if (state.current.q.trim()) params.set("q", state.current.q.trim());
+    if (page) params.set("cursor", page);
+    return api<{ users: AdminUserRow[]; cursor: string | null }>(`/api/v1/admin/users?${params}`)
+      .then((result) => {
+        setUsers(result.users);
+        setCursor(result.cursor);
+      })
+      .catch((e) => setError(e instanceof ApiError ? e.message : "Could not load users."));
+  };
+
+  useEffect(() => {
+    let reload: ReturnType<typeof setTimeout> | undefined;
+    const unsubscribe = subscribe((event) => {
+      const id = String(event.data.user_id ?? "");
+      if (event.kind === "presence") {
+        const status = event.data.status as "online" | "offline";
+        let known = false;
+        setUsers((rows) =>
+          rows.map((row) => {
+            if (row.id !== id) return row;
+            known = true;
+            return {
+              ...row,
+              presence: {
+                status,
+                last_seen: (event.data.last_seen as string) ?? row.presence.last_seen,
+              },
+            };
+          })
+        );
+        // Someone not on this page changed: the filtered list may change shape.
+        if (!known || state.current.filter !== "all") {
+          clearTimeout(reload);
+          reload = setTimeout(() => load(), 400);
+        }
+      } else if (event.data.type === "user.updated") {
+        setUsers((rows) =>
+          rows.map((row) =>
+            row.id === id
+              ? {
+                ...row,
+                status: event.data.status as AdminUserRow["status"],
+                role: event.data.role as AdminUserRow["role"],
+              }
+              : row
+          )
+        );
+      }
+    }, () => load());
+    // "5 s ago" keeps counting.
+    const clock = setInterval(() => tick((n) => n + 1), 5_000);
+    return () => {
+      unsubscribe();
+      clearInterval(clock);
+      clearTimeout(reload);
+    };
+  }, []);
+
+  const apply = async (id: string, action: Action) => {
+    setConfirming(null);
+    setError(null);
+    try {
+      const { user } = await api<{ user: Omit<AdminUserRow, "presence"> }>(
+        `/api/v1/admin/users/${id}`,
+        {
+          method: "PATCH",
+          json: action.patch,
+        },
+      );
+      setUsers((rows) => rows.map((row) => (row.id === id ? { ...row, ...user } : row)));
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : "The change failed.");
+    }
+  };
+
+  const choose = (next: Filter) => {
+    setFilter(next);
+    state.current.filter = next;
+    setPages([]);
+    load(null);
+  };
+
+  return (
+    <div>
+      <div class="toolbar">
+        <div class="segmented" role="group" aria-label="Filter by presence">
+          {(["all", "online", "offline"] as const).map((f) => (
+            <button
+              type="button"
+              key={f}
+              aria-pressed={filter === f}
+              onClick={() => choose(f)}
+              data-testid={`filter-${f}`}
+            >
+              {f[0].toUpperCase() + f.slice(1)}
+            </button>
+          ))}
+        </div>
+        <form
+          class="search"
+          role="search"
+          onSubmit={(e) => {
+            e.preventDefault();
+            setPages([]);
+            load(null);
+          }}
+        >
+          <input
+            type="search"
+            placeholder="Phone, email or user id"
+            aria-label="Search users"
+            value={q}
+            maxLength={254}
+            onInput={(e) => setQ((e.target as HTMLInputElement).value)}
+          />
+          <button type="submit">Search</button>
+        </form>
+        <LiveBadge />
+      </div>
+      {error && <p class="alert" role="alert">{error}</p>}
+      <div class="table-wrap">
+        <table class="users">
+          <thead>
+            <tr>
+              <th scope="col">User</th>
+              <th scope="col">Presence</th>
+              <th scope="col">Account</th>
+              <th scope="col">Role</th>
+              <th scope="col">
+                <span class="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {users.length === 0 && (
+              <tr>
+                <td colSpan={5} class="empty">No users match.</td>
+              </tr>
+            )}
+            {users.map((user) => (
+              <tr key={user.id} data-user={user.id}>
+                <td>
+                  <div class="who">
+                    {user.phone ?? user.email ??
+                      (user.telegram_id ? `Telegram ${user.telegram_id}` : user.id)}
+                  </div>
+                  <div class="muted mono">{user.id}</div>
+                </td>
+                <td>
+                  <span
+                    class={`dot ${user.presence.status === "online" ? "dot-ok" : "dot-off"}`}
+                    aria-hidden="true"
+                  />
+                  <span data-testid="presence">{user.presence.status}</span>
+                  <div class="muted">
+                    {user.presence.status === "online"
+                      ? "now"
+                      : `seen ${ago(user.presence.last_seen)}`}
+                  </div>
+                </td>
+                <td>
+                  <span class={`pill pill-${user.status}`} data-testid="account-status">
+                    {user.status}
+                  </span>
+                </td>
+                <td>{user.role}</td>
+                <td class="actions">
+                  {confirming?.id === user.id
+                    ? (
+                      <span class="confirm" role="group" aria-label="Confirm">
+                        <span>{confirming.action.label}?</span>
+                        <button
+                          type="button"
+                          class="danger"
+                          onClick={() => apply(user.id, confirming.action)}
+                        >
+                          Yes
+                        </button>
+                        <button type="button" onClick={() => setConfirming(null)}>Cancel</button>
+                      </span>
+                    )
+                    : actionsFor(user, self).map((action) => (
+                      <button
+                        type="button"
+                        key={action.label}
+                        onClick={() => setConfirming({ id: user.id, action })}
+                      >
+                        {action.label}
+                      </button>
+                    ))}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <div class="pager">
+        <button
+          type="button"
+          disabled={pages.length === 0}
+          onClick={() => {
+            const previous = pages.slice(0, -1);
+            setPages(previous);
+            load(previous.at(-1) ?? null);
+          }}
+        >
+          Previous
+        </button>
+        <button
+          type="button"
+          disabled={!cursor}
+          onClick={() => {
+            setPages([...pages, cursor]);
+            load(cursor);
+          }}
+        >
+          Next
+        </button>
+      </div>
+    </div>
+  );
+}

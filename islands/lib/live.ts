@@ -1,0 +1,83 @@
+/// <reference lib="dom" />
+import { signal } from "@preact/signals";
+
+/** One event of the admin stream. */
+export interface LiveEvent {
+  id: string;
+  kind: "presence" | "otp" | "user" | "channel";
+  data: { type: string; at: string; [key: string]: unknown };
+}
+
+/** Connection state every island shows: "live" (stream open) or "polling" (fallback). */
+export const connection = signal<"connecting" | "live" | "polling">("connecting");
+
+const listeners = new Set<(event: LiveEvent) => void>();
+const pollers = new Set<() => void>();
+let source: EventSource | null = null;
+let pollTimer: ReturnType<typeof setInterval> | undefined;
+
+/** Polling interval while the stream is down. */
+export const POLL_MS = 10_000;
+
+function startPolling(): void {
+  connection.value = "polling";
+  if (pollTimer !== undefined) return;
+  pollTimer = setInterval(() => {
+    for (const poll of pollers) poll();
+  }, POLL_MS);
+}
+
+function stopPolling(): void {
+  clearInterval(pollTimer);
+  pollTimer = undefined;
+}
+
+function open(): void {
+  if (source) return;
+  source = new EventSource("/api/v1/admin/events");
+  source.onopen = () => {
+    connection.value = "live";
+    stopPolling();
+    // Anything missed while down is fetched once.
+    for (const poll of pollers) poll();
+  };
+  source.onerror = () => {
+    // EventSource reconnects by itself (resuming with Last-Event-ID); poll meanwhile.
+    startPolling();
+  };
+  for (const kind of ["presence", "otp", "user", "channel"] as const) {
+    source.addEventListener(kind, (message) => {
+      const event: LiveEvent = {
+        id: (message as MessageEvent).lastEventId,
+        kind,
+        data: JSON.parse((message as MessageEvent).data),
+      };
+      for (const listener of listeners) listener(event);
+    });
+  }
+}
+
+/**
+ * Follows the admin event stream: `onEvent` for every event, `poll` to refresh from the API
+ * every 10 s while the stream is down (and once after it comes back). Returns an unsubscribe.
+ */
+export function subscribe(onEvent: (event: LiveEvent) => void, poll: () => void): () => void {
+  listeners.add(onEvent);
+  pollers.add(poll);
+  open();
+  return () => {
+    listeners.delete(onEvent);
+    pollers.delete(poll);
+  };
+}
+
+/** "3 s ago", "5 min ago", "2 h ago", or a date. */
+export function ago(iso: string | null, now = Date.now()): string {
+  if (!iso) return "never";
+  const seconds = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (seconds < 5) return "just now";
+  if (seconds < 60) return `${seconds} s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
+  return new Date(iso).toISOString().slice(0, 10);
+}

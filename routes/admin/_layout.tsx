@@ -1,0 +1,59 @@
+import type { ComponentChildren } from "preact";
+
+const NAV = [
+  { href: "/admin", label: "Overview" },
+  { href: "/admin/users", label: "Users" },
+  { href: "/admin/events", label: "Events" },
+  { href: "/admin/settings", label: "Settings" },
+];
+
+/** The dashboard frame: brand, navigation, who is signed in, sign-out. */
+export function Layout(
+  { path, admin, title, children }: {
+    path: string;
+    admin: string;
+    title: string;
+    children: ComponentChildren;
+  },
+) {
+  return (
+    <div class="app">
+      <header class="topbar">
+        <a class="brand" href="/admin">
+          <img src="/static/favicon.svg" alt="" width={22} height={22} />
+          Doorman
+        </a>
+        <nav aria-label="Dashboard">
+          {NAV.map((item) => (
+            <a href={item.href} aria-current={item.href === path ? "page" : undefined}>
+              {item.label}
+            </a>
+          ))}
+        </nav>
+        <form method="post" action="/admin/logout" class="signout">
+          <span class="muted" title="Signed in as">{admin}</span>
+          <button type="submit">Sign out</button>
+        </form>
+      </header>
+      <main>
+        <h1>{title}</h1>
+        {children}
+      </main>
+    </div>
+  );
+}
+
+/** A page for people who are not signed in (login, errors). */
+export function Plain({ children }: { children: ComponentChildren }) {
+  return (
+    <main class="plain">
+      <div class="card">
+        <div class="brand brand-large">
+          <img src="/static/favicon.svg" alt="" width={28} height={28} />
+          Doorman
+        </div>
+        {children}
+      </div>
+    </main>
+  );
+}
