@@ -1,3 +1,4 @@
+import type { ChannelHealth } from "../delivery/channel.ts";
 import { readOnlineCount } from "../../kv/presence.ts";
 import {
   deleteStatsBefore,
@@ -35,22 +36,13 @@ export interface StatsMinute {
   online: number;
 }
 
-/** How a delivery channel has been doing, as this instance saw it. */
-export interface ChannelStats {
-  configured: boolean;
-  provider: string;
-  ok: boolean;
-  last_error: string | null;
-  last_error_at: string | null;
-  last_success_at: string | null;
-}
-
 /** The answer of `GET /api/v1/admin/stats`. */
 export interface AdminStats {
   users: { total: number; online: number };
   otp: OtpCounts;
   series: StatsMinute[];
-  channels: Record<ChannelName, ChannelStats>;
+  /** How each channel has been doing, as this instance saw it. */
+  channels: Record<ChannelName, ChannelHealth>;
 }
 
 /**
@@ -117,18 +109,7 @@ export async function readAdminStats(ctx: AppContext): Promise<AdminStats> {
     for (const metric of Object.keys(otp) as (keyof OtpCounts)[]) otp[metric] += c[metric] ?? 0;
   }
 
-  const channels = {} as Record<ChannelName, ChannelStats>;
-  for (const [name, health] of Object.entries(ctx.delivery.health())) {
-    channels[name as ChannelName] = {
-      configured: health.configured,
-      provider: health.provider,
-      ok: health.ok,
-      last_error: health.last_error,
-      last_error_at: health.last_error_at,
-      last_success_at: health.last_success_at,
-    };
-  }
-  return { users: { total, online }, otp, series, channels };
+  return { users: { total, online }, otp, series, channels: ctx.delivery.health() };
 }
 
 /** Deletes per-minute counters past the retention (run by cron). Returns how many went. */
