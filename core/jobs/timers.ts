@@ -33,6 +33,14 @@ export class Deadlines {
     this.#arm();
   }
 
+  /**
+   * Schedules `key` at `at` only if it has no deadline yet. For deadlines that are re-checked
+   * when they fire (presence), this keeps a busy key from growing the heap on every touch.
+   */
+  ensure(key: string, at: number): void {
+    if (!this.#due.has(key)) this.schedule(key, at);
+  }
+
   /** Forgets a key's deadline. */
   cancel(key: string): void {
     this.#due.delete(key);

@@ -1,10 +1,12 @@
-import { listEventsAfter, type StoredEvent } from "../../kv/events.ts";
+import { listEventsAfter } from "../../kv/events.ts";
 import { encodeTime } from "ulid";
 import type { AppContext } from "../context.ts";
 import type { LiveEvent } from "./events.ts";
 
 /** How far back each poll looks again, for events that committed late with an earlier id. */
-const OVERLAP_MS = 5_000;
+const OVERLAP_MS = 2_000;
+/** Events read per KV list call. */
+const PAGE = 500;
 
 /**
  * Brings other instances' events onto this instance's bus by tailing the KV event log.
@@ -20,31 +22,34 @@ export function startEventTail(
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
 
-  const poll = async () => {
+  /** Reads the log from the overlap point; `publish: false` only marks what is there. */
+  const read = async (publish: boolean) => {
     const now = ctx.clock.now();
-    const from = `${encodeTime(Math.max(0, now - OVERLAP_MS), 10)}`;
-    const events = await listEventsAfter(ctx.kv, from, 1000);
-    for (const event of events) {
-      if (seen.has(event.id)) continue;
-      seen.set(event.id, now);
-      if (event.instance !== ctx.instance) ctx.bus.publish(event as LiveEvent);
+    // Page through everything since the overlap point: a busy log never hides its newest events.
+    let from = encodeTime(Math.max(0, now - OVERLAP_MS), 10);
+    for (;;) {
+      const events = await listEventsAfter(ctx.kv, from, PAGE);
+      for (const event of events) {
+        if (seen.has(event.id)) continue;
+        seen.set(event.id, now);
+        if (publish && event.instance !== ctx.instance) ctx.bus.publish(event as LiveEvent);
+      }
+      if (events.length < PAGE) break;
+      from = events[events.length - 1].id;
     }
     for (const [id, at] of seen) if (at < now - 2 * OVERLAP_MS) seen.delete(id);
   };
   const loop = async () => {
     if (stopped) return;
     try {
-      await poll();
+      await read(true);
     } catch (error) {
       if (!stopped) ctx.log.warn("event tail poll failed", { error: String(error) });
     }
     if (!stopped) timer = setTimeout(loop, intervalMs);
   };
   // Skip what is already in the log: a new instance follows from now on.
-  listEventsAfter(ctx.kv, encodeTime(Math.max(0, ctx.clock.now() - OVERLAP_MS), 10), 1000)
-    .then((events: StoredEvent[]) => {
-      for (const event of events) seen.set(event.id, ctx.clock.now());
-    })
+  read(false)
     .catch(() => {})
     .finally(() => {
       if (!stopped) timer = setTimeout(loop, intervalMs);

@@ -84,7 +84,8 @@ export async function recordActivity(
     const touch = { userId, at: now, heartbeat: options.heartbeat };
     if (record.state.value?.online && isOnline(facts, { now, timeoutMs: timeout, active: true })) {
       await ctx.presence.batcher.touch(touch);
-      ctx.presence.deadlines.schedule(userId, now + timeout);
+      // Already pending? It fires, sees this activity, and moves itself to seen + timeout.
+      ctx.presence.deadlines.ensure(userId, now + timeout);
       return view(userId, { ...facts, seen: now }, true);
     }
     const events: LiveEvent[] = [];

@@ -53,3 +53,15 @@ Deno.test("instances - two processes on one KV file see each other's transitions
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("instances - a busy event log still reaches the other instance whole", async () => {
+  await using a = await startHarness();
+  await using b = await startHarness({ kv: a.ctx.kv, clock: a.clock });
+  const received = new Set<string>();
+  b.ctx.bus.subscribe((event) => {
+    if (event.instance === a.ctx.instance) received.add(event.id);
+  });
+  const { emitEvent } = await import("../../core/live/emit.ts");
+  for (let i = 0; i < 1200; i++) await emitEvent(a.ctx, "user", "user.test", { i });
+  await waitFor(() => received.size === 1200, 5_000);
+});
