@@ -57,20 +57,15 @@ export interface FakeTelegramOptions {
   onCall?: (call: BotApiCall) => void;
 }
 
+import { badRequest, BotApiError, visibleText } from "./telegram_html.ts";
+import { takeUpdateId } from "./telegram_updates.ts";
+
+export { parseTelegramHtml } from "./telegram_html.ts";
+export { contactUpdate, textUpdate } from "./telegram_updates.ts";
+
 type Payload = Record<string, unknown>;
 type Method = (payload: Payload, req: Request) => unknown;
 type WakeReason = "update" | "timeout" | "aborted" | "conflict" | "closed";
-
-/** Shown as `error_code` / `description` to the client, like Telegram's own refusals. */
-class BotApiError extends Error {
-  constructor(readonly failure: InjectedFailure) {
-    super(failure.description);
-  }
-}
-
-function badRequest(reason: string): BotApiError {
-  return new BotApiError({ error_code: 400, description: `Bad Request: ${reason}` });
-}
 
 function failureResponse({ error_code, description, retry_after }: InjectedFailure): Response {
   const body: Payload = { ok: false, error_code, description };
@@ -79,15 +74,6 @@ function failureResponse({ error_code, description, retry_after }: InjectedFailu
 }
 
 // Update ids are module-wide so updates from several fakes and helpers never collide.
-let nextUpdateId = 100_000;
-let nextPersonMessageId = 1;
-
-function takeUpdateId(wanted?: number): number {
-  const id = wanted ?? nextUpdateId;
-  nextUpdateId = Math.max(nextUpdateId, id + 1);
-  return id;
-}
-
 /** Starts the fake; a token like `7000000001:SECRET` makes 7000000001 the bot id, as on Telegram. */
 export function startFakeTelegram(options: FakeTelegramOptions = {}): FakeTelegram {
   const token = options.token ?? "7000000001:TEST-fake-telegram-token";
@@ -372,116 +358,4 @@ async function readPayload(req: Request, url: URL): Promise<Payload> {
   }
   await req.body.cancel();
   return payload;
-}
-
-function visibleText(text: string, parseMode: unknown): string {
-  if (parseMode === undefined || parseMode === "") return text;
-  const mode = String(parseMode).toLowerCase();
-  if (mode === "html") return parseTelegramHtml(text);
-  // Markdown is passed through unchecked: Doorman sends HTML.
-  if (mode === "markdown" || mode === "markdownv2") return text;
-  throw badRequest("unsupported parse_mode");
-}
-
-const HTML_TAGS = new Set(
-  "b strong i em u ins s strike del span tg-spoiler a code pre blockquote tg-emoji".split(" "),
-);
-const NAMED_ENTITIES: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: '"' };
-const ENTITY = /&(?:(lt|gt|amp|quot)|#(\d{1,7})|#[xX]([\da-fA-F]{1,6}));/y;
-const START_TAG = /<([a-zA-Z][\w-]*)((?:\s+[\w-]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?)*)\s*>/y;
-const END_TAG = /<\/([^\s>]*)\s*>/y;
-
-/**
- * Checks `html` against Telegram's HTML subset and returns the text a reader sees. Stricter than
- * Telegram on one point: a bare `&` is refused, because Telegram's docs require escaping it.
- */
-export function parseTelegramHtml(html: string): string {
-  const open: string[] = [];
-  let shown = "";
-  let i = 0;
-  const fail = (reason: string, suffix = ""): never => {
-    const offset = new TextEncoder().encode(html.slice(0, i)).length;
-    throw badRequest(`can't parse entities: ${reason} at byte offset ${offset}${suffix}`);
-  };
-  while (i < html.length) {
-    const c = html[i];
-    if (c === "&") {
-      ENTITY.lastIndex = i;
-      const m = ENTITY.exec(html);
-      const code = m?.[2] ? parseInt(m[2], 10) : m?.[3] ? parseInt(m[3], 16) : -1;
-      if (!m || code === 0 || code > 0x10ffff) return fail(`Unescaped "&"`);
-      shown += m[1] ? NAMED_ENTITIES[m[1]] : String.fromCodePoint(code);
-      i = ENTITY.lastIndex;
-    } else if (c !== "<") {
-      shown += c;
-      i++;
-    } else if (html[i + 1] === "/") {
-      END_TAG.lastIndex = i;
-      const m = END_TAG.exec(html) ?? fail("Unclosed end tag");
-      const expected = open.pop() ?? fail("Unexpected end tag");
-      const found = m[1].toLowerCase();
-      if (found !== expected) {
-        fail("Unmatched end tag", `, expected "</${expected}>", found "</${found}>"`);
-      }
-      i = END_TAG.lastIndex;
-    } else {
-      START_TAG.lastIndex = i;
-      const m = START_TAG.exec(html);
-      const name = (m?.[1] ?? /^<([^\s>]*)/.exec(html.slice(i))![1]).toLowerCase();
-      if (!HTML_TAGS.has(name)) fail(`Unsupported start tag "${name}"`);
-      if (!m) return fail("Unclosed start tag");
-      if (name === "span" && !/\sclass\s*=\s*(["']?)tg-spoiler\1(?:\s|$)/.test(m[2] + " ")) {
-        fail(`Tag "span" must have class "tg-spoiler"`);
-      }
-      open.push(name);
-      i = START_TAG.lastIndex;
-    }
-  }
-  if (open.length) {
-    throw badRequest(
-      `can't parse entities: Can't find end tag corresponding to start tag "${open.at(-1)}"`,
-    );
-  }
-  return shown;
-}
-
-/** A private-chat text message from a person, as Telegram delivers it to the bot. */
-export function textUpdate(options: {
-  updateId?: number;
-  from: { id: number; first_name?: string; username?: string };
-  text: string;
-}): Record<string, unknown> {
-  const message = personMessage(options.from);
-  message.text = options.text;
-  const command = /^\/[A-Za-z0-9_]+(?:@[A-Za-z0-9_]+)?/.exec(options.text);
-  if (command) message.entities = [{ type: "bot_command", offset: 0, length: command[0].length }];
-  return { update_id: takeUpdateId(options.updateId), message };
-}
-
-/** A private-chat message sharing a phone number, as a "share contact" button sends it. */
-export function contactUpdate(options: {
-  updateId?: number;
-  from: { id: number; first_name?: string };
-  contact: { phone_number: string; user_id?: number; first_name?: string };
-}): Record<string, unknown> {
-  const message = personMessage(options.from);
-  const { phone_number, user_id, first_name } = options.contact;
-  message.contact = {
-    phone_number,
-    first_name: first_name ?? options.from.first_name ?? "Test",
-    ...(user_id === undefined ? {} : { user_id }),
-  };
-  return { update_id: takeUpdateId(options.updateId), message };
-}
-
-function personMessage(from: { id: number; first_name?: string; username?: string }): Payload {
-  const { id, username } = from;
-  const first_name = from.first_name ?? "Test";
-  const named = username === undefined ? { first_name } : { first_name, username };
-  return {
-    message_id: nextPersonMessageId++,
-    from: { id, is_bot: false, ...named },
-    chat: { id, ...named, type: "private" },
-    date: Math.floor(Date.now() / 1000),
-  };
 }
