@@ -9,6 +9,7 @@ import { DeliveryRouter } from "./delivery/router.ts";
 import { twilioChannel } from "./delivery/twilio.ts";
 import { webhookChannel } from "./delivery/webhook.ts";
 import { Deadlines } from "./jobs/timers.ts";
+import { emitEvent } from "./live/emit.ts";
 import { EventBus } from "./live/events.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { ActivityBatcher } from "./presence/batcher.ts";
@@ -137,7 +138,18 @@ export async function createContext(
   }
   const delivery = new DeliveryRouter(
     telegram ? [telegram.channel, ...channels] : channels,
-    { clock, log },
+    {
+      clock,
+      log,
+      // Dashboards show channel health live: a channel going down or coming back is an event.
+      onChange: (name, health) => {
+        emitEvent(ctx, "channel", health.ok ? "channel.up" : "channel.down", {
+          channel: name,
+          provider: health.provider,
+          error: health.last_error,
+        }).catch(() => {});
+      },
+    },
   );
   if (options.tailEvents ?? true) closers.push(startEventTail(ctx));
   return ctx;

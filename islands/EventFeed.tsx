@@ -28,6 +28,10 @@ export function describe(event: LiveEvent): string {
       return `${d.user_id} is now ${d.status} (${d.role})`;
     case "user.signed_out":
       return `${d.user_id} signed out`;
+    case "channel.down":
+      return `${d.channel} is failing: ${d.error}`;
+    case "channel.up":
+      return `${d.channel} works again`;
     default:
       return String(d.type);
   }
@@ -57,14 +61,21 @@ export default function EventFeed({ initial }: { initial: LiveEvent[] }) {
     <div>
       <div class="toolbar">
         <div class="segmented" role="group" aria-label="Show kinds">
-          {["otp", "presence", "user"].map((kind) => (
+          {["otp", "presence", "user", "channel"].map((kind) => (
             <button
               type="button"
               key={kind}
               aria-pressed={kinds.has(kind)}
               onClick={() => toggle(kind)}
             >
-              {kind === "otp" ? "Sign-ins & codes" : kind === "presence" ? "Presence" : "Accounts"}
+              {{
+                otp: "Sign-ins & codes",
+                presence: "Presence",
+                user: "Accounts",
+                channel: "Channels",
+              }[
+                kind
+              ]}
             </button>
           ))}
         </div>

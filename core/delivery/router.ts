@@ -27,11 +27,21 @@ export class DeliveryRouter {
   readonly #health = new Map<ChannelName, ChannelHealth>();
   readonly #clock: Clock;
   readonly #log: Logger;
+  readonly #onChange?: (name: ChannelName, health: ChannelHealth) => void;
 
-  constructor(channels: Channel[], options: { clock: Clock; log: Logger }) {
+  /** `onChange` hears when a channel starts failing or recovers. */
+  constructor(
+    channels: Channel[],
+    options: {
+      clock: Clock;
+      log: Logger;
+      onChange?: (name: ChannelName, health: ChannelHealth) => void;
+    },
+  ) {
     this.#channels = new Map(channels.map((channel) => [channel.name, channel]));
     this.#clock = options.clock;
     this.#log = options.log;
+    this.#onChange = options.onChange;
   }
 
   /** Whether a channel is configured. */
@@ -91,7 +101,8 @@ export class DeliveryRouter {
 
   #record(name: ChannelName, error: string | null): void {
     const now = new Date(this.#clock.now()).toISOString();
-    const health = { ...this.#healthOf(name) };
+    const before = this.#healthOf(name);
+    const health = { ...before };
     if (error === null) {
       health.ok = true;
       health.last_success_at = now;
@@ -101,5 +112,6 @@ export class DeliveryRouter {
       health.last_error_at = now;
     }
     this.#health.set(name, health);
+    if (health.ok !== before.ok) this.#onChange?.(name, health);
   }
 }

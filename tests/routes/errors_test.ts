@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { codeMessage } from "../../core/delivery/messages.ts";
-import { errorOf, startHarness } from "../helpers.ts";
+import { errorOf, recordEvents, startHarness, waitFor } from "../helpers.ts";
 
 const JSON_HEADERS = { "content-type": "application/json" };
 
@@ -172,6 +172,7 @@ Deno.test("errors - missing, malformed and forged tokens are 401 UNAUTHORIZED", 
 Deno.test("errors - a failing SMS webhook is 503 CHANNEL_UNAVAILABLE and frees the recipient", async () => {
   await using h = await startHarness();
   h.sms.mode = { kind: "status", status: 500 };
+  const events = recordEvents(h);
   const res = await h.post("/api/v1/auth/otp/request", { phone: "+14155550100" });
   assert.equal(res.status, 503);
   const error = await errorOf(res);
@@ -186,6 +187,10 @@ Deno.test("errors - a failing SMS webhook is 503 CHANNEL_UNAVAILABLE and frees t
   assert.equal(retry.status, 202, "no resend cooldown after a failed delivery");
   await retry.body?.cancel();
   assert.equal((await (await h.get("/api/v1/health")).json()).channels.sms.ok, true);
+  await waitFor(() => events.some((e) => e.type === "channel.up"));
+  const down = events.find((e) => e.type === "channel.down")!;
+  assert.deepEqual([down.channel, down.error], ["sms", "sms webhook answered 500"]);
+  assert.equal(events.filter((e) => e.type.startsWith("channel.")).length, 2, "only changes");
 });
 
 Deno.test("errors - failed deliveries do not use up the hourly limits", async () => {
