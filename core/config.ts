@@ -59,7 +59,8 @@ export type SmsConfig =
 /** Email delivery settings. */
 export type EmailConfig =
   | { provider: "none" | "console" }
-  | { provider: "webhook"; url: string; secret?: string };
+  | { provider: "webhook"; url: string; secret?: string }
+  | { provider: "smtp"; url: string; from: string };
 
 /** Everything Doorman reads from its environment, validated and typed. */
 export interface Config {
@@ -214,10 +215,22 @@ function emailConfig(e: Env, fallback: "console" | "none", problems: string[]): 
         return { provider: "none" };
       }
       return { provider, url: e.EMAIL_WEBHOOK_URL, secret: e.EMAIL_WEBHOOK_SECRET };
-    case "smtp":
-      // The SMTP client lands with the email channel work; until then say so at start-up.
-      problems.push("EMAIL_PROVIDER=smtp is not available in this version: use webhook");
-      return { provider: "none" };
+    case "smtp": {
+      const missing = (["SMTP_URL", "EMAIL_FROM"] as const).filter((name) => !e[name]);
+      for (const name of missing) problems.push(`${name}: required with EMAIL_PROVIDER=smtp`);
+      if (missing.length > 0) return { provider: "none" };
+      let url: URL | null = null;
+      try {
+        url = new URL(e.SMTP_URL!);
+      } catch {
+        // Reported below.
+      }
+      if (!url || (url.protocol !== "smtp:" && url.protocol !== "smtps:") || !url.hostname) {
+        problems.push("SMTP_URL: must look like smtp://user:pass@host:587 or smtps://…:465");
+        return { provider: "none" };
+      }
+      return { provider, url: e.SMTP_URL!, from: e.EMAIL_FROM! };
+    }
     default:
       return { provider };
   }

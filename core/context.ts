@@ -6,6 +6,7 @@ import type { Config } from "./config.ts";
 import type { Channel } from "./delivery/channel.ts";
 import { consoleChannel } from "./delivery/console.ts";
 import { DeliveryRouter } from "./delivery/router.ts";
+import { smtpChannel } from "./delivery/smtp.ts";
 import { twilioChannel } from "./delivery/twilio.ts";
 import { webhookChannel } from "./delivery/webhook.ts";
 import { Deadlines } from "./jobs/timers.ts";
@@ -163,5 +164,6 @@ function configuredChannels(config: Config, log: Logger): Channel[] {
   if (sms.provider === "twilio") channels.push(twilioChannel(sms));
   if (email.provider === "console") channels.push(consoleChannel("email", log));
   if (email.provider === "webhook") channels.push(webhookChannel("email", email));
+  if (email.provider === "smtp") channels.push(smtpChannel(email));
   return channels;
 }
