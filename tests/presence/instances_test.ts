@@ -65,3 +65,29 @@ Deno.test("instances - a busy event log still reaches the other instance whole",
   for (let i = 0; i < 1200; i++) await emitEvent(a.ctx, "user", "user.test", { i });
   await waitFor(() => received.size === 1200, 5_000);
 });
+
+Deno.test("instances - suspending on one instance closes the user's socket on another within 1 s", async () => {
+  const { openSocket, serveHarness } = await import("../helpers.ts");
+  await using a = await startHarness({ env: { ADMIN_PHONES: "+14155550000" } });
+  await using b = await startHarness({
+    kv: a.ctx.kv,
+    clock: a.clock,
+    env: { ADMIN_PHONES: "+14155550000" },
+  });
+  await using server = serveHarness(b);
+  const admin = await a.signIn("+14155550000");
+  const user = await a.signIn("+14155550100");
+  await using ws = await openSocket(server.wsUrl);
+  ws.send({ type: "auth", token: user.access_token });
+  await ws.next();
+  const started = performance.now();
+  const res = await a.app.request(`/api/v1/admin/users/${user.user.id}`, {
+    method: "PATCH",
+    headers: { "content-type": "application/json", authorization: `Bearer ${admin.access_token}` },
+    body: JSON.stringify({ status: "banned" }),
+  });
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+  assert.equal((await ws.closed).code, 4003);
+  assert.ok(performance.now() - started < 1000, `${Math.round(performance.now() - started)} ms`);
+});
