@@ -17,8 +17,10 @@ if (config.kvPath && !config.kvPath.includes("://") && config.kvPath !== ":memor
   if (dir) await Deno.mkdir(dir, { recursive: true });
 }
 
-if (config.appEnv === "development") {
-  // `deno task dev` restarts on every change; the islands bundle is rebuilt with it.
+const mayBuild = Deno.permissions.querySync({ name: "run" }).state === "granted";
+if (config.appEnv === "development" && mayBuild) {
+  // `deno task dev` (which may run `deno bundle`) restarts on every change; the islands
+  // bundle is rebuilt with it. `deno task start` serves the last `deno task build`.
   const { buildIslands } = await import("./core/web/build.ts");
   const { file } = await buildIslands({ minify: false });
   console.log(`Built static/build/${file}`);

@@ -12,6 +12,7 @@ import { webhookChannel } from "./delivery/webhook.ts";
 import { Deadlines } from "./jobs/timers.ts";
 import { emitEvent } from "./live/emit.ts";
 import { EventBus } from "./live/events.ts";
+import { Metrics } from "./metrics.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { ActivityBatcher } from "./presence/batcher.ts";
 import { PresenceHub } from "./presence/hub.ts";
@@ -39,6 +40,8 @@ export interface AppContext {
   /** Live events of this instance and, through the log tail, of the others. */
   bus: EventBus;
   presence: PresenceRuntime;
+  /** Counters for `/metrics`. */
+  metrics: Metrics;
   /** The Telegram bot, when `TELEGRAM_BOT_TOKEN` is set. */
   telegram?: TelegramRuntime;
   /** The browser bundle and stylesheet URLs of the dashboard. */
@@ -107,6 +110,7 @@ export async function createContext(
     assets: options.assets ?? await loadAssets(),
     settings: new SettingsCache(kv, config.settings, () => clock.now()),
     instance,
+    metrics: new Metrics(),
     bus: new EventBus(
       instance,
       () => clock.now(),

@@ -9,6 +9,7 @@ import { meRoutes } from "../../routes/api/v1/me.ts";
 import { presenceRoutes } from "../../routes/api/v1/presence.ts";
 import { presenceSocketRoutes } from "../../routes/api/v1/presence_ws.ts";
 import { healthRoutes, livenessRoutes } from "../../routes/health.ts";
+import { operationsRoutes } from "../../routes/operations.tsx";
 import { staticRoutes } from "../../routes/static.ts";
 import { telegramRoutes } from "../../routes/telegram/webhook.ts";
 import type { AppContext } from "../context.ts";
@@ -24,6 +25,10 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
     c.set("ctx", ctx);
     const started = performance.now();
     await next();
+    ctx.metrics.inc("doorman_http_requests_total", "HTTP requests answered by this instance.", {
+      method: c.req.method,
+      status: String(c.res.status),
+    });
     // The path only: query strings may carry things that do not belong in logs.
     ctx.log.info("request", {
       request_id: c.var.requestId,
@@ -59,6 +64,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   app.route("/telegram", telegramRoutes);
   app.route("/admin", adminPages);
   app.route("/static", staticRoutes);
+  app.route("/", operationsRoutes);
   app.route("/api/v1/presence/ws", presenceSocketRoutes);
   app.route("/api/v1/presence", presenceRoutes);
 

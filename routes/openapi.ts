@@ -1,0 +1,208 @@
+import { z } from "zod";
+import { settingsPatchSchema } from "../core/settings.ts";
+import { VERSION } from "../core/version.ts";
+import { userListSchema, userPatchSchema } from "./api/v1/admin.ts";
+import { codeRequestSchema, codeVerifySchema, logoutSchema, refreshSchema } from "./api/v1/auth.ts";
+import { presenceQuerySchema } from "./api/v1/presence.ts";
+
+type Json = Record<string, unknown>;
+
+/** JSON Schema of what a client sends, from the same zod schema that validates it. */
+function input(schema: z.ZodType): Json {
+  const json = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as Json;
+  delete json.$schema;
+  return json;
+}
+
+const error = { $ref: "#/components/schemas/Error" };
+const errors = (...codes: number[]): Json =>
+  Object.fromEntries(codes.map((code) => [String(code), {
+    description: "Error (see the table in the README)",
+    content: { "application/json": { schema: error } },
+  }]));
+const ok = (status: number, description: string): Json => ({
+  [String(status)]: { description },
+});
+const body = (schema: z.ZodType, required = true): Json => ({
+  required,
+  content: { "application/json": { schema: input(schema) } },
+});
+const query = (schema: z.ZodType): Json[] => {
+  const json = input(schema) as { properties?: Record<string, Json>; required?: string[] };
+  return Object.entries(json.properties ?? {}).map(([name, property]) => ({
+    name,
+    in: "query",
+    required: json.required?.includes(name) ?? false,
+    schema: property,
+  }));
+};
+const bearer = [{ bearer: [] }];
+const admin = [{ bearer: [] }, { cookie: [] }];
+
+/** The OpenAPI 3.1 description of the HTTP API, built from the schemas that validate requests. */
+export function openApiDocument(serverUrl: string): Json {
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Doorman",
+      version: VERSION,
+      description: "One-time-code sign-in, sessions and presence.",
+    },
+    servers: [{ url: serverUrl }],
+    components: {
+      securitySchemes: {
+        bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
+        cookie: { type: "apiKey", in: "cookie", name: "__Host-doorman_session" },
+      },
+      schemas: {
+        Error: {
+          type: "object",
+          required: ["error"],
+          properties: {
+            error: {
+              type: "object",
+              required: ["code", "message"],
+              properties: {
+                code: { type: "string" },
+                message: { type: "string" },
+                details: { type: "array", items: { type: "object" } },
+                retry_after: { type: "integer" },
+                attempts_left: { type: "integer" },
+                status: { type: "string" },
+              },
+            },
+          },
+        },
+      },
+    },
+    paths: {
+      "/api/v1/auth/otp/request": {
+        post: {
+          summary: "Request a one-time code",
+          requestBody: body(codeRequestSchema),
+          responses: {
+            ...ok(202, "{ request_id, channel, expires_in, resend_after, deep_link? }"),
+            ...errors(400, 413, 415, 429, 503),
+          },
+        },
+      },
+      "/api/v1/auth/otp/verify": {
+        post: {
+          summary: "Verify a code and sign in",
+          requestBody: body(codeVerifySchema),
+          responses: {
+            ...ok(200, "{ access_token, refresh_token, token_type, expires_in, user }"),
+            ...errors(400, 403, 413, 415, 429),
+          },
+        },
+      },
+      "/api/v1/auth/refresh": {
+        post: {
+          summary: "Exchange a refresh token for a new pair",
+          requestBody: body(refreshSchema),
+          responses: { ...ok(200, "Same shape as verify"), ...errors(400, 401, 403) },
+        },
+      },
+      "/api/v1/auth/logout": {
+        post: {
+          summary: "End this sign-in",
+          security: bearer,
+          requestBody: body(logoutSchema, false),
+          responses: { ...ok(204, "Signed out"), ...errors(401, 403) },
+        },
+      },
+      "/api/v1/me": {
+        get: {
+          summary: "The signed-in user",
+          security: bearer,
+          responses: { ...ok(200, "{ user }"), ...errors(401, 403) },
+        },
+      },
+      "/api/v1/presence/heartbeat": {
+        post: {
+          summary: "Keep the signed-in user online",
+          security: bearer,
+          responses: {
+            ...ok(200, "{ status, last_seen, next_heartbeat_in }"),
+            ...errors(401, 403),
+          },
+        },
+      },
+      "/api/v1/presence": {
+        get: {
+          summary: "Presence of up to 100 users",
+          security: bearer,
+          parameters: query(presenceQuerySchema),
+          responses: {
+            ...ok(200, "{ users: [{ user_id, status, last_seen }] }"),
+            ...errors(400, 401),
+          },
+        },
+      },
+      "/api/v1/presence/ws": {
+        get: {
+          summary: "Presence WebSocket (first message: { type: 'auth', token })",
+          responses: { ...ok(101, "Switching protocols"), ...errors(400) },
+        },
+      },
+      "/api/v1/admin/stats": {
+        get: {
+          summary: "Dashboard numbers",
+          security: admin,
+          responses: { ...ok(200, "{ users, otp, series, channels }"), ...errors(401, 403) },
+        },
+      },
+      "/api/v1/admin/users": {
+        get: {
+          summary: "Users with presence",
+          security: admin,
+          parameters: query(userListSchema),
+          responses: { ...ok(200, "{ users, cursor }"), ...errors(400, 401, 403) },
+        },
+      },
+      "/api/v1/admin/users/{id}": {
+        patch: {
+          summary: "Change a user's status or role",
+          security: admin,
+          parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+          requestBody: body(userPatchSchema),
+          responses: { ...ok(200, "{ user }"), ...errors(400, 401, 403, 404) },
+        },
+      },
+      "/api/v1/admin/settings": {
+        get: {
+          summary: "The settings in force",
+          security: admin,
+          responses: { ...ok(200, "Every setting"), ...errors(401, 403) },
+        },
+        put: {
+          summary: "Change some settings",
+          security: admin,
+          requestBody: body(settingsPatchSchema),
+          responses: { ...ok(200, "Every setting"), ...errors(400, 401, 403) },
+        },
+      },
+      "/api/v1/admin/events": {
+        get: {
+          summary: "Server-sent events: presence, otp, user, channel",
+          security: admin,
+          responses: { ...ok(200, "text/event-stream"), ...errors(401, 403) },
+        },
+      },
+      "/api/v1/health": {
+        get: {
+          summary: "Readiness",
+          responses: { ...ok(200, "ok or degraded"), ...ok(503, "down") },
+        },
+      },
+      "/health": { get: { summary: "Liveness", responses: ok(200, "{ status: 'ok' }") } },
+      "/metrics": { get: { summary: "Prometheus metrics", responses: ok(200, "text/plain") } },
+      "/telegram/webhook": {
+        post: {
+          summary: "Telegram Bot API updates (secret token header required)",
+          responses: { ...ok(200, "Accepted"), ...errors(400, 403, 404, 413, 415) },
+        },
+      },
+    },
+  };
+}
