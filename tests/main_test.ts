@@ -13,7 +13,7 @@ async function start(
     stderr: "piped",
   }).spawn();
   let out = "";
-  const read = async (stream: ReadableStream<Uint8Array>) => {
+  const read = async (stream: ReadableStream<Uint8Array<ArrayBuffer>>) => {
     for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
       out += chunk;
       if (until.test(out)) {
