@@ -88,7 +88,6 @@ export async function createContext(
     });
   const key = new TextEncoder().encode(secret);
   const channels = options.channels ?? configuredChannels(config, log);
-  let telegram: TelegramRuntime | undefined;
   const instance = crypto.randomUUID();
   const closers: (() => void | Promise<void>)[] = [];
   const closing = new AbortController();
@@ -97,9 +96,8 @@ export async function createContext(
     kv,
     clock,
     log,
-    get delivery() {
-      return delivery;
-    },
+    // Set right below: the Telegram channel needs the finished context.
+    delivery: undefined as unknown as DeliveryRouter,
     tokens: {
       key,
       issuer: config.publicUrl,
@@ -136,12 +134,14 @@ export async function createContext(
     },
   };
   ctx.presence.hub = new PresenceHub(ctx);
-  if (config.telegram.botToken) {
-    telegram = createTelegram(ctx, config.telegram.botToken);
+  const telegram = config.telegram.botToken
+    ? createTelegram(ctx, config.telegram.botToken)
+    : undefined;
+  if (telegram) {
     ctx.telegram = telegram;
-    closers.push(() => telegram!.stop());
+    closers.push(() => telegram.stop());
   }
-  const delivery = new DeliveryRouter(
+  ctx.delivery = new DeliveryRouter(
     telegram ? [telegram.channel, ...channels] : channels,
     {
       clock,

@@ -3,12 +3,7 @@ import { keys } from "./keys.ts";
 
 /** The settings admins changed at run time (only the changed ones are stored). */
 export async function getStoredSettings(kv: Deno.Kv): Promise<Partial<Settings>> {
-  return (await kv.get<Partial<Settings>>(keys.settings())).value ?? {};
-}
-
-/** Replaces the stored overrides. */
-export async function setStoredSettings(kv: Deno.Kv, settings: Partial<Settings>): Promise<void> {
-  await kv.set(keys.settings(), settings);
+  return (await getStoredSettingsEntry(kv)).value ?? {};
 }
 
 /** The stored overrides with their versionstamp, to replace them without losing a change. */

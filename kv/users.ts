@@ -57,12 +57,6 @@ export function getUserIndex(
   return kv.get<string>(indexKey(lookup));
 }
 
-/** Finds a user by phone, email or Telegram id. */
-export async function findUser(kv: Deno.Kv, lookup: UserLookup): Promise<User | null> {
-  const index = await getUserIndex(kv, lookup);
-  return index.value ? await getUser(kv, index.value) : null;
-}
-
 /**
  * Saves a user and its indexes in one atomic commit. `previous` is the stored version being
  * replaced (null for a new user); each new index must be free, each dropped index is removed.
