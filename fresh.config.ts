@@ -1,7 +1,7 @@
 /**
  * Page and island settings, following Fresh's conventions: pages live in `routes/`, islands
  * in `islands/` and are hydrated in the browser; static files are served from `static/`,
- * and the browser bundle is written to `static/build/`. The islands runtime (core/web) reads
+ * and the browser bundle is written to `static/build/`. The islands runtime (web/) reads
  * this file: `deno task build` bundles exactly these islands, and only pages that render one
  * of them ship JavaScript.
  */

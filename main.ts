@@ -1,7 +1,19 @@
+/**
+ * Doorman's entry point: read the configuration, open KV, build the context and the HTTP
+ * app, then start every background activity in plain sight — the socket hub's subscription,
+ * the event tail, Telegram updates, the cron jobs, the server — and stop them all, in
+ * reverse, on SIGTERM or SIGINT.
+ */
+import { createApp } from "./app.ts";
 import { ConfigError, loadConfig } from "./core/config.ts";
 import { createContext } from "./core/context.ts";
 import { CRON_JOBS } from "./core/jobs/cron.ts";
-import { createApp } from "./core/web/app.ts";
+import { Lifecycle, within } from "./core/lifecycle.ts";
+import { startEventTail } from "./core/live/tail.ts";
+import { loadAssets } from "./web/assets.ts";
+
+/** How long requests in flight may take to finish after a stop signal. */
+const DRAIN_MS = 10_000;
 
 let config;
 try {
@@ -21,22 +33,30 @@ const mayBuild = Deno.permissions.querySync({ name: "run" }).state === "granted"
 if (config.appEnv === "development" && mayBuild) {
   // `deno task dev` (which may run `deno bundle`) restarts on every change; the islands
   // bundle is rebuilt with it. `deno task start` serves the last `deno task build`.
-  const { buildIslands } = await import("./core/web/build.ts");
+  const { buildIslands } = await import("./web/build.ts");
   const { file } = await buildIslands({ minify: false });
   console.log(`Built static/build/${file}`);
 }
 
-const ctx = await createContext(config);
-if (!ctx.assets.bundleUrl) {
+const kv = await Deno.openKv(config.kvPath);
+const ctx = await createContext(config, kv);
+const assets = await loadAssets();
+if (!assets.bundleUrl) {
   ctx.log.error("the dashboard's islands bundle is missing: run `deno task build`");
 }
-const app = createApp(ctx);
+const app = createApp(ctx, { assets });
 const channels = Object.entries(ctx.delivery.health()).filter(([, h]) => h.configured);
 if (channels.length === 0) {
   ctx.log.warn("no delivery channel is configured: every code request will answer 503", {
     hint: "set SMS_PROVIDER, EMAIL_PROVIDER or TELEGRAM_BOT_TOKEN",
   });
 }
+
+const life = new Lifecycle(ctx.log);
+life.add("kv", () => kv.close());
+life.add("context", () => ctx.close());
+life.add("socket hub", ctx.presence.hub.follow(ctx.bus));
+life.add("event tail", startEventTail(ctx));
 
 if (ctx.telegram) {
   const { webhookSecret } = config.telegram;
@@ -45,7 +65,7 @@ if (ctx.telegram) {
       (error) => ctx.log.error("telegram webhook registration failed", { error: String(error) }),
     );
   } else if (config.appEnv !== "production") {
-    // No public https URL to receive webhooks: fetch updates instead.
+    // No public https URL to receive webhooks: fetch updates instead (stopped with the context).
     ctx.telegram.startPolling();
   } else {
     ctx.log.warn("telegram: PUBLIC_URL is not https, so no webhook is registered", {
@@ -65,7 +85,7 @@ for (const job of CRON_JOBS) {
   });
 }
 
-Deno.serve({
+const server = Deno.serve({
   port: config.port,
   onListen: ({ hostname, port }) => {
     ctx.log.info("Doorman is listening", {
@@ -76,3 +96,18 @@ Deno.serve({
     });
   },
 }, (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }));
+life.add("http server", async () => {
+  // Stop accepting, end event streams and close sockets (1001), let requests finish.
+  const finished = server.shutdown();
+  ctx.drain();
+  if (!await within(finished, DRAIN_MS)) {
+    ctx.log.warn("requests still running after the drain time: stopping anyway");
+  }
+});
+
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  Deno.addSignalListener(signal, () => {
+    ctx.log.info("stopping", { signal });
+    life.close().then(() => Deno.exit(0));
+  });
+}

@@ -12,8 +12,8 @@
 import { loadConfig } from "../core/config.ts";
 import { createContext } from "../core/context.ts";
 import { createLogger } from "../core/log.ts";
-import { ActivityBatcher } from "../core/presence/batcher.ts";
-import { createApp } from "../core/web/app.ts";
+import { loadAssets } from "../web/assets.ts";
+import { createApp } from "../app.ts";
 
 const [mode, kvPath] = Deno.args;
 const kv = await Deno.openKv(kvPath);
@@ -45,16 +45,13 @@ if (mode === "bare") {
     OTP_IP_RATE_LIMIT_PER_HOUR: "1000000",
     OTP_RESEND_COOLDOWN_SECONDS: "0",
   });
-  const ctx = await createContext(config, {
-    kv,
+  const ctx = await createContext(config, kv, {
     log: createLogger({ json: true, write: () => {} }),
+    groupCommit: mode !== "heartbeat-single",
   });
-  const app = createApp(ctx);
+  const app = createApp(ctx, { assets: await loadAssets() });
   const server = serve((req, info) => app.fetch(req, { remoteAddr: info.remoteAddr }));
   console.log(server.addr.port);
-  if (mode === "heartbeat-single") {
-    ctx.presence.batcher = new ActivityBatcher(kv, { grouped: false });
-  }
   const post = async (path: string, body: unknown) =>
     await (await app.request(path, {
       method: "POST",
@@ -73,7 +70,7 @@ if (mode === "bare") {
     console.log(tokens.join(" "));
     // Report how many commits carried the heartbeats when the load stops.
     Deno.addSignalListener("SIGTERM", () => {
-      const { commits, writes } = ctx.presence.batcher.stats;
+      const { commits, writes } = ctx.presence.activity.stats;
       console.error(`${mode}: ${writes} activity writes in ${commits} commits`);
       Deno.exit(0);
     });

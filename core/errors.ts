@@ -1,3 +1,5 @@
+import { KvContention } from "../kv/retry.ts";
+
 /** The API.md error table: every code a client can receive, with its HTTP status. */
 export const ERROR_STATUS = {
   VALIDATION_FAILED: 400,
@@ -46,4 +48,18 @@ export function rateLimited(message: string, retryAfterMs: number): AppError {
   return new AppError("RATE_LIMITED", `${message} Try again in ${retryAfter} s.`, {
     retry_after: retryAfter,
   });
+}
+
+/**
+ * The client-facing form of an error core code let through, or null for a bug. A write that
+ * kept losing to others past the retry budget is busy, not broken: 429, try again in 1 s.
+ */
+export function clientError(error: unknown): AppError | null {
+  if (error instanceof AppError) return error;
+  if (error instanceof KvContention) {
+    return new AppError("RATE_LIMITED", "Too many simultaneous requests. Try again in 1 s.", {
+      retry_after: 1,
+    });
+  }
+  return null;
 }

@@ -1,13 +1,13 @@
-/**
+import type { WindowCounter } from "../kv/otp_requests.ts";
+
+export type { WindowCounter };
+
+/*
  * A rolling-window counter kept in one small record: requests are counted in buckets of
  * 1/60 of the window, and a bucket stops counting only once its *last* instant has left the
  * window. So it never lets more than `limit` through in any rolling window, at the price of
  * holding a request up to one bucket (a minute for an hour) longer than strictly needed.
  */
-export interface WindowCounter {
-  /** `[bucket start in ms, requests in it]`, oldest first. */
-  buckets: [number, number][];
-}
 
 /** The outcome of counting one more request against a window. */
 export interface WindowDecision {

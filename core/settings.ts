@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { getStoredSettings } from "../kv/settings.ts";
+import { getStoredSettingsEntry } from "../kv/settings.ts";
 
 /** The admin settings of API.md, each with its range and its default. */
 export const SETTING_RANGES = {
@@ -45,7 +45,7 @@ export const settingsPatchSchema = z.object(shape).partial().strict();
 
 /** The settings in force: the stored admin overrides over the boot-time defaults. */
 export async function currentSettings(kv: Deno.Kv, defaults: Settings): Promise<Settings> {
-  const merged = { ...defaults, ...await getStoredSettings(kv) };
+  const merged = { ...defaults, ...(await getStoredSettingsEntry(kv)).value };
   // A stored set that no longer fits (ranges changed between versions) falls back whole.
   return settingsSchema.safeParse(merged).success ? merged : defaults;
 }

@@ -17,11 +17,6 @@ export function addEvent(op: Deno.AtomicOperation, event: StoredEvent): Deno.Ato
   return op.set(keys.event(event.id), event, { expireIn: EVENT_LOG_TTL_MS });
 }
 
-/** Logs an event on its own. */
-export async function appendEvent(kv: Deno.Kv, event: StoredEvent): Promise<void> {
-  await addEvent(kv.atomic(), event).commit();
-}
-
 /** Events with ids above `afterId` (exclusive), oldest first. */
 export async function listEventsAfter(
   kv: Deno.Kv,

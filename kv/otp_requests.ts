@@ -1,9 +1,17 @@
-import type { WindowCounter } from "../core/limits.ts";
 import { keys } from "./keys.ts";
+import { CONFLICT, retry } from "./retry.ts";
 import { addStart } from "./telegram.ts";
 
-/** Delivery channels of a code. */
-export type OtpChannel = "sms" | "email" | "telegram";
+/** The channels a code can travel by: the one name for them everywhere. */
+export type ChannelName = "sms" | "email" | "telegram";
+
+/**
+ * A rolling-window counter kept in one small record (see core/limits.ts): `[bucket start in
+ * ms, requests in it]`, oldest first.
+ */
+export interface WindowCounter {
+  buckets: [number, number][];
+}
 
 /** A code request. The code itself is never stored, only its keyed hash. */
 export interface OtpRequest {
@@ -13,7 +21,7 @@ export interface OtpRequest {
    * or `start:<token>` for a Telegram deep link nobody opened yet.
    */
   recipient: string;
-  channel: OtpChannel;
+  channel: ChannelName;
   /** Null while a Telegram request waits for its link to be opened. */
   codeHash: string | null;
   createdAt: number;
@@ -108,7 +116,7 @@ export async function withdrawRequest(
   request: OtpRequest,
   options: { ip: string; refund: (counter: WindowCounter) => WindowCounter },
 ): Promise<void> {
-  for (let attempt = 0; attempt < 5; attempt++) {
+  await retry(`withdraw request "${request.id}"`, async () => {
     const [active, cooldown, recipientWindow, ipWindow] = await kv.getMany<
       [string, Cooldown, WindowCounter, WindowCounter]
     >([
@@ -123,8 +131,8 @@ export async function withdrawRequest(
     for (const window of [recipientWindow, ipWindow]) {
       if (window.value) op.check(window).set(window.key, options.refund(window.value));
     }
-    if ((await op.commit()).ok) return;
-  }
+    return (await op.commit()).ok ? undefined : CONFLICT;
+  });
 }
 
 /** Reads a request by id. */
@@ -180,7 +188,7 @@ export async function setRequestTelegram(
   telegram: TelegramMessageRef,
   now: number,
 ): Promise<void> {
-  for (let attempt = 0; attempt < 10; attempt++) {
+  await retry(`record the Telegram message of "${id}"`, async () => {
     const entry = await kv.get<OtpRequest>(keys.otpRequest(id));
     if (!entry.value) return;
     const result = await kv.atomic().check(entry)
@@ -188,6 +196,6 @@ export async function setRequestTelegram(
         expireIn: Math.max(1, entry.value.expiresAt - now),
       })
       .commit();
-    if (result.ok) return;
-  }
+    return result.ok ? undefined : CONFLICT;
+  });
 }

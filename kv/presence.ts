@@ -1,5 +1,6 @@
 import { addEvent, type StoredEvent } from "./events.ts";
 import { keys } from "./keys.ts";
+import { commitUnchecked } from "./retry.ts";
 import { addStatCounts } from "./stats.ts";
 
 /** The last presence transition recorded for a user. */
@@ -78,10 +79,11 @@ export function addTouch(op: Deno.AtomicOperation, touch: Touch): Deno.AtomicOpe
 
 /** Records many activities in one commit (group commit of heartbeats). */
 export async function touchMany(kv: Deno.Kv, touches: Touch[]): Promise<void> {
-  const op = kv.atomic();
-  for (const touch of touches) addTouch(op, touch);
-  const result = await op.commit();
-  if (!result.ok) throw new Error("Cannot record activity: commit refused");
+  await commitUnchecked("record activity", () => {
+    const op = kv.atomic();
+    for (const touch of touches) addTouch(op, touch);
+    return op;
+  });
 }
 
 /**
@@ -136,15 +138,29 @@ export async function readOnlineCount(kv: Deno.Kv): Promise<number> {
   return toNumber((await kv.get(keys.onlineCount())).value) ?? 0;
 }
 
-/** Marks a socket of a user open (refreshed while it stays open). */
-export async function saveSocket(
+/** Marks sockets open (refreshed while they stay open), in commits of at most 500. */
+export async function saveSockets(
   kv: Deno.Kv,
-  options: { userId: string; socketId: string; instance: string; at: number; ttlMs: number },
+  options: {
+    sockets: { userId: string; socketId: string }[];
+    instance: string;
+    at: number;
+    ttlMs: number;
+  },
 ): Promise<void> {
-  await kv.set(keys.presenceSocket(options.userId, options.socketId), {
-    instance: options.instance,
-    at: options.at,
-  }, { expireIn: options.ttlMs });
+  const { instance, at, ttlMs } = options;
+  for (let i = 0; i < options.sockets.length; i += 500) {
+    const batch = options.sockets.slice(i, i + 500);
+    await commitUnchecked("record open sockets", () => {
+      const op = kv.atomic();
+      for (const socket of batch) {
+        op.set(keys.presenceSocket(socket.userId, socket.socketId), { instance, at }, {
+          expireIn: ttlMs,
+        });
+      }
+      return op;
+    });
+  }
 }
 
 /** Forgets a closed socket and says whether the user has another one refreshed since `freshAfter`. */
@@ -152,7 +168,10 @@ export async function dropSocket(
   kv: Deno.Kv,
   options: { userId: string; socketId: string; freshAfter: number },
 ): Promise<boolean> {
-  await kv.delete(keys.presenceSocket(options.userId, options.socketId));
+  await commitUnchecked(
+    "forget a socket",
+    () => kv.atomic().delete(keys.presenceSocket(options.userId, options.socketId)),
+  );
   for await (
     const entry of kv.list<{ at: number }>({ prefix: keys.presenceSocketsOf(options.userId) })
   ) {

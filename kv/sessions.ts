@@ -1,4 +1,5 @@
 import { keys } from "./keys.ts";
+import { CONFLICT, retry } from "./retry.ts";
 
 /** One sign-in: the chain of refresh tokens issued from it, revoked as a whole. */
 export interface RefreshFamily {
@@ -86,8 +87,8 @@ export async function rotateRefreshToken(
 }
 
 /** Marks a family revoked (kept until it would have expired, so reuse stays detectable). */
-export async function revokeFamily(kv: Deno.Kv, id: string, now: number): Promise<boolean> {
-  for (let attempt = 0; attempt < 10; attempt++) {
+export function revokeFamily(kv: Deno.Kv, id: string, now: number): Promise<boolean> {
+  return retry(`revoke sign-in "${id}"`, async () => {
     const family = await getFamily(kv, id);
     if (!family.value) return false;
     if (family.value.revokedAt !== null) return true;
@@ -97,9 +98,8 @@ export async function revokeFamily(kv: Deno.Kv, id: string, now: number): Promis
       .set(family.key, { ...family.value, revokedAt: now }, { expireIn })
       .delete(keys.familyOfUser(family.value.userId, id))
       .commit();
-    if (result.ok) return true;
-  }
-  throw new Error(`Cannot revoke family "${id}": too many write conflicts`);
+    return result.ok ? true : CONFLICT;
+  });
 }
 
 /** Ids of the families a user holds that are neither revoked nor expired at `now`. */

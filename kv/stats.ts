@@ -1,5 +1,6 @@
 import { addEvent, type StoredEvent } from "./events.ts";
 import { keys } from "./keys.ts";
+import { commitUnchecked } from "./retry.ts";
 
 /**
  * What the per-minute counters count (see `core/admin/stats.ts` for the meaning of each).
@@ -47,26 +48,21 @@ export function addStatCounts(
 }
 
 /**
- * Logs an event and counts it in the same commit. With `requestId`, the first counted event
- * of that code request also counts it as `requested`; later events of the same request (a
- * Telegram deep link that goes on to deliver, a resend in the chat) do not count it again.
+ * Adds an event and its counts to an operation, counting its code request as `requested` too:
+ * the operation only commits if that request was not counted before (a marker records it), so
+ * later events of the same request (a Telegram deep link that goes on to deliver, a resend in
+ * the chat) do not count it again. A refused commit means "already counted".
  */
-export async function appendCountedEvent(
-  kv: Deno.Kv,
+export function addCountedEvent(
+  op: Deno.AtomicOperation,
   event: StoredEvent,
-  counts: { at: number; metrics: readonly StatMetric[]; requestId?: string },
-): Promise<void> {
-  if (counts.requestId) {
-    const marker = keys.statRequest(counts.requestId);
-    const first = addEvent(kv.atomic(), event)
-      .check({ key: marker, versionstamp: null })
-      .set(marker, true, { expireIn: COUNTED_REQUEST_TTL_MS });
-    addStatCounts(first, counts.at, [...counts.metrics, "requested"]);
-    // Refused only by the marker check: the request was counted already.
-    if ((await first.commit()).ok) return;
-  }
-  const op = addStatCounts(addEvent(kv.atomic(), event), counts.at, counts.metrics);
-  if (!(await op.commit()).ok) throw new Error(`Cannot log event "${event.data.type}"`);
+  counts: { at: number; metrics: readonly StatMetric[]; requestId: string },
+): Deno.AtomicOperation {
+  const marker = keys.statRequest(counts.requestId);
+  addEvent(op, event)
+    .check({ key: marker, versionstamp: null })
+    .set(marker, true, { expireIn: COUNTED_REQUEST_TTL_MS });
+  return addStatCounts(op, counts.at, [...counts.metrics, "requested"]);
 }
 
 /**
@@ -106,9 +102,11 @@ export async function deleteStatsBefore(kv: Deno.Kv, before: number): Promise<nu
     });
     for await (const entry of iterator) batch.push(entry.key);
     if (batch.length === 0) return deleted;
-    const op = kv.atomic();
-    for (const key of batch) op.delete(key);
-    await op.commit();
+    await commitUnchecked("prune stats", () => {
+      const op = kv.atomic();
+      for (const key of batch) op.delete(key);
+      return op;
+    });
     deleted += batch.length;
     if (batch.length < DELETE_BATCH) return deleted;
   }

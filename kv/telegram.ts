@@ -1,4 +1,5 @@
 import { keys } from "./keys.ts";
+import { commitUnchecked, CONFLICT, retry } from "./retry.ts";
 
 const DAY_MS = 24 * 3_600_000;
 
@@ -25,7 +26,7 @@ export async function getPhoneOfChat(kv: Deno.Kv, chatId: string): Promise<strin
  * two indexes always agree.
  */
 export async function linkPhone(kv: Deno.Kv, phone: string, chatId: string): Promise<void> {
-  for (let attempt = 0; attempt < 10; attempt++) {
+  await retry("link a phone to a Telegram chat", async () => {
     const [byPhone, byChat] = await kv.getMany<[string, string]>([
       keys.telegramLinkByPhone(phone),
       keys.telegramLinkByChat(BigInt(chatId)),
@@ -36,31 +37,31 @@ export async function linkPhone(kv: Deno.Kv, phone: string, chatId: string): Pro
     }
     if (byChat.value && byChat.value !== phone) op.delete(keys.telegramLinkByPhone(byChat.value));
     op.set(byPhone.key, chatId).set(byChat.key, phone);
-    if ((await op.commit()).ok) return;
-  }
-  throw new Error("Cannot link phone: too many write conflicts");
+    return (await op.commit()).ok ? undefined : CONFLICT;
+  });
 }
 
 /** Removes a chat's link; returns the phone it had. */
-export async function unlinkChat(kv: Deno.Kv, chatId: string): Promise<string | null> {
-  for (let attempt = 0; attempt < 10; attempt++) {
+export function unlinkChat(kv: Deno.Kv, chatId: string): Promise<string | null> {
+  return retry("unlink a Telegram chat", async () => {
     const byChat = await kv.get<string>(keys.telegramLinkByChat(BigInt(chatId)));
     if (!byChat.value) return null;
     const byPhone = await kv.get<string>(keys.telegramLinkByPhone(byChat.value));
     const op = kv.atomic().check(byChat, byPhone).delete(byChat.key);
     if (byPhone.value === chatId) op.delete(byPhone.key);
-    if ((await op.commit()).ok) return byChat.value;
-  }
-  throw new Error("Cannot unlink chat: too many write conflicts");
+    return (await op.commit()).ok ? byChat.value : CONFLICT;
+  });
 }
 
 /** Claims an update id; false when it was processed before (Telegram may send it twice). */
-export async function claimUpdate(kv: Deno.Kv, updateId: number): Promise<boolean> {
+export function claimUpdate(kv: Deno.Kv, updateId: number): Promise<boolean> {
   const key = keys.telegramUpdate(updateId);
-  const result = await kv.atomic().check({ key, versionstamp: null }).set(key, true, {
-    expireIn: DAY_MS,
-  }).commit();
-  return result.ok;
+  return retry("claim a Telegram update", async () => {
+    const result = await kv.atomic().check({ key, versionstamp: null }).set(key, true, {
+      expireIn: DAY_MS,
+    }).commit();
+    return result.ok;
+  });
 }
 
 /** The request a deep-link token continues. */
@@ -85,7 +86,13 @@ export async function setPending(
   requestId: string,
   ttlMs: number,
 ): Promise<void> {
-  await kv.set(keys.telegramPending(BigInt(chatId)), requestId, { expireIn: Math.max(1, ttlMs) });
+  await commitUnchecked(
+    "remember a pending Telegram sign-in",
+    () =>
+      kv.atomic().set(keys.telegramPending(BigInt(chatId)), requestId, {
+        expireIn: Math.max(1, ttlMs),
+      }),
+  );
 }
 
 /** The request a chat was asked its phone number for, if any. */
@@ -95,14 +102,21 @@ export async function getPending(kv: Deno.Kv, chatId: string): Promise<string | 
 
 /** Records a message to delete at `dueAt`. */
 export async function saveDeleteJob(kv: Deno.Kv, job: DeleteJob, now: number): Promise<void> {
-  await kv.set(keys.telegramDelete(job.dueAt, BigInt(job.chatId), job.messageId), job, {
-    expireIn: Math.max(1, job.dueAt - now) + DAY_MS,
-  });
+  await commitUnchecked(
+    "save a Telegram delete job",
+    () =>
+      kv.atomic().set(keys.telegramDelete(job.dueAt, BigInt(job.chatId), job.messageId), job, {
+        expireIn: Math.max(1, job.dueAt - now) + DAY_MS,
+      }),
+  );
 }
 
 /** Forgets a delete job (done, or given up). */
 export async function dropDeleteJob(kv: Deno.Kv, job: DeleteJob): Promise<void> {
-  await kv.delete(keys.telegramDelete(job.dueAt, BigInt(job.chatId), job.messageId));
+  await commitUnchecked(
+    "drop a Telegram delete job",
+    () => kv.atomic().delete(keys.telegramDelete(job.dueAt, BigInt(job.chatId), job.messageId)),
+  );
 }
 
 /** Delete jobs due at or before `now`, oldest first. */

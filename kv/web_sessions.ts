@@ -1,4 +1,5 @@
 import { keys } from "./keys.ts";
+import { commitUnchecked } from "./retry.ts";
 
 /** A dashboard session: a cookie bound to one sign-in (refresh family) of an admin. */
 export interface WebSession {
@@ -14,9 +15,13 @@ export async function saveWebSession(
   hash: string,
   session: WebSession,
 ): Promise<void> {
-  await kv.set(keys.webSession(hash), session, {
-    expireIn: Math.max(1, session.expiresAt - session.createdAt),
-  });
+  await commitUnchecked(
+    "save a dashboard session",
+    () =>
+      kv.atomic().set(keys.webSession(hash), session, {
+        expireIn: Math.max(1, session.expiresAt - session.createdAt),
+      }),
+  );
 }
 
 /** Reads a session by the hash of its cookie value. */
@@ -26,5 +31,8 @@ export async function getWebSession(kv: Deno.Kv, hash: string): Promise<WebSessi
 
 /** Forgets a session (sign-out). */
 export async function deleteWebSession(kv: Deno.Kv, hash: string): Promise<void> {
-  await kv.delete(keys.webSession(hash));
+  await commitUnchecked(
+    "delete a dashboard session",
+    () => kv.atomic().delete(keys.webSession(hash)),
+  );
 }

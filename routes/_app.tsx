@@ -1,4 +1,7 @@
+import type { Context } from "hono";
 import type { VNode } from "preact";
+import type { AppEnv } from "../web/env.ts";
+import { renderPage } from "../web/render.tsx";
 
 /** The HTML shell every page renders into (Fresh's `_app.tsx`). */
 export default function App(
@@ -26,4 +29,18 @@ export default function App(
       </body>
     </html>
   );
+}
+
+/** Answers with `page` inside the shell, titled `title`. */
+export function page(
+  c: Context<AppEnv>,
+  content: VNode,
+  options: { title: string; status?: number },
+): Response {
+  return renderPage(c, content, {
+    status: options.status,
+    shell: ({ body, scripts, assets }) => (
+      <App title={options.title} body={body} scripts={scripts} cssUrl={assets.cssUrl} />
+    ),
+  });
 }

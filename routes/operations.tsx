@@ -1,8 +1,8 @@
 import { Hono } from "hono";
-import { readAdminStats } from "../core/admin/stats.ts";
-import type { AppEnv } from "../core/web/env.ts";
-import { renderPage } from "../core/web/render.tsx";
-import { pageSecurity } from "../core/web/security.ts";
+import { metricsText } from "../core/operations.ts";
+import type { AppEnv } from "../web/env.ts";
+import { page } from "./_app.tsx";
+import { pageSecurity } from "../web/security.ts";
 import { openApiDocument } from "./openapi.ts";
 
 const METHODS = ["get", "post", "put", "patch", "delete"] as const;
@@ -16,45 +16,7 @@ function bodySchema(requestBody: unknown): unknown {
 /** `/metrics`, `/api/v1/openapi.json` and `/docs`. */
 export const operationsRoutes = new Hono<AppEnv>()
   .get("/metrics", async (c) => {
-    const ctx = c.var.ctx;
-    const stats = await readAdminStats(ctx);
-    const batcher = ctx.presence.batcher.stats;
-    const text = ctx.metrics.render([
-      { name: "doorman_users", help: "Users ever created.", values: [[{}, stats.users.total]] },
-      {
-        name: "doorman_users_online",
-        help: "Users recorded online (moved by transitions).",
-        values: [[{}, stats.users.online]],
-      },
-      {
-        name: "doorman_otp_last_hour",
-        help: "Code events in the last 60 minutes, all instances.",
-        values: Object.entries(stats.otp).map(([kind, n]) => [{ kind }, n]),
-      },
-      {
-        name: "doorman_channel_up",
-        help: "1 when the channel is configured and its last delivery worked.",
-        values: Object.entries(stats.channels).map(([channel, h]) => [
-          { channel, provider: h.provider },
-          h.configured && h.ok ? 1 : 0,
-        ]),
-      },
-      {
-        name: "doorman_websockets",
-        help: "Presence sockets open on this instance.",
-        values: [[{}, ctx.presence.hub.size]],
-      },
-      {
-        name: "doorman_activity_commits",
-        help: "KV commits that carried heartbeats on this instance.",
-        values: [[{}, batcher.commits]],
-      },
-      {
-        name: "doorman_activity_writes",
-        help: "Heartbeats and socket activity recorded on this instance.",
-        values: [[{}, batcher.writes]],
-      },
-    ]);
+    const text = await metricsText(c.var.ctx);
     return c.text(text, 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
   })
   .get("/api/v1/openapi.json", (c) => c.json(openApiDocument(c.var.ctx.config.publicUrl)))
@@ -73,7 +35,7 @@ export const operationsRoutes = new Hono<AppEnv>()
         >
       >;
     };
-    return renderPage(
+    return page(
       c,
       <main class="docs">
         <h1>Doorman API</h1>

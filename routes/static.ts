@@ -1,8 +1,6 @@
 import { Hono } from "hono";
-import config from "../fresh.config.ts";
-import { PROJECT_ROOT } from "../core/web/assets.ts";
 import { AppError } from "../core/errors.ts";
-import type { AppEnv } from "../core/web/env.ts";
+import type { AppEnv } from "../web/env.ts";
 
 const TYPES: Record<string, string> = {
   css: "text/css; charset=utf-8",
@@ -13,22 +11,36 @@ const TYPES: Record<string, string> = {
   json: "application/json",
 };
 
+function noSuchFile(): AppError {
+  return new AppError("NOT_FOUND", "No such file.");
+}
+
 /** `GET /static/*`: files of `static/`; hashed build files are cached for a year. */
 export const staticRoutes = new Hono<AppEnv>()
   .get("/*", async (c) => {
-    const path = decodeURIComponent(c.req.path.replace(/^\/static\//, ""));
+    let path: string;
+    try {
+      path = decodeURIComponent(c.req.path.replace(/^\/static\//, ""));
+    } catch {
+      // A malformed escape (`%`, `%E0%A4%A`) names no file.
+      throw noSuchFile();
+    }
     const ext = path.split(".").pop() ?? "";
     if (
       !/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_.-]+)*$/.test(path.replace(/\.[a-z0-9]+$/, "")) ||
       path.split("/").some((part) => part.startsWith(".")) || !TYPES[ext]
     ) {
-      throw new AppError("NOT_FOUND", "No such file.");
+      throw noSuchFile();
     }
+    const { staticDir, buildDir } = c.var.assets;
+    const file = path.startsWith("build/")
+      ? `${buildDir}/${path.slice("build/".length)}`
+      : `${staticDir}/${path}`;
     let body: Uint8Array;
     try {
-      body = await Deno.readFile(`${PROJECT_ROOT}/${config.staticDir}/${path}`);
+      body = await Deno.readFile(file);
     } catch {
-      throw new AppError("NOT_FOUND", "No such file.");
+      throw noSuchFile();
     }
     const immutable = /^build\/islands\.[0-9a-f]+\.js$/.test(path) ||
       c.req.query("v") !== undefined;

@@ -2,10 +2,12 @@ import type { Hono } from "hono";
 import { type Clock, FakeClock } from "../core/clock.ts";
 import { loadConfig } from "../core/config.ts";
 import { type AppContext, createContext } from "../core/context.ts";
+import { Lifecycle } from "../core/lifecycle.ts";
+import { startEventTail } from "../core/live/tail.ts";
 import { memoryLogger } from "../core/log.ts";
-import { createApp } from "../core/web/app.ts";
-import type { AppEnv } from "../core/web/env.ts";
-import type { WebAssets } from "../core/web/render.tsx";
+import { createApp } from "../app.ts";
+import { PROJECT_ROOT, type WebAssets } from "../web/assets.ts";
+import type { AppEnv } from "../web/env.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "./fakes/webhook_receiver.ts";
 
 /** A secret good enough for tests (production needs 32 bytes too). */
@@ -60,10 +62,20 @@ export async function startHarness(
   const ownKv = !options.kv;
   const kv = options.kv ?? await Deno.openKv(":memory:");
   // Pages need a bundle URL; tests that load it in a browser build it and pass the real one.
-  const assets = options.assets ??
-    { bundleUrl: "/static/build/islands.test.js", cssUrl: "/static/admin.css" };
-  const ctx = await createContext(config, { kv, clock, log, assets });
-  const app = createApp(ctx);
+  const assets = options.assets ?? {
+    bundleUrl: "/static/build/islands.test.js",
+    cssUrl: "/static/admin.css",
+    staticDir: `${PROJECT_ROOT}/static`,
+    buildDir: `${PROJECT_ROOT}/static/build`,
+  };
+  const ctx = await createContext(config, kv, { clock, log });
+  const app = createApp(ctx, { assets });
+  // What main.ts starts, started the same way (Telegram polling and cron are left to tests).
+  const life = new Lifecycle(log);
+  if (ownKv) life.add("kv", () => closeQuietly(kv));
+  life.add("context", () => ctx.close());
+  life.add("socket hub", ctx.presence.hub.follow(ctx.bus));
+  life.add("event tail", startEventTail(ctx));
 
   const send = async (path: string, init: RequestInit, ip = "203.0.113.7") =>
     await app.request(path, init, {
@@ -102,17 +114,20 @@ export async function startHarness(
       return await res.json();
     },
     async [Symbol.asyncDispose]() {
-      await ctx.close();
+      await life.close();
       await sms.close();
       await email.close();
-      try {
-        if (ownKv) kv.close();
-      } catch {
-        // A test closed it on purpose.
-      }
     },
   };
   return harness;
+}
+
+function closeQuietly(kv: Deno.Kv): void {
+  try {
+    kv.close();
+  } catch {
+    // A test closed it on purpose.
+  }
 }
 
 /** Reads a JSON error body and returns its `error` object. */

@@ -1,11 +1,11 @@
+import { CONFLICT, retry } from "../../kv/retry.ts";
 import { getStoredSettingsEntry, replaceStoredSettings } from "../../kv/settings.ts";
-import { backOff, MAX_CONFLICTS, tooBusy } from "../conflicts.ts";
-import type { AppContext } from "../context.ts";
 import { AppError } from "../errors.ts";
+import type { Services } from "../services.ts";
 import { currentSettings, type Settings, settingsSchema } from "../settings.ts";
 
 /** The settings in force, read from KV now (not through the one-second cache). */
-export function readSettings(ctx: AppContext): Promise<Settings> {
+export function readSettings(ctx: Services): Promise<Settings> {
   return currentSettings(ctx.kv, ctx.config.settings);
 }
 
@@ -16,14 +16,12 @@ export function readSettings(ctx: AppContext): Promise<Settings> {
  * Returns every setting as it now is.
  */
 export async function changeSettings(
-  ctx: AppContext,
+  ctx: Services,
   patch: Partial<Settings>,
   options: { by: string },
 ): Promise<Settings> {
   const defaults = ctx.config.settings;
-  for (let conflict = 0;; conflict++) {
-    if (conflict === MAX_CONFLICTS) throw tooBusy();
-    if (conflict > 0) await backOff(conflict);
+  return await retry("change the settings", async () => {
     const entry = await getStoredSettingsEntry(ctx.kv);
     const stored = entry.value ?? {};
     // A stored set that no longer fits is not in force (see currentSettings): not built on.
@@ -41,10 +39,9 @@ export async function changeSettings(
       });
     }
     if (Object.keys(patch).length === 0) return merged;
-    if (await replaceStoredSettings(ctx.kv, entry, overrides)) {
-      ctx.settings.invalidate();
-      ctx.log.info("settings changed", { by: options.by, changed: patch });
-      return merged;
-    }
-  }
+    if (!await replaceStoredSettings(ctx.kv, entry, overrides)) return CONFLICT;
+    ctx.settings.invalidate();
+    ctx.log.info("settings changed", { by: options.by, changed: patch });
+    return merged;
+  });
 }

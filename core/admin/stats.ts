@@ -1,15 +1,9 @@
-import type { ChannelHealth } from "../delivery/channel.ts";
 import { readOnlineCount } from "../../kv/presence.ts";
-import {
-  deleteStatsBefore,
-  listStatCounts,
-  MINUTE_MS,
-  minuteOf,
-  type StatMetric,
-} from "../../kv/stats.ts";
+import { deleteStatsBefore, listStatCounts, MINUTE_MS, minuteOf } from "../../kv/stats.ts";
 import { readUserCount } from "../../kv/users.ts";
-import type { AppContext } from "../context.ts";
-import type { ChannelName } from "../delivery/router.ts";
+import type { ChannelHealth, ChannelName } from "../delivery/channel.ts";
+import type { DeliveryRouter } from "../delivery/router.ts";
+import type { Services } from "../services.ts";
 
 /** Minutes the stats cover: the current one and the 59 before it. */
 export const STATS_WINDOW_MINUTES = 60;
@@ -17,7 +11,7 @@ export const STATS_WINDOW_MINUTES = 60;
 /** How long per-minute counters are kept (the cron job deletes older ones). */
 export const STATS_RETENTION_MS = 2 * 3_600_000;
 
-/** Code-sign-in counts over the stats window. */
+/** Code-sign-in counts over the stats window (what each counts: `countsOfOtpEvent`). */
 export interface OtpCounts {
   requested: number;
   sent: number;
@@ -46,41 +40,12 @@ export interface AdminStats {
 }
 
 /**
- * What an `otp` event counts, or null when it counts nothing. The meanings:
- * - `requested`: a code request that passed the limits and was stored, whether its code was
- *   delivered, failed to deliver, or waits for a Telegram deep link. Counted once per request
- *   (`request: true` marks the events that may be its first).
- * - `sent`: a code message delivered (a resend in the Telegram chat is a second one).
- * - `verified`: a successful sign-in with a code.
- * - `failed`: a wrong code (`otp.invalid`) or a delivery that failed (`otp.failed`).
- * - `rate_limited`: a request refused by a limit or the resend cooldown.
- */
-export function countsOfOtpEvent(
-  type: string,
-): { metrics: StatMetric[]; request: boolean } | null {
-  switch (type) {
-    case "otp.requested":
-      return { metrics: [], request: true };
-    case "otp.sent":
-      return { metrics: ["sent"], request: true };
-    case "otp.failed":
-      return { metrics: ["failed"], request: true };
-    case "otp.invalid":
-      return { metrics: ["failed"], request: false };
-    case "otp.verified":
-      return { metrics: ["verified"], request: false };
-    case "otp.rate_limited":
-      return { metrics: ["rate_limited"], request: false };
-    default:
-      return null;
-  }
-}
-
-/**
  * The admin dashboard's numbers: user totals from counters (never a scan), code counts of the
  * last 60 minutes and a per-minute series, all from one range read of the minute counters.
  */
-export async function readAdminStats(ctx: AppContext): Promise<AdminStats> {
+export async function readAdminStats(
+  ctx: Services & { delivery: DeliveryRouter },
+): Promise<AdminStats> {
   const now = ctx.clock.now();
   const last = minuteOf(now);
   const first = last - (STATS_WINDOW_MINUTES - 1) * MINUTE_MS;
@@ -113,6 +78,6 @@ export async function readAdminStats(ctx: AppContext): Promise<AdminStats> {
 }
 
 /** Deletes per-minute counters past the retention (run by cron). Returns how many went. */
-export function pruneStats(ctx: AppContext): Promise<number> {
+export function pruneStats(ctx: Services): Promise<number> {
   return deleteStatsBefore(ctx.kv, minuteOf(ctx.clock.now() - STATS_RETENTION_MS));
 }

@@ -10,12 +10,17 @@ import {
   type UserRole,
   type UserStatus,
 } from "../../kv/users.ts";
+import { CONFLICT, retry } from "../../kv/retry.ts";
 import { normalizePhone } from "../auth/recipients.ts";
-import { backOff, MAX_CONFLICTS } from "../conflicts.ts";
-import type { AppContext } from "../context.ts";
 import { AppError } from "../errors.ts";
 import { emitEvent } from "../live/emit.ts";
-import { presenceOfUsers, type PresenceView, takeOffline } from "../presence/presence.ts";
+import {
+  type PresenceContext,
+  presenceOfUsers,
+  type PresenceView,
+  takeOffline,
+} from "../presence/presence.ts";
+import type { Services } from "../services.ts";
 import { type PublicUser, publicUser } from "../users.ts";
 
 /** A user with presence joined in, as the admin list shows it. */
@@ -38,7 +43,7 @@ const MAX_SCAN_PAGES = 10;
  * prefix. `cursor` continues where the last page stopped.
  */
 export async function listAdminUsers(
-  ctx: AppContext,
+  ctx: Services,
   query: UserQuery,
 ): Promise<{ users: AdminUser[]; cursor: string | null }> {
   const keep = (view: PresenceView) => query.status === "all" || view.status === query.status;
@@ -77,7 +82,7 @@ export async function listAdminUsers(
   return { users: out, cursor };
 }
 
-async function searchUsers(ctx: AppContext, q: string, limit: number): Promise<User[]> {
+async function searchUsers(ctx: Services, q: string, limit: number): Promise<User[]> {
   const term = q.trim();
   const ids = new Set<string>();
   if (/^usr_[0-9A-Z]{26}$/i.test(term)) ids.add(term);
@@ -101,33 +106,28 @@ function adminUser(user: User, presence: PresenceView): AdminUser {
  * them offline and (through the `user.updated` event) closes their sockets on every instance.
  */
 export async function updateUser(
-  ctx: AppContext,
+  ctx: PresenceContext,
   id: string,
   patch: { status?: UserStatus; role?: UserRole },
 ): Promise<PublicUser> {
-  let saved: User | null = null;
-  let before: User | null = null;
-  for (let conflict = 0; !saved; conflict++) {
-    if (conflict === MAX_CONFLICTS) throw new Error(`Cannot update user "${id}": conflicts`);
-    if (conflict > 0) await backOff(conflict);
+  const { before, saved } = await retry(`update user "${id}"`, async () => {
     const entry = await getUserEntry(ctx.kv, id);
     if (!entry.value) throw new AppError("NOT_FOUND", `No user "${id}".`);
-    before = entry.value;
     const next: User = { ...entry.value, ...patch, updatedAt: ctx.clock.now() };
-    if (await saveUser(ctx.kv, next, entry)) saved = next;
-  }
+    return await saveUser(ctx.kv, next, entry) ? { before: entry.value, saved: next } : CONFLICT;
+  });
   if (saved.status !== "active") {
     const now = ctx.clock.now();
     const families = await listFamiliesOfUser(ctx.kv, id, now);
     await Promise.all(families.map((family) => revokeFamily(ctx.kv, family, now)));
     await takeOffline(ctx, id);
   }
-  if (before?.status !== saved.status || before?.role !== saved.role) {
+  if (before.status !== saved.status || before.role !== saved.role) {
     await emitEvent(ctx, "user", "user.updated", {
       user_id: id,
       status: saved.status,
       role: saved.role,
-      previous_status: before?.status,
+      previous_status: before.status,
     });
   }
   ctx.log.info("user updated", { user_id: id, status: saved.status, role: saved.role });

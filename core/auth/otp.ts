@@ -1,22 +1,34 @@
 import {
-  type OtpChannel,
+  type ChannelName,
   type OtpRequest,
   readRequestGuards,
   saveRequest,
   setRequestTelegram,
   withdrawRequest,
 } from "../../kv/otp_requests.ts";
+import { CONFLICT, retry } from "../../kv/retry.ts";
 import { getChatOfPhone } from "../../kv/telegram.ts";
-import { backOff, MAX_CONFLICTS, tooBusy } from "../conflicts.ts";
-import type { AppContext } from "../context.ts";
 import { codeMessage } from "../delivery/messages.ts";
-import type { DeliveryAttempt } from "../delivery/router.ts";
+import type { DeliveryAttempt, DeliveryRouter } from "../delivery/router.ts";
 import { AppError, rateLimited } from "../errors.ts";
 import { newId } from "../ids.ts";
-import { emitEvent, maskRecipient } from "../live/emit.ts";
 import { countInWindow, refundInWindow } from "../limits.ts";
+import { emitEvent } from "../live/emit.ts";
+import type { Services } from "../services.ts";
 import { generateCode, hashCode, toBase64Url } from "./codes.ts";
-import { type Recipient, recipientKey } from "./recipients.ts";
+import {
+  type ContactRecipient,
+  formatRecipient,
+  maskRecipient,
+  type Recipient,
+} from "./recipients.ts";
+
+/** What a code request uses: the services, the delivery router and Telegram deep links. */
+export interface CodeRequestContext extends Services {
+  delivery: DeliveryRouter;
+  /** Null without a Telegram bot. */
+  telegram: { deepLink(token: string): Promise<string> } | null;
+}
 
 const HOUR_MS = 3_600_000;
 
@@ -26,7 +38,7 @@ export type ChannelChoice = "auto" | "sms" | "telegram" | "email";
 /** The 202 answer of a code request. */
 export interface CodeRequested {
   request_id: string;
-  channel: OtpChannel;
+  channel: ChannelName;
   expires_in: number;
   resend_after: number;
   deep_link?: string;
@@ -42,8 +54,8 @@ export interface CodeRequested {
  * that phone with the bot. Without a recipient, the code goes to whoever opens the link.
  */
 export async function requestCode(
-  ctx: AppContext,
-  input: { recipient: Recipient | null; channel: ChannelChoice; ip: string },
+  ctx: CodeRequestContext,
+  input: { recipient: ContactRecipient | null; channel: ChannelChoice; ip: string },
 ): Promise<CodeRequested> {
   const { recipient, ip } = input;
   const viaDeepLink = input.channel === "telegram" || recipient === null;
@@ -62,13 +74,11 @@ export async function requestCode(
   const settings = await ctx.settings.get();
   const startToken = viaDeepLink ? toBase64Url(crypto.getRandomValues(new Uint8Array(24))) : null;
   const deepLink = startToken ? await ctx.telegram!.deepLink(startToken) : undefined;
-  const key = recipient ? recipientKey(recipient) : `start:${startToken}`;
+  const to: Recipient = recipient ?? { kind: "start", value: startToken! };
+  const key = formatRecipient(to);
   const code = plan.length > 0 ? generateCode(settings.otp_length) : null;
 
-  let request: OtpRequest | undefined;
-  for (let conflict = 0; !request; conflict++) {
-    if (conflict === MAX_CONFLICTS) throw tooBusy();
-    if (conflict > 0) await backOff(conflict);
+  const issued = await retry("store a code request", async () => {
     const now = ctx.clock.now();
     const guards = await readRequestGuards(ctx.kv, key, ip);
     const cooldownMs = (guards.cooldown.value?.until ?? 0) - now;
@@ -84,7 +94,7 @@ export async function requestCode(
     });
     if (!byRecipient.allowed || !byIp.allowed || cooldownMs > 0) {
       await emitEvent(ctx, "otp", "otp.rate_limited", {
-        recipient: maskRecipient(key),
+        recipient: maskRecipient(to),
         limit: !byIp.allowed ? "ip" : !byRecipient.allowed ? "recipient" : "cooldown",
       });
     }
@@ -117,11 +127,10 @@ export async function requestCode(
       cooldownUntil: now + settings.otp_resend_cooldown_seconds * 1000,
       startToken,
     });
-    if (saved) request = candidate;
-  }
+    return saved ? candidate : CONFLICT;
+  });
 
-  const issued = request;
-  let channel: OtpChannel = issued.channel;
+  let channel: ChannelName = issued.channel;
   if (code) {
     try {
       const sent = await ctx.delivery.deliver(
@@ -146,7 +155,7 @@ export async function requestCode(
     } catch (error) {
       await emitEvent(ctx, "otp", "otp.failed", {
         request_id: issued.id,
-        recipient: maskRecipient(key),
+        recipient: maskRecipient(to),
         reason: "delivery",
       });
       await withdrawRequest(ctx.kv, issued, {
@@ -158,13 +167,13 @@ export async function requestCode(
     ctx.log.info("code sent", { otp_request_id: issued.id, channel });
     await emitEvent(ctx, "otp", "otp.sent", {
       request_id: issued.id,
-      recipient: maskRecipient(key),
+      recipient: maskRecipient(to),
       channel,
     });
   } else {
     await emitEvent(ctx, "otp", "otp.requested", {
       request_id: issued.id,
-      recipient: recipient ? maskRecipient(key) : null,
+      recipient: recipient ? maskRecipient(recipient) : null,
       channel: "telegram",
     });
   }
@@ -183,8 +192,8 @@ export async function requestCode(
  * falls back to SMS; an explicit `telegram` never falls back (the deep link is the way on).
  */
 function deliveryPlan(
-  ctx: AppContext,
-  recipient: Recipient | null,
+  ctx: CodeRequestContext,
+  recipient: ContactRecipient | null,
   choice: ChannelChoice,
   chatId: string | null,
 ): DeliveryAttempt[] {
@@ -202,6 +211,6 @@ function deliveryPlan(
   }
 }
 
-function keep(ctx: AppContext, plan: DeliveryAttempt[]): DeliveryAttempt[] {
+function keep(ctx: CodeRequestContext, plan: DeliveryAttempt[]): DeliveryAttempt[] {
   return plan.filter((attempt) => ctx.delivery.has(attempt.channel));
 }

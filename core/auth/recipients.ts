@@ -1,10 +1,20 @@
 import { parsePhoneNumberFromString } from "libphonenumber-js";
 import { z } from "zod";
 
-/** Whom a code goes to, in canonical form. */
+/**
+ * Whom a code goes to, in canonical form: a phone (E.164), an email (lower-cased), a Telegram
+ * account (its numeric id), or a Telegram deep link nobody opened yet (its start token).
+ */
 export type Recipient =
   | { kind: "phone"; value: string }
-  | { kind: "email"; value: string };
+  | { kind: "email"; value: string }
+  | { kind: "telegram"; value: string }
+  | { kind: "start"; value: string };
+
+/** A recipient a client can name in a code request. */
+export type ContactRecipient = Extract<Recipient, { kind: "phone" | "email" }>;
+
+const KINDS = new Set<Recipient["kind"]>(["phone", "email", "telegram", "start"]);
 
 /**
  * Canonical E.164 form of a phone number, or null when it is not one. Input must carry its
@@ -27,7 +37,25 @@ export function normalizeEmail(input: string): string | null {
   return email;
 }
 
-/** The storage key of a recipient: `phone:+14155550100`, `email:ada@example.com`. */
-export function recipientKey(recipient: Recipient): string {
+/** The stored key of a recipient: `phone:+14155550100`, `email:ada@example.com`, … */
+export function formatRecipient(recipient: Recipient): string {
   return `${recipient.kind}:${recipient.value}`;
+}
+
+/** The recipient a stored key names; throws on a key `formatRecipient` cannot have made. */
+export function parseRecipient(key: string): Recipient {
+  const at = key.indexOf(":");
+  const kind = key.slice(0, at) as Recipient["kind"];
+  if (at < 1 || !KINDS.has(kind)) throw new Error(`Cannot parse recipient key "${key}"`);
+  return { kind, value: key.slice(at + 1) } as Recipient;
+}
+
+/** A recipient with its middle hidden, for logs and the events admins watch: `+1415•••0100`. */
+export function maskRecipient(recipient: Recipient): string {
+  const { value } = recipient;
+  if (recipient.kind === "email") {
+    const [name, domain] = value.split("@");
+    return `${name.slice(0, 1)}•••@${domain}`;
+  }
+  return value.length > 8 ? `${value.slice(0, 5)}•••${value.slice(-4)}` : "•••";
 }

@@ -7,11 +7,12 @@ import {
   rotateRefreshToken,
 } from "../../kv/sessions.ts";
 import { getUser, type User } from "../../kv/users.ts";
-import type { AppContext } from "../context.ts";
-import { emitEvent } from "../live/emit.ts";
-import { afterSignOut } from "../presence/presence.ts";
+import { CONFLICT, retry } from "../../kv/retry.ts";
 import { AppError } from "../errors.ts";
 import { newId } from "../ids.ts";
+import { emitEvent } from "../live/emit.ts";
+import { afterSignOut, type PresenceContext } from "../presence/presence.ts";
+import type { Services } from "../services.ts";
 import { type PublicUser, publicUser } from "../users.ts";
 import {
   type AccessClaims,
@@ -40,7 +41,7 @@ export interface NewSession {
 
 /** Builds the records of a new sign-in for `userId`; the caller commits them. */
 export async function newSession(
-  ctx: AppContext,
+  ctx: Services,
   userId: string,
   now: number,
 ): Promise<NewSession> {
@@ -63,7 +64,7 @@ export async function newSession(
 
 /** The token pair and user a client receives once a sign-in is stored. */
 export async function signInAnswer(
-  ctx: AppContext,
+  ctx: Services,
   user: User,
   session: { familyId: string; refreshToken: string },
 ): Promise<SignIn> {
@@ -87,9 +88,9 @@ export async function signInAnswer(
  * exchanges of one token exactly one succeeds; the loser gets 401 without revoking anything,
  * since it raced rather than replayed.
  */
-export async function refreshSession(ctx: AppContext, refreshToken: string): Promise<SignIn> {
+export async function refreshSession(ctx: Services, refreshToken: string): Promise<SignIn> {
   const hash = await hashRefreshToken(refreshToken);
-  for (let conflict = 0; conflict < 2; conflict++) {
+  return await retry("refresh a sign-in", async (conflict) => {
     const now = ctx.clock.now();
     const { token, family } = await getRefreshToken(ctx.kv, hash);
     if (!token.value || !family?.value || token.value.expiresAt <= now) throw badRefresh();
@@ -115,11 +116,9 @@ export async function refreshSession(ctx: AppContext, refreshToken: string): Pro
       nextHash: await hashRefreshToken(next),
       expiresAt: now + ctx.config.refreshTokenTtlSeconds * 1000,
     });
-    if (rotated) {
-      return await signInAnswer(ctx, user, { familyId: family.value.id, refreshToken: next });
-    }
-  }
-  throw badRefresh();
+    if (!rotated) return CONFLICT;
+    return await signInAnswer(ctx, user, { familyId: family.value.id, refreshToken: next });
+  });
 }
 
 /** The caller behind a Bearer token: claims and current user, or 401. */
@@ -132,7 +131,7 @@ export interface Caller {
  * Checks an `Authorization: Bearer …` header: a valid token whose sign-in is not revoked,
  * of a user who still exists and is active.
  */
-export async function authenticate(ctx: AppContext, header: string | undefined): Promise<Caller> {
+export async function authenticate(ctx: Services, header: string | undefined): Promise<Caller> {
   const match = header?.match(/^Bearer\s+([A-Za-z0-9_\-.]{1,4096})\s*$/i);
   if (!match) {
     throw new AppError("UNAUTHORIZED", "Send an access token: Authorization: Bearer <token>.");
@@ -160,24 +159,34 @@ export async function authenticate(ctx: AppContext, header: string | undefined):
  * refresh token in the body, if it belongs to the same user, ends its sign-in too.
  */
 export async function logout(
-  ctx: AppContext,
+  ctx: PresenceContext,
   caller: Caller,
   refreshToken?: string,
 ): Promise<void> {
-  const now = ctx.clock.now();
-  await revokeFamily(ctx.kv, caller.claims.sid, now);
   if (refreshToken) {
     const { token } = await getRefreshToken(ctx.kv, await hashRefreshToken(refreshToken));
     if (token.value && token.value.userId === caller.user.id) {
-      await revokeFamily(ctx.kv, token.value.familyId, now);
+      await revokeFamily(ctx.kv, token.value.familyId, ctx.clock.now());
     }
   }
+  await endSignIn(ctx, { userId: caller.user.id, familyId: caller.claims.sid });
+}
+
+/**
+ * Ends one sign-in (refresh family): its tokens stop working at once, a `user.signed_out`
+ * event closes its sockets everywhere, and the user goes offline unless another is open.
+ */
+export async function endSignIn(
+  ctx: PresenceContext,
+  signIn: { userId: string; familyId: string },
+): Promise<void> {
+  await revokeFamily(ctx.kv, signIn.familyId, ctx.clock.now());
   await emitEvent(ctx, "user", "user.signed_out", {
-    user_id: caller.user.id,
-    family_id: caller.claims.sid,
+    user_id: signIn.userId,
+    family_id: signIn.familyId,
   });
-  await afterSignOut(ctx, caller.user.id);
-  ctx.log.info("signed out", { user_id: caller.user.id, family_id: caller.claims.sid });
+  await afterSignOut(ctx, signIn.userId);
+  ctx.log.info("signed out", { user_id: signIn.userId, family_id: signIn.familyId });
 }
 
 /** 403 `ACCOUNT_DISABLED` naming the account's status. */

@@ -1,4 +1,3 @@
-import { revokeFamily } from "../../kv/sessions.ts";
 import { getFamily } from "../../kv/sessions.ts";
 import { getUser } from "../../kv/users.ts";
 import {
@@ -7,21 +6,44 @@ import {
   saveWebSession,
   type WebSession,
 } from "../../kv/web_sessions.ts";
-import type { AppContext } from "../context.ts";
 import { AppError } from "../errors.ts";
-import { emitEvent } from "../live/emit.ts";
-import { afterSignOut } from "../presence/presence.ts";
+import type { PresenceContext } from "../presence/presence.ts";
+import type { Services } from "../services.ts";
 import { toBase64Url } from "./codes.ts";
-import type { Caller } from "./sessions.ts";
-import { accountDisabled } from "./sessions.ts";
+import { accountDisabled, type Caller, endSignIn } from "./sessions.ts";
 import { hashRefreshToken } from "./tokens.ts";
+import { signInWithCode, type VerifyContext } from "./verify.ts";
 
 /** How long a dashboard session lasts. */
 export const WEB_SESSION_TTL_MS = 12 * 3_600_000;
 
+/** The outcome of signing in on the dashboard's page. */
+export type DashboardSignIn =
+  | { admin: true; userId: string; sessionToken: string }
+  | { admin: false; userId: string };
+
+/**
+ * Signs in on the dashboard with a code. An admin gets a dashboard session (the cookie value
+ * is returned, never stored as is); anyone else's sign-in ends at once, so a code typed into
+ * the admin page never leaves an open session behind.
+ */
+export async function signInToDashboard(
+  ctx: VerifyContext,
+  input: { requestId: string; code: string },
+): Promise<DashboardSignIn> {
+  const signIn = await signInWithCode(ctx, input);
+  const userId = signIn.user.id;
+  if (signIn.user.role !== "admin") {
+    await endSignIn(ctx, { userId, familyId: signIn.familyId });
+    return { admin: false, userId };
+  }
+  const sessionToken = await openWebSession(ctx, { userId, familyId: signIn.familyId });
+  return { admin: true, userId, sessionToken };
+}
+
 /** Opens a dashboard session on a sign-in; returns the cookie value (never stored as is). */
-export async function openWebSession(
-  ctx: AppContext,
+async function openWebSession(
+  ctx: Services,
   options: { userId: string; familyId: string },
 ): Promise<string> {
   const token = toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
@@ -38,7 +60,7 @@ export async function openWebSession(
  * The admin behind a session cookie: the session must be live, its sign-in not revoked, and
  * the user active. Revoking the sign-in (logout, suspension) ends the session too.
  */
-export async function authenticateWebSession(ctx: AppContext, token: string): Promise<Caller> {
+export async function authenticateWebSession(ctx: Services, token: string): Promise<Caller> {
   const now = ctx.clock.now();
   const session = await getWebSession(ctx.kv, await hashRefreshToken(token));
   if (!session || session.expiresAt <= now) {
@@ -66,15 +88,10 @@ export async function authenticateWebSession(ctx: AppContext, token: string): Pr
 }
 
 /** Ends a dashboard session and the sign-in behind it. */
-export async function closeWebSession(ctx: AppContext, token: string): Promise<void> {
+export async function closeWebSession(ctx: PresenceContext, token: string): Promise<void> {
   const hash = await hashRefreshToken(token);
   const session: WebSession | null = await getWebSession(ctx.kv, hash);
   await deleteWebSession(ctx.kv, hash);
   if (!session) return;
-  await revokeFamily(ctx.kv, session.familyId, ctx.clock.now());
-  await emitEvent(ctx, "user", "user.signed_out", {
-    user_id: session.userId,
-    family_id: session.familyId,
-  });
-  await afterSignOut(ctx, session.userId);
+  await endSignIn(ctx, { userId: session.userId, familyId: session.familyId });
 }

@@ -1,3 +1,7 @@
+import type { ChannelName } from "../../kv/otp_requests.ts";
+
+export type { ChannelName };
+
 /** A message carrying a one-time code, rendered for every medium. */
 export interface CodeMessage {
   /** Plain text (SMS, email text part, console). */
@@ -20,7 +24,7 @@ export interface DeliveryReceipt {
 
 /** A way to reach a person: SMS, email, Telegram. */
 export interface Channel {
-  readonly name: "sms" | "email" | "telegram";
+  readonly name: ChannelName;
   /** Which provider backs it (`webhook`, `twilio`, `console`, …), for health and logs. */
   readonly provider: string;
   /** Delivers one message; throws `DeliveryError` when the provider refused or timed out. */

@@ -1,8 +1,8 @@
 import type { Logger } from "../log.ts";
-import type { Channel, CodeMessage } from "./channel.ts";
+import type { Channel, ChannelName, CodeMessage } from "./channel.ts";
 
 /** Development only: prints each message, code included, to the server log. */
-export function consoleChannel(name: "sms" | "email", log: Logger): Channel {
+export function consoleChannel(name: Exclude<ChannelName, "telegram">, log: Logger): Channel {
   return {
     name,
     provider: "console",

@@ -4,13 +4,11 @@ import type { Logger } from "../log.ts";
 import {
   type Channel,
   type ChannelHealth,
+  type ChannelName,
   type CodeMessage,
   DeliveryError,
   type DeliveryReceipt,
 } from "./channel.ts";
-
-/** Names of the delivery channels. */
-export type ChannelName = "sms" | "email" | "telegram";
 
 /** One way to try: a channel and the address it knows the recipient by. */
 export interface DeliveryAttempt {

@@ -1,4 +1,4 @@
-import { type Channel, type CodeMessage, DeliveryError } from "./channel.ts";
+import { type Channel, type ChannelName, type CodeMessage, DeliveryError } from "./channel.ts";
 
 /** How long a provider may take before the channel counts as failed. */
 export const PROVIDER_TIMEOUT_MS = 5_000;
@@ -9,7 +9,7 @@ export const PROVIDER_TIMEOUT_MS = 5_000;
  * SMS bodies are `{ to, text }`; email bodies `{ to, subject, text, html }`.
  */
 export function webhookChannel(
-  name: "sms" | "email",
+  name: Exclude<ChannelName, "telegram">,
   options: { url: string; secret?: string; timeoutMs?: number },
 ): Channel {
   return {

@@ -1,12 +1,16 @@
 import { pruneStats } from "../admin/stats.ts";
-import type { AppContext } from "../context.ts";
-import { sweepPresence } from "../presence/presence.ts";
+import { type PresenceContext, sweepPresence } from "../presence/presence.ts";
+
+/** What the jobs use: presence, and the Telegram deleter when there is a bot. */
+export interface CronContext extends PresenceContext {
+  telegram: { deleter: { sweep(): Promise<number> } } | null;
+}
 
 /** A background job `main.ts` registers with `Deno.cron` (once a minute is the finest grain). */
 export interface CronJob {
   name: string;
   schedule: string;
-  run(ctx: AppContext): Promise<void>;
+  run(ctx: CronContext): Promise<void>;
 }
 
 /** Every cron job. Each is idempotent: two instances may run the same minute. */

@@ -1,6 +1,6 @@
 import { listEventsAfter } from "../../kv/events.ts";
 import { encodeTime } from "ulid";
-import type { AppContext } from "../context.ts";
+import type { Services } from "../services.ts";
 import type { LiveEvent } from "./events.ts";
 
 /** How far back each poll looks again, for events that committed late with an earlier id. */
@@ -14,7 +14,7 @@ const PAGE = 500;
  * 250 ms by default); ids already seen are skipped, and this instance's own events too.
  */
 export function startEventTail(
-  ctx: AppContext,
+  ctx: Services,
   options: { intervalMs?: number } = {},
 ): () => void {
   const intervalMs = options.intervalMs ?? 250;

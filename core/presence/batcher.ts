@@ -11,7 +11,7 @@ export class ActivityBatcher {
   readonly #maxBatch: number;
   readonly #grouped: boolean;
   #queue: { touch: Touch; resolve: () => void; reject: (error: unknown) => void }[] = [];
-  #inFlight = false;
+  #inFlight: Promise<void> | null = null;
   #commits = 0;
   #writes = 0;
 
@@ -32,8 +32,13 @@ export class ActivityBatcher {
     }
     return new Promise((resolve, reject) => {
       this.#queue.push({ touch, resolve, reject });
-      if (!this.#inFlight) this.#flush();
+      this.#inFlight ??= this.#drain();
     });
+  }
+
+  /** Resolves once every activity recorded so far is committed (or failed). */
+  async flush(): Promise<void> {
+    while (this.#inFlight) await this.#inFlight;
   }
 
   /** Commits so far and writes carried by them (for the benchmark and health). */
@@ -41,8 +46,7 @@ export class ActivityBatcher {
     return { commits: this.#commits, writes: this.#writes };
   }
 
-  async #flush(): Promise<void> {
-    this.#inFlight = true;
+  async #drain(): Promise<void> {
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, this.#maxBatch);
       // One user heartbeating twice in a batch needs only the later write.
@@ -64,6 +68,6 @@ export class ActivityBatcher {
         for (const item of batch) item.reject(error);
       }
     }
-    this.#inFlight = false;
+    this.#inFlight = null;
   }
 }

@@ -1,10 +1,22 @@
-import { dropSocket, readPresence, saveSocket } from "../../kv/presence.ts";
-import { authenticate } from "../auth/sessions.ts";
-import type { TimerHandle } from "../clock.ts";
-import type { AppContext } from "../context.ts";
+import type { Clock, TimerHandle } from "../clock.ts";
 import { AppError } from "../errors.ts";
-import type { LiveEvent } from "../live/events.ts";
-import { presenceOf, recordActivity, takeOffline } from "./presence.ts";
+import type { EventBus, LiveEvent } from "../live/events.ts";
+import type { Logger } from "../log.ts";
+import type { PresenceView, SocketRef } from "./presence.ts";
+
+/** What the hub needs: time, a log, and the presence operations it calls (no whole context). */
+export interface HubDeps {
+  clock: Clock;
+  log: Logger;
+  /** How often open sockets are recorded alive (the heartbeat interval), ms. */
+  keepAliveMs(): Promise<number>;
+  /** Checks an access token; throws `AppError` (`UNAUTHORIZED`, `ACCOUNT_DISABLED`). */
+  authenticate(token: string): Promise<{ userId: string; sid: string }>;
+  opened(socket: SocketRef): Promise<void>;
+  alive(sockets: SocketRef[]): Promise<void>;
+  closed(socket: SocketRef): Promise<void>;
+  presenceOf(userIds: string[]): Promise<PresenceView[]>;
+}
 
 /** Close codes of API.md, and the standard ones for oversize and abuse. */
 export const CLOSE = {
@@ -51,16 +63,19 @@ type ClientMessage =
  * instances arrive through the bus like local ones.
  */
 export class PresenceHub {
-  readonly #ctx: AppContext;
+  readonly #deps: HubDeps;
   readonly #connections = new Set<Connection>();
   readonly #byUser = new Map<string, Set<Connection>>();
   readonly #watchers = new Map<string, Set<Connection>>();
-  readonly #unsubscribe: () => void;
   #keepAlive: TimerHandle | null = null;
 
-  constructor(ctx: AppContext) {
-    this.#ctx = ctx;
-    this.#unsubscribe = ctx.bus.subscribe((event) => this.#onEvent(event));
+  constructor(deps: HubDeps) {
+    this.#deps = deps;
+  }
+
+  /** Pushes the bus's presence and account events to sockets; returns the unsubscribe. */
+  follow(bus: EventBus): () => void {
+    return bus.subscribe((event) => this.#onEvent(event));
   }
 
   /** Open sockets on this instance. */
@@ -70,7 +85,7 @@ export class PresenceHub {
 
   /** Takes over an upgraded socket. */
   accept(socket: WebSocket): void {
-    const ctx = this.#ctx;
+    const deps = this.#deps;
     const conn: Connection = {
       id: crypto.randomUUID(),
       socket,
@@ -78,24 +93,24 @@ export class PresenceHub {
       sid: null,
       subscriptions: new Set(),
       authTimer: null,
-      windowStart: ctx.clock.now(),
+      windowStart: deps.clock.now(),
       messages: 0,
       closed: false,
       queue: Promise.resolve(),
     };
     this.#connections.add(conn);
-    conn.authTimer = ctx.clock.setTimeout(() => {
+    conn.authTimer = deps.clock.setTimeout(() => {
       if (!conn.userId) this.#close(conn, CLOSE.authTimeout, "no auth in time");
     }, SOCKET_LIMITS.authTimeoutMs);
     socket.onmessage = (message) => {
       conn.queue = conn.queue.then(() => this.#onMessage(conn, message.data)).catch((error) => {
-        ctx.log.error("socket message failed", { error: String(error) });
+        deps.log.error("socket message failed", { error: String(error) });
         this.#close(conn, 1011, "internal error");
       });
     };
     socket.onclose = () => {
       this.#forget(conn).catch((error) =>
-        ctx.log.error("socket close failed", { error: String(error) })
+        deps.log.error("socket close failed", { error: String(error) })
       );
     };
     socket.onerror = () => {};
@@ -103,20 +118,19 @@ export class PresenceHub {
 
   /** Closes every socket and stops listening (shutdown, tests). */
   close(): void {
-    this.#unsubscribe();
-    if (this.#keepAlive !== null) this.#ctx.clock.clearTimeout(this.#keepAlive);
+    if (this.#keepAlive !== null) this.#deps.clock.clearTimeout(this.#keepAlive);
     this.#keepAlive = null;
     for (const conn of this.#connections) this.#close(conn, 1001, "going away");
   }
 
   async #onMessage(conn: Connection, data: unknown): Promise<void> {
-    const ctx = this.#ctx;
+    const deps = this.#deps;
     if (conn.closed) return;
     const size = typeof data === "string" ? new TextEncoder().encode(data).length : Infinity;
     if (size > SOCKET_LIMITS.maxMessageBytes) {
       return this.#close(conn, CLOSE.tooBig, "message too big");
     }
-    const now = ctx.clock.now();
+    const now = deps.clock.now();
     if (now - conn.windowStart >= SOCKET_LIMITS.rateWindowMs) {
       conn.windowStart = now;
       conn.messages = 0;
@@ -160,7 +174,7 @@ export class PresenceHub {
           conn.subscriptions.add(id);
           setOf(this.#watchers, id).add(conn);
         }
-        for (const presence of await presenceOf(ctx, message.user_ids)) {
+        for (const presence of await deps.presenceOf(message.user_ids)) {
           send(conn, { type: "presence", ...presence });
         }
         return;
@@ -175,18 +189,17 @@ export class PresenceHub {
   }
 
   async #authenticate(conn: Connection, token: string): Promise<void> {
-    const ctx = this.#ctx;
+    const deps = this.#deps;
     try {
-      const caller = await authenticate(ctx, `Bearer ${token}`);
+      const { userId, sid } = await deps.authenticate(token);
       if (conn.closed) return;
-      if (conn.authTimer !== null) ctx.clock.clearTimeout(conn.authTimer);
+      if (conn.authTimer !== null) deps.clock.clearTimeout(conn.authTimer);
       conn.authTimer = null;
-      conn.userId = caller.user.id;
-      conn.sid = caller.claims.sid;
-      setOf(this.#byUser, caller.user.id).add(conn);
-      await this.#saveSocket(conn);
-      await recordActivity(ctx, caller.user.id, { heartbeat: false });
-      send(conn, { type: "ready", user_id: caller.user.id });
+      conn.userId = userId;
+      conn.sid = sid;
+      setOf(this.#byUser, userId).add(conn);
+      await deps.opened({ userId, socketId: conn.id });
+      send(conn, { type: "ready", user_id: userId });
       this.#armKeepAlive();
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
@@ -198,72 +211,40 @@ export class PresenceHub {
     }
   }
 
-  async #saveSocket(conn: Connection): Promise<void> {
-    const settings = await this.#ctx.settings.get();
-    await saveSocket(this.#ctx.kv, {
-      userId: conn.userId!,
-      socketId: conn.id,
-      instance: this.#ctx.instance,
-      at: this.#ctx.clock.now(),
-      ttlMs: settings.presence_timeout_seconds * 2000,
-    });
-  }
-
-  /** While sockets are open, their users are seen every heartbeat interval. */
+  /** While sockets are open, they and their users are recorded alive every interval. */
   #armKeepAlive(): void {
     if (this.#keepAlive !== null) return;
-    const ctx = this.#ctx;
+    const deps = this.#deps;
+    const arm = async () => {
+      const ms = await deps.keepAliveMs();
+      if (this.#keepAlive === null && this.#byUser.size > 0) {
+        this.#keepAlive = deps.clock.setTimeout(run, ms);
+      }
+    };
     const tick = async () => {
       this.#keepAlive = null;
-      if (this.#byUser.size === 0) return;
-      const settings = await ctx.settings.get();
-      await Promise.all(
-        [...this.#byUser.values()].flatMap((conns) => [...conns]).map(
-          async (conn) => {
-            if (conn.closed || !conn.userId) return;
-            await this.#saveSocket(conn);
-          },
-        ),
-      );
-      await Promise.all(
-        [...this.#byUser.keys()].map((userId) => recordActivity(ctx, userId, { heartbeat: false })),
-      );
-      if (this.#byUser.size > 0 && this.#keepAlive === null) {
-        this.#keepAlive = ctx.clock.setTimeout(run, settings.heartbeat_interval_seconds * 1000);
-      }
+      const sockets = [...this.#byUser.values()].flatMap((conns) => [...conns])
+        .filter((conn) => !conn.closed && conn.userId)
+        .map((conn) => ({ userId: conn.userId!, socketId: conn.id }));
+      await deps.alive(sockets);
+      await arm();
     };
     const run = () => {
-      tick().catch((error) => ctx.log.error("socket keep-alive failed", { error: String(error) }));
+      tick().catch((error) => deps.log.error("socket keep-alive failed", { error: String(error) }));
     };
-    ctx.settings.get().then((settings) => {
-      if (this.#keepAlive === null && this.#byUser.size > 0) {
-        this.#keepAlive = ctx.clock.setTimeout(run, settings.heartbeat_interval_seconds * 1000);
-      }
-    }).catch(() => {});
+    arm().catch(() => {});
   }
 
   async #forget(conn: Connection): Promise<void> {
-    const ctx = this.#ctx;
     conn.closed = true;
     this.#connections.delete(conn);
-    if (conn.authTimer !== null) ctx.clock.clearTimeout(conn.authTimer);
+    if (conn.authTimer !== null) this.#deps.clock.clearTimeout(conn.authTimer);
     for (const id of conn.subscriptions) this.#watchers.get(id)?.delete(conn);
     if (!conn.userId) return;
-    const userId = conn.userId;
-    const own = this.#byUser.get(userId);
+    const own = this.#byUser.get(conn.userId);
     own?.delete(conn);
-    if (own?.size === 0) this.#byUser.delete(userId);
-    const now = ctx.clock.now();
-    const timeoutMs = (await ctx.settings.get()).presence_timeout_seconds * 1000;
-    const otherSocket = await dropSocket(ctx.kv, {
-      userId,
-      socketId: conn.id,
-      freshAfter: now - timeoutMs,
-    });
-    if (otherSocket) return;
-    const { heartbeat } = await readPresence(ctx.kv, userId);
-    // Another device heartbeating over HTTP keeps the user online until its own timeout.
-    if (heartbeat === null || now - heartbeat >= timeoutMs) await takeOffline(ctx, userId);
+    if (own?.size === 0) this.#byUser.delete(conn.userId);
+    await this.#deps.closed({ userId: conn.userId, socketId: conn.id });
   }
 
   #onEvent(event: LiveEvent): void {

@@ -1,21 +1,41 @@
 import {
   commitTransition,
+  dropSocket,
   listOnlineUserIds,
   type PresenceState,
   readPresence,
   readPresenceMany,
+  saveSockets,
 } from "../../kv/presence.ts";
+import { CONFLICT, retry } from "../../kv/retry.ts";
 import { listFamiliesOfUser } from "../../kv/sessions.ts";
 import { getUser, getUsers, type User } from "../../kv/users.ts";
-import { backOff, MAX_CONFLICTS } from "../conflicts.ts";
-import type { AppContext } from "../context.ts";
+import type { Deadlines } from "../jobs/timers.ts";
 import type { LiveEvent } from "../live/events.ts";
+import type { Services } from "../services.ts";
+import type { ActivityBatcher } from "./batcher.ts";
+
+/** What presence needs besides the services: group commits and this instance's deadlines. */
+export interface PresenceContext extends Services {
+  presence: {
+    /** Group commit of activity writes. */
+    activity: ActivityBatcher;
+    /** In-process offline deadlines (the cron sweep is the durable backstop). */
+    deadlines: Deadlines;
+  };
+}
 
 /** A user's presence as the API shows it. */
 export interface PresenceView {
   user_id: string;
   status: "online" | "offline";
   last_seen: string | null;
+}
+
+/** One open WebSocket of a user. */
+export interface SocketRef {
+  userId: string;
+  socketId: string;
 }
 
 /** What presence is derived from. */
@@ -46,12 +66,12 @@ function view(userId: string, facts: PresenceFacts, online: boolean): PresenceVi
   };
 }
 
-async function timeoutMs(ctx: AppContext): Promise<number> {
+async function timeoutMs(ctx: Services): Promise<number> {
   return (await ctx.settings.get()).presence_timeout_seconds * 1000;
 }
 
 function presenceEvent(
-  ctx: AppContext,
+  ctx: Services,
   userId: string,
   online: boolean,
   at: number,
@@ -70,20 +90,18 @@ function presenceEvent(
  * state, counter, index and event commit together, exactly once across instances.
  */
 export async function recordActivity(
-  ctx: AppContext,
+  ctx: PresenceContext,
   userId: string,
   options: { heartbeat: boolean },
 ): Promise<PresenceView> {
   const timeout = await timeoutMs(ctx);
-  for (let conflict = 0;; conflict++) {
-    if (conflict === MAX_CONFLICTS) throw new Error(`Cannot record presence of "${userId}"`);
-    if (conflict > 0) await backOff(conflict);
+  return await retry(`record presence of "${userId}"`, async () => {
     const now = ctx.clock.now();
     const record = await readPresence(ctx.kv, userId);
     const facts = { seen: record.seen, state: record.state.value };
     const touch = { userId, at: now, heartbeat: options.heartbeat };
     if (record.state.value?.online && isOnline(facts, { now, timeoutMs: timeout, active: true })) {
-      await ctx.presence.batcher.touch(touch);
+      await ctx.presence.activity.touch(touch);
       // Already pending? It fires, sees this activity, and moves itself to seen + timeout.
       ctx.presence.deadlines.ensure(userId, now + timeout);
       return view(userId, { ...facts, seen: now }, true);
@@ -103,22 +121,19 @@ export async function recordActivity(
       events,
       touch,
     });
-    if (committed) {
-      ctx.bus.publish(...events);
-      ctx.presence.deadlines.schedule(userId, now + timeout);
-      return view(userId, { ...facts, seen: now }, true);
-    }
-  }
+    if (!committed) return CONFLICT;
+    ctx.bus.publish(...events);
+    ctx.presence.deadlines.schedule(userId, now + timeout);
+    return view(userId, { ...facts, seen: now }, true);
+  });
 }
 
 /**
  * Takes a user offline now, on purpose (logout, last socket closed, account disabled):
  * later activity brings them back. Emits the transition if they were recorded online.
  */
-export async function takeOffline(ctx: AppContext, userId: string): Promise<void> {
-  for (let conflict = 0;; conflict++) {
-    if (conflict === MAX_CONFLICTS) throw new Error(`Cannot take "${userId}" offline`);
-    if (conflict > 0) await backOff(conflict);
+export async function takeOffline(ctx: PresenceContext, userId: string): Promise<void> {
+  await retry(`take "${userId}" offline`, async () => {
     const now = ctx.clock.now();
     const record = await readPresence(ctx.kv, userId);
     const events = record.state.value?.online
@@ -130,12 +145,10 @@ export async function takeOffline(ctx: AppContext, userId: string): Promise<void
       next: { online: false, changedAt: now, offlineAt: now },
       events,
     });
-    if (committed) {
-      ctx.presence.deadlines.cancel(userId);
-      ctx.bus.publish(...events);
-      return;
-    }
-  }
+    if (!committed) return CONFLICT;
+    ctx.presence.deadlines.cancel(userId);
+    ctx.bus.publish(...events);
+  });
 }
 
 /**
@@ -143,11 +156,9 @@ export async function takeOffline(ctx: AppContext, userId: string): Promise<void
  * timeout, or a disabled account). Idempotent: run it twice, or on two instances, and the
  * versionstamp check lets exactly one transition through. Returns whether it took them offline.
  */
-export async function settlePresence(ctx: AppContext, userId: string): Promise<boolean> {
+export async function settlePresence(ctx: PresenceContext, userId: string): Promise<boolean> {
   const timeout = await timeoutMs(ctx);
-  for (let conflict = 0;; conflict++) {
-    if (conflict === MAX_CONFLICTS) throw new Error(`Cannot settle presence of "${userId}"`);
-    if (conflict > 0) await backOff(conflict);
+  return await retry(`settle presence of "${userId}"`, async () => {
     const now = ctx.clock.now();
     const [record, user] = await Promise.all([
       readPresence(ctx.kv, userId),
@@ -168,18 +179,17 @@ export async function settlePresence(ctx: AppContext, userId: string): Promise<b
       next: { ...record.state.value, online: false, changedAt: now },
       events,
     });
-    if (committed) {
-      ctx.bus.publish(...events);
-      return true;
-    }
-  }
+    if (!committed) return CONFLICT;
+    ctx.bus.publish(...events);
+    return true;
+  });
 }
 
 /**
  * The durable backstop of the in-process deadlines, run by `Deno.cron` every minute: walks
  * only the users recorded online and settles each. Returns how many went offline.
  */
-export async function sweepPresence(ctx: AppContext): Promise<number> {
+export async function sweepPresence(ctx: PresenceContext): Promise<number> {
   let cursor: string | undefined;
   let settled = 0;
   do {
@@ -192,7 +202,7 @@ export async function sweepPresence(ctx: AppContext): Promise<number> {
 }
 
 /** Presence of many users (unknown ids read as offline, never seen), in one batched read. */
-export async function presenceOf(ctx: AppContext, userIds: string[]): Promise<PresenceView[]> {
+export async function presenceOf(ctx: Services, userIds: string[]): Promise<PresenceView[]> {
   const timeout = await timeoutMs(ctx);
   const [facts, users] = await Promise.all([
     readPresenceMany(ctx.kv, userIds),
@@ -208,7 +218,7 @@ export async function presenceOf(ctx: AppContext, userIds: string[]): Promise<Pr
 
 /** Presence of users already read (admin lists). */
 export async function presenceOfUsers(
-  ctx: AppContext,
+  ctx: Services,
   users: User[],
 ): Promise<Map<string, PresenceView>> {
   const timeout = await timeoutMs(ctx);
@@ -222,7 +232,42 @@ export async function presenceOfUsers(
 }
 
 /** After a logout: offline unless another sign-in of the user is still open. */
-export async function afterSignOut(ctx: AppContext, userId: string): Promise<void> {
+export async function afterSignOut(ctx: PresenceContext, userId: string): Promise<void> {
   const families = await listFamiliesOfUser(ctx.kv, userId, ctx.clock.now());
   if (families.length === 0) await takeOffline(ctx, userId);
+}
+
+/** An authenticated socket opened: it is recorded (for other instances) and its user is seen. */
+export async function socketOpened(ctx: PresenceContext, socket: SocketRef): Promise<void> {
+  await socketsAlive(ctx, [socket]);
+}
+
+/**
+ * Sockets still open, every heartbeat interval: each is recorded as alive (it lapses twice
+ * the timeout after it stops being refreshed) and each of their users is seen.
+ */
+export async function socketsAlive(ctx: PresenceContext, sockets: SocketRef[]): Promise<void> {
+  if (sockets.length === 0) return;
+  const ttlMs = (await timeoutMs(ctx)) * 2;
+  await saveSockets(ctx.kv, { sockets, instance: ctx.instance, at: ctx.clock.now(), ttlMs });
+  const users = [...new Set(sockets.map((socket) => socket.userId))];
+  await Promise.all(users.map((userId) => recordActivity(ctx, userId, { heartbeat: false })));
+}
+
+/**
+ * A socket closed: the user goes offline at once unless another socket of theirs (on any
+ * instance) or a recent HTTP heartbeat from another device still keeps them online.
+ */
+export async function socketClosed(ctx: PresenceContext, socket: SocketRef): Promise<void> {
+  const now = ctx.clock.now();
+  const timeout = await timeoutMs(ctx);
+  const otherSocket = await retry("forget a closed socket", () =>
+    dropSocket(ctx.kv, {
+      userId: socket.userId,
+      socketId: socket.socketId,
+      freshAfter: now - timeout,
+    }));
+  if (otherSocket) return;
+  const { heartbeat } = await readPresence(ctx.kv, socket.userId);
+  if (heartbeat === null || now - heartbeat >= timeout) await takeOffline(ctx, socket.userId);
 }

@@ -1,9 +1,14 @@
 import type { Bot, Context } from "grammy/web";
 import { claimUpdate } from "../../kv/telegram.ts";
-import type { AppContext } from "../context.ts";
+import { maskRecipient } from "../auth/recipients.ts";
 import { PRODUCT_NAME } from "../delivery/messages.ts";
-import { maskRecipient } from "../live/emit.ts";
-import { continueRequest, sharePhone, type TelegramChat, unlink } from "./flows.ts";
+import {
+  continueRequest,
+  sharePhone,
+  type TelegramChat,
+  type TelegramFlowContext,
+  unlink,
+} from "./flows.ts";
 
 const SHARE_BUTTON = "Share my phone number";
 
@@ -17,11 +22,11 @@ const shareKeyboard = {
 const noKeyboard = { remove_keyboard: true as const };
 
 function masked(phone: string): string {
-  return maskRecipient(`phone:${phone}`);
+  return maskRecipient({ kind: "phone", value: phone });
 }
 
 /** The bot's conversation: `/start <token>`, sharing a contact, `/unlink`, and help. */
-export function installHandlers(bot: Bot, ctx: AppContext): void {
+export function installHandlers(bot: Bot, ctx: TelegramFlowContext): void {
   // Telegram re-sends an update it thinks was lost; each is handled once, on any instance.
   bot.use(async (c, next) => {
     if (await claimUpdate(ctx.kv, c.update.update_id)) await next();

@@ -3,6 +3,7 @@ import {
   type OtpRequest,
   replaceRequest,
   setRequestTelegram,
+  type TelegramMessageRef,
 } from "../../kv/otp_requests.ts";
 import {
   getPending,
@@ -12,12 +13,24 @@ import {
   setPending,
   unlinkChat,
 } from "../../kv/telegram.ts";
+import { CONFLICT, KvContention, retry } from "../../kv/retry.ts";
 import { generateCode, hashCode } from "../auth/codes.ts";
-import { normalizePhone } from "../auth/recipients.ts";
-import { backOff, MAX_CONFLICTS } from "../conflicts.ts";
-import type { AppContext } from "../context.ts";
+import {
+  formatRecipient,
+  maskRecipient,
+  normalizePhone,
+  parseRecipient,
+} from "../auth/recipients.ts";
 import { codeMessage } from "../delivery/messages.ts";
-import { emitEvent, maskRecipient } from "../live/emit.ts";
+import type { DeliveryRouter } from "../delivery/router.ts";
+import { emitEvent } from "../live/emit.ts";
+import type { Services } from "../services.ts";
+
+/** What the bot's flows use: the services, the delivery router and code-message deletion. */
+export interface TelegramFlowContext extends Services {
+  delivery: DeliveryRouter;
+  telegram: { deleteCodeMessage(ref: TelegramMessageRef | null): Promise<void> };
+}
 
 /** The person on the other side of a private chat. */
 export interface TelegramChat {
@@ -35,15 +48,16 @@ export type StartOutcome = "sent" | "share_phone" | "expired" | "failed";
  * asked to share their phone number.
  */
 export async function continueRequest(
-  ctx: AppContext,
+  ctx: TelegramFlowContext,
   token: string,
   chat: TelegramChat,
 ): Promise<{ outcome: StartOutcome; phone?: string }> {
   const requestId = await getStart(ctx.kv, token);
   const request = requestId ? await liveRequest(ctx, requestId) : null;
   if (!request) return { outcome: "expired" };
-  if (request.value.recipient.startsWith("phone:")) {
-    const phone = request.value.recipient.slice("phone:".length);
+  const recipient = parseRecipient(request.value.recipient);
+  if (recipient.kind === "phone") {
+    const phone = recipient.value;
     if ((await getPhoneOfChat(ctx.kv, chat.id)) !== phone) {
       await setPending(
         ctx.kv,
@@ -54,8 +68,7 @@ export async function continueRequest(
       return { outcome: "share_phone", phone };
     }
   } else if (
-    !request.value.recipient.startsWith("start:") &&
-    request.value.recipient !== `telegram:${chat.id}`
+    recipient.kind !== "start" && !(recipient.kind === "telegram" && recipient.value === chat.id)
   ) {
     // Someone else's deep link (a Telegram sign-in already bound to another chat).
     return { outcome: "expired" };
@@ -75,7 +88,7 @@ export type ContactOutcome =
  * gets its code.
  */
 export async function sharePhone(
-  ctx: AppContext,
+  ctx: TelegramFlowContext,
   chat: TelegramChat,
   contact: { phone: string; userId?: string },
 ): Promise<ContactOutcome> {
@@ -84,18 +97,21 @@ export async function sharePhone(
   const phone = normalizePhone(`+${digits}`);
   if (!phone) return { outcome: "invalid" };
   await linkPhone(ctx.kv, phone, chat.id);
-  ctx.log.info("telegram chat linked", { phone: maskRecipient(`phone:${phone}`) });
+  ctx.log.info("telegram chat linked", { phone: maskRecipient({ kind: "phone", value: phone }) });
   const pendingId = await getPending(ctx.kv, chat.id);
   const pending = pendingId ? await liveRequest(ctx, pendingId) : null;
   if (!pending) return { outcome: "linked", phone, sent: false };
-  const wanted = pending.value.recipient.slice("phone:".length);
-  if (wanted !== phone) return { outcome: "linked", phone, sent: false, pendingFor: wanted };
+  const pendingFor = parseRecipient(pending.value.recipient);
+  const wanted = pendingFor.kind === "phone" ? pendingFor.value : null;
+  if (wanted !== phone) {
+    return { outcome: "linked", phone, sent: false, pendingFor: wanted ?? undefined };
+  }
   const outcome = await sendCodeToChat(ctx, pending.value.id, chat);
   return { outcome: "linked", phone, sent: outcome === "sent" };
 }
 
 /** Unlinks this chat's phone; returns it, or null when there was none. */
-export function unlink(ctx: AppContext, chat: TelegramChat): Promise<string | null> {
+export function unlink(ctx: TelegramFlowContext, chat: TelegramChat): Promise<string | null> {
   return unlinkChat(ctx.kv, chat.id);
 }
 
@@ -104,28 +120,33 @@ export function unlink(ctx: AppContext, chat: TelegramChat): Promise<string | nu
  * hash, so a code sent later is a new one). A deep-link sign-in becomes this chat's.
  */
 async function sendCodeToChat(
-  ctx: AppContext,
+  ctx: TelegramFlowContext,
   requestId: string,
   chat: TelegramChat,
 ): Promise<"sent" | "expired" | "failed"> {
   const settings = await ctx.settings.get();
   const code = generateCode(settings.otp_length);
-  let sentFor: OtpRequest | null = null;
-  for (let conflict = 0; !sentFor; conflict++) {
-    if (conflict === MAX_CONFLICTS) return "failed";
-    if (conflict > 0) await backOff(conflict);
-    const entry = await liveRequest(ctx, requestId);
-    if (!entry) return "expired";
-    const next: OtpRequest = {
-      ...entry.value,
-      recipient: entry.value.recipient.startsWith("start:")
-        ? `telegram:${chat.id}`
-        : entry.value.recipient,
-      channel: "telegram",
-      codeHash: await hashCode(ctx.codeKey, requestId, code),
-    };
-    if (await replaceRequest(ctx.kv, entry, next, ctx.clock.now())) sentFor = next;
+  let sentFor: OtpRequest | null;
+  try {
+    sentFor = await retry(`give request "${requestId}" a Telegram code`, async () => {
+      const entry = await liveRequest(ctx, requestId);
+      if (!entry) return null;
+      const next: OtpRequest = {
+        ...entry.value,
+        // A deep-link sign-in becomes this chat's.
+        recipient: parseRecipient(entry.value.recipient).kind === "start"
+          ? formatRecipient({ kind: "telegram", value: chat.id })
+          : entry.value.recipient,
+        channel: "telegram",
+        codeHash: await hashCode(ctx.codeKey, requestId, code),
+      };
+      return await replaceRequest(ctx.kv, entry, next, ctx.clock.now()) ? next : CONFLICT;
+    });
+  } catch (error) {
+    if (error instanceof KvContention) return "failed";
+    throw error;
   }
+  if (!sentFor) return "expired";
   const previous = sentFor.telegram;
   const lifetime = Math.max(1, Math.round((sentFor.expiresAt - ctx.clock.now()) / 1000));
   try {
@@ -143,23 +164,23 @@ async function sendCodeToChat(
   } catch {
     await emitEvent(ctx, "otp", "otp.failed", {
       request_id: requestId,
-      recipient: maskRecipient(sentFor.recipient),
+      recipient: maskRecipient(parseRecipient(sentFor.recipient)),
       reason: "delivery",
     });
     return "failed";
   }
   // An older code of this request is void now; its message goes.
-  await ctx.telegram?.deleteCodeMessage(previous);
+  await ctx.telegram.deleteCodeMessage(previous);
   await emitEvent(ctx, "otp", "otp.sent", {
     request_id: requestId,
-    recipient: maskRecipient(sentFor.recipient),
+    recipient: maskRecipient(parseRecipient(sentFor.recipient)),
     channel: "telegram",
   });
   return "sent";
 }
 
 async function liveRequest(
-  ctx: AppContext,
+  ctx: TelegramFlowContext,
   id: string,
 ): Promise<Deno.KvEntry<OtpRequest> | null> {
   const entry = await getRequest(ctx.kv, id);

@@ -1,10 +1,11 @@
 import { Api, Bot, GrammyError, HttpError } from "grammy/web";
 import type { Update } from "grammy/types";
 import type { TelegramMessageRef } from "../../kv/otp_requests.ts";
-import type { AppContext } from "../context.ts";
+import type { Clock } from "../clock.ts";
 import { type Channel, type CodeMessage, DeliveryError } from "../delivery/channel.ts";
 import { AppError } from "../errors.ts";
-import { installHandlers } from "./bot.ts";
+import type { Logger } from "../log.ts";
+import type { SettingsCache } from "../settings.ts";
 import { CodeMessageDeleter } from "./deletes.ts";
 
 /** Longest `retry_after` worth waiting for inside one request; longer means "failed". */
@@ -23,7 +24,7 @@ export interface TelegramRuntime {
   deepLink(token: string): Promise<string>;
   /** Deletes a code message at once (its code was used). */
   deleteCodeMessage(ref: TelegramMessageRef | null | undefined): Promise<void>;
-  /** Processes an update in the background; a repeated `update_id` is ignored (bot.ts). */
+  /** Processes an update in the background with the handlers bot.ts installed. */
   process(update: Update): void;
   /** Resolves when every update being processed is done (tests, shutdown). */
   idle(): Promise<void>;
@@ -34,9 +35,23 @@ export interface TelegramRuntime {
   stop(): Promise<void>;
 }
 
-/** Builds the Telegram runtime from `TELEGRAM_BOT_TOKEN` and `TELEGRAM_API_ROOT`. */
-export function createTelegram(ctx: AppContext, token: string): TelegramRuntime {
-  const apiRoot = ctx.config.telegram.apiRoot;
+/** What the Telegram runtime needs: storage, time, a log and the settings in force. */
+export interface TelegramDeps {
+  kv: Deno.Kv;
+  clock: Clock;
+  log: Logger;
+  settings: SettingsCache;
+}
+
+/**
+ * Builds the Telegram runtime from `TELEGRAM_BOT_TOKEN` and `TELEGRAM_API_ROOT`. The bot's
+ * conversation is installed on `bot` by bot.ts once the delivery router exists.
+ */
+export function createTelegram(
+  ctx: TelegramDeps,
+  options: { token: string; apiRoot: string },
+): TelegramRuntime {
+  const { token, apiRoot } = options;
   const bot = new Bot(token, { client: { apiRoot, timeoutSeconds: 45 } });
   const api = new Api(token, { apiRoot, timeoutSeconds: SEND_TIMEOUT_S });
   for (const client of [bot.api, api]) client.config.use(retryAfterFloodWait);
@@ -52,7 +67,6 @@ export function createTelegram(ctx: AppContext, token: string): TelegramRuntime 
     });
     return initializing;
   };
-  installHandlers(bot, ctx);
   bot.catch((error) => {
     ctx.log.error("telegram update failed", { error: String(error.error) });
   });

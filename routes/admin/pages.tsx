@@ -2,25 +2,26 @@ import { type Context, Hono } from "hono";
 import { listAdminUsers } from "../../core/admin/users.ts";
 import { readAdminStats } from "../../core/admin/stats.ts";
 import { requestCode } from "../../core/auth/otp.ts";
-import { normalizeEmail, normalizePhone, type Recipient } from "../../core/auth/recipients.ts";
-import { type Caller, logout } from "../../core/auth/sessions.ts";
-import { verifyAccessToken } from "../../core/auth/tokens.ts";
-import { verifyCode } from "../../core/auth/verify.ts";
+import {
+  type ContactRecipient,
+  normalizeEmail,
+  normalizePhone,
+} from "../../core/auth/recipients.ts";
+import type { Caller } from "../../core/auth/sessions.ts";
 import {
   authenticateWebSession,
   closeWebSession,
-  openWebSession,
+  signInToDashboard,
   WEB_SESSION_TTL_MS,
 } from "../../core/auth/web_sessions.ts";
 import { AppError } from "../../core/errors.ts";
-import type { LiveEvent } from "../../core/live/events.ts";
+import { recentEvents } from "../../core/live/stream.ts";
 import { SETTING_RANGES } from "../../core/settings.ts";
-import type { AppEnv } from "../../core/web/env.ts";
-import { Island } from "../../core/web/islands.tsx";
-import { limitBody, SESSION_COOKIE, sessionCookie } from "../../core/web/middleware.ts";
-import { renderPage } from "../../core/web/render.tsx";
-import { csrfGuard, pageSecurity } from "../../core/web/security.ts";
-import { listRecentEvents } from "../../kv/events.ts";
+import type { AppEnv } from "../../web/env.ts";
+import { Island } from "../../web/islands.tsx";
+import { limitBody, SESSION_COOKIE, sessionCookie } from "../../web/middleware.ts";
+import { page } from "../_app.tsx";
+import { csrfGuard, pageSecurity } from "../../web/security.ts";
 import EventFeed from "../../islands/EventFeed.tsx";
 import LiveOverview from "../../islands/LiveOverview.tsx";
 import SettingsForm, { type SettingSpec } from "../../islands/SettingsForm.tsx";
@@ -63,7 +64,7 @@ async function admin(c: Context<AppEnv>): Promise<Caller | Response> {
   try {
     const caller = await authenticateWebSession(c.var.ctx, token);
     if (caller.user.role !== "admin") {
-      return renderPage(c, <NotAdminPage />, { title: "Admins only", status: 403 });
+      return page(c, <NotAdminPage />, { title: "Admins only", status: 403 });
     }
     return caller;
   } catch (error) {
@@ -84,15 +85,15 @@ function safeNext(next: string | undefined): string {
 /** The dashboard: sign-in, overview, users, events, settings. */
 export const adminPages = new Hono<AppEnv>()
   .use(pageSecurity, csrfGuard)
-  .get("/login", (c) => renderPage(c, <LoginPage />, { title: "Sign in" }))
+  .get("/login", (c) => page(c, <LoginPage />, { title: "Sign in" }))
   .post("/login", limitBody, async (c) => {
     const form = await c.req.parseBody();
     const input = String(form.recipient ?? "").trim().slice(0, 254);
-    const recipient: Recipient | null = input.includes("@")
+    const recipient: ContactRecipient | null = input.includes("@")
       ? (normalizeEmail(input) ? { kind: "email", value: normalizeEmail(input)! } : null)
       : (normalizePhone(input) ? { kind: "phone", value: normalizePhone(input)! } : null);
     if (!recipient) {
-      return renderPage(
+      return page(
         c,
         <LoginPage
           recipient={input}
@@ -107,14 +108,14 @@ export const adminPages = new Hono<AppEnv>()
         channel: recipient.kind === "email" ? "email" : "auto",
         ip: c.var.ip,
       });
-      return renderPage(
+      return page(
         c,
         <CodePage requestId={sent.request_id} sentTo={recipient.value} channel={sent.channel} />,
         { title: "Enter your code" },
       );
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
-      return renderPage(c, <LoginPage recipient={input} error={error.message} />, {
+      return page(c, <LoginPage recipient={input} error={error.message} />, {
         title: "Sign in",
         status: error.status,
       });
@@ -128,31 +129,21 @@ export const adminPages = new Hono<AppEnv>()
     const channel = String(form.channel ?? "sms").slice(0, 16);
     const code = String(form.code ?? "").replace(/[\s-]/g, "").slice(0, 16);
     const again = (message: string, status: number) =>
-      renderPage(
+      page(
         c,
         <CodePage requestId={requestId} sentTo={sentTo} channel={channel} error={message} />,
         { title: "Enter your code", status },
       );
     if (!/^\d{4,10}$/.test(code)) return again("Enter the digits of the code.", 400);
     try {
-      const signIn = await verifyCode(ctx, { requestId, code });
-      const claims = await verifyAccessToken(ctx.tokens, signIn.access_token, ctx.clock.now());
-      if (signIn.user.role !== "admin") {
-        await logout(ctx, {
-          claims,
-          user: { ...signIn.user, telegramId: signIn.user.telegram_id, createdAt: 0, updatedAt: 0 },
-        });
-        return renderPage(c, <NotAdminPage />, { title: "Admins only", status: 403 });
-      }
-      setSessionCookie(
-        c,
-        await openWebSession(ctx, { userId: signIn.user.id, familyId: claims.sid }),
-      );
+      const signIn = await signInToDashboard(ctx, { requestId, code });
+      if (!signIn.admin) return page(c, <NotAdminPage />, { title: "Admins only", status: 403 });
+      setSessionCookie(c, signIn.sessionToken);
       return c.redirect(safeNext(c.req.query("next")), 303);
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
       if (error.code === "TOO_MANY_ATTEMPTS" || error.code === "ACCOUNT_DISABLED") {
-        return renderPage(c, <LoginPage error={error.message} />, {
+        return page(c, <LoginPage error={error.message} />, {
           title: "Sign in",
           status: error.status,
         });
@@ -170,7 +161,7 @@ export const adminPages = new Hono<AppEnv>()
     const caller = await admin(c);
     if (caller instanceof Response) return caller;
     const stats = await readAdminStats(c.var.ctx);
-    return renderPage(
+    return page(
       c,
       <Layout path="/admin" admin={nameOf(caller)} title="Overview">
         <Island name="LiveOverview" component={LiveOverview} props={{ stats }} />
@@ -182,7 +173,7 @@ export const adminPages = new Hono<AppEnv>()
     const caller = await admin(c);
     if (caller instanceof Response) return caller;
     const initial = await listAdminUsers(c.var.ctx, { status: "all", limit: 25 });
-    return renderPage(
+    return page(
       c,
       <Layout path="/admin/users" admin={nameOf(caller)} title="Users">
         <Island
@@ -197,8 +188,8 @@ export const adminPages = new Hono<AppEnv>()
   .get("/events", async (c) => {
     const caller = await admin(c);
     if (caller instanceof Response) return caller;
-    const initial = (await listRecentEvents(c.var.ctx.kv, 100)) as LiveEvent[];
-    return renderPage(
+    const initial = await recentEvents(c.var.ctx, 100);
+    return page(
       c,
       <Layout path="/admin/events" admin={nameOf(caller)} title="Events">
         <Island name="EventFeed" component={EventFeed} props={{ initial }} />
@@ -214,7 +205,7 @@ export const adminPages = new Hono<AppEnv>()
       const [label, help, unit] = SETTING_TEXT[name as keyof typeof SETTING_RANGES];
       return { name, label, help, unit, min: range.min, max: range.max };
     });
-    return renderPage(
+    return page(
       c,
       <Layout path="/admin/settings" admin={nameOf(caller)} title="Settings">
         <p class="muted">Changes take effect at once, on every instance within a second.</p>

@@ -3,8 +3,8 @@ import type { Update } from "grammy/types";
 import { timingSafeEqual } from "node:crypto";
 import { z } from "zod";
 import { AppError } from "../../core/errors.ts";
-import type { AppEnv } from "../../core/web/env.ts";
-import { jsonBody } from "../../core/web/middleware.ts";
+import type { AppEnv } from "../../web/env.ts";
+import { jsonBody } from "../../web/middleware.ts";
 
 /** Bot API updates: an object with an integer `update_id`; the rest is grammY's to read. */
 const updateSchema = z.looseObject({ update_id: z.number().int().min(0) });

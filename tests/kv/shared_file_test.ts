@@ -51,8 +51,8 @@ Deno.test("config - a development secret is generated once and kept in KV", asyn
   try {
     const config = loadConfig({ APP_ENV: "development" });
     const log = memoryLogger();
-    const a = await createContext(config, { kv, log });
-    const b = await createContext(config, { kv, log });
+    const a = await createContext(config, kv, { log });
+    const b = await createContext(config, kv, { log });
     assert.equal(a.tokens.key.length >= 32, true);
     assert.deepEqual(a.tokens.key, b.tokens.key);
     assert.equal(log.lines.filter((l) => l.includes("generated development secret")).length, 1);

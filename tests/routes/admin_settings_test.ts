@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { DEFAULT_SETTINGS } from "../../core/settings.ts";
-import { getStoredSettings } from "../../kv/settings.ts";
+import { getStoredSettingsEntry } from "../../kv/settings.ts";
+
+const getStoredSettings = async (kv: Deno.Kv) => (await getStoredSettingsEntry(kv)).value ?? {};
 import { errorOf, type Harness, startHarness } from "../helpers.ts";
 
 const ADMIN = "+14155550000";

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { loadConfig } from "../../core/config.ts";
 import { createContext } from "../../core/context.ts";
 import { memoryLogger } from "../../core/log.ts";
-import { createApp } from "../../core/web/app.ts";
+import { createApp } from "../../app.ts";
+import { loadAssets } from "../../web/assets.ts";
 import { errorOf, startHarness, TEST_SECRET } from "../helpers.ts";
 
 Deno.test("logs - in production no code, token or secret appears in any line", async () => {
@@ -43,12 +44,15 @@ Deno.test("console provider - prints the message with its code in development", 
   const kv = await Deno.openKv(":memory:");
   try {
     const log = memoryLogger({ json: false });
-    const ctx = await createContext(loadConfig({ APP_ENV: "development" }), { kv, log });
-    const res = await createApp(ctx).request("/api/v1/auth/otp/request", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ email: "ada@example.com" }),
-    });
+    const ctx = await createContext(loadConfig({ APP_ENV: "development" }), kv, { log });
+    const res = await createApp(ctx, { assets: await loadAssets() }).request(
+      "/api/v1/auth/otp/request",
+      {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email: "ada@example.com" }),
+      },
+    );
     assert.equal(res.status, 202);
     await res.body?.cancel();
     await ctx.close();

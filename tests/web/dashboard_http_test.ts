@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isSameOrigin } from "../../core/web/security.ts";
+import { isSameOrigin } from "../../web/security.ts";
 import { type Harness, startHarness } from "../helpers.ts";
 
 const ADMIN = "ops@example.com";

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { parseHTML } from "linkedom";
 import { useState } from "preact/hooks";
-import { boot } from "../../core/web/client.ts";
-import { Island, renderDocument, serializeProps } from "../../core/web/islands.tsx";
+import { boot } from "../../web/client.ts";
+import { Island, renderDocument, serializeProps } from "../../web/islands.tsx";
 
 function Counter({ start, label }: { start: number; label: string }) {
   const [count, setCount] = useState(start);

@@ -4,11 +4,10 @@ import { z } from "zod";
 import { changeSettings, readSettings } from "../../../core/admin/settings.ts";
 import { readAdminStats } from "../../../core/admin/stats.ts";
 import { listAdminUsers, updateUser } from "../../../core/admin/users.ts";
-import type { LiveEvent } from "../../../core/live/events.ts";
+import { liveEvents } from "../../../core/live/stream.ts";
 import { settingsPatchSchema } from "../../../core/settings.ts";
-import type { AppEnv } from "../../../core/web/env.ts";
-import { jsonBody, query, requireAdmin } from "../../../core/web/middleware.ts";
-import { listEventsAfter } from "../../../kv/events.ts";
+import type { AppEnv } from "../../../web/env.ts";
+import { jsonBody, query, requireAdmin } from "../../../web/middleware.ts";
 
 /** `GET /users` query. */
 export const userListSchema = z.object({
@@ -48,55 +47,32 @@ export const adminRoutes = new Hono<AppEnv>()
     const ctx = c.var.ctx;
     const lastEventId = c.req.header("last-event-id")?.slice(0, 64);
     return streamSSE(c, async (stream) => {
-      const queue: LiveEvent[] = [];
-      let wake: (() => void) | null = null;
-      const unsubscribe = ctx.bus.subscribe((event) => {
-        queue.push(event);
-        wake?.();
-      });
-      const closed = new Promise<void>((resolve) => {
-        stream.onAbort(resolve);
-        ctx.closing.addEventListener("abort", () => resolve(), { once: true });
-      });
-      let open = true;
-      closed.then(() => {
-        open = false;
-        wake?.();
-      });
-      const sent = new Set<string>();
-      const write = async (event: LiveEvent) => {
-        if (sent.has(event.id)) return;
-        sent.add(event.id);
-        await stream.writeSSE({
-          id: event.id,
-          event: event.kind,
-          data: JSON.stringify(event.data),
-        });
-      };
+      // The stream ends when the client goes or the server shuts down.
+      const ended = new AbortController();
+      stream.onAbort(() => ended.abort());
+      const stop = () => ended.abort();
+      ctx.closing.addEventListener("abort", stop, { once: true });
       try {
         await stream.write(": connected\n\n");
-        if (lastEventId) {
-          for (const event of await listEventsAfter(ctx.kv, lastEventId, 1000)) {
-            await write(event as LiveEvent);
+        const items = liveEvents(ctx, {
+          lastEventId,
+          signal: ended.signal,
+          idleMs: SSE_KEEP_ALIVE_MS,
+        });
+        for await (const item of items) {
+          if ("idle" in item) await stream.write(": keep-alive\n\n");
+          else {
+            await stream.writeSSE({
+              id: item.event.id,
+              event: item.event.kind,
+              data: JSON.stringify(item.event.data),
+            });
           }
-        }
-        while (open) {
-          while (queue.length > 0 && open) await write(queue.shift()!);
-          if (sent.size > 5000) sent.clear();
-          const timedOut = await new Promise<boolean>((resolve) => {
-            const timer = setTimeout(() => resolve(true), SSE_KEEP_ALIVE_MS);
-            wake = () => {
-              clearTimeout(timer);
-              resolve(false);
-            };
-          });
-          wake = null;
-          if (timedOut && open) await stream.write(": keep-alive\n\n");
         }
       } catch {
         // The client went away mid-write.
       } finally {
-        unsubscribe();
+        ctx.closing.removeEventListener("abort", stop);
       }
     });
   })

@@ -4,13 +4,8 @@ import { requestCode } from "../../../core/auth/otp.ts";
 import { verifyCode } from "../../../core/auth/verify.ts";
 import { normalizeEmail, normalizePhone, type Recipient } from "../../../core/auth/recipients.ts";
 import { logout, refreshSession } from "../../../core/auth/sessions.ts";
-import type { AppEnv } from "../../../core/web/env.ts";
-import {
-  jsonBody,
-  limitBody,
-  optionalJsonBody,
-  requireUser,
-} from "../../../core/web/middleware.ts";
+import type { AppEnv } from "../../../web/env.ts";
+import { jsonBody, limitBody, optionalJsonBody, requireUser } from "../../../web/middleware.ts";
 
 /** `POST /otp/request`: exactly one recipient, or none for Telegram deep-link sign-in. */
 export const codeRequestSchema = z.object({

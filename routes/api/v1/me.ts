@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { publicUser } from "../../../core/users.ts";
-import type { AppEnv } from "../../../core/web/env.ts";
-import { requireUser } from "../../../core/web/middleware.ts";
+import type { AppEnv } from "../../../web/env.ts";
+import { requireUser } from "../../../web/middleware.ts";
 
 /** `GET /api/v1/me`: the signed-in user. */
 export const meRoutes = new Hono<AppEnv>()

@@ -1,8 +1,8 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { presenceOf, recordActivity } from "../../../core/presence/presence.ts";
-import type { AppEnv } from "../../../core/web/env.ts";
-import { query, requireUser } from "../../../core/web/middleware.ts";
+import type { AppEnv } from "../../../web/env.ts";
+import { query, requireUser } from "../../../web/middleware.ts";
 
 /** `?user_ids=usr_a,usr_b`: 1 to 100 distinct ids. */
 export const presenceQuerySchema = z.object({

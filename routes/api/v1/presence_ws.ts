@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { AppError } from "../../../core/errors.ts";
-import type { AppEnv } from "../../../core/web/env.ts";
+import type { AppEnv } from "../../../web/env.ts";
 
 /** `GET /api/v1/presence/ws`: the presence WebSocket (protocol in core/presence/hub.ts). */
 export const presenceSocketRoutes = new Hono<AppEnv>()

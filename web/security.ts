@@ -1,5 +1,5 @@
 import { createFactory } from "hono/factory";
-import { AppError } from "../errors.ts";
+import { AppError } from "../core/errors.ts";
 import type { AppEnv } from "./env.ts";
 
 const factory = createFactory<AppEnv>();

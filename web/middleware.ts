@@ -1,18 +1,60 @@
 import type { z } from "zod";
 import type { Context } from "hono";
 import { zValidator } from "@hono/zod-validator";
-import { createFactory } from "hono/factory";
 import { bodyLimit } from "hono/body-limit";
-import { authenticate } from "../auth/sessions.ts";
-import { authenticateWebSession } from "../auth/web_sessions.ts";
+import { cors } from "hono/cors";
+import { createFactory } from "hono/factory";
+import { requestId } from "hono/request-id";
+import { authenticate } from "../core/auth/sessions.ts";
+import { authenticateWebSession } from "../core/auth/web_sessions.ts";
 import { isSameOrigin } from "./security.ts";
-import { AppError } from "../errors.ts";
+import { AppError } from "../core/errors.ts";
 import type { AppEnv } from "./env.ts";
 
 /** Largest accepted request body. */
 export const MAX_BODY_BYTES = 16 * 1024;
 
 const factory = createFactory<AppEnv>();
+
+/** Gives each request an id, counts it for `/metrics` and logs one line when it is answered. */
+export const requestLog = factory.createMiddleware(async (c, next) => {
+  await requestId({ limitLength: 64 })(c, async () => {
+    const ctx = c.var.ctx;
+    const started = performance.now();
+    await next();
+    ctx.metrics.inc("doorman_http_requests_total", "HTTP requests answered by this instance.", {
+      method: c.req.method,
+      status: String(c.res.status),
+    });
+    // The path only: query strings may carry things that do not belong in logs.
+    ctx.log.info("request", {
+      request_id: c.var.requestId,
+      method: c.req.method,
+      path: c.req.path.slice(0, 200),
+      status: c.res.status,
+      ms: Math.round(performance.now() - started),
+    });
+  });
+});
+
+/** Headers every answer carries; API answers are never cached. */
+export const commonHeaders = factory.createMiddleware(async (c, next) => {
+  await next();
+  c.header("X-Content-Type-Options", "nosniff");
+  c.header("Referrer-Policy", "no-referrer");
+  if (c.req.path.startsWith("/api/")) c.header("Cache-Control", "no-store");
+});
+
+/** CORS for the API: only the configured origins may call it from a browser. */
+export function apiCors(origins: string[]) {
+  return cors({
+    origin: (origin) => origins.includes(origin) ? origin : null,
+    allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE"],
+    allowHeaders: ["Authorization", "Content-Type"],
+    exposeHeaders: ["Retry-After", "X-Request-Id"],
+    maxAge: 600,
+  });
+}
 
 /** Works out the client IP once per request. */
 export const clientIp = factory.createMiddleware(async (c, next) => {

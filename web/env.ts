@@ -1,5 +1,6 @@
-import type { Caller } from "../auth/sessions.ts";
-import type { AppContext } from "../context.ts";
+import type { Caller } from "../core/auth/sessions.ts";
+import type { AppContext } from "../core/context.ts";
+import type { WebAssets } from "./assets.ts";
 
 /** Hono's typing of Doorman: what `Deno.serve` passes in, and what middleware sets. */
 export type AppEnv = {
@@ -9,6 +10,8 @@ export type AppEnv = {
   };
   Variables: {
     ctx: AppContext;
+    /** The dashboard's bundle and stylesheet. */
+    assets: WebAssets;
     requestId: string;
     /** The client's IP: the socket peer, or `X-Forwarded-For` with `TRUST_PROXY=true`. */
     ip: string;

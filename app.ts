@@ -1,0 +1,41 @@
+import { Hono } from "hono";
+import type { AppContext } from "./core/context.ts";
+import { adminPages } from "./routes/admin/pages.tsx";
+import { adminRoutes } from "./routes/api/v1/admin.ts";
+import { authRoutes } from "./routes/api/v1/auth.ts";
+import { meRoutes } from "./routes/api/v1/me.ts";
+import { presenceRoutes } from "./routes/api/v1/presence.ts";
+import { presenceSocketRoutes } from "./routes/api/v1/presence_ws.ts";
+import { healthRoutes, livenessRoutes } from "./routes/health.ts";
+import { operationsRoutes } from "./routes/operations.tsx";
+import { staticRoutes } from "./routes/static.ts";
+import { telegramRoutes } from "./routes/telegram/webhook.ts";
+import type { WebAssets } from "./web/assets.ts";
+import type { AppEnv } from "./web/env.ts";
+import { answerError, answerNotFound } from "./web/errors.ts";
+import { apiCors, clientIp, commonHeaders, requestLog } from "./web/middleware.ts";
+
+/** Builds the HTTP app over a context: the only place routes are composed. */
+export function createApp(ctx: AppContext, options: { assets: WebAssets }): Hono<AppEnv> {
+  return new Hono<AppEnv>()
+    .use(async (c, next) => {
+      c.set("ctx", ctx);
+      c.set("assets", options.assets);
+      await next();
+    })
+    .use(requestLog, commonHeaders, clientIp)
+    .use("/api/*", apiCors(ctx.config.corsOrigins))
+    .route("/health", livenessRoutes)
+    .route("/api/v1/health", healthRoutes)
+    .route("/api/v1/auth", authRoutes)
+    .route("/api/v1/me", meRoutes)
+    .route("/api/v1/admin", adminRoutes)
+    .route("/telegram", telegramRoutes)
+    .route("/admin", adminPages)
+    .route("/static", staticRoutes)
+    .route("/", operationsRoutes)
+    .route("/api/v1/presence/ws", presenceSocketRoutes)
+    .route("/api/v1/presence", presenceRoutes)
+    .notFound(answerNotFound)
+    .onError(answerError);
+}

@@ -1,0 +1,72 @@
+import { getOrCreateSecret } from "../kv/secrets.ts";
+import { deriveCodeKey, toBase64Url } from "./auth/codes.ts";
+import type { TokenSettings } from "./auth/tokens.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import type { Config } from "./config.ts";
+import { EventBus } from "./live/events.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { Metrics } from "./metrics.ts";
+import { SettingsCache } from "./settings.ts";
+
+/**
+ * The plain services every core function may use: configuration, storage, time, logging,
+ * the settings in force, the keys, the event bus and the counters. They hold no reference to
+ * any runtime (sockets, Telegram, delivery), so anything can depend on them without a cycle.
+ */
+export interface Services {
+  config: Config;
+  kv: Deno.Kv;
+  clock: Clock;
+  log: Logger;
+  /** The admin settings in force (cached for a second). */
+  settings: SettingsCache;
+  /** What access tokens are signed and checked with. */
+  tokens: TokenSettings;
+  /** HMAC key codes are stored under. */
+  codeKey: CryptoKey;
+  /** This process's id in the event log. */
+  instance: string;
+  /** Live events of this instance and, once the log tail runs, of the others. */
+  bus: EventBus;
+  /** Counters for `/metrics`. */
+  metrics: Metrics;
+}
+
+/** Builds the services over an open KV; settles the signing secret (generated once in dev). */
+export async function createServices(
+  config: Config,
+  deps: { kv: Deno.Kv; clock?: Clock; log?: Logger },
+): Promise<Services> {
+  const { kv } = deps;
+  const clock = deps.clock ?? systemClock;
+  const log = deps.log ?? createLogger({ json: config.appEnv === "production" });
+  // Production refuses to start without JWT_SECRET (see config.ts); elsewhere one is made once.
+  const secret = config.jwtSecret ??
+    await getOrCreateSecret(kv, "jwt_secret", () => {
+      log.warn("JWT_SECRET is not set: using a generated development secret kept in KV");
+      return toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
+    });
+  const key = new TextEncoder().encode(secret);
+  const instance = crypto.randomUUID();
+  return {
+    config,
+    kv,
+    clock,
+    log,
+    settings: new SettingsCache(kv, config.settings, () => clock.now()),
+    tokens: {
+      key,
+      issuer: config.publicUrl,
+      audience: "doorman",
+      accessTtlSeconds: config.accessTokenTtlSeconds,
+    },
+    codeKey: await deriveCodeKey(key),
+    instance,
+    bus: new EventBus(
+      instance,
+      () => clock.now(),
+      (error) => log.error("event listener failed", { error: String(error) }),
+    ),
+    metrics: new Metrics(),
+  };
+}

@@ -1,0 +1,189 @@
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import {
+  checkLayers,
+  describeCycle,
+  findCycles,
+  graphFromSources,
+  layerOf,
+  parseImports,
+  scanImports,
+} from "./architecture/graph.ts";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+Deno.test("architecture - no import cycles, type imports included", async () => {
+  const graph = await scanImports(ROOT);
+  const cycles = findCycles(graph);
+  assert.deepEqual(
+    cycles,
+    [],
+    `${cycles.length} import cycle(s); cut one import in each:\n` +
+      cycles.map((scc) => `  - ${describeCycle(graph, scc)}`).join("\n"),
+  );
+});
+
+Deno.test(
+  "architecture - layers: routes → web/core → kv; kv imports only kv; islands import no server code",
+  async () => {
+    const violations = checkLayers(await scanImports(ROOT));
+    assert.deepEqual(
+      violations,
+      [],
+      `${violations.length} layer violation(s):\n` + violations.map((v) => `  - ${v}`).join("\n"),
+    );
+  },
+);
+
+Deno.test("architecture scanner - reads the real tree, and not tests/ or bench/", async () => {
+  const { files } = await scanImports(ROOT);
+  assert.ok(files.includes("main.ts") && files.includes("fresh.config.ts"));
+  assert.ok(files.some((f) => f.startsWith("kv/")));
+  assert.deepEqual(files.filter((f) => /^(tests|bench|data|static)\//.test(f)), []);
+});
+
+Deno.test("architecture scanner - multi-line import lists and re-exports", () => {
+  const src = `
+import {
+  a,
+  b as c,
+} from "./a.ts";
+import D, * as ns from "../d.ts";
+import "./side-effect.ts";
+export { e } from "./e.ts";
+export * from "./f.ts";
+export * as g from "./g.ts";
+export { local };
+import h from "./h.ts"
+`;
+  assert.deepEqual(parseImports(src).map((r) => r.specifier), [
+    "./a.ts",
+    "../d.ts",
+    "./side-effect.ts",
+    "./e.ts",
+    "./f.ts",
+    "./g.ts",
+    "./h.ts",
+  ]);
+});
+
+Deno.test("architecture scanner - `import type` and `{ type A }` are type-only, mixed lists are not", () => {
+  const src = `
+import type { A } from "./a.ts";
+import type B from "./b.ts";
+import { type C, type D as E } from "./c.ts";
+import { type F, g } from "./f.ts";
+import H, { type I } from "./h.ts";
+import { type } from "./type-named.ts";
+export type { J } from "./j.ts";
+export { type K } from "./k.ts";
+export type * from "./l.ts";
+`;
+  assert.deepEqual(parseImports(src).map((r) => [r.specifier, r.typeOnly]), [
+    ["./a.ts", true],
+    ["./b.ts", true],
+    ["./c.ts", true],
+    ["./f.ts", false],
+    ["./h.ts", false],
+    ["./type-named.ts", false],
+    ["./j.ts", true],
+    ["./k.ts", true],
+    ["./l.ts", true],
+  ]);
+});
+
+Deno.test("architecture scanner - dynamic imports with a string literal", () => {
+  const src = `
+const { buildIslands } = await import("./build.ts");
+lazy(() => import('./page.tsx'));
+const m = await import(\`./plain.ts\`);
+type T = typeof import("./types.ts");
+await import(path); // not a literal: unknown, skipped
+console.log(import.meta.url, obj.import("./not-a-module.ts"));
+`;
+  assert.deepEqual(parseImports(src), [
+    { specifier: "./build.ts", typeOnly: false },
+    { specifier: "./page.tsx", typeOnly: false },
+    { specifier: "./plain.ts", typeOnly: false },
+    { specifier: "./types.ts", typeOnly: true },
+  ]);
+});
+
+Deno.test("architecture scanner - `import` in comments, strings, templates and regexes is not an import", () => {
+  const src = `
+// import { a } from "./comment.ts";
+/* import "./block.ts";
+   export * from "./block2.ts"; */
+const s = 'import { b } from "./string.ts"';
+const t = "export * from './string2.ts'";
+const entry = [
+  \`import { boot } from "\${fromBuild("web/client.ts")}";\`,
+  ...islands.map((path, i) => \`import island\${i} from "\${fromBuild(path)}";\`),
+].join("\\n");
+const re = /"|import x from "\\.\\/regex.ts"/;
+const half = total / 2; import { real } from "./real.ts";
+const jsx = <p>Don't import "./jsx.ts" here</p>;
+import { after } from "./after.ts";
+`;
+  assert.deepEqual(parseImports(src).map((r) => r.specifier), ["./real.ts", "./after.ts"]);
+});
+
+Deno.test("architecture scanner - relative specifiers resolve to project paths, bare ones are external", () => {
+  const graph = graphFromSources({
+    "core/auth/otp.ts": `import { x } from "../../kv/users.ts";
+import { Hono } from "hono";
+import { createHash } from "node:crypto";
+import { z } from "npm:zod@4";
+import { y } from "./codes.ts";`,
+  });
+  assert.deepEqual(graph.edges.map((e) => [e.to, e.external]), [
+    ["kv/users.ts", false],
+    ["hono", true],
+    ["node:crypto", true],
+    ["npm:zod@4", true],
+    ["core/auth/codes.ts", false],
+  ]);
+});
+
+Deno.test("architecture scanner - a 3-file cycle is found, type-only edges included", () => {
+  const graph = graphFromSources({
+    "core/a.ts": `import { b } from "./b.ts";`,
+    "core/b.ts": `import type { C } from "./c.ts";`,
+    "core/c.ts": `import { a } from "./a.ts";`,
+    "core/d.ts": `import { a } from "./a.ts";`, // reaches the cycle but is not in it
+    "core/e.ts": `export { e } from "./e.ts";`, // a self-import is a cycle too
+  });
+  const cycles = findCycles(graph);
+  assert.deepEqual(cycles, [["core/a.ts", "core/b.ts", "core/c.ts"], ["core/e.ts"]]);
+  assert.match(
+    describeCycle(graph, cycles[0]),
+    /core\/a\.ts → core\/b\.ts → core\/c\.ts → core\/a\.ts/,
+  );
+});
+
+Deno.test("architecture scanner - layer rules", () => {
+  assert.deepEqual(
+    ["main.ts", "app.ts", "fresh.config.ts", "web/render.tsx", "routes/api/v1/me.ts"].map(layerOf),
+    ["main", "app", "config", "web", "routes"],
+  );
+  const violations = checkLayers(graphFromSources({
+    "main.ts": `import { app } from "./app.ts";`,
+    "app.ts": `import { me } from "./routes/api/v1/me.ts"; import { kv } from "./kv/users.ts";`,
+    "kv/users.ts": `import type { User } from "../core/users.ts";`,
+    "core/users.ts": `import type { Context } from "hono"; import { u } from "../kv/users.ts";`,
+    "web/render.tsx": `import { h } from "preact"; import "../routes/_app.tsx";`,
+    "routes/api/v1/me.ts": `import { r } from "../../../web/render.tsx"; import "../../../app.ts";`,
+    "islands/Me.tsx": `import type { Me } from "../routes/api/v1/me.ts";
+import { hc } from "hono/client"; import { useState } from "preact/hooks";
+import { z } from "zod"; import { k } from "../kv/users.ts";`,
+  }));
+  assert.deepEqual(violations, [
+    `core/users.ts imports "hono" (type-only): core may not import hono (no HTTP or UI types in core)`,
+    `islands/Me.tsx imports "zod": islands may import only preact, preact/*, @preact/signals and hono/client`,
+    "islands/Me.tsx imports kv/users.ts: islands may not import kv",
+    "kv/users.ts imports core/users.ts (type-only): kv may not import core",
+    "routes/api/v1/me.ts imports app.ts: routes may not import app; only main.ts may import app.ts",
+    "web/render.tsx imports routes/_app.tsx: web may not import routes; " +
+    "only app.ts may import routes/ from outside routes/",
+  ]);
+});

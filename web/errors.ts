@@ -1,0 +1,47 @@
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { AppError, clientError } from "../core/errors.ts";
+import type { AppEnv } from "./env.ts";
+
+/** Maps anything thrown to the error table; unknown errors become a bare `INTERNAL`. */
+export function toAppError(error: unknown): AppError {
+  const known = clientError(error);
+  if (known) return known;
+  if (error instanceof HTTPException) {
+    // Hono's own: the JSON validator's parse failure, mostly.
+    if (error.status === 413) return new AppError("PAYLOAD_TOO_LARGE", "The body is too large.");
+    if (error.status === 400) {
+      return new AppError("VALIDATION_FAILED", "The request body is not valid JSON.", {
+        details: [{ path: "(body)", message: "malformed JSON" }],
+      });
+    }
+  }
+  return new AppError("INTERNAL", "Something went wrong on our side. It has been logged.");
+}
+
+/** `app.onError`: the JSON error body; `INTERNAL` is logged with its request id and stack. */
+export function answerError(error: Error, c: Context<AppEnv>): Response {
+  const appError = toAppError(error);
+  if (appError.code === "INTERNAL") {
+    c.var.ctx.log.error("unhandled error", {
+      request_id: c.var.requestId,
+      error: `${error.name}: ${error.message}`,
+      stack: error.stack,
+    });
+  } else if (!(error instanceof AppError)) {
+    c.var.ctx.log.warn("gave up on a contended write", {
+      request_id: c.var.requestId,
+      error: error.message,
+    });
+  }
+  if (appError.code === "RATE_LIMITED") {
+    c.header("Retry-After", String(appError.extra.retry_after));
+  }
+  return c.json(appError.toBody(), appError.status as 400);
+}
+
+/** 404 `NOT_FOUND` for a path no route takes. */
+export function answerNotFound(c: Context<AppEnv>): Response {
+  const error = new AppError("NOT_FOUND", `No route for ${c.req.method} ${c.req.path}.`);
+  return c.json(error.toBody(), 404);
+}
