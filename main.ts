@@ -10,6 +10,7 @@ import { createContext } from "./core/context.ts";
 import { CRON_JOBS } from "./core/jobs/cron.ts";
 import { Lifecycle, within } from "./core/lifecycle.ts";
 import { startEventTail } from "./core/live/tail.ts";
+import { openKv } from "./kv/open.ts";
 import { loadAssets } from "./web/assets.ts";
 
 /** How long requests in flight may take to finish after a stop signal. */
@@ -38,7 +39,7 @@ if (config.appEnv === "development" && mayBuild) {
   console.log(`Built static/build/${file}`);
 }
 
-const kv = await Deno.openKv(config.kvPath);
+const kv = await openKv(config.kvPath);
 const ctx = await createContext(config, kv);
 const assets = await loadAssets();
 if (!assets.bundleUrl) {

@@ -1,6 +1,6 @@
 import { KvContention } from "../kv/retry.ts";
 
-/** The API.md error table: every code a client can receive, with its HTTP status. */
+/** The error table (README, "Errors"): every code a client can receive, with its status. */
 export const ERROR_STATUS = {
   VALIDATION_FAILED: 400,
   INVALID_CODE: 400,
@@ -16,13 +16,13 @@ export const ERROR_STATUS = {
   INTERNAL: 500,
 } as const;
 
-/** One of the error codes of API.md. */
+/** One of the error codes of the README's error table. */
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
 /** Extra fields an error carries into `error.*` of the JSON body (`retry_after`, `details`, …). */
 export type ErrorExtra = Record<string, unknown>;
 
-/** An error meant for the client: its code, status and message go out as API.md describes. */
+/** An error meant for the client: its code, status and message go out as the README's "Errors" says. */
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
@@ -36,7 +36,7 @@ export class AppError extends Error {
     this.extra = extra;
   }
 
-  /** The JSON body API.md prescribes for this error. */
+  /** The JSON error body every non-2xx API answer carries. */
   toBody(): { error: { code: ErrorCode; message: string } & ErrorExtra } {
     return { error: { code: this.code, message: this.message, ...this.extra } };
   }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { getStoredSettingsEntry } from "../kv/settings.ts";
 
-/** The admin settings of API.md, each with its range and its default. */
+/** The admin settings (README, "Limits"), each with its range and its default. */
 export const SETTING_RANGES = {
   otp_length: { min: 4, max: 10, default: 6 },
   otp_ttl_seconds: { min: 2, max: 600, default: 300 },

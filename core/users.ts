@@ -11,7 +11,7 @@ export interface PublicUser {
   created_at: string;
 }
 
-/** The API.md shape of a user. */
+/** A user as the API answers it (README, "API in brief"; `/api/v1/openapi.json`). */
 export function publicUser(user: User): PublicUser {
   return {
     id: user.id,

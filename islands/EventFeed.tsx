@@ -1,12 +1,14 @@
 import { useEffect, useState } from "preact/hooks";
-import { type LiveEvent, subscribe } from "./lib/live.ts";
+import { KINDS, type LiveEvent, subscribe } from "./lib/live.ts";
 import { LiveBadge } from "./LiveStatus.tsx";
 
 const KEEP = 200;
 
+type Kind = LiveEvent["kind"];
+
 /** One line of text for an event: who, what, how. */
 export function describe(event: LiveEvent): string {
-  const d = event.data as Record<string, unknown>;
+  const d = event.data;
   switch (d.type) {
     case "presence.online":
       return `${d.user_id} came online`;
@@ -40,7 +42,7 @@ export function describe(event: LiveEvent): string {
 /** The live feed of sign-ins, deliveries, failures and presence changes. */
 export default function EventFeed({ initial }: { initial: LiveEvent[] }) {
   const [events, setEvents] = useState(initial);
-  const [kinds, setKinds] = useState<Set<string>>(new Set(["presence", "otp", "user", "channel"]));
+  const [kinds, setKinds] = useState<Set<Kind>>(new Set(KINDS));
   useEffect(() =>
     subscribe((event) => {
       setEvents((list) => (list.some((e) =>
@@ -50,7 +52,7 @@ export default function EventFeed({ initial }: { initial: LiveEvent[] }) {
         : [event, ...list].slice(0, KEEP))
       );
     }, () => {}), []);
-  const toggle = (kind: string) => {
+  const toggle = (kind: Kind) => {
     const next = new Set(kinds);
     if (next.has(kind)) next.delete(kind);
     else next.add(kind);
@@ -61,7 +63,7 @@ export default function EventFeed({ initial }: { initial: LiveEvent[] }) {
     <div>
       <div class="toolbar">
         <div class="segmented" role="group" aria-label="Show kinds">
-          {["otp", "presence", "user", "channel"].map((kind) => (
+          {(["otp", "presence", "user", "channel"] as const).map((kind) => (
             <button
               type="button"
               key={kind}

@@ -1,15 +1,11 @@
+import type { InferResponseType } from "hono/client";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api } from "./lib/api.ts";
+import { api, call } from "./lib/api.ts";
 import { subscribe } from "./lib/live.ts";
 import { LiveBadge } from "./LiveStatus.tsx";
 
-/** `GET /api/v1/admin/stats`, as API.md shapes it. */
-export interface Stats {
-  users: { total: number; online: number };
-  otp: { requested: number; sent: number; verified: number; failed: number; rate_limited: number };
-  series: { minute: string; requested: number; verified: number; online: number }[];
-  channels: Record<string, { configured: boolean; ok: boolean; last_error: string | null }>;
-}
+/** `GET /api/v1/admin/stats` (README, "What an admin sees"). */
+export type Stats = InferResponseType<typeof api.stats.$get, 200>;
 
 /** The overview: tiles, the last hour per minute, and channel health, all kept live. */
 export default function LiveOverview({ stats: initial }: { stats: Stats }) {
@@ -18,7 +14,7 @@ export default function LiveOverview({ stats: initial }: { stats: Stats }) {
 
   useEffect(() => {
     const refresh = () => {
-      api<Stats>("/api/v1/admin/stats").then(setStats).catch(() => {});
+      call(api.stats.$get()).then(setStats).catch(() => {});
     };
     // Bursts of events (a sign-in makes three) become one refresh.
     const soon = () => {

@@ -1,5 +1,6 @@
+import type { InferRequestType, InferResponseType } from "hono/client";
 import { useState } from "preact/hooks";
-import { api, ApiError } from "./lib/api.ts";
+import { api, ApiError, call } from "./lib/api.ts";
 
 /** A setting's range and what it means. */
 export interface SettingSpec {
@@ -11,6 +12,9 @@ export interface SettingSpec {
   unit?: string;
 }
 
+/** `GET /api/v1/admin/settings`: every setting with its value. */
+export type Settings = InferResponseType<typeof api.settings.$get, 200>;
+type SettingsPatch = InferRequestType<typeof api.settings.$put>["json"];
 type Values = Record<string, number>;
 
 /** Problems with the values as typed, before anything is sent. */
@@ -34,7 +38,7 @@ export function validate(values: Values, specs: SettingSpec[]): Record<string, s
 
 /** Every setting with its range, checked here and by the server, effective at once. */
 export default function SettingsForm(
-  { settings, specs }: { settings: Values; specs: SettingSpec[] },
+  { settings, specs }: { settings: Settings; specs: SettingSpec[] },
 ) {
   const [values, setValues] = useState<Values>(settings);
   const [saved, setSaved] = useState<Values>(settings);
@@ -50,11 +54,11 @@ export default function SettingsForm(
       setStatus({ kind: "error", text: "Fix the highlighted values." });
       return;
     }
-    const changed = Object.fromEntries(
+    const changed: SettingsPatch = Object.fromEntries(
       specs.filter((s) => values[s.name] !== saved[s.name]).map((s) => [s.name, values[s.name]]),
     );
     try {
-      const next = await api<Values>("/api/v1/admin/settings", { method: "PUT", json: changed });
+      const next = await call(api.settings.$put({ json: changed }));
       setValues(next);
       setSaved(next);
       setStatus({ kind: "ok", text: "Saved. The new values are in force." });

@@ -1,25 +1,20 @@
+import type { InferRequestType, InferResponseType } from "hono/client";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api, ApiError } from "./lib/api.ts";
+import { api, ApiError, call } from "./lib/api.ts";
 import { ago, subscribe } from "./lib/live.ts";
 import { LiveBadge } from "./LiveStatus.tsx";
 
-/** A row of `GET /api/v1/admin/users`. */
-export interface AdminUserRow {
-  id: string;
-  phone: string | null;
-  email: string | null;
-  telegram_id: string | null;
-  status: "active" | "inactive" | "suspended" | "banned";
-  role: "user" | "admin";
-  created_at: string;
-  presence: { status: "online" | "offline"; last_seen: string | null };
-}
+// `hc` names a route by its path, so the id's pattern is part of the key.
+const userById = api.users[":id{[A-Za-z0-9_-]{1,64}}"];
 
-type Filter = "all" | "online" | "offline";
-type Action = {
-  label: string;
-  patch: { status?: AdminUserRow["status"]; role?: AdminUserRow["role"] };
-};
+/** A page of `GET /api/v1/admin/users`. */
+export type UsersPage = InferResponseType<typeof api.users.$get, 200>;
+/** A row of `GET /api/v1/admin/users`. */
+export type AdminUserRow = UsersPage["users"][number];
+
+type UsersQuery = InferRequestType<typeof api.users.$get>["query"];
+type Filter = NonNullable<UsersQuery["status"]>;
+type Action = { label: string; patch: InferRequestType<typeof userById.$patch>["json"] };
 
 function actionsFor(user: AdminUserRow, self: string): Action[] {
   if (user.id === self) return [];
@@ -40,7 +35,7 @@ function actionsFor(user: AdminUserRow, self: string): Action[] {
 
 /** The live user list: presence dots, last seen, filters, search, pages and account actions. */
 export default function UsersTable(
-  { initial, self }: { initial: { users: AdminUserRow[]; cursor: string | null }; self: string },
+  { initial, self }: { initial: UsersPage; self: string },
 ) {
   const [users, setUsers] = useState(initial.users);
   const [cursor, setCursor] = useState(initial.cursor);
@@ -56,10 +51,13 @@ export default function UsersTable(
 
   const load = (page: string | null = state.current.page) => {
     state.current.page = page;
-    const params = new URLSearchParams({ status: state.current.filter, limit: "25" });
-    if (state.current.q.trim()) params.set("q", state.current.q.trim());
-    if (page) params.set("cursor", page);
-    return api<{ users: AdminUserRow[]; cursor: string | null }>(`/api/v1/admin/users?${params}`)
+    const query: UsersQuery = {
+      status: state.current.filter,
+      limit: "25",
+      q: state.current.q.trim() || undefined,
+      cursor: page ?? undefined,
+    };
+    return call(api.users.$get({ query }))
       .then((result) => {
         setUsers(result.users);
         setCursor(result.cursor);
@@ -72,7 +70,7 @@ export default function UsersTable(
     const unsubscribe = subscribe((event) => {
       const id = String(event.data.user_id ?? "");
       if (event.kind === "presence") {
-        const status = event.data.status as "online" | "offline";
+        const status = event.data.status as AdminUserRow["presence"]["status"];
         let known = false;
         setUsers((rows) =>
           rows.map((row) => {
@@ -119,13 +117,7 @@ export default function UsersTable(
     setConfirming(null);
     setError(null);
     try {
-      const { user } = await api<{ user: Omit<AdminUserRow, "presence"> }>(
-        `/api/v1/admin/users/${id}`,
-        {
-          method: "PATCH",
-          json: action.patch,
-        },
-      );
+      const { user } = await call(userById.$patch({ param: { id }, json: action.patch }));
       setUsers((rows) => rows.map((row) => (row.id === id ? { ...row, ...user } : row)));
     } catch (e) {
       setError(e instanceof ApiError ? e.message : "The change failed.");

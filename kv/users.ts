@@ -1,8 +1,8 @@
 import { keys } from "./keys.ts";
 
-/** Account states of API.md; only `active` may sign in and be online. */
+/** Account states; only `active` may sign in and be online. */
 export type UserStatus = "active" | "inactive" | "suspended" | "banned";
-/** Roles of API.md. */
+/** Roles a user can have. */
 export type UserRole = "user" | "admin";
 
 /** A stored user. Telegram ids are kept as decimal strings: they exceed 32 bits. */

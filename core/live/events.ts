@@ -1,7 +1,7 @@
 import { monotonicFactory } from "ulid";
 import type { StoredEvent } from "../../kv/events.ts";
 
-/** Categories of live events: the SSE event names of API.md. */
+/** Categories of live events: the SSE event names (README, "What an admin sees"). */
 export type EventKind = "presence" | "otp" | "user" | "channel";
 
 /** A live event as subscribers receive it. */

@@ -18,7 +18,7 @@ export interface HubDeps {
   presenceOf(userIds: string[]): Promise<PresenceView[]>;
 }
 
-/** Close codes of API.md, and the standard ones for oversize and abuse. */
+/** Close codes of the protocol (README, "The WebSocket protocol"), and the standard ones for oversize and abuse. */
 export const CLOSE = {
   badToken: 4001,
   disabled: 4003,

@@ -128,6 +128,24 @@ export async function recordActivity(
   });
 }
 
+/** The answer of a heartbeat: the user's presence, and when to send the next one. */
+export interface HeartbeatAnswer {
+  status: "online" | "offline";
+  last_seen: string | null;
+  next_heartbeat_in: number;
+}
+
+/** An HTTP heartbeat: keeps the user online and tells the client when to beat again. */
+export async function heartbeat(ctx: PresenceContext, userId: string): Promise<HeartbeatAnswer> {
+  const presence = await recordActivity(ctx, userId, { heartbeat: true });
+  const settings = await ctx.settings.get();
+  return {
+    status: presence.status,
+    last_seen: presence.last_seen,
+    next_heartbeat_in: settings.heartbeat_interval_seconds,
+  };
+}
+
 /**
  * Takes a user offline now, on purpose (logout, last socket closed, account disabled):
  * later activity brings them back. Emits the transition if they were recorded online.

@@ -1,7 +1,12 @@
 /// <reference lib="dom" />
-/** Same-origin JSON calls from the dashboard (the session cookie rides along). */
+/**
+ * The dashboard's typed client of the admin API, built with Hono's `hc` from the routes' own
+ * types: same-origin calls, the session cookie rides along.
+ */
+import { type ClientResponse, hc } from "hono/client";
+import type { AdminApi } from "../../routes/api/v1/admin.ts";
 
-/** An error answer of the API, as API.md shapes it. */
+/** An error answer of the API (README, "Errors"). */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -13,34 +18,37 @@ export class ApiError extends Error {
   }
 }
 
-/** Calls the API; throws `ApiError` for non-2xx answers. */
-export async function api<T>(
-  path: string,
-  init: RequestInit & { json?: unknown } = {},
-): Promise<T> {
-  const { json, ...rest } = init;
-  const headers = new Headers(rest.headers);
-  if (json !== undefined) headers.set("content-type", "application/json");
-  const res = await fetch(path, {
-    ...rest,
-    headers,
-    body: json === undefined ? rest.body : JSON.stringify(json),
-    credentials: "same-origin",
-  });
+/** `fetch` for the client: a 401 goes back to sign-in, and a non-2xx answer throws `ApiError`. */
+async function adminFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+  const res = await fetch(input, { ...init, credentials: "same-origin" });
   if (res.status === 401) {
     // The session ended: back to the sign-in page.
     location.assign(`/admin/login?next=${encodeURIComponent(location.pathname)}`);
   }
+  if (!res.ok) throw await errorOf(res);
+  return res;
+}
+
+async function errorOf(res: Response): Promise<ApiError> {
   const text = await res.text();
-  const body = text ? JSON.parse(text) : null;
-  if (!res.ok) {
-    const error = body?.error ?? {};
-    throw new ApiError(
-      res.status,
-      error.code ?? "INTERNAL",
-      error.message ?? res.statusText,
-      error.details,
-    );
+  let error: { code?: string; message?: string; details?: ApiError["details"] } = {};
+  try {
+    error = (text ? JSON.parse(text) : null)?.error ?? {};
+  } catch {
+    // Not ours (a proxy's error page, say): the status says what there is to say.
   }
-  return body as T;
+  return new ApiError(
+    res.status,
+    error.code ?? "INTERNAL",
+    error.message ?? res.statusText,
+    error.details,
+  );
+}
+
+/** The admin API (`/api/v1/admin`), typed by its routes: `api.users.$get({ query })`. */
+export const api = hc<AdminApi>("/api/v1/admin", { fetch: adminFetch });
+
+/** The JSON of an answer, typed by its route: `await call(api.stats.$get())`. */
+export async function call<T>(request: Promise<ClientResponse<T, number, "json">>): Promise<T> {
+  return await (await request).json();
 }

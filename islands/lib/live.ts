@@ -1,12 +1,12 @@
 /// <reference lib="dom" />
 import { signal } from "@preact/signals";
+import type { AdminEvent } from "../../routes/api/v1/admin.ts";
 
-/** One event of the admin stream. */
-export interface LiveEvent {
-  id: string;
-  kind: "presence" | "otp" | "user" | "channel";
-  data: { type: string; at: string; [key: string]: unknown };
-}
+/** One event of the admin stream, as the server types it. */
+export type LiveEvent = AdminEvent;
+
+/** The stream's event names. */
+export const KINDS: readonly LiveEvent["kind"][] = ["presence", "otp", "user", "channel"];
 
 /** Connection state every island shows: "live" (stream open) or "polling" (fallback). */
 export const connection = signal<"connecting" | "live" | "polling">("connecting");
@@ -45,7 +45,7 @@ function open(): void {
     // EventSource reconnects by itself (resuming with Last-Event-ID); poll meanwhile.
     startPolling();
   };
-  for (const kind of ["presence", "otp", "user", "channel"] as const) {
+  for (const kind of KINDS) {
     source.addEventListener(kind, (message) => {
       const event: LiveEvent = {
         id: (message as MessageEvent).lastEventId,

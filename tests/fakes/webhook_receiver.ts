@@ -2,7 +2,7 @@ import { sign } from "../../core/delivery/webhook.ts";
 
 /**
  * A fake SMS/email webhook receiver on loopback: it speaks the `webhook` provider protocol of
- * API.md (`POST` JSON, `X-Doorman-Signature: sha256=<hex>`), checks the signature, records
+ * the README, "Delivery providers" (`POST` JSON, `X-Doorman-Signature: sha256=<hex>`), checks the signature, records
  * every message, and can be told to fail or stall.
  */
 

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { changeSettings, readSettings } from "../../../core/admin/settings.ts";
 import { readAdminStats } from "../../../core/admin/stats.ts";
 import { listAdminUsers, updateUser } from "../../../core/admin/users.ts";
+import type { LiveEvent } from "../../../core/live/events.ts";
 import { liveEvents } from "../../../core/live/stream.ts";
 import { settingsPatchSchema } from "../../../core/settings.ts";
 import type { AppEnv } from "../../../web/env.ts";
@@ -82,3 +83,9 @@ export const adminRoutes = new Hono<AppEnv>()
     const { ctx, caller } = c.var;
     return c.json(await changeSettings(ctx, c.req.valid("json"), { by: caller.user.id }), 200);
   });
+
+/** The admin API's routes, for the dashboard's typed client (`hc<AdminApi>`). */
+export type AdminApi = typeof adminRoutes;
+
+/** An event of `GET /events` as the stream carries it: `id`, the event name (`kind`), `data`. */
+export type AdminEvent = Pick<LiveEvent, "id" | "kind" | "data">;

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { presenceOf, recordActivity } from "../../../core/presence/presence.ts";
+import { heartbeat, presenceOf } from "../../../core/presence/presence.ts";
 import type { AppEnv } from "../../../web/env.ts";
 import { query, requireUser } from "../../../web/middleware.ts";
 
@@ -16,14 +16,7 @@ export const presenceQuerySchema = z.object({
 /** Presence: heartbeats and bulk status. The WebSocket lives in presence_ws.ts. */
 export const presenceRoutes = new Hono<AppEnv>()
   .post("/heartbeat", requireUser, async (c) => {
-    const { ctx, caller } = c.var;
-    const presence = await recordActivity(ctx, caller.user.id, { heartbeat: true });
-    const settings = await ctx.settings.get();
-    return c.json({
-      status: presence.status,
-      last_seen: presence.last_seen,
-      next_heartbeat_in: settings.heartbeat_interval_seconds,
-    }, 200);
+    return c.json(await heartbeat(c.var.ctx, c.var.caller.user.id), 200);
   })
   .get("/", requireUser, query(presenceQuerySchema), async (c) => {
     const users = await presenceOf(c.var.ctx, c.req.valid("query").user_ids);
