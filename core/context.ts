@@ -1,5 +1,6 @@
 import type { Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
+import { Admissions } from "./auth/admissions.ts";
 import { authenticate } from "./auth/sessions.ts";
 import type { Channel } from "./delivery/channel.ts";
 import { consoleChannel } from "./delivery/console.ts";
@@ -10,7 +11,7 @@ import { webhookChannel } from "./delivery/webhook.ts";
 import { Deadlines } from "./jobs/timers.ts";
 import { emitEvent } from "./live/emit.ts";
 import type { Logger } from "./log.ts";
-import { ActivityBatcher } from "./presence/batcher.ts";
+import { PresenceCache } from "./presence/cache.ts";
 import { PresenceHub } from "./presence/hub.ts";
 import {
   type PresenceContext,
@@ -37,13 +38,15 @@ export interface AppContext extends Services {
   delivery: DeliveryRouter;
   /** The Telegram bot, when `TELEGRAM_BOT_TOKEN` is set. */
   telegram: TelegramRuntime | null;
+  /** Code requests per client IP admitted here and not yet seen by every read. */
+  admissions: Admissions;
   /** Aborted by `drain()`: long-lived streams end with it. */
   closing: AbortSignal;
   /** Ends event streams and closes this instance's sockets (1001), so requests can finish. */
   drain(): void;
   /**
    * Stops what the context itself runs, in order: drains, stops Telegram and the deadlines,
-   * and commits pending activity writes. The KV it was given stays open.
+   * and commits pending writes. The KV it was given stays open.
    */
   close(): Promise<void>;
 }
@@ -54,7 +57,7 @@ export interface ContextOptions {
   log?: Logger;
   /** Channels to use instead of the configured SMS and email providers. */
   channels?: Channel[];
-  /** Group commit of activity writes (default on; the benchmark measures it off too). */
+  /** Group commit of writes (default on; the benchmark measures it off too). */
   groupCommit?: boolean;
 }
 
@@ -68,17 +71,22 @@ export async function createContext(
   kv: Deno.Kv,
   options: ContextOptions = {},
 ): Promise<AppContext> {
-  const services = await createServices(config, { kv, clock: options.clock, log: options.log });
+  const services = await createServices(config, {
+    kv,
+    clock: options.clock,
+    log: options.log,
+    groupCommit: options.groupCommit,
+  });
   const { clock, log, settings } = services;
 
-  const activity = new ActivityBatcher(kv, { grouped: options.groupCommit ?? true });
+  const cache = new PresenceCache(kv, () => clock.now());
   const deadlines = new Deadlines(
     clock,
     (userId) => settlePresence(presenceContext, userId).then(() => {}),
     (userId, error) =>
       log.error("presence deadline failed", { user_id: userId, error: String(error) }),
   );
-  const presenceContext: PresenceContext = { ...services, presence: { activity, deadlines } };
+  const presenceContext: PresenceContext = { ...services, presence: { cache, deadlines } };
   const hub = new PresenceHub({
     clock,
     log,
@@ -90,7 +98,7 @@ export async function createContext(
     opened: (socket) => socketOpened(presenceContext, socket),
     alive: (sockets) => socketsAlive(presenceContext, sockets),
     closed: (socket) => socketClosed(presenceContext, socket),
-    presenceOf: (userIds) => presenceOf(services, userIds),
+    presenceOf: (userIds) => presenceOf(presenceContext, userIds),
   });
 
   const { botToken, apiRoot } = config.telegram;
@@ -117,16 +125,17 @@ export async function createContext(
   };
   return {
     ...services,
-    presence: { activity, deadlines, hub },
+    presence: { cache, deadlines, hub },
     delivery,
     telegram,
+    admissions: new Admissions(),
     closing: closing.signal,
     drain,
     async close() {
       drain();
       await telegram?.stop();
       deadlines.stop();
-      await activity.flush();
+      await services.commits.flush();
     },
   };
 }

@@ -18,15 +18,20 @@ export interface WindowDecision {
   next: WindowCounter;
 }
 
-/** Decides whether one more request fits into `limit` per `windowMs`. */
+/**
+ * Decides whether one more request fits into `limit` per `windowMs`. Buckets are 1/60 of the
+ * window unless `bucketMs` says otherwise; `unseen` counts requests not in `counter` yet (in
+ * flight on this instance), as if they were in the current bucket.
+ */
 export function countInWindow(
   counter: WindowCounter | null,
-  options: { limit: number; windowMs: number; now: number },
+  options: { limit: number; windowMs: number; now: number; bucketMs?: number; unseen?: number },
 ): WindowDecision {
   const { limit, windowMs, now } = options;
-  const bucketMs = Math.max(1, Math.floor(windowMs / 60));
+  const bucketMs = options.bucketMs ?? Math.max(1, Math.floor(windowMs / 60));
   const live = (counter?.buckets ?? []).filter(([start]) => start + bucketMs + windowMs > now);
-  const total = live.reduce((sum, [, count]) => sum + count, 0);
+  const unseen = options.unseen ?? 0;
+  const total = live.reduce((sum, [, count]) => sum + count, 0) + unseen;
   if (total >= limit) {
     let toDrop = total - limit + 1;
     let retryAfterMs = windowMs;
@@ -36,6 +41,10 @@ export function countInWindow(
         retryAfterMs = start + bucketMs + windowMs - now;
         break;
       }
+    }
+    // Only unseen requests left to drop: they count from the current bucket.
+    if (toDrop > 0) {
+      retryAfterMs = Math.floor(now / bucketMs) * bucketMs + bucketMs + windowMs - now;
     }
     return { allowed: false, retryAfterMs, next: { buckets: live } };
   }

@@ -2,14 +2,13 @@ import { checkKv } from "../kv/health.ts";
 import { readAdminStats } from "./admin/stats.ts";
 import type { ChannelHealth, ChannelName } from "./delivery/channel.ts";
 import type { DeliveryRouter } from "./delivery/router.ts";
-import type { ActivityBatcher } from "./presence/batcher.ts";
 import type { Services } from "./services.ts";
 import { VERSION } from "./version.ts";
 
 /** What operators' endpoints read: the services, channel health, sockets and group commits. */
 export interface OperationsContext extends Services {
   delivery: DeliveryRouter;
-  presence: { activity: ActivityBatcher; hub: { readonly size: number } };
+  presence: { hub: { readonly size: number } };
 }
 
 /** The readiness answer: KV reachable, channels configured and working. */
@@ -36,7 +35,7 @@ export async function readiness(ctx: OperationsContext): Promise<Readiness> {
 /** `/metrics` in the Prometheus text format: this instance's counters and shared gauges. */
 export async function metricsText(ctx: OperationsContext): Promise<string> {
   const stats = await readAdminStats(ctx);
-  const activity = ctx.presence.activity.stats;
+  const commits = ctx.commits.stats;
   return ctx.metrics.render([
     { name: "doorman_users", help: "Users ever created.", values: [[{}, stats.users.total]] },
     {
@@ -63,14 +62,14 @@ export async function metricsText(ctx: OperationsContext): Promise<string> {
       values: [[{}, ctx.presence.hub.size]],
     },
     {
-      name: "doorman_activity_commits",
-      help: "KV commits that carried heartbeats on this instance.",
-      values: [[{}, activity.commits]],
+      name: "doorman_kv_group_commits",
+      help: "KV commits made by the group committer on this instance.",
+      values: [[{}, commits.commits]],
     },
     {
-      name: "doorman_activity_writes",
-      help: "Heartbeats and socket activity recorded on this instance.",
-      values: [[{}, activity.writes]],
+      name: "doorman_kv_group_contributions",
+      help: "Requests' writes those commits carried (contributions per commit = batching).",
+      values: [[{}, commits.contributions]],
     },
   ]);
 }

@@ -1,6 +1,8 @@
+import { GroupCommitter } from "../kv/group_commit.ts";
 import { getOrCreateSecret } from "../kv/secrets.ts";
 import { deriveCodeKey, toBase64Url } from "./auth/codes.ts";
-import type { TokenSettings } from "./auth/tokens.ts";
+import { SignInCache } from "./auth/sign_in_cache.ts";
+import { AccessTokens } from "./auth/tokens.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import { EventBus } from "./live/events.ts";
@@ -20,8 +22,12 @@ export interface Services {
   log: Logger;
   /** The admin settings in force (cached for a second). */
   settings: SettingsCache;
-  /** What access tokens are signed and checked with. */
-  tokens: TokenSettings;
+  /** Group commit: every write of a hot path goes through it. */
+  commits: GroupCommitter;
+  /** Sign-ins and users as authentication reads them (at most a second stale). */
+  signIns: SignInCache;
+  /** Signs and checks access tokens. */
+  tokens: AccessTokens;
   /** HMAC key codes are stored under. */
   codeKey: CryptoKey;
   /** This process's id in the event log. */
@@ -35,7 +41,7 @@ export interface Services {
 /** Builds the services over an open KV; settles the signing secret (generated once in dev). */
 export async function createServices(
   config: Config,
-  deps: { kv: Deno.Kv; clock?: Clock; log?: Logger },
+  deps: { kv: Deno.Kv; clock?: Clock; log?: Logger; groupCommit?: boolean },
 ): Promise<Services> {
   const { kv } = deps;
   const clock = deps.clock ?? systemClock;
@@ -54,12 +60,12 @@ export async function createServices(
     clock,
     log,
     settings: new SettingsCache(kv, config.settings, () => clock.now()),
-    tokens: {
-      key,
+    commits: new GroupCommitter(kv, { grouped: deps.groupCommit ?? true }),
+    signIns: new SignInCache(kv, () => clock.now()),
+    tokens: await AccessTokens.create(key, {
       issuer: config.publicUrl,
-      audience: "doorman",
       accessTtlSeconds: config.accessTokenTtlSeconds,
-    },
+    }),
     codeKey: await deriveCodeKey(key),
     instance,
     bus: new EventBus(

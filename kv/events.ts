@@ -1,4 +1,5 @@
 import { keys } from "./keys.ts";
+import type { AtomicWrites } from "./writes.ts";
 
 /** How long the event log keeps an event. */
 export const EVENT_LOG_TTL_MS = 24 * 3_600_000;
@@ -13,7 +14,7 @@ export interface StoredEvent {
 }
 
 /** Adds an event to an atomic operation, so it is logged exactly when its change commits. */
-export function addEvent(op: Deno.AtomicOperation, event: StoredEvent): Deno.AtomicOperation {
+export function addEvent<W extends AtomicWrites>(op: W, event: StoredEvent): W {
   return op.set(keys.event(event.id), event, { expireIn: EVENT_LOG_TTL_MS });
 }
 

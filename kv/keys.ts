@@ -10,8 +10,10 @@ export const keys = {
   userByTelegram: (telegramId: bigint) => ["users_by_telegram", telegramId] as const,
 
   otpRequest: (id: string) => ["otp_requests", id] as const,
-  /** The one live request of a recipient; a new request replaces it. */
-  otpActive: (recipient: string) => ["otp_active", recipient] as const,
+  /** Where the Telegram message of a request's code is (written after it was sent). */
+  otpTelegramMessage: (id: string) => ["otp_telegram_messages", id] as const,
+  /** A recipient's live request, hourly window and resend cooldown, in one record. */
+  otpRecipient: (recipient: string) => ["otp_recipients", recipient] as const,
 
   refreshToken: (hash: string) => ["refresh_tokens", hash] as const,
   refreshFamily: (id: string) => ["refresh_families", id] as const,
@@ -19,8 +21,10 @@ export const keys = {
   familyOfUser: (userId: string, familyId: string) =>
     ["families_by_user", userId, familyId] as const,
 
-  limit: (scope: "recipient" | "ip", subject: string) => ["limits", scope, subject] as const,
-  cooldown: (recipient: string) => ["cooldowns", recipient] as const,
+  /** Code requests of one client IP in one 10-minute bucket (`KvU64`, summed). */
+  ipRequests: (bucket: number, ip: string) => ["ip_requests", bucket, ip] as const,
+  ipRequestsAll: () => ["ip_requests"] as const,
+  ipRequestsBefore: (bucket: number) => ["ip_requests", bucket] as const,
 
   /** Last activity of a user (ms, `KvU64`, only ever raised with `max`). */
   presenceSeen: (userId: string) => ["presence_seen", userId] as const,
@@ -28,9 +32,18 @@ export const keys = {
   presenceHeartbeat: (userId: string) => ["presence_heartbeat", userId] as const,
   /** The last presence transition recorded for a user. */
   presenceState: (userId: string) => ["presence_state", userId] as const,
-  /** Users recorded online: what the sweep walks (it never walks all users). */
+  /** Users recorded online (the admin list's "online" filter; moved only by transitions). */
   presenceOnline: (userId: string) => ["presence_online", userId] as const,
   presenceOnlineAll: () => ["presence_online"] as const,
+  /**
+   * Users recorded online by the minute their silence runs out (rounded up): the sweep reads
+   * only the minutes that passed, so its cost follows the users whose time ran out.
+   */
+  presenceDue: (minute: number, userId: string) => ["presence_due", minute, userId] as const,
+  presenceDueAll: () => ["presence_due"] as const,
+  presenceDueBefore: (minute: number) => ["presence_due", minute] as const,
+  /** The minute a user's `presence_due` entry is filed under, to move it on activity. */
+  presenceDueOf: (userId: string) => ["presence_due_of", userId] as const,
   /** One open WebSocket of a user, on some instance. */
   presenceSocket: (userId: string, socketId: string) =>
     ["presence_sockets", userId, socketId] as const,
@@ -45,8 +58,6 @@ export const keys = {
   /** Every counter of one minute; also the bound of a range of minutes. */
   statMinute: (minute: number) => ["stats", minute] as const,
   stats: () => ["stats"] as const,
-  /** A code request already counted as requested (its later events are not counted again). */
-  statRequest: (requestId: string) => ["stats_requests", requestId] as const,
 
   /** The event log other instances and SSE clients resume from (kept 24 h). */
   event: (id: string) => ["events", id] as const,

@@ -1,6 +1,7 @@
 import { keys } from "./keys.ts";
-import { CONFLICT, retry } from "./retry.ts";
+import { bucketCounts, ipBucketKeys } from "./limits.ts";
 import { addStart } from "./telegram.ts";
+import type { AtomicWrites } from "./writes.ts";
 
 /** The channels a code can travel by: the one name for them everywhere. */
 export type ChannelName = "sms" | "email" | "telegram";
@@ -16,10 +17,7 @@ export interface WindowCounter {
 /** A code request. The code itself is never stored, only its keyed hash. */
 export interface OtpRequest {
   id: string;
-  /**
-   * Canonical recipient key: `phone:+14155550100`, `email:ada@example.com`, `telegram:<id>`,
-   * or `start:<token>` for a Telegram deep link nobody opened yet.
-   */
+  /** Canonical recipient key (core/auth/recipients.ts `formatRecipient`). */
   recipient: string;
   channel: ChannelName;
   /** Null while a Telegram request waits for its link to be opened. */
@@ -28,8 +26,6 @@ export interface OtpRequest {
   expiresAt: number;
   attempts: number;
   maxAttempts: number;
-  /** The Telegram message carrying the code, to delete once it is used. */
-  telegram: TelegramMessageRef | null;
 }
 
 /** Where a Telegram code message is. */
@@ -40,162 +36,168 @@ export interface TelegramMessageRef {
   deleteAt: number;
 }
 
-/** The records a new request is checked against, read together. */
+/**
+ * What a recipient's next request is checked against, in one record: the request now live
+ * (a new one replaces it), the hourly window, and the resend cooldown. One key per recipient,
+ * so requests for different recipients never touch the same key.
+ */
+export interface RecipientRecord {
+  activeRequestId: string | null;
+  window: WindowCounter;
+  cooldownUntil: number;
+  /** The request that started the cooldown (a withdrawn request takes its cooldown back). */
+  cooldownRequestId: string | null;
+}
+
+/** A stored request with the Telegram message its code went out in, if any. */
+export interface StoredRequest {
+  entry: Deno.KvEntry<OtpRequest>;
+  telegram: TelegramMessageRef | null;
+}
+
+/** What a new request is checked against, read together in one `getMany`. */
 export interface RequestGuards {
-  active: Deno.KvEntryMaybe<string>;
-  recipientWindow: Deno.KvEntryMaybe<WindowCounter>;
-  ipWindow: Deno.KvEntryMaybe<WindowCounter>;
-  cooldown: Deno.KvEntryMaybe<Cooldown>;
+  /** The recipient's record (its versionstamp guards the new request). */
+  record: Deno.KvEntryMaybe<RecipientRecord>;
+  /** The Telegram chat the phone is linked to, if any. */
+  chatId: string | null;
+  /** The client IP's requests per shared bucket that still count, oldest first. */
+  ipBuckets: [number, number][];
 }
 
-/** Until when a recipient may not get another code, and which request started the wait. */
-export interface Cooldown {
-  until: number;
-  requestId: string;
-}
-
-/** Reads the active request pointer, both limit windows and the cooldown of a recipient. */
+/** Reads a recipient's record, a phone's Telegram link and an IP's counters in one round trip. */
 export async function readRequestGuards(
   kv: Deno.Kv,
-  recipient: string,
-  ip: string,
+  options: { recipient: string; phone: string | null; ip: string; now: number; windowMs: number },
 ): Promise<RequestGuards> {
-  const [active, recipientWindow, ipWindow, cooldown] = await kv.getMany<
-    [string, WindowCounter, WindowCounter, Cooldown]
-  >([
-    keys.otpActive(recipient),
-    keys.limit("recipient", recipient),
-    keys.limit("ip", ip),
-    keys.cooldown(recipient),
-  ]);
-  return { active, recipientWindow, ipWindow, cooldown };
+  const ipKeys = ipBucketKeys(options.ip, options.now, options.windowMs);
+  const link = options.phone ? [keys.telegramLinkByPhone(options.phone)] : [];
+  const entries = await kv.getMany([keys.otpRecipient(options.recipient), ...link, ...ipKeys]);
+  return {
+    record: entries[0] as Deno.KvEntryMaybe<RecipientRecord>,
+    chatId: options.phone ? (entries[1].value as string | null) : null,
+    ipBuckets: bucketCounts(entries.slice(1 + link.length)),
+  };
+}
+
+/** Reads a recipient's record (its versionstamp guards a change of it). */
+export function getRecipientRecord(
+  kv: Deno.Kv,
+  recipient: string,
+): Promise<Deno.KvEntryMaybe<RecipientRecord>> {
+  return kv.get<RecipientRecord>(keys.otpRecipient(recipient));
 }
 
 /**
- * Stores a new request, replaces (and deletes) the recipient's previous one and updates the
- * limit counters, all in one commit guarded by the versionstamps read in `guards`.
- * Returns false when another writer changed any of them first.
+ * Adds a new request: it is stored, the recipient's record moves on (guarded by the
+ * versionstamp read), and the request it replaces dies with it. `windowMs` bounds how long
+ * the record is worth keeping.
  */
-export async function saveRequest(
-  kv: Deno.Kv,
+export function addNewRequest<W extends AtomicWrites>(
+  w: W,
   options: {
     request: OtpRequest;
-    guards: RequestGuards;
-    recipientWindow: WindowCounter;
-    ipWindow: WindowCounter;
+    record: Deno.KvEntryMaybe<RecipientRecord>;
+    next: RecipientRecord;
     windowMs: number;
-    cooldownUntil: number;
     /** A Telegram deep-link token that continues this request. */
     startToken?: string | null;
   },
-): Promise<boolean> {
-  const { request, guards, windowMs } = options;
+): W {
+  const { request, record, next } = options;
   const ttl = Math.max(1, request.expiresAt - request.createdAt);
-  const op = kv.atomic()
-    .check(guards.active, guards.recipientWindow, guards.ipWindow, guards.cooldown)
+  w.check(record)
     .set(keys.otpRequest(request.id), request, { expireIn: ttl })
-    .set(keys.otpActive(request.recipient), request.id, { expireIn: ttl })
-    .set(guards.recipientWindow.key, options.recipientWindow, { expireIn: windowMs * 2 })
-    .set(guards.ipWindow.key, options.ipWindow, { expireIn: windowMs * 2 });
-  const cooldownMs = options.cooldownUntil - request.createdAt;
-  if (cooldownMs > 0) {
-    const cooldown: Cooldown = { until: options.cooldownUntil, requestId: request.id };
-    op.set(guards.cooldown.key, cooldown, { expireIn: cooldownMs });
-  }
-  if (guards.active.value) op.delete(keys.otpRequest(guards.active.value));
-  if (options.startToken) addStart(op, options.startToken, request.id, ttl);
-  return (await op.commit()).ok;
+    .set(record.key, next, { expireIn: options.windowMs * 2 });
+  const previous = record.value?.activeRequestId;
+  if (previous) w.delete(keys.otpRequest(previous)).delete(keys.otpTelegramMessage(previous));
+  if (options.startToken) addStart(w, options.startToken, request.id, ttl);
+  return w;
+}
+
+/** Reads a request and where its Telegram message is, together. */
+export async function getRequest(kv: Deno.Kv, id: string): Promise<StoredRequest | null> {
+  const [entry, telegram] = await kv.getMany<[OtpRequest, TelegramMessageRef]>([
+    keys.otpRequest(id),
+    keys.otpTelegramMessage(id),
+  ]);
+  if (!entry.value) return null;
+  return { entry: entry as Deno.KvEntry<OtpRequest>, telegram: telegram.value };
 }
 
 /**
- * Takes back a request whose code could not be delivered: the request, its resend cooldown,
- * and its place in both limit windows, so a failing provider does not lock people out.
+ * Adds one spent attempt, guarded by the versionstamp read, so parallel guesses can never
+ * spend more attempts than there are.
  */
-export async function withdrawRequest(
-  kv: Deno.Kv,
-  request: OtpRequest,
-  options: { ip: string; refund: (counter: WindowCounter) => WindowCounter },
-): Promise<void> {
-  await retry(`withdraw request "${request.id}"`, async () => {
-    const [active, cooldown, recipientWindow, ipWindow] = await kv.getMany<
-      [string, Cooldown, WindowCounter, WindowCounter]
-    >([
-      keys.otpActive(request.recipient),
-      keys.cooldown(request.recipient),
-      keys.limit("recipient", request.recipient),
-      keys.limit("ip", options.ip),
-    ]);
-    const op = kv.atomic().delete(keys.otpRequest(request.id));
-    if (active.value === request.id) op.check(active).delete(active.key);
-    if (cooldown.value?.requestId === request.id) op.check(cooldown).delete(cooldown.key);
-    for (const window of [recipientWindow, ipWindow]) {
-      if (window.value) op.check(window).set(window.key, options.refund(window.value));
-    }
-    return (await op.commit()).ok ? undefined : CONFLICT;
-  });
-}
-
-/** Reads a request by id. */
-export function getRequest(kv: Deno.Kv, id: string): Promise<Deno.KvEntryMaybe<OtpRequest>> {
-  return kv.get<OtpRequest>(keys.otpRequest(id));
-}
-
-/**
- * Spends one attempt of a request before its code is compared, guarded by the versionstamp,
- * so parallel guesses can never spend more attempts than there are. Returns the updated entry,
- * or null when another attempt got there first (read again and retry).
- */
-export async function spendAttempt(
-  kv: Deno.Kv,
+export function addAttempt<W extends AtomicWrites>(
+  w: W,
   entry: Deno.KvEntry<OtpRequest>,
   now: number,
-): Promise<Deno.KvEntry<OtpRequest> | null> {
+): W {
   const value = { ...entry.value, attempts: entry.value.attempts + 1 };
-  const result = await kv.atomic()
-    .check(entry)
-    .set(entry.key, value, { expireIn: Math.max(1, value.expiresAt - now) })
-    .commit();
-  return result.ok ? { key: entry.key, value, versionstamp: result.versionstamp } : null;
+  return w.check(entry).set(entry.key, value, { expireIn: Math.max(1, value.expiresAt - now) });
 }
 
-/** Adds "this request is used up" to an atomic operation: it only commits if unchanged. */
-export function addConsumeRequest(
-  op: Deno.AtomicOperation,
+/** Adds "this request is used up": it only commits if the request is unchanged. */
+export function addConsumeRequest<W extends AtomicWrites>(
+  w: W,
   entry: Deno.KvEntry<OtpRequest>,
-): Deno.AtomicOperation {
-  // A newer request deletes this one in the same commit that moves the pointer, so if this
-  // entry is unchanged the pointer still names it.
-  return op.check(entry).delete(entry.key).delete(keys.otpActive(entry.value.recipient));
+): W {
+  // The recipient's record may still name it: a later request deletes a key that is gone.
+  return w.check(entry).delete(entry.key).delete(keys.otpTelegramMessage(entry.value.id));
 }
 
-/** Replaces a request as read (a Telegram code sent later); false if it changed meanwhile. */
-export async function replaceRequest(
-  kv: Deno.Kv,
+/** Replaces a request as read (a Telegram code sent later); check-guarded. */
+export function addReplaceRequest<W extends AtomicWrites>(
+  w: W,
   entry: Deno.KvEntry<OtpRequest>,
   next: OtpRequest,
   now: number,
-): Promise<boolean> {
-  const result = await kv.atomic().check(entry)
-    .set(entry.key, next, { expireIn: Math.max(1, next.expiresAt - now) })
-    .commit();
-  return result.ok;
+): W {
+  return w.check(entry).set(entry.key, next, { expireIn: Math.max(1, next.expiresAt - now) });
 }
 
-/** Records where the Telegram message of a request's code is (if the request still exists). */
-export async function setRequestTelegram(
-  kv: Deno.Kv,
-  id: string,
-  telegram: TelegramMessageRef,
+/** Records where the Telegram message of a request's code is (no check: the last one wins). */
+export function addTelegramMessage<W extends AtomicWrites>(
+  w: W,
+  requestId: string,
+  ref: TelegramMessageRef,
+  expiresAt: number,
   now: number,
-): Promise<void> {
-  await retry(`record the Telegram message of "${id}"`, async () => {
-    const entry = await kv.get<OtpRequest>(keys.otpRequest(id));
-    if (!entry.value) return;
-    const result = await kv.atomic().check(entry)
-      .set(entry.key, { ...entry.value, telegram }, {
-        expireIn: Math.max(1, entry.value.expiresAt - now),
-      })
-      .commit();
-    return result.ok ? undefined : CONFLICT;
+): W {
+  return w.set(keys.otpTelegramMessage(requestId), ref, {
+    expireIn: Math.max(1, expiresAt - now),
   });
+}
+
+/**
+ * Adds the undoing of a request whose code could not be delivered: the request, the
+ * recipient's pointer to it and its cooldown go; `refund` gives its place in the window back.
+ */
+export function addWithdrawRequest<W extends AtomicWrites>(
+  w: W,
+  options: {
+    request: OtpRequest;
+    record: Deno.KvEntryMaybe<RecipientRecord>;
+    refund: (window: WindowCounter) => WindowCounter;
+    windowMs: number;
+  },
+): W {
+  const { request, record } = options;
+  w.check(record).delete(keys.otpRequest(request.id));
+  if (record.value) {
+    const mine = record.value.activeRequestId === request.id;
+    const cooling = record.value.cooldownRequestId === request.id;
+    w.set(
+      record.key,
+      {
+        activeRequestId: mine ? null : record.value.activeRequestId,
+        window: options.refund(record.value.window),
+        cooldownUntil: cooling ? 0 : record.value.cooldownUntil,
+        cooldownRequestId: cooling ? null : record.value.cooldownRequestId,
+      } satisfies RecipientRecord,
+      { expireIn: options.windowMs * 2 },
+    );
+  }
+  return w;
 }

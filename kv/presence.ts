@@ -2,6 +2,7 @@ import { addEvent, type StoredEvent } from "./events.ts";
 import { keys } from "./keys.ts";
 import { commitUnchecked } from "./retry.ts";
 import { addStatCounts } from "./stats.ts";
+import type { AtomicWrites } from "./writes.ts";
 
 /** The last presence transition recorded for a user. */
 export interface PresenceState {
@@ -15,9 +16,13 @@ export interface PresenceState {
 export interface PresenceRecord {
   /** Last activity of any kind, ms. */
   seen: number | null;
+  /** The entry behind `seen`: the sweep's commit checks it, so activity wins a race. */
+  seenEntry: Deno.KvEntryMaybe<Deno.KvU64>;
   /** Last HTTP heartbeat or sign-in, ms. */
   heartbeat: number | null;
   state: Deno.KvEntryMaybe<PresenceState>;
+  /** The minute the user's `presence_due` entry is filed under, if any. */
+  dueMinute: number | null;
 }
 
 /** One activity to record: `heartbeat` also raises the HTTP heartbeat time. */
@@ -31,91 +36,156 @@ export interface Touch {
 const MINUS_ONE = 0xffff_ffff_ffff_ffffn;
 // getMany reads at most 10 keys at a time.
 const GET_MANY_LIMIT = 10;
+const MINUTE_MS = 60_000;
 
 function toNumber(value: unknown): number | null {
   return value instanceof Deno.KvU64 ? Number(value.value) : null;
 }
 
+/** The minute (ms) a deadline is filed under: rounded up, so the sweep is never early. */
+export function dueMinuteOf(deadline: number): number {
+  return Math.ceil(deadline / MINUTE_MS) * MINUTE_MS;
+}
+
 /** Reads one user's presence. */
 export async function readPresence(kv: Deno.Kv, userId: string): Promise<PresenceRecord> {
-  const [seen, heartbeat, state] = await kv.getMany<[Deno.KvU64, Deno.KvU64, PresenceState]>([
+  const [seen, heartbeat, state, due] = await kv.getMany<
+    [Deno.KvU64, Deno.KvU64, PresenceState, number]
+  >([
     keys.presenceSeen(userId),
     keys.presenceHeartbeat(userId),
     keys.presenceState(userId),
+    keys.presenceDueOf(userId),
   ]);
-  return { seen: toNumber(seen.value), heartbeat: toNumber(heartbeat.value), state };
+  return {
+    seen: toNumber(seen.value),
+    seenEntry: seen,
+    heartbeat: toNumber(heartbeat.value),
+    state,
+    dueMinute: due.value,
+  };
 }
 
-/** Reads the last activity and state of many users, in parallel batches. */
+/** Reads the presence of many users, in parallel batches of `getMany`. */
 export async function readPresenceMany(
   kv: Deno.Kv,
   userIds: string[],
-): Promise<Map<string, { seen: number | null; state: PresenceState | null }>> {
-  const perBatch = Math.floor(GET_MANY_LIMIT / 2);
+): Promise<Map<string, PresenceRecord>> {
+  const perBatch = Math.floor(GET_MANY_LIMIT / 4);
   const batches: string[][] = [];
   for (let i = 0; i < userIds.length; i += perBatch) batches.push(userIds.slice(i, i + perBatch));
-  const out = new Map<string, { seen: number | null; state: PresenceState | null }>();
+  const out = new Map<string, PresenceRecord>();
   await Promise.all(batches.map(async (batch) => {
-    const entries = await kv.getMany(
-      batch.flatMap((id) => [keys.presenceSeen(id), keys.presenceState(id)]),
-    );
+    const entries = await kv.getMany(batch.flatMap((id) => [
+      keys.presenceSeen(id),
+      keys.presenceHeartbeat(id),
+      keys.presenceState(id),
+      keys.presenceDueOf(id),
+    ]));
     batch.forEach((id, i) => {
+      const [seen, heartbeat, state, due] = entries.slice(i * 4, i * 4 + 4);
       out.set(id, {
-        seen: toNumber(entries[i * 2].value),
-        state: (entries[i * 2 + 1].value as PresenceState | null) ?? null,
+        seen: toNumber(seen.value),
+        seenEntry: seen as Deno.KvEntryMaybe<Deno.KvU64>,
+        heartbeat: toNumber(heartbeat.value),
+        state: state as Deno.KvEntryMaybe<PresenceState>,
+        dueMinute: (due.value as number | null) ?? null,
       });
     });
   }));
   return out;
 }
 
-/** Adds activity writes to an operation: `max` mutations never conflict and never go back. */
-export function addTouch(op: Deno.AtomicOperation, touch: Touch): Deno.AtomicOperation {
+/** Adds activity writes: `max` mutations never conflict and never go back. */
+export function addTouch<W extends AtomicWrites>(w: W, touch: Touch): W {
   const at = BigInt(Math.max(0, Math.floor(touch.at)));
-  op.max(keys.presenceSeen(touch.userId), at);
-  if (touch.heartbeat) op.max(keys.presenceHeartbeat(touch.userId), at);
-  return op;
+  w.max(keys.presenceSeen(touch.userId), at);
+  if (touch.heartbeat) w.max(keys.presenceHeartbeat(touch.userId), at);
+  return w;
 }
 
-/** Records many activities in one commit (group commit of heartbeats). */
-export async function touchMany(kv: Deno.Kv, touches: Touch[]): Promise<void> {
-  await commitUnchecked("record activity", () => {
-    const op = kv.atomic();
-    for (const touch of touches) addTouch(op, touch);
-    return op;
-  });
+/** Files a user's sweep entry under `to`, dropping the one under `from` (if different). */
+export function addDueMove<W extends AtomicWrites>(
+  w: W,
+  userId: string,
+  from: number | null,
+  to: number,
+): W {
+  if (from !== null && from !== to) w.delete(keys.presenceDue(from, userId));
+  if (from !== to) {
+    w.set(keys.presenceDue(to, userId), true).set(keys.presenceDueOf(userId), to);
+  }
+  return w;
+}
+
+/** Drops a user's sweep entry under `minute` (and the pointer to it, when it points there). */
+export function addDueDrop<W extends AtomicWrites>(
+  w: W,
+  userId: string,
+  minute: number,
+  pointer: number | null,
+): W {
+  w.delete(keys.presenceDue(minute, userId));
+  if (pointer === minute) w.delete(keys.presenceDueOf(userId));
+  return w;
 }
 
 /**
- * Records a transition, guarded by the state's versionstamp so each one happens once however
- * many instances notice it: the state, the online index, the online counter and the events
- * move together. `touch` records the activity that caused an online transition.
+ * Adds a transition, guarded by the state's versionstamp so each one happens once however
+ * many instances notice it: the state, the online index, the online counter, the sweep entry
+ * and the events move together. `touch` records the activity that caused an online transition;
+ * `seen` (an offline transition for silence) makes any activity since it was read win instead.
  */
-export async function commitTransition(
-  kv: Deno.Kv,
+export function addTransition<W extends AtomicWrites>(
+  w: W,
   options: {
     userId: string;
-    state: Deno.KvEntryMaybe<PresenceState>;
+    record: PresenceRecord;
     next: PresenceState;
     events: StoredEvent[];
     touch?: Touch;
+    /** Where the sweep entry goes when online (the minute the silence would run out). */
+    dueMinute?: number;
+    checkSeen?: boolean;
   },
-): Promise<boolean> {
-  const { userId, state, next } = options;
-  const wasOnline = state.value?.online === true;
-  const op = kv.atomic().check(state).set(keys.presenceState(userId), next);
+): W {
+  const { userId, record, next } = options;
+  const wasOnline = record.state.value?.online === true;
+  w.check(record.state).set(keys.presenceState(userId), next);
+  if (options.checkSeen) w.check(record.seenEntry);
   // Each move of the counter is also counted in its minute (callers set `changedAt` to the
   // commit time), so the admin stats can work out how many were online at any past minute.
   if (next.online && !wasOnline) {
-    op.set(keys.presenceOnline(userId), true).sum(keys.onlineCount(), 1n);
-    addStatCounts(op, next.changedAt, ["went_online"]);
+    w.set(keys.presenceOnline(userId), true).sum(keys.onlineCount(), 1n);
+    addStatCounts(w, next.changedAt, ["went_online"]);
   } else if (!next.online && wasOnline) {
-    op.delete(keys.presenceOnline(userId)).sum(keys.onlineCount(), MINUS_ONE);
-    addStatCounts(op, next.changedAt, ["went_offline"]);
+    w.delete(keys.presenceOnline(userId)).sum(keys.onlineCount(), MINUS_ONE);
+    addStatCounts(w, next.changedAt, ["went_offline"]);
   }
-  if (options.touch) addTouch(op, options.touch);
-  for (const event of options.events) addEvent(op, event);
-  return (await op.commit()).ok;
+  if (next.online && options.dueMinute !== undefined) {
+    addDueMove(w, userId, record.dueMinute, options.dueMinute);
+  } else if (!next.online && record.dueMinute !== null) {
+    addDueDrop(w, userId, record.dueMinute, record.dueMinute);
+  }
+  if (options.touch) addTouch(w, options.touch);
+  for (const event of options.events) addEvent(w, event);
+  return w;
+}
+
+/** Sweep entries filed under minutes up to `upTo` (included), oldest first. */
+export async function listDueUsers(
+  kv: Deno.Kv,
+  options: { upTo: number; limit: number },
+): Promise<{ minute: number; userId: string }[]> {
+  const out: { minute: number; userId: string }[] = [];
+  const iterator = kv.list({
+    start: keys.presenceDueAll(),
+    end: keys.presenceDueBefore(options.upTo + 1),
+  }, { limit: options.limit });
+  for await (const entry of iterator) {
+    out.push({ minute: entry.key[1] as number, userId: String(entry.key[2]) });
+  }
+  return out;
 }
 
 /** Ids of users recorded online, a page at a time. */

@@ -1,5 +1,6 @@
 import { keys } from "./keys.ts";
 import { CONFLICT, retry } from "./retry.ts";
+import type { AtomicWrites } from "./writes.ts";
 
 /** One sign-in: the chain of refresh tokens issued from it, revoked as a whole. */
 export interface RefreshFamily {
@@ -21,12 +22,12 @@ export interface RefreshToken {
 }
 
 /** Adds the writes that open a new family with its first token to an atomic operation. */
-export function addOpenFamily(
-  op: Deno.AtomicOperation,
+export function addOpenFamily<W extends AtomicWrites>(
+  op: W,
   family: RefreshFamily,
   tokenHash: string,
   token: RefreshToken,
-): Deno.AtomicOperation {
+): W {
   const expireIn = Math.max(1, family.expiresAt - family.createdAt);
   return op
     .set(keys.refreshFamily(family.id), family, { expireIn })
@@ -52,11 +53,11 @@ export async function getRefreshToken(
 }
 
 /**
- * Exchanges a refresh token for a new one in one commit guarded by both versionstamps, so of
- * two parallel exchanges exactly one succeeds. Returns false when it lost that race.
+ * Adds the exchange of a refresh token for a new one, guarded by both versionstamps, so of
+ * two parallel exchanges exactly one commits.
  */
-export async function rotateRefreshToken(
-  kv: Deno.Kv,
+export function addRotation<W extends AtomicWrites>(
+  w: W,
   options: {
     token: Deno.KvEntry<RefreshToken>;
     family: Deno.KvEntry<RefreshFamily>;
@@ -64,10 +65,10 @@ export async function rotateRefreshToken(
     nextHash: string;
     expiresAt: number;
   },
-): Promise<boolean> {
+): W {
   const { token, family, now, nextHash, expiresAt } = options;
   const expireIn = Math.max(1, expiresAt - now);
-  const result = await kv.atomic()
+  return w
     .check(token, family)
     .set(token.key, { ...token.value, rotatedAt: now }, { expireIn })
     .set(family.key, { ...family.value, expiresAt }, { expireIn })
@@ -81,9 +82,7 @@ export async function rotateRefreshToken(
         rotatedAt: null,
       } satisfies RefreshToken,
       { expireIn },
-    )
-    .commit();
-  return result.ok;
+    );
 }
 
 /** Marks a family revoked (kept until it would have expired, so reuse stays detectable). */

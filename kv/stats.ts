@@ -1,9 +1,9 @@
-import { addEvent, type StoredEvent } from "./events.ts";
 import { keys } from "./keys.ts";
 import { commitUnchecked } from "./retry.ts";
+import type { AtomicWrites } from "./writes.ts";
 
 /**
- * What the per-minute counters count (see `core/admin/stats.ts` for the meaning of each).
+ * What the per-minute counters count (core/live/emit.ts says what each means).
  * `went_online` and `went_offline` are presence transitions, counted so the online count of
  * any past minute can be worked back from the live counter.
  */
@@ -22,9 +22,6 @@ export type MinuteCounts = Partial<Record<StatMetric, number>>;
 /** Length of one stats bucket. */
 export const MINUTE_MS = 60_000;
 
-/** How long a code request is remembered as counted: longer than any code lives (600 s). */
-const COUNTED_REQUEST_TTL_MS = 2 * 3_600_000;
-
 // Deleted per commit when pruning; far below KV's mutation limit.
 const DELETE_BATCH = 100;
 
@@ -37,32 +34,14 @@ export function minuteOf(at: number): number {
  * Adds one count of each metric, in the minute of `at`, to an operation. `sum` never
  * conflicts, so instances sharing a KV count together without retries.
  */
-export function addStatCounts(
-  op: Deno.AtomicOperation,
+export function addStatCounts<W extends AtomicWrites>(
+  op: W,
   at: number,
   metrics: readonly StatMetric[],
-): Deno.AtomicOperation {
+): W {
   const minute = minuteOf(at);
   for (const metric of new Set(metrics)) op.sum(keys.stat(minute, metric), 1n);
   return op;
-}
-
-/**
- * Adds an event and its counts to an operation, counting its code request as `requested` too:
- * the operation only commits if that request was not counted before (a marker records it), so
- * later events of the same request (a Telegram deep link that goes on to deliver, a resend in
- * the chat) do not count it again. A refused commit means "already counted".
- */
-export function addCountedEvent(
-  op: Deno.AtomicOperation,
-  event: StoredEvent,
-  counts: { at: number; metrics: readonly StatMetric[]; requestId: string },
-): Deno.AtomicOperation {
-  const marker = keys.statRequest(counts.requestId);
-  addEvent(op, event)
-    .check({ key: marker, versionstamp: null })
-    .set(marker, true, { expireIn: COUNTED_REQUEST_TTL_MS });
-  return addStatCounts(op, counts.at, [...counts.metrics, "requested"]);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { keys } from "./keys.ts";
 import { commitUnchecked, CONFLICT, retry } from "./retry.ts";
+import type { AtomicWrites } from "./writes.ts";
 
 const DAY_MS = 24 * 3_600_000;
 
@@ -70,12 +71,12 @@ export async function getStart(kv: Deno.Kv, token: string): Promise<string | nul
 }
 
 /** Adds "token continues request" to an atomic operation. */
-export function addStart(
-  op: Deno.AtomicOperation,
+export function addStart<W extends AtomicWrites>(
+  op: W,
   token: string,
   requestId: string,
   ttlMs: number,
-): Deno.AtomicOperation {
+): W {
   return op.set(keys.telegramStart(token), requestId, { expireIn: Math.max(1, ttlMs) });
 }
 

@@ -1,4 +1,5 @@
 import { keys } from "./keys.ts";
+import type { AtomicWrites } from "./writes.ts";
 
 /** Account states; only `active` may sign in and be online. */
 export type UserStatus = "active" | "inactive" | "suspended" | "banned";
@@ -76,11 +77,11 @@ export async function saveUser(
  * Adds the writes of `saveUser` to a larger atomic operation. A new user (no `previous`)
  * also raises the user counter, in the same commit, so the total never drifts.
  */
-export function addSaveUser(
-  op: Deno.AtomicOperation,
+export function addSaveUser<W extends AtomicWrites>(
+  op: W,
   user: User,
   previous: Deno.KvEntryMaybe<User>,
-): Deno.AtomicOperation {
+): W {
   op.check(previous).set(keys.user(user.id), user);
   if (!previous.value) op.sum(keys.userCount(), 1n);
   const before = previous.value ? indexKeysOf(previous.value) : [];

@@ -75,6 +75,8 @@ export async function startHarness(
   if (ownKv) life.add("kv", () => closeQuietly(kv));
   life.add("context", () => ctx.close());
   life.add("socket hub", ctx.presence.hub.follow(ctx.bus));
+  life.add("sign-in cache", ctx.signIns.follow(ctx.bus));
+  life.add("presence cache", ctx.presence.cache.follow(ctx.bus));
   life.add("event tail", startEventTail(ctx));
 
   const send = async (path: string, init: RequestInit, ip = "203.0.113.7") =>

@@ -43,7 +43,7 @@ const MAX_SCAN_PAGES = 10;
  * prefix. `cursor` continues where the last page stopped.
  */
 export async function listAdminUsers(
-  ctx: Services,
+  ctx: PresenceContext,
   query: UserQuery,
 ): Promise<{ users: AdminUser[]; cursor: string | null }> {
   const keep = (view: PresenceView) => query.status === "all" || view.status === query.status;
@@ -116,10 +116,14 @@ export async function updateUser(
     const next: User = { ...entry.value, ...patch, updatedAt: ctx.clock.now() };
     return await saveUser(ctx.kv, next, entry) ? { before: entry.value, saved: next } : CONFLICT;
   });
+  ctx.signIns.rememberUser(saved);
   if (saved.status !== "active") {
     const now = ctx.clock.now();
     const families = await listFamiliesOfUser(ctx.kv, id, now);
-    await Promise.all(families.map((family) => revokeFamily(ctx.kv, family, now)));
+    await Promise.all(families.map(async (family) => {
+      await revokeFamily(ctx.kv, family, now);
+      ctx.signIns.forgetFamily(family);
+    }));
     await takeOffline(ctx, id);
   }
   if (before.status !== saved.status || before.role !== saved.role) {

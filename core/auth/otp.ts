@@ -1,33 +1,42 @@
 import {
+  addNewRequest,
+  addTelegramMessage,
+  addWithdrawRequest,
   type ChannelName,
+  getRecipientRecord,
   type OtpRequest,
   readRequestGuards,
-  saveRequest,
-  setRequestTelegram,
-  withdrawRequest,
+  type RecipientRecord,
 } from "../../kv/otp_requests.ts";
+import { addIpRefund, addIpRequest, SHARED_BUCKET_MS } from "../../kv/limits.ts";
 import { CONFLICT, retry } from "../../kv/retry.ts";
-import { getChatOfPhone } from "../../kv/telegram.ts";
+import { addStatCounts } from "../../kv/stats.ts";
+import { Writes } from "../../kv/writes.ts";
 import { codeMessage } from "../delivery/messages.ts";
 import type { DeliveryAttempt, DeliveryRouter } from "../delivery/router.ts";
 import { AppError, rateLimited } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { countInWindow, refundInWindow } from "../limits.ts";
-import { emitEvent } from "../live/emit.ts";
+import { addEventWrites, emitEvent } from "../live/emit.ts";
+import type { LiveEvent } from "../live/events.ts";
 import type { Services } from "../services.ts";
+import type { Admissions } from "./admissions.ts";
 import { generateCode, hashCode, toBase64Url } from "./codes.ts";
 import {
   type ContactRecipient,
   formatRecipient,
   maskRecipient,
+  parseRecipient,
   type Recipient,
 } from "./recipients.ts";
 
-/** What a code request uses: the services, the delivery router and Telegram deep links. */
+/** What a code request uses: the services, delivery, Telegram deep links, IP admissions. */
 export interface CodeRequestContext extends Services {
   delivery: DeliveryRouter;
   /** Null without a Telegram bot. */
   telegram: { deepLink(token: string): Promise<string> } | null;
+  /** Code requests per client IP admitted here and not yet seen by every read. */
+  admissions: Admissions;
 }
 
 const HOUR_MS = 3_600_000;
@@ -49,6 +58,10 @@ export interface CodeRequested {
  * one) and delivers it, falling back to the next channel on failure. Does the same work
  * whether or not the recipient has an account, so neither answer nor timing tell.
  *
+ * One read (the recipient's record, the phone's Telegram link, the IP's counters) and one
+ * share of a group commit decide and store it; the per-IP counter is a conflict-free sum, so
+ * requests from one IP never contend. `otp.sent` rides a second, shared commit.
+ *
  * With `channel: "telegram"` the answer always carries a deep link; the code goes out now only
  * when the phone is already linked to a chat, else once the person opens the link and shares
  * that phone with the bot. Without a recipient, the code goes to whoever opens the link.
@@ -62,35 +75,43 @@ export async function requestCode(
   if (viaDeepLink && !ctx.telegram) {
     throw new AppError("CHANNEL_UNAVAILABLE", "Telegram sign-in is not configured.");
   }
-  // Looked up for every phone, linked or not, so the time taken does not tell.
-  const chatId = recipient?.kind === "phone" ? await getChatOfPhone(ctx.kv, recipient.value) : null;
-  const plan = deliveryPlan(ctx, recipient, input.channel, chatId);
-  if (!viaDeepLink && plan.length === 0) {
-    throw new AppError(
-      "CHANNEL_UNAVAILABLE",
-      `No channel that can reach this ${recipient?.kind ?? "recipient"} is configured.`,
-    );
-  }
   const settings = await ctx.settings.get();
   const startToken = viaDeepLink ? toBase64Url(crypto.getRandomValues(new Uint8Array(24))) : null;
   const deepLink = startToken ? await ctx.telegram!.deepLink(startToken) : undefined;
   const to: Recipient = recipient ?? { kind: "start", value: startToken! };
   const key = formatRecipient(to);
-  const code = plan.length > 0 ? generateCode(settings.otp_length) : null;
 
   const issued = await retry("store a code request", async () => {
     const now = ctx.clock.now();
-    const guards = await readRequestGuards(ctx.kv, key, ip);
-    const cooldownMs = (guards.cooldown.value?.until ?? 0) - now;
-    const byRecipient = countInWindow(guards.recipientWindow.value, {
+    const readAt = performance.now();
+    // Read for every phone, linked or not, so the time taken does not tell.
+    const guards = await readRequestGuards(ctx.kv, {
+      recipient: key,
+      phone: recipient?.kind === "phone" ? recipient.value : null,
+      ip,
+      now,
+      windowMs: HOUR_MS,
+    });
+    const plan = deliveryPlan(ctx, recipient, input.channel, guards.chatId);
+    if (!viaDeepLink && plan.length === 0) {
+      throw new AppError(
+        "CHANNEL_UNAVAILABLE",
+        `No channel that can reach this ${recipient?.kind ?? "recipient"} is configured.`,
+      );
+    }
+    const record = guards.record.value;
+    const cooldownMs = (record?.cooldownUntil ?? 0) - now;
+    const byRecipient = countInWindow(record?.window ?? null, {
       limit: settings.otp_rate_limit_per_hour,
       windowMs: HOUR_MS,
       now,
     });
-    const byIp = countInWindow(guards.ipWindow.value, {
+    const byIp = countInWindow({ buckets: guards.ipBuckets }, {
       limit: settings.otp_ip_rate_limit_per_hour,
       windowMs: HOUR_MS,
       now,
+      bucketMs: SHARED_BUCKET_MS,
+      unseen: ctx.admissions.unseen(ip, readAt),
     });
     if (!byRecipient.allowed || !byIp.allowed || cooldownMs > 0) {
       await emitEvent(ctx, "otp", "otp.rate_limited", {
@@ -107,7 +128,8 @@ export async function requestCode(
     if (cooldownMs > 0) throw rateLimited("A code was sent moments ago.", cooldownMs);
 
     const id = newId("otp", now);
-    const candidate: OtpRequest = {
+    const code = plan.length > 0 ? generateCode(settings.otp_length) : null;
+    const request: OtpRequest = {
       id,
       recipient: key,
       channel: plan[0]?.channel ?? "telegram",
@@ -116,24 +138,50 @@ export async function requestCode(
       expiresAt: now + settings.otp_ttl_seconds * 1000,
       attempts: 0,
       maxAttempts: settings.otp_max_attempts,
-      telegram: null,
     };
-    const saved = await saveRequest(ctx.kv, {
-      request: candidate,
-      guards,
-      recipientWindow: byRecipient.next,
-      ipWindow: byIp.next,
+    const cooldownUntil = now + settings.otp_resend_cooldown_seconds * 1000;
+    const next: RecipientRecord = {
+      activeRequestId: id,
+      window: byRecipient.next,
+      cooldownUntil,
+      cooldownRequestId: cooldownUntil > now ? id : null,
+    };
+    const writes = addNewRequest(new Writes(), {
+      request,
+      record: guards.record,
+      next,
       windowMs: HOUR_MS,
-      cooldownUntil: now + settings.otp_resend_cooldown_seconds * 1000,
       startToken,
     });
-    return saved ? candidate : CONFLICT;
+    addIpRequest(writes, ip, now);
+    addStatCounts(writes, now, ["requested"]);
+    // A deep link nobody opened yet has nothing to send: the request is the event.
+    const events: LiveEvent[] = code ? [] : [
+      ctx.bus.newEvent("otp", "otp.requested", now, {
+        request_id: id,
+        recipient: recipient ? maskRecipient(recipient) : null,
+        channel: "telegram",
+      }),
+    ];
+    for (const event of events) addEventWrites(writes, event, now);
+    const landed = ctx.admissions.admit(ip);
+    let committed = false;
+    try {
+      committed = await ctx.commits.commit(writes) !== null;
+    } finally {
+      landed(committed);
+    }
+    if (!committed) return CONFLICT;
+    ctx.bus.publish(...events);
+    return { request, code, plan };
   });
 
-  let channel: ChannelName = issued.channel;
+  const { request, code, plan } = issued;
+  let channel: ChannelName = request.channel;
   if (code) {
+    let sent;
     try {
-      const sent = await ctx.delivery.deliver(
+      sent = await ctx.delivery.deliver(
         plan,
         (via) =>
           codeMessage(code, settings.otp_ttl_seconds, {
@@ -142,49 +190,71 @@ export async function requestCode(
               : undefined,
           }),
       );
-      channel = sent.channel;
-      const { chatId, messageId, deleteAt } = sent.receipt;
-      if (chatId !== undefined && messageId !== undefined && deleteAt !== undefined) {
-        await setRequestTelegram(
-          ctx.kv,
-          issued.id,
-          { chatId, messageId, deleteAt },
-          ctx.clock.now(),
-        );
-      }
     } catch (error) {
-      await emitEvent(ctx, "otp", "otp.failed", {
-        request_id: issued.id,
-        recipient: maskRecipient(to),
-        reason: "delivery",
-      });
-      await withdrawRequest(ctx.kv, issued, {
-        ip,
-        refund: (counter) => refundInWindow(counter, { windowMs: HOUR_MS, at: issued.createdAt }),
-      });
+      await withdraw(ctx, request, ip);
       throw error;
     }
-    ctx.log.info("code sent", { otp_request_id: issued.id, channel });
-    await emitEvent(ctx, "otp", "otp.sent", {
-      request_id: issued.id,
+    channel = sent.channel;
+    const now = ctx.clock.now();
+    const event = ctx.bus.newEvent("otp", "otp.sent", now, {
+      request_id: request.id,
       recipient: maskRecipient(to),
       channel,
     });
-  } else {
-    await emitEvent(ctx, "otp", "otp.requested", {
-      request_id: issued.id,
-      recipient: recipient ? maskRecipient(recipient) : null,
-      channel: "telegram",
-    });
+    const writes = addEventWrites(new Writes(), event, now);
+    const { chatId, messageId, deleteAt } = sent.receipt;
+    if (chatId !== undefined && messageId !== undefined && deleteAt !== undefined) {
+      addTelegramMessage(
+        writes,
+        request.id,
+        { chatId, messageId, deleteAt },
+        request.expiresAt,
+        now,
+      );
+    }
+    try {
+      await ctx.commits.commit(writes);
+    } catch (error) {
+      ctx.log.warn("event not logged", { type: "otp.sent", error: String(error) });
+    }
+    ctx.bus.publish(event);
+    ctx.log.info("code sent", { otp_request_id: request.id, channel });
   }
   const answer: CodeRequested = {
-    request_id: issued.id,
+    request_id: request.id,
     channel,
     expires_in: settings.otp_ttl_seconds,
     resend_after: settings.otp_resend_cooldown_seconds,
   };
   if (deepLink) answer.deep_link = deepLink;
   return answer;
+}
+
+/**
+ * Takes back a request whose code could not be delivered: the request and its cooldown go,
+ * and its place in the recipient's window and the IP's counter come back, so a failing
+ * provider does not lock people out. `otp.failed` commits with it.
+ */
+async function withdraw(ctx: CodeRequestContext, request: OtpRequest, ip: string): Promise<void> {
+  const event = ctx.bus.newEvent("otp", "otp.failed", ctx.clock.now(), {
+    request_id: request.id,
+    recipient: maskRecipient(parseRecipient(request.recipient)),
+    reason: "delivery",
+  });
+  await retry(`withdraw request "${request.id}"`, async () => {
+    const now = ctx.clock.now();
+    const record = await getRecipientRecord(ctx.kv, request.recipient);
+    const writes = addWithdrawRequest(new Writes(), {
+      request,
+      record,
+      refund: (window) => refundInWindow(window, { windowMs: HOUR_MS, at: request.createdAt }),
+      windowMs: HOUR_MS,
+    });
+    addIpRefund(writes, ip, request.createdAt);
+    addEventWrites(writes, event, now);
+    return await ctx.commits.commit(writes) ? undefined : CONFLICT;
+  });
+  ctx.bus.publish(event);
 }
 
 /**

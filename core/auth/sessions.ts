@@ -1,12 +1,12 @@
 import {
-  getFamily,
+  addRotation,
   getRefreshToken,
   type RefreshFamily,
   type RefreshToken,
   revokeFamily,
-  rotateRefreshToken,
 } from "../../kv/sessions.ts";
-import { getUser, type User } from "../../kv/users.ts";
+import type { User } from "../../kv/users.ts";
+import { Writes } from "../../kv/writes.ts";
 import { CONFLICT, retry } from "../../kv/retry.ts";
 import { AppError } from "../errors.ts";
 import { newId } from "../ids.ts";
@@ -14,13 +14,7 @@ import { emitEvent } from "../live/emit.ts";
 import { afterSignOut, type PresenceContext } from "../presence/presence.ts";
 import type { Services } from "../services.ts";
 import { type PublicUser, publicUser } from "../users.ts";
-import {
-  type AccessClaims,
-  hashRefreshToken,
-  newRefreshToken,
-  signAccessToken,
-  verifyAccessToken,
-} from "./tokens.ts";
+import { type AccessClaims, hashRefreshToken, newRefreshToken } from "./tokens.ts";
 
 /** The answer of verify and refresh. */
 export interface SignIn {
@@ -69,7 +63,7 @@ export async function signInAnswer(
   session: { familyId: string; refreshToken: string },
 ): Promise<SignIn> {
   return {
-    access_token: await signAccessToken(ctx.tokens, {
+    access_token: await ctx.tokens.sign({
       sub: user.id,
       sid: session.familyId,
       role: user.role,
@@ -82,41 +76,46 @@ export async function signInAnswer(
   };
 }
 
+/** A rotated token presented again this soon is a client racing itself, not a thief. */
+export const REFRESH_REUSE_GRACE_MS = 10_000;
+
 /**
- * Exchanges a refresh token for a new pair. Each token works once: presenting one that was
- * already exchanged is taken as theft and revokes its whole family. Of two parallel
- * exchanges of one token exactly one succeeds; the loser gets 401 without revoking anything,
- * since it raced rather than replayed.
+ * Exchanges a refresh token for a new pair, in one (shared) commit. Each token works once.
+ * Of two parallel exchanges of one token exactly one succeeds; the other — or any reuse
+ * within 10 s of the rotation (two tabs of one app) — gets 401 and revokes nothing. A rotated
+ * token presented later is taken as stolen: its whole sign-in is revoked.
  */
-export async function refreshSession(ctx: Services, refreshToken: string): Promise<SignIn> {
+export async function refreshSession(ctx: PresenceContext, refreshToken: string): Promise<SignIn> {
   const hash = await hashRefreshToken(refreshToken);
-  return await retry("refresh a sign-in", async (conflict) => {
+  return await retry("refresh a sign-in", async () => {
     const now = ctx.clock.now();
     const { token, family } = await getRefreshToken(ctx.kv, hash);
     if (!token.value || !family?.value || token.value.expiresAt <= now) throw badRefresh();
     if (family.value.revokedAt !== null || family.value.expiresAt <= now) throw badRefresh();
     if (token.value.rotatedAt !== null) {
-      if (conflict > 0) throw badRefresh();
-      await revokeFamily(ctx.kv, family.value.id, now);
-      ctx.log.warn("refresh token reused: sign-in revoked", {
-        family_id: family.value.id,
-        user_id: family.value.userId,
-      });
+      if (now - token.value.rotatedAt >= REFRESH_REUSE_GRACE_MS) {
+        ctx.log.warn("refresh token reused: sign-in revoked", {
+          family_id: family.value.id,
+          user_id: family.value.userId,
+        });
+        await endSignIn(ctx, { userId: family.value.userId, familyId: family.value.id });
+      }
       throw badRefresh();
     }
-    const user = await getUser(ctx.kv, token.value.userId);
+    const user = await ctx.signIns.user(token.value.userId);
     if (!user) throw badRefresh();
     if (user.status !== "active") throw accountDisabled(user);
 
     const next = newRefreshToken();
-    const rotated = await rotateRefreshToken(ctx.kv, {
+    const writes = addRotation(new Writes(), {
       token: token as Deno.KvEntry<RefreshToken>,
       family: family as Deno.KvEntry<RefreshFamily>,
       now,
       nextHash: await hashRefreshToken(next),
       expiresAt: now + ctx.config.refreshTokenTtlSeconds * 1000,
     });
-    if (!rotated) return CONFLICT;
+    if (!await ctx.commits.commit(writes)) return CONFLICT;
+    ctx.signIns.forgetFamily(family.value.id);
     return await signInAnswer(ctx, user, { familyId: family.value.id, refreshToken: next });
   });
 }
@@ -137,17 +136,17 @@ export async function authenticate(ctx: Services, header: string | undefined): P
     throw new AppError("UNAUTHORIZED", "Send an access token: Authorization: Bearer <token>.");
   }
   const now = ctx.clock.now();
-  const claims = await verifyAccessToken(ctx.tokens, match[1], now);
+  const claims = await ctx.tokens.verify(match[1], now);
+  // Both from the sign-in cache: nothing is read while they are fresh (a second at most).
   const [family, user] = await Promise.all([
-    getFamily(ctx.kv, claims.sid),
-    getUser(ctx.kv, claims.sub),
+    ctx.signIns.family(claims.sid),
+    ctx.signIns.user(claims.sub),
   ]);
   if (!user) throw new AppError("UNAUTHORIZED", "Access token is not valid.");
   // A disabled account says so (its sign-ins were revoked with it, which would say less).
   if (user.status !== "active") throw accountDisabled(user);
   if (
-    !family.value || family.value.userId !== user.id || family.value.revokedAt !== null ||
-    family.value.expiresAt <= now
+    !family || family.userId !== user.id || family.revokedAt !== null || family.expiresAt <= now
   ) {
     throw new AppError("UNAUTHORIZED", "This sign-in has ended. Sign in again.");
   }
@@ -167,6 +166,7 @@ export async function logout(
     const { token } = await getRefreshToken(ctx.kv, await hashRefreshToken(refreshToken));
     if (token.value && token.value.userId === caller.user.id) {
       await revokeFamily(ctx.kv, token.value.familyId, ctx.clock.now());
+      ctx.signIns.forgetFamily(token.value.familyId);
     }
   }
   await endSignIn(ctx, { userId: caller.user.id, familyId: caller.claims.sid });
@@ -181,6 +181,7 @@ export async function endSignIn(
   signIn: { userId: string; familyId: string },
 ): Promise<void> {
   await revokeFamily(ctx.kv, signIn.familyId, ctx.clock.now());
+  ctx.signIns.forgetFamily(signIn.familyId);
   await emitEvent(ctx, "user", "user.signed_out", {
     user_id: signIn.userId,
     family_id: signIn.familyId,

@@ -13,71 +13,116 @@ export interface AccessClaims {
   exp: number;
 }
 
-/** What signing and verifying need: the key, issuer, audience, lifetime and time. */
-export interface TokenSettings {
-  key: Uint8Array;
-  issuer: string;
-  audience: string;
-  accessTtlSeconds: number;
-}
-
 const ACCESS_TYPE = "at+jwt";
 const TOKEN_USE = "access";
+/** Verified tokens remembered: a client sends the same token with every request. */
+const VERIFIED_CACHE_SIZE = 50_000;
 
-/** Signs an HS256 access token (RFC 9068 `typ`, plus a `token_use` claim). */
-export async function signAccessToken(
-  settings: TokenSettings,
-  claims: { sub: string; sid: string; role: "user" | "admin"; now: number },
-): Promise<string> {
-  const iat = Math.floor(claims.now / 1000);
-  return await new SignJWT({ sid: claims.sid, role: claims.role, token_use: TOKEN_USE })
-    .setProtectedHeader({ alg: "HS256", typ: ACCESS_TYPE })
-    .setIssuer(settings.issuer)
-    .setAudience(settings.audience)
-    .setSubject(claims.sub)
-    .setJti(crypto.randomUUID())
-    .setIssuedAt(iat)
-    .setExpirationTime(iat + settings.accessTtlSeconds)
-    .sign(settings.key);
-}
+/**
+ * Signs and checks HS256 access tokens (RFC 9068 `typ`, plus a `token_use` claim). The key is
+ * imported once, and a token already verified is remembered until it expires, so the requests
+ * that repeat a token (heartbeats, `/me`) skip the HMAC: its signature cannot change, and its
+ * expiry is checked against the clock every time.
+ */
+export class AccessTokens {
+  /** The raw secret (kept to compare instances' keys). */
+  readonly key: Uint8Array;
+  readonly issuer: string;
+  readonly audience = "doorman";
+  readonly accessTtlSeconds: number;
+  readonly #cryptoKey: CryptoKey;
+  readonly #verified = new Map<string, AccessClaims>();
 
-/** Verifies an access token: HS256 only, issuer, audience, type, expiry. Throws 401 otherwise. */
-export async function verifyAccessToken(
-  settings: TokenSettings,
-  token: string,
-  now: number,
-): Promise<AccessClaims> {
-  try {
-    const { payload } = await jwtVerify(token, settings.key, {
-      algorithms: ["HS256"],
-      issuer: settings.issuer,
-      audience: settings.audience,
-      typ: ACCESS_TYPE,
-      currentDate: new Date(now),
-      requiredClaims: ["sub", "sid", "jti", "exp"],
-    });
-    if (
-      payload.token_use !== TOKEN_USE || typeof payload.sid !== "string" ||
-      (payload.role !== "user" && payload.role !== "admin")
-    ) {
-      throw new AppError("UNAUTHORIZED", "Access token is not valid.");
-    }
-    return {
-      sub: payload.sub!,
-      sid: payload.sid,
-      jti: payload.jti!,
-      role: payload.role,
-      exp: payload.exp!,
-    };
-  } catch (error) {
-    if (error instanceof AppError) throw error;
-    if (error instanceof joseErrors.JWTExpired) {
+  private constructor(
+    key: Uint8Array,
+    cryptoKey: CryptoKey,
+    options: { issuer: string; accessTtlSeconds: number },
+  ) {
+    this.key = key;
+    this.#cryptoKey = cryptoKey;
+    this.issuer = options.issuer;
+    this.accessTtlSeconds = options.accessTtlSeconds;
+  }
+
+  /** Imports the secret once as an HMAC-SHA256 key. */
+  static async create(
+    key: Uint8Array,
+    options: { issuer: string; accessTtlSeconds: number },
+  ): Promise<AccessTokens> {
+    const cryptoKey = await crypto.subtle.importKey(
+      "raw",
+      new Uint8Array(key),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign", "verify"],
+    );
+    return new AccessTokens(key, cryptoKey, options);
+  }
+
+  /** A new access token for a sign-in. */
+  async sign(claims: { sub: string; sid: string; role: "user" | "admin"; now: number }) {
+    const iat = Math.floor(claims.now / 1000);
+    return await new SignJWT({ sid: claims.sid, role: claims.role, token_use: TOKEN_USE })
+      .setProtectedHeader({ alg: "HS256", typ: ACCESS_TYPE })
+      .setIssuer(this.issuer)
+      .setAudience(this.audience)
+      .setSubject(claims.sub)
+      .setJti(crypto.randomUUID())
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + this.accessTtlSeconds)
+      .sign(this.#cryptoKey);
+  }
+
+  /** The claims of a valid token: HS256 only, issuer, audience, type, expiry. 401 otherwise. */
+  async verify(token: string, now: number): Promise<AccessClaims> {
+    const known = this.#verified.get(token);
+    if (known) {
+      if (known.exp * 1000 > now) return known;
+      this.#verified.delete(token);
       throw new AppError("UNAUTHORIZED", "Access token has expired.");
     }
-    if (error instanceof joseErrors.JOSEError || error instanceof TypeError) {
-      throw new AppError("UNAUTHORIZED", "Access token is not valid.");
+    const claims = await this.#check(token, now);
+    if (this.#verified.size >= VERIFIED_CACHE_SIZE) {
+      // Oldest first: Map keeps insertion order.
+      this.#verified.delete(this.#verified.keys().next().value!);
     }
-    throw error;
+    this.#verified.set(token, claims);
+    return claims;
+  }
+
+  async #check(token: string, now: number): Promise<AccessClaims> {
+    try {
+      const { payload } = await jwtVerify(token, this.#cryptoKey, {
+        algorithms: ["HS256"],
+        issuer: this.issuer,
+        audience: this.audience,
+        typ: ACCESS_TYPE,
+        currentDate: new Date(now),
+        requiredClaims: ["sub", "sid", "jti", "exp"],
+      });
+      if (
+        payload.token_use !== TOKEN_USE || typeof payload.sid !== "string" ||
+        (payload.role !== "user" && payload.role !== "admin")
+      ) {
+        throw new AppError("UNAUTHORIZED", "Access token is not valid.");
+      }
+      return Object.freeze({
+        sub: payload.sub!,
+        sid: payload.sid,
+        jti: payload.jti!,
+        role: payload.role,
+        exp: payload.exp!,
+      });
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      if (error instanceof joseErrors.JWTExpired) {
+        throw new AppError("UNAUTHORIZED", "Access token has expired.");
+      }
+      if (error instanceof joseErrors.JOSEError || error instanceof TypeError) {
+        throw new AppError("UNAUTHORIZED", "Access token is not valid.");
+      }
+      throw error;
+    }
   }
 }
 

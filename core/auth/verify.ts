@@ -1,18 +1,27 @@
-import { getRequest, type OtpRequest, spendAttempt } from "../../kv/otp_requests.ts";
-import { commitSignIn, consumeRequest } from "../../kv/sign_in.ts";
 import {
+  addAttempt,
+  addConsumeRequest,
+  getRequest,
+  type OtpRequest,
+  type StoredRequest,
+  type TelegramMessageRef,
+} from "../../kv/otp_requests.ts";
+import { CONFLICT, retry } from "../../kv/retry.ts";
+import { addOpenFamily } from "../../kv/sessions.ts";
+import {
+  addSaveUser,
   emptyUserEntry,
   getUserEntry,
   getUserIndex,
   type User,
   type UserLookup,
 } from "../../kv/users.ts";
-import { CONFLICT, retry } from "../../kv/retry.ts";
-import type { TelegramMessageRef } from "../../kv/otp_requests.ts";
+import { Writes } from "../../kv/writes.ts";
 import { AppError } from "../errors.ts";
 import { newId } from "../ids.ts";
-import { emitEvent } from "../live/emit.ts";
-import { type PresenceContext, recordActivity } from "../presence/presence.ts";
+import { addEventWrites } from "../live/emit.ts";
+import type { LiveEvent } from "../live/events.ts";
+import { prepareActivity, type PresenceContext } from "../presence/presence.ts";
 import { codeMatches } from "./codes.ts";
 import { maskRecipient, parseRecipient, type Recipient } from "./recipients.ts";
 import { accountDisabled, newSession, type SignIn, signInAnswer } from "./sessions.ts";
@@ -30,9 +39,7 @@ export interface CodeSignIn {
   refreshToken: string;
 }
 
-/**
- * Checks a code and signs the user in; answers with the token pair and the user.
- */
+/** Checks a code and signs the user in; answers with the token pair and the user. */
 export async function verifyCode(
   ctx: VerifyContext,
   input: { requestId: string; code: string },
@@ -41,102 +48,128 @@ export async function verifyCode(
   return await signInAnswer(ctx, signIn.user, signIn);
 }
 
+/** What one attempt decided, once its commit went through. */
+type Outcome =
+  | { kind: "wrong"; attemptsLeft: number; request: OtpRequest }
+  | { kind: "disabled"; user: User; stored: StoredRequest }
+  | { kind: "signed_in"; signIn: CodeSignIn; newUser: boolean; stored: StoredRequest };
+
 /**
- * Checks a code and records the sign-in. One attempt is spent (atomically) before the code is
- * compared, so parallel guesses never get more tries than allowed; the request is used up in
- * the same commit that creates the user and opens the session, so a code signs in once.
+ * Checks a code and records the outcome in one commit: a wrong code spends an attempt; the
+ * right one uses the request up, creates the user if new (unique indexes checked), opens the
+ * sign-in and brings the user online — all guarded by the versionstamps read, so parallel
+ * guesses never get more tries than allowed and a code signs in once. The code's answer is
+ * only revealed once that commit went through.
  */
 export async function signInWithCode(
   ctx: VerifyContext,
   input: { requestId: string; code: string },
 ): Promise<CodeSignIn> {
-  let entry = await retry(`spend an attempt of "${input.requestId}"`, async () => {
-    const live = await liveRequest(ctx, input.requestId);
-    if (live.value.attempts >= live.value.maxAttempts) throw tooManyAttempts();
-    return await spendAttempt(ctx.kv, live, ctx.clock.now()) ?? CONFLICT;
-  });
-
-  const request = entry.value;
-  // A Telegram request whose link was not opened yet has no code: every guess is wrong.
-  const matches = request.codeHash !== null && await codeMatches(ctx.codeKey, {
-    requestId: request.id,
-    code: input.code,
-    stored: request.codeHash,
-  });
-  if (!matches) {
-    const attemptsLeft = request.maxAttempts - request.attempts;
-    ctx.log.info("code rejected", { otp_request_id: request.id, attempts_left: attemptsLeft });
-    await emitEvent(ctx, "otp", "otp.invalid", {
-      request_id: request.id,
-      recipient: maskRecipient(parseRecipient(request.recipient)),
-      attempts_left: attemptsLeft,
-    });
-    throw new AppError(
-      "INVALID_CODE",
-      attemptsLeft > 0
-        ? `The code is not correct. ${attemptsLeft} attempt${attemptsLeft === 1 ? "" : "s"} left.`
-        : "The code is not correct, and no attempts are left. Request a new code.",
-      { attempts_left: attemptsLeft },
-    );
-  }
-
-  // Reads again on a lost race: the request was used by a parallel attempt (then it is gone),
-  // or the user was written meanwhile. The code already matched.
-  const outcome = await retry(`sign in with "${request.id}"`, async (n) => {
-    if (n > 0) entry = await liveRequest(ctx, input.requestId);
+  const timeout = (await ctx.settings.get()).presence_timeout_seconds * 1000;
+  const outcome = await retry(`verify a code of "${input.requestId}"`, async (): Promise<
+    Outcome | typeof CONFLICT
+  > => {
     const now = ctx.clock.now();
-    const lookup = lookupOf(parseRecipient(entry.value.recipient));
+    const stored = await getRequest(ctx.kv, input.requestId);
+    if (!stored || stored.entry.value.expiresAt <= now) throw expired();
+    const request = stored.entry.value;
+    if (request.attempts >= request.maxAttempts) throw tooManyAttempts();
+    // A Telegram request whose link was not opened yet has no code: every guess is wrong.
+    const matches = request.codeHash !== null && await codeMatches(ctx.codeKey, {
+      requestId: request.id,
+      code: input.code,
+      stored: request.codeHash,
+    });
+    const writes = new Writes();
+    const events: LiveEvent[] = [];
+    const masked = maskRecipient(parseRecipient(request.recipient));
+    if (!matches) {
+      const attemptsLeft = request.maxAttempts - request.attempts - 1;
+      addAttempt(writes, stored.entry, now);
+      events.push(ctx.bus.newEvent("otp", "otp.invalid", now, {
+        request_id: request.id,
+        recipient: masked,
+        attempts_left: attemptsLeft,
+      }));
+      for (const event of events) addEventWrites(writes, event, now);
+      if (!await ctx.commits.commit(writes)) return CONFLICT;
+      ctx.bus.publish(...events);
+      return { kind: "wrong", attemptsLeft, request };
+    }
+
+    const lookup = lookupOf(parseRecipient(request.recipient));
     const index = await getUserIndex(ctx.kv, lookup);
     const user = index.value
       ? await getUserEntry(ctx.kv, index.value)
       : emptyUserEntry(newId("usr", now));
+    addConsumeRequest(writes, stored.entry);
     if (user.value && user.value.status !== "active") {
-      return await consumeRequest(ctx.kv, entry)
-        ? { kind: "disabled" as const, user: user.value }
-        : CONFLICT;
+      if (!await ctx.commits.commit(writes.check(user))) return CONFLICT;
+      return { kind: "disabled", user: user.value, stored };
     }
-    const telegramId = await freeTelegramId(ctx, entry.value, user.value);
+    const telegramId = await freeTelegramId(ctx, stored, user.value);
     const save = userToSave(ctx, user, lookup, now, telegramId);
     const userId = String(user.key[1]);
     const session = await newSession(ctx, userId, now);
-    const committed = await commitSignIn(ctx.kv, {
-      request: entry,
-      user,
-      save,
-      family: session.family,
-      tokenHash: session.tokenHash,
-      token: session.token,
+    if (save) addSaveUser(writes, save, user);
+    else writes.check(user);
+    addOpenFamily(writes, session.family, session.tokenHash, session.token);
+    events.push(ctx.bus.newEvent("otp", "otp.verified", now, {
+      request_id: request.id,
+      recipient: masked,
+      user_id: userId,
+      new_user: !user.value,
+    }));
+    for (const event of events) addEventWrites(writes, event, now);
+    const presence = await prepareActivity(ctx, userId, {
+      heartbeat: false,
+      at: now,
+      timeout,
+      fresh: true,
     });
-    if (!committed) return CONFLICT;
+    writes.include(presence.writes);
+    const versionstamp = await ctx.commits.commit(writes);
+    if (!versionstamp) {
+      ctx.presence.cache.forget(userId);
+      return CONFLICT;
+    }
+    const signedIn = (save ?? user.value)!;
+    ctx.signIns.rememberUser(signedIn);
+    ctx.signIns.rememberFamily(session.family);
+    ctx.bus.publish(...events);
+    presence.done(versionstamp);
     return {
-      kind: "signed_in" as const,
-      signIn: {
-        user: (save ?? user.value)!,
-        familyId: session.family.id,
-        refreshToken: session.refreshToken,
-      },
+      kind: "signed_in",
+      signIn: { user: signedIn, familyId: session.family.id, refreshToken: session.refreshToken },
       newUser: !user.value,
+      stored,
     };
   });
-  if (outcome.kind === "disabled") {
-    await ctx.telegram?.deleteCodeMessage(entry.value.telegram);
-    throw accountDisabled(outcome.user);
+
+  if (outcome.kind === "wrong") {
+    ctx.log.info("code rejected", {
+      otp_request_id: outcome.request.id,
+      attempts_left: outcome.attemptsLeft,
+    });
+    throw new AppError(
+      "INVALID_CODE",
+      outcome.attemptsLeft > 0
+        ? `The code is not correct. ${outcome.attemptsLeft} attempt${
+          outcome.attemptsLeft === 1 ? "" : "s"
+        } left.`
+        : "The code is not correct, and no attempts are left. Request a new code.",
+      { attempts_left: outcome.attemptsLeft },
+    );
   }
-  const { signIn, newUser } = outcome;
+  // The code is used either way: its Telegram message goes at once.
+  await ctx.telegram?.deleteCodeMessage(outcome.stored.telegram);
+  if (outcome.kind === "disabled") throw accountDisabled(outcome.user);
   ctx.log.info("signed in", {
-    otp_request_id: request.id,
-    user_id: signIn.user.id,
-    new_user: newUser,
+    otp_request_id: input.requestId,
+    user_id: outcome.signIn.user.id,
+    new_user: outcome.newUser,
   });
-  await emitEvent(ctx, "otp", "otp.verified", {
-    request_id: request.id,
-    recipient: maskRecipient(parseRecipient(request.recipient)),
-    user_id: signIn.user.id,
-    new_user: newUser,
-  });
-  await ctx.telegram?.deleteCodeMessage(request.telegram ?? entry.value.telegram);
-  await recordActivity(ctx, signIn.user.id, { heartbeat: false });
-  return signIn;
+  return outcome.signIn;
 }
 
 /**
@@ -145,11 +178,13 @@ export async function signInWithCode(
  */
 async function freeTelegramId(
   ctx: VerifyContext,
-  request: OtpRequest,
+  stored: StoredRequest,
   user: User | null,
 ): Promise<string | null> {
-  const chatId = request.telegram?.chatId;
-  if (!chatId || parseRecipient(request.recipient).kind !== "phone" || user?.telegramId) {
+  const chatId = stored.telegram?.chatId;
+  if (
+    !chatId || parseRecipient(stored.entry.value.recipient).kind !== "phone" || user?.telegramId
+  ) {
     return null;
   }
   const index = await getUserIndex(ctx.kv, { kind: "telegram", value: chatId });
@@ -189,16 +224,11 @@ function userToSave(
   };
 }
 
-/** A request that exists and has not expired, or 400 `INVALID_CODE`. */
-async function liveRequest(ctx: VerifyContext, id: string): Promise<Deno.KvEntry<OtpRequest>> {
-  const entry = await getRequest(ctx.kv, id);
-  if (!entry.value || entry.value.expiresAt <= ctx.clock.now()) {
-    throw new AppError(
-      "INVALID_CODE",
-      "The code has expired, was already used or was never issued. Request a new code.",
-    );
-  }
-  return entry as Deno.KvEntry<OtpRequest>;
+function expired(): AppError {
+  return new AppError(
+    "INVALID_CODE",
+    "The code has expired, was already used or was never issued. Request a new code.",
+  );
 }
 
 function tooManyAttempts(): AppError {

@@ -1,5 +1,3 @@
-import { getFamily } from "../../kv/sessions.ts";
-import { getUser } from "../../kv/users.ts";
 import {
   deleteWebSession,
   getWebSession,
@@ -67,12 +65,12 @@ export async function authenticateWebSession(ctx: Services, token: string): Prom
     throw new AppError("UNAUTHORIZED", "Your dashboard session has ended. Sign in again.");
   }
   const [family, user] = await Promise.all([
-    getFamily(ctx.kv, session.familyId),
-    getUser(ctx.kv, session.userId),
+    ctx.signIns.family(session.familyId),
+    ctx.signIns.user(session.userId),
   ]);
   if (!user) throw new AppError("UNAUTHORIZED", "Your dashboard session has ended.");
   if (user.status !== "active") throw accountDisabled(user);
-  if (!family.value || family.value.revokedAt !== null || family.value.expiresAt <= now) {
+  if (!family || family.revokedAt !== null || family.expiresAt <= now) {
     throw new AppError("UNAUTHORIZED", "Your dashboard session has ended. Sign in again.");
   }
   return {

@@ -1,3 +1,4 @@
+import { pruneIpRequests } from "../../kv/limits.ts";
 import { pruneStats } from "../admin/stats.ts";
 import { type PresenceContext, sweepPresence } from "../presence/presence.ts";
 
@@ -32,12 +33,21 @@ export const CRON_JOBS: CronJob[] = [
     },
   },
   {
-    // Per-minute counters are summed, and `sum` drops `expireIn`: old minutes go here.
+    // Per-minute counters are summed, and `sum` keeps no `expireIn`: old minutes go here.
     name: "stats prune",
     schedule: "* * * * *",
     async run(ctx) {
       const deleted = await pruneStats(ctx);
       if (deleted > 0) ctx.log.debug("stats prune", { deleted });
+    },
+  },
+  {
+    // The per-IP request counters are summed too; their buckets are done after the hour.
+    name: "request counters prune",
+    schedule: "* * * * *",
+    async run(ctx) {
+      const deleted = await pruneIpRequests(ctx.kv, ctx.clock.now() - 2 * 3_600_000);
+      if (deleted > 0) ctx.log.debug("request counters prune", { deleted });
     },
   },
 ];

@@ -1,13 +1,15 @@
 import { addEvent } from "../../kv/events.ts";
-import { commitUnchecked, retry } from "../../kv/retry.ts";
-import { addCountedEvent, addStatCounts, type StatMetric } from "../../kv/stats.ts";
+import { addStatCounts, type StatMetric } from "../../kv/stats.ts";
+import { Writes } from "../../kv/writes.ts";
+import type { AtomicWrites } from "../../kv/writes.ts";
 import type { Services } from "../services.ts";
 import type { EventKind, LiveEvent } from "./events.ts";
 
 /**
- * Logs an event that is not part of a larger commit and publishes it on the bus. `otp`
- * events are counted in the admin stats in the same commit. Losing one (KV down) must not
- * fail the request that caused it, so failures are only logged.
+ * Logs an event that is not part of a larger commit (through the group committer, so busy
+ * moments share commits) and publishes it on the bus. `otp` events are counted in the admin
+ * stats in the same commit. Losing one (KV down) must not fail the request that caused it,
+ * so failures are only logged.
  */
 export async function emitEvent(
   ctx: Services,
@@ -15,66 +17,45 @@ export async function emitEvent(
   type: string,
   fields: Record<string, unknown> = {},
 ): Promise<void> {
-  const at = ctx.clock.now();
-  const event = ctx.bus.newEvent(kind, type, at, fields);
+  const event = ctx.bus.newEvent(kind, type, ctx.clock.now(), fields);
   try {
-    await logEvent(ctx.kv, event, at);
+    await ctx.commits.commit(addEventWrites(new Writes(), event, ctx.clock.now()));
   } catch (error) {
     ctx.log.warn("event not logged", { type, error: String(error) });
   }
   ctx.bus.publish(event);
 }
 
-/** Writes an event to the log, with its stats counts when it is an `otp` event. */
-async function logEvent(kv: Deno.Kv, event: LiveEvent, at: number): Promise<void> {
-  const counts = event.kind === "otp" ? countsOfOtpEvent(event.data.type) : null;
-  const requestId = counts?.request && typeof event.data.request_id === "string"
-    ? event.data.request_id
-    : undefined;
-  if (counts && requestId) {
-    // The first counted event of a request also counts it as requested (a marker says so);
-    // a refused commit means the marker is there: the request was counted already.
-    const first = await retry(
-      `log event "${event.data.type}"`,
-      async () =>
-        (await addCountedEvent(kv.atomic(), event, { at, metrics: counts.metrics, requestId })
-          .commit()).ok,
-    );
-    if (first) return;
-  }
-  await commitUnchecked(`log event "${event.data.type}"`, () => {
-    const op = addEvent(kv.atomic(), event);
-    return counts ? addStatCounts(op, at, counts.metrics) : op;
-  });
+/** Adds an event to a commit, with the admin stats it counts; publish it once committed. */
+export function addEventWrites<W extends AtomicWrites>(w: W, event: LiveEvent, at: number): W {
+  addEvent(w, event);
+  const metrics = event.kind === "otp" ? countsOfOtpEvent(event.data.type) : [];
+  if (metrics.length > 0) addStatCounts(w, at, metrics);
+  return w;
 }
 
 /**
- * What an `otp` event counts, or null when it counts nothing. The meanings:
+ * What an `otp` event counts in the admin stats. The meanings:
  * - `requested`: a code request that passed the limits and was stored, whether its code was
- *   delivered, failed to deliver, or waits for a Telegram deep link. Counted once per request
- *   (`request: true` marks the events that may be its first).
+ *   delivered, failed to deliver, or waits for a Telegram deep link. Counted by the commit that
+ *   stores the request, not by an event, so it counts once per request.
  * - `sent`: a code message delivered (a resend in the Telegram chat is a second one).
  * - `verified`: a successful sign-in with a code.
  * - `failed`: a wrong code (`otp.invalid`) or a delivery that failed (`otp.failed`).
  * - `rate_limited`: a request refused by a limit or the resend cooldown.
  */
-export function countsOfOtpEvent(
-  type: string,
-): { metrics: StatMetric[]; request: boolean } | null {
+export function countsOfOtpEvent(type: string): StatMetric[] {
   switch (type) {
-    case "otp.requested":
-      return { metrics: [], request: true };
     case "otp.sent":
-      return { metrics: ["sent"], request: true };
+      return ["sent"];
     case "otp.failed":
-      return { metrics: ["failed"], request: true };
     case "otp.invalid":
-      return { metrics: ["failed"], request: false };
+      return ["failed"];
     case "otp.verified":
-      return { metrics: ["verified"], request: false };
+      return ["verified"];
     case "otp.rate_limited":
-      return { metrics: ["rate_limited"], request: false };
+      return ["rate_limited"];
     default:
-      return null;
+      return [];
   }
 }

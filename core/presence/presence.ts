@@ -1,25 +1,30 @@
 import {
-  commitTransition,
+  addDueDrop,
+  addDueMove,
+  addTouch,
+  addTransition,
   dropSocket,
-  listOnlineUserIds,
+  dueMinuteOf,
+  listDueUsers,
+  type PresenceRecord,
   type PresenceState,
-  readPresence,
-  readPresenceMany,
   saveSockets,
 } from "../../kv/presence.ts";
 import { CONFLICT, retry } from "../../kv/retry.ts";
 import { listFamiliesOfUser } from "../../kv/sessions.ts";
-import { getUser, getUsers, type User } from "../../kv/users.ts";
+import type { User } from "../../kv/users.ts";
+import { Writes } from "../../kv/writes.ts";
 import type { Deadlines } from "../jobs/timers.ts";
+import { addEventWrites } from "../live/emit.ts";
 import type { LiveEvent } from "../live/events.ts";
 import type { Services } from "../services.ts";
-import type { ActivityBatcher } from "./batcher.ts";
+import type { PresenceCache } from "./cache.ts";
 
-/** What presence needs besides the services: group commits and this instance's deadlines. */
+/** What presence needs besides the services: its cache and this instance's deadlines. */
 export interface PresenceContext extends Services {
   presence: {
-    /** Group commit of activity writes. */
-    activity: ActivityBatcher;
+    /** Presence records as last read or written here (at most a second stale). */
+    cache: PresenceCache;
     /** In-process offline deadlines (the cron sweep is the durable backstop). */
     deadlines: Deadlines;
   };
@@ -44,6 +49,9 @@ interface PresenceFacts {
   state: PresenceState | null;
 }
 
+/** Sweep entries handled per page. */
+const SWEEP_PAGE = 200;
+
 /**
  * Online means: the account is active, something was seen after the last deliberate
  * offline (logout, last socket closed, suspension), and that was less than the timeout ago.
@@ -66,6 +74,10 @@ function view(userId: string, facts: PresenceFacts, online: boolean): PresenceVi
   };
 }
 
+function factsOf(record: PresenceRecord): PresenceFacts {
+  return { seen: record.seen, state: record.state.value };
+}
+
 async function timeoutMs(ctx: Services): Promise<number> {
   return (await ctx.settings.get()).presence_timeout_seconds * 1000;
 }
@@ -84,47 +96,140 @@ function presenceEvent(
   });
 }
 
+/** The record after a commit that touched it (and maybe moved its state and sweep entry). */
+function afterCommit(
+  record: PresenceRecord,
+  changes: {
+    at: number;
+    heartbeat: boolean;
+    state?: { value: PresenceState; versionstamp: string };
+    dueMinute?: number | null;
+  },
+): PresenceRecord {
+  const seen = Math.max(record.seen ?? 0, changes.at);
+  return {
+    seen,
+    // Its versionstamp is not known here: only `fresh()` records are used for checks on it.
+    seenEntry: record.seenEntry,
+    heartbeat: changes.heartbeat ? Math.max(record.heartbeat ?? 0, changes.at) : record.heartbeat,
+    state: changes.state ? { key: record.state.key, ...changes.state } : record.state,
+    dueMinute: changes.dueMinute === undefined ? record.dueMinute : changes.dueMinute,
+  };
+}
+
 /**
- * Records activity of an active user (heartbeat, sign-in, socket). A user already online
- * costs one read and a share of a group commit; a user coming online is a transition: the
- * state, counter, index and event commit together, exactly once across instances.
+ * Adds the writes of activity by a user recorded online to `w`: the activity itself, and the
+ * sweep entry moved to the minute the new silence would run out (once a minute at most).
+ * Returns the record as it will be once `w` commits.
  */
+function addActivity(
+  w: Writes,
+  options: {
+    userId: string;
+    record: PresenceRecord;
+    at: number;
+    heartbeat: boolean;
+    timeout: number;
+  },
+): PresenceRecord {
+  const { userId, record, at, heartbeat } = options;
+  addTouch(w, { userId, at, heartbeat });
+  const due = dueMinuteOf(at + options.timeout);
+  if (record.dueMinute === null || due > record.dueMinute) {
+    addDueMove(w, userId, record.dueMinute, due);
+  }
+  return afterCommit(record, {
+    at,
+    heartbeat,
+    dueMinute: record.dueMinute === null || due > record.dueMinute ? due : record.dueMinute,
+  });
+}
+
+/**
+ * What recording activity of a user takes, as writes for one commit: a user already online
+ * costs a share of a group commit and no read (the cache knows); a user coming online is a
+ * transition whose state, counter, indexes and event commit together, exactly once across
+ * instances. `prepare` reads what it must; `done` runs once the writes committed.
+ */
+export async function prepareActivity(
+  ctx: PresenceContext,
+  userId: string,
+  options: { heartbeat: boolean; at: number; timeout: number; fresh?: boolean },
+): Promise<{ writes: Writes; done(versionstamp: string): PresenceView }> {
+  const { at, heartbeat, timeout } = options;
+  const cache = ctx.presence.cache;
+  const staysOnline = (r: PresenceRecord) =>
+    r.state.value?.online === true &&
+    isOnline(factsOf(r), { now: at, timeoutMs: timeout, active: true });
+  let record = options.fresh ? await cache.fresh(userId) : await cache.get(userId);
+  // A transition is decided on what KV says now, never on a cached copy.
+  if (!staysOnline(record) && !options.fresh) record = await cache.fresh(userId);
+  const writes = new Writes();
+  if (staysOnline(record)) {
+    const next = addActivity(writes, { userId, record, at, heartbeat, timeout });
+    return {
+      writes,
+      done() {
+        cache.remember(userId, next);
+        // Already pending? It fires, sees this activity, and moves itself to seen + timeout.
+        ctx.presence.deadlines.ensure(userId, at + timeout);
+        return view(userId, { seen: next.seen, state: next.state.value }, true);
+      },
+    };
+  }
+  const events: LiveEvent[] = [];
+  if (record.state.value?.online) {
+    // Recorded online but silent past the timeout, and no sweep noticed yet: the offline
+    // transition happened first, at the moment the timeout ran out.
+    const wentOffline = Math.min(at, (record.seen ?? at) + timeout);
+    events.push(presenceEvent(ctx, userId, false, wentOffline, record.seen));
+  }
+  events.push(presenceEvent(ctx, userId, true, at, at));
+  const state: PresenceState = {
+    online: true,
+    changedAt: at,
+    offlineAt: record.state.value?.offlineAt ?? null,
+  };
+  const dueMinute = dueMinuteOf(at + timeout);
+  addTransition(writes, {
+    userId,
+    record,
+    next: state,
+    events: [],
+    touch: { userId, at, heartbeat },
+    dueMinute,
+  });
+  for (const event of events) addEventWrites(writes, event, at);
+  return {
+    writes,
+    done(versionstamp) {
+      cache.remember(
+        userId,
+        afterCommit(record, { at, heartbeat, state: { value: state, versionstamp }, dueMinute }),
+      );
+      ctx.bus.publish(...events);
+      ctx.presence.deadlines.schedule(userId, at + timeout);
+      return view(userId, { seen: at, state }, true);
+    },
+  };
+}
+
+/** Records activity of an active user (heartbeat, sign-in, socket) in one (shared) commit. */
 export async function recordActivity(
   ctx: PresenceContext,
   userId: string,
   options: { heartbeat: boolean },
 ): Promise<PresenceView> {
   const timeout = await timeoutMs(ctx);
-  return await retry(`record presence of "${userId}"`, async () => {
-    const now = ctx.clock.now();
-    const record = await readPresence(ctx.kv, userId);
-    const facts = { seen: record.seen, state: record.state.value };
-    const touch = { userId, at: now, heartbeat: options.heartbeat };
-    if (record.state.value?.online && isOnline(facts, { now, timeoutMs: timeout, active: true })) {
-      await ctx.presence.activity.touch(touch);
-      // Already pending? It fires, sees this activity, and moves itself to seen + timeout.
-      ctx.presence.deadlines.ensure(userId, now + timeout);
-      return view(userId, { ...facts, seen: now }, true);
+  return await retry(`record presence of "${userId}"`, async (n) => {
+    const at = ctx.clock.now();
+    const step = await prepareActivity(ctx, userId, { ...options, at, timeout, fresh: n > 0 });
+    const versionstamp = await ctx.commits.commit(step.writes);
+    if (!versionstamp) {
+      ctx.presence.cache.forget(userId);
+      return CONFLICT;
     }
-    const events: LiveEvent[] = [];
-    if (record.state.value?.online) {
-      // Recorded online but silent past the timeout, and no sweep noticed yet: the offline
-      // transition happened first, at the moment the timeout ran out.
-      const wentOffline = Math.min(now, (record.seen ?? now) + timeout);
-      events.push(presenceEvent(ctx, userId, false, wentOffline, record.seen));
-    }
-    events.push(presenceEvent(ctx, userId, true, now, now));
-    const committed = await commitTransition(ctx.kv, {
-      userId,
-      state: record.state,
-      next: { online: true, changedAt: now, offlineAt: record.state.value?.offlineAt ?? null },
-      events,
-      touch,
-    });
-    if (!committed) return CONFLICT;
-    ctx.bus.publish(...events);
-    ctx.presence.deadlines.schedule(userId, now + timeout);
-    return view(userId, { ...facts, seen: now }, true);
+    return step.done(versionstamp);
   });
 }
 
@@ -153,17 +258,20 @@ export async function heartbeat(ctx: PresenceContext, userId: string): Promise<H
 export async function takeOffline(ctx: PresenceContext, userId: string): Promise<void> {
   await retry(`take "${userId}" offline`, async () => {
     const now = ctx.clock.now();
-    const record = await readPresence(ctx.kv, userId);
+    const record = await ctx.presence.cache.fresh(userId);
     const events = record.state.value?.online
       ? [presenceEvent(ctx, userId, false, now, record.seen)]
       : [];
-    const committed = await commitTransition(ctx.kv, {
-      userId,
-      state: record.state,
-      next: { online: false, changedAt: now, offlineAt: now },
-      events,
+    const state: PresenceState = { online: false, changedAt: now, offlineAt: now };
+    const writes = addTransition(new Writes(), { userId, record, next: state, events: [] });
+    for (const event of events) addEventWrites(writes, event, now);
+    const versionstamp = await ctx.commits.commit(writes);
+    if (!versionstamp) return CONFLICT;
+    ctx.presence.cache.remember(userId, {
+      ...record,
+      state: { key: record.state.key, value: state, versionstamp },
+      dueMinute: null,
     });
-    if (!committed) return CONFLICT;
     ctx.presence.deadlines.cancel(userId);
     ctx.bus.publish(...events);
   });
@@ -172,80 +280,113 @@ export async function takeOffline(ctx: PresenceContext, userId: string): Promise
 /**
  * Emits the offline transition of a user recorded online who is no longer (silence past the
  * timeout, or a disabled account). Idempotent: run it twice, or on two instances, and the
- * versionstamp check lets exactly one transition through. Returns whether it took them offline.
+ * versionstamp checks let exactly one transition through — and activity recorded after the
+ * read wins over it. Returns whether it took them offline.
  */
 export async function settlePresence(ctx: PresenceContext, userId: string): Promise<boolean> {
   const timeout = await timeoutMs(ctx);
   return await retry(`settle presence of "${userId}"`, async () => {
     const now = ctx.clock.now();
     const [record, user] = await Promise.all([
-      readPresence(ctx.kv, userId),
-      getUser(ctx.kv, userId),
+      ctx.presence.cache.fresh(userId),
+      ctx.signIns.user(userId),
     ]);
     if (!record.state.value?.online) return false;
-    const facts = { seen: record.seen, state: record.state.value };
     const active = user?.status === "active";
-    if (isOnline(facts, { now, timeoutMs: timeout, active })) {
+    if (isOnline(factsOf(record), { now, timeoutMs: timeout, active })) {
       ctx.presence.deadlines.schedule(userId, (record.seen ?? now) + timeout);
       return false;
     }
     const at = active ? Math.min(now, (record.seen ?? now) + timeout) : now;
     const events = [presenceEvent(ctx, userId, false, at, record.seen)];
-    const committed = await commitTransition(ctx.kv, {
+    const state: PresenceState = { ...record.state.value, online: false, changedAt: now };
+    const writes = addTransition(new Writes(), {
       userId,
-      state: record.state,
-      next: { ...record.state.value, online: false, changedAt: now },
-      events,
+      record,
+      next: state,
+      events: [],
+      checkSeen: true,
     });
-    if (!committed) return CONFLICT;
+    for (const event of events) addEventWrites(writes, event, now);
+    const versionstamp = await ctx.commits.commit(writes);
+    if (!versionstamp) return CONFLICT;
+    ctx.presence.cache.remember(userId, {
+      ...record,
+      state: { key: record.state.key, value: state, versionstamp },
+      dueMinute: null,
+    });
     ctx.bus.publish(...events);
     return true;
   });
 }
 
 /**
- * The durable backstop of the in-process deadlines, run by `Deno.cron` every minute: walks
- * only the users recorded online and settles each. Returns how many went offline.
+ * The durable backstop of the in-process deadlines, run by `Deno.cron` every minute: reads
+ * only the sweep entries of minutes that passed — users whose silence ran out, or moved on
+ * (their entry is refiled) — never every user online. Returns how many went offline.
  */
 export async function sweepPresence(ctx: PresenceContext): Promise<number> {
-  let cursor: string | undefined;
+  const now = ctx.clock.now();
+  const timeout = await timeoutMs(ctx);
   let settled = 0;
-  do {
-    const page = await listOnlineUserIds(ctx.kv, { cursor, limit: 200 });
-    const results = await Promise.all(page.ids.map((id) => settlePresence(ctx, id)));
+  for (;;) {
+    const due = await listDueUsers(ctx.kv, { upTo: now, limit: SWEEP_PAGE });
+    if (due.length === 0) return settled;
+    const results = await Promise.all(due.map(async ({ minute, userId }) => {
+      const offline = await settlePresence(ctx, userId);
+      if (offline) return true;
+      // Still online: its entry is refiled where its silence now runs out.
+      const record = await ctx.presence.cache.fresh(userId);
+      const writes = new Writes();
+      if (record.state.value?.online && record.seen !== null) {
+        const to = dueMinuteOf(record.seen + timeout);
+        addDueDrop(writes, userId, minute, null);
+        addDueMove(writes, userId, record.dueMinute === minute ? null : record.dueMinute, to);
+      } else {
+        addDueDrop(writes, userId, minute, record.dueMinute);
+      }
+      await ctx.commits.commit(writes);
+      ctx.presence.cache.forget(userId);
+      return false;
+    }));
     settled += results.filter(Boolean).length;
-    cursor = page.cursor ?? undefined;
-  } while (cursor);
-  return settled;
+    if (due.length < SWEEP_PAGE) return settled;
+  }
 }
 
-/** Presence of many users (unknown ids read as offline, never seen), in one batched read. */
-export async function presenceOf(ctx: Services, userIds: string[]): Promise<PresenceView[]> {
+/** Presence of many users (unknown ids read as offline, never seen), from the caches. */
+export async function presenceOf(ctx: PresenceContext, userIds: string[]): Promise<PresenceView[]> {
   const timeout = await timeoutMs(ctx);
-  const [facts, users] = await Promise.all([
-    readPresenceMany(ctx.kv, userIds),
-    getUsers(ctx.kv, userIds),
+  const [records, users] = await Promise.all([
+    ctx.presence.cache.many(userIds),
+    ctx.signIns.users(userIds),
   ]);
   const now = ctx.clock.now();
   return userIds.map((id) => {
     const user = users.get(id);
-    const f = user ? facts.get(id) ?? { seen: null, state: null } : { seen: null, state: null };
-    return view(id, f, isOnline(f, { now, timeoutMs: timeout, active: user?.status === "active" }));
+    const record = user ? records.get(id) : undefined;
+    const facts = record ? factsOf(record) : { seen: null, state: null };
+    return view(
+      id,
+      facts,
+      isOnline(facts, { now, timeoutMs: timeout, active: user?.status === "active" }),
+    );
   });
 }
 
 /** Presence of users already read (admin lists). */
 export async function presenceOfUsers(
-  ctx: Services,
+  ctx: PresenceContext,
   users: User[],
 ): Promise<Map<string, PresenceView>> {
   const timeout = await timeoutMs(ctx);
-  const facts = await readPresenceMany(ctx.kv, users.map((u) => u.id));
+  const records = await ctx.presence.cache.many(users.map((u) => u.id));
   const now = ctx.clock.now();
   return new Map(users.map((user) => {
-    const f = facts.get(user.id) ?? { seen: null, state: null };
-    const online = isOnline(f, { now, timeoutMs: timeout, active: user.status === "active" });
-    return [user.id, view(user.id, f, online)];
+    const record = records.get(user.id);
+    const facts = record ? factsOf(record) : { seen: null, state: null };
+    const online = isOnline(facts, { now, timeoutMs: timeout, active: user.status === "active" });
+    return [user.id, view(user.id, facts, online)];
   }));
 }
 
@@ -279,13 +420,12 @@ export async function socketsAlive(ctx: PresenceContext, sockets: SocketRef[]): 
 export async function socketClosed(ctx: PresenceContext, socket: SocketRef): Promise<void> {
   const now = ctx.clock.now();
   const timeout = await timeoutMs(ctx);
-  const otherSocket = await retry("forget a closed socket", () =>
-    dropSocket(ctx.kv, {
-      userId: socket.userId,
-      socketId: socket.socketId,
-      freshAfter: now - timeout,
-    }));
+  const otherSocket = await dropSocket(ctx.kv, {
+    userId: socket.userId,
+    socketId: socket.socketId,
+    freshAfter: now - timeout,
+  });
   if (otherSocket) return;
-  const { heartbeat } = await readPresence(ctx.kv, socket.userId);
+  const { heartbeat } = await ctx.presence.cache.fresh(socket.userId);
   if (heartbeat === null || now - heartbeat >= timeout) await takeOffline(ctx, socket.userId);
 }

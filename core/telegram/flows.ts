@@ -1,8 +1,9 @@
 import {
+  addReplaceRequest,
+  addTelegramMessage,
   getRequest,
   type OtpRequest,
-  replaceRequest,
-  setRequestTelegram,
+  type StoredRequest,
   type TelegramMessageRef,
 } from "../../kv/otp_requests.ts";
 import {
@@ -14,6 +15,7 @@ import {
   unlinkChat,
 } from "../../kv/telegram.ts";
 import { CONFLICT, KvContention, retry } from "../../kv/retry.ts";
+import { Writes } from "../../kv/writes.ts";
 import { generateCode, hashCode } from "../auth/codes.ts";
 import {
   formatRecipient,
@@ -53,8 +55,9 @@ export async function continueRequest(
   chat: TelegramChat,
 ): Promise<{ outcome: StartOutcome; phone?: string }> {
   const requestId = await getStart(ctx.kv, token);
-  const request = requestId ? await liveRequest(ctx, requestId) : null;
-  if (!request) return { outcome: "expired" };
+  const stored = requestId ? await liveRequest(ctx, requestId) : null;
+  if (!stored) return { outcome: "expired" };
+  const request = stored.entry;
   const recipient = parseRecipient(request.value.recipient);
   if (recipient.kind === "phone") {
     const phone = recipient.value;
@@ -99,7 +102,7 @@ export async function sharePhone(
   await linkPhone(ctx.kv, phone, chat.id);
   ctx.log.info("telegram chat linked", { phone: maskRecipient({ kind: "phone", value: phone }) });
   const pendingId = await getPending(ctx.kv, chat.id);
-  const pending = pendingId ? await liveRequest(ctx, pendingId) : null;
+  const pending = pendingId ? (await liveRequest(ctx, pendingId))?.entry : null;
   if (!pending) return { outcome: "linked", phone, sent: false };
   const pendingFor = parseRecipient(pending.value.recipient);
   const wanted = pendingFor.kind === "phone" ? pendingFor.value : null;
@@ -126,11 +129,12 @@ async function sendCodeToChat(
 ): Promise<"sent" | "expired" | "failed"> {
   const settings = await ctx.settings.get();
   const code = generateCode(settings.otp_length);
-  let sentFor: OtpRequest | null;
+  let replaced: { request: OtpRequest; previous: TelegramMessageRef | null } | null;
   try {
-    sentFor = await retry(`give request "${requestId}" a Telegram code`, async () => {
-      const entry = await liveRequest(ctx, requestId);
-      if (!entry) return null;
+    replaced = await retry(`give request "${requestId}" a Telegram code`, async () => {
+      const stored = await liveRequest(ctx, requestId);
+      if (!stored) return null;
+      const entry = stored.entry;
       const next: OtpRequest = {
         ...entry.value,
         // A deep-link sign-in becomes this chat's.
@@ -140,14 +144,16 @@ async function sendCodeToChat(
         channel: "telegram",
         codeHash: await hashCode(ctx.codeKey, requestId, code),
       };
-      return await replaceRequest(ctx.kv, entry, next, ctx.clock.now()) ? next : CONFLICT;
+      const writes = addReplaceRequest(new Writes(), entry, next, ctx.clock.now());
+      if (!await ctx.commits.commit(writes)) return CONFLICT;
+      return { request: next, previous: stored.telegram };
     });
   } catch (error) {
     if (error instanceof KvContention) return "failed";
     throw error;
   }
-  if (!sentFor) return "expired";
-  const previous = sentFor.telegram;
+  if (!replaced) return "expired";
+  const { request: sentFor, previous } = replaced;
   const lifetime = Math.max(1, Math.round((sentFor.expiresAt - ctx.clock.now()) / 1000));
   try {
     const sent = await ctx.delivery.deliver(
@@ -159,7 +165,11 @@ async function sendCodeToChat(
     );
     const { chatId, messageId, deleteAt } = sent.receipt;
     if (chatId !== undefined && messageId !== undefined && deleteAt !== undefined) {
-      await setRequestTelegram(ctx.kv, requestId, { chatId, messageId, deleteAt }, ctx.clock.now());
+      const now = ctx.clock.now();
+      const ref = { chatId, messageId, deleteAt };
+      await ctx.commits.commit(
+        addTelegramMessage(new Writes(), requestId, ref, sentFor.expiresAt, now),
+      );
     }
   } catch {
     await emitEvent(ctx, "otp", "otp.failed", {
@@ -179,11 +189,8 @@ async function sendCodeToChat(
   return "sent";
 }
 
-async function liveRequest(
-  ctx: TelegramFlowContext,
-  id: string,
-): Promise<Deno.KvEntry<OtpRequest> | null> {
-  const entry = await getRequest(ctx.kv, id);
-  if (!entry.value || entry.value.expiresAt <= ctx.clock.now()) return null;
-  return entry as Deno.KvEntry<OtpRequest>;
+async function liveRequest(ctx: TelegramFlowContext, id: string): Promise<StoredRequest | null> {
+  const stored = await getRequest(ctx.kv, id);
+  if (!stored || stored.entry.value.expiresAt <= ctx.clock.now()) return null;
+  return stored;
 }

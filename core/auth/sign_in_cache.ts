@@ -1,0 +1,87 @@
+import { getFamily, type RefreshFamily } from "../../kv/sessions.ts";
+import { getUser, getUsers, type User } from "../../kv/users.ts";
+import { TtlCache } from "../cache.ts";
+import type { EventBus } from "../live/events.ts";
+
+/** How stale a cached sign-in or user may be on any instance, at most. */
+export const SIGN_IN_CACHE_TTL_MS = 1_000;
+const MAX_ENTRIES = 100_000;
+
+/**
+ * What every authenticated request would read — is the sign-in revoked, is the user active —
+ * kept in process for at most a second. The instance that revokes a sign-in or changes a
+ * user drops its copy at once; the others drop theirs when the `user.signed_out` or
+ * `user.updated` event reaches them through the event tail, and within a second regardless.
+ */
+export class SignInCache {
+  readonly #kv: Deno.Kv;
+  readonly #families = new TtlCache<RefreshFamily | null>({
+    ttlMs: SIGN_IN_CACHE_TTL_MS,
+    maxEntries: MAX_ENTRIES,
+    now: () => this.#now(),
+  });
+  readonly #users = new TtlCache<User | null>({
+    ttlMs: SIGN_IN_CACHE_TTL_MS,
+    maxEntries: MAX_ENTRIES,
+    now: () => this.#now(),
+  });
+
+  readonly #now: () => number;
+
+  /** `now` is the injected clock's. */
+  constructor(kv: Deno.Kv, now: () => number) {
+    this.#kv = kv;
+    this.#now = now;
+  }
+
+  /** A sign-in (refresh family) by id, or null when there is none. */
+  family(id: string): Promise<RefreshFamily | null> {
+    return this.#families.through(id, async () => (await getFamily(this.#kv, id)).value);
+  }
+
+  /** A user by id, or null when there is none. */
+  user(id: string): Promise<User | null> {
+    return this.#users.through(id, () => getUser(this.#kv, id));
+  }
+
+  /** Many users by id (unknown ids are absent), missing ones read in one batch. */
+  async users(ids: string[]): Promise<Map<string, User>> {
+    const all = await this.#users.many(ids, (missing) => getUsers(this.#kv, missing), null);
+    const out = new Map<string, User>();
+    for (const [id, user] of all) if (user) out.set(id, user);
+    return out;
+  }
+
+  /** Remembers a sign-in this instance just opened. */
+  rememberFamily(family: RefreshFamily): void {
+    this.#families.set(family.id, family);
+  }
+
+  /** Remembers a user as this instance just wrote it. */
+  rememberUser(user: User): void {
+    this.#users.set(user.id, user);
+  }
+
+  /** Forgets a sign-in this instance just revoked or changed. */
+  forgetFamily(id: string): void {
+    this.#families.delete(id);
+  }
+
+  /** Forgets a user this instance just changed. */
+  forgetUser(id: string): void {
+    this.#users.delete(id);
+  }
+
+  /** Drops what other instances' events say changed; returns the unsubscribe. */
+  follow(bus: EventBus): () => void {
+    return bus.subscribe((event) => {
+      if (event.instance === bus.instance) return;
+      const data = event.data;
+      if (data.type === "user.signed_out" && typeof data.family_id === "string") {
+        this.forgetFamily(data.family_id);
+      } else if (data.type === "user.updated" && typeof data.user_id === "string") {
+        this.forgetUser(data.user_id);
+      }
+    });
+  }
+}

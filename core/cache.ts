@@ -1,0 +1,120 @@
+/**
+ * A bounded in-process cache with a time-to-live, for what hot requests would otherwise read
+ * from KV every time. Staleness is bounded twice: entries live at most `ttlMs` — by the
+ * runtime's clock and by the injected one, so a test that moves time sees entries age — and
+ * `delete` drops one at once (the instance that changed it, or the event tail for the others).
+ * A load that was already running when its key was dropped does not put its older value back.
+ */
+export class TtlCache<V> {
+  readonly #ttlMs: number;
+  readonly #maxEntries: number;
+  readonly #now: () => number;
+  readonly #entries = new Map<string, { value: V; at: number; clockAt: number }>();
+  readonly #loading = new Map<string, Promise<V>>();
+  /** Epoch of each key's last drop; loads started before it must not store. */
+  readonly #dropped = new Map<string, number>();
+  /** Loads started before this epoch never store (the drop map was cleared). */
+  #floor = 0;
+  #epoch = 0;
+
+  /** `now` is the injected clock (`Clock.now`). */
+  constructor(options: { ttlMs: number; maxEntries: number; now: () => number }) {
+    this.#ttlMs = options.ttlMs;
+    this.#maxEntries = options.maxEntries;
+    this.#now = options.now;
+  }
+
+  /** The cached value, if fresh. */
+  get(key: string): V | undefined {
+    const entry = this.#entries.get(key);
+    if (!entry) return undefined;
+    if (!this.#fresh(entry)) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    return entry.value;
+  }
+
+  #fresh(entry: { at: number; clockAt: number }): boolean {
+    const clockAge = this.#now() - entry.clockAt;
+    return performance.now() - entry.at < this.#ttlMs && clockAge < this.#ttlMs && clockAge >= 0;
+  }
+
+  /** Remembers `value` as the current one (written by this instance just now). */
+  set(key: string, value: V): void {
+    this.#entries.delete(key);
+    if (this.#entries.size >= this.#maxEntries) {
+      // Oldest first: Map keeps insertion order, and `set` re-inserts.
+      this.#entries.delete(this.#entries.keys().next().value!);
+    }
+    this.#entries.set(key, { value, at: performance.now(), clockAt: this.#now() });
+  }
+
+  /** Drops a key now: the next read loads it again. */
+  delete(key: string): void {
+    this.#entries.delete(key);
+    this.#loading.delete(key);
+    if (this.#dropped.size >= this.#maxEntries) {
+      this.#dropped.clear();
+      this.#floor = this.#epoch + 1;
+    }
+    this.#dropped.set(key, ++this.#epoch);
+  }
+
+  /** Drops everything. */
+  clear(): void {
+    this.#entries.clear();
+    this.#loading.clear();
+    this.#dropped.clear();
+    this.#floor = ++this.#epoch + 1;
+  }
+
+  /** The cached value, or `load()`'s (one load per key at a time, however many callers). */
+  through(key: string, load: () => Promise<V>): Promise<V> {
+    const entry = this.#entries.get(key);
+    if (entry && this.#fresh(entry)) return Promise.resolve(entry.value);
+    let loading = this.#loading.get(key);
+    if (!loading) {
+      const started = ++this.#epoch;
+      loading = load().then((value) => {
+        if (started >= this.#floor && (this.#dropped.get(key) ?? 0) < started) {
+          this.set(key, value);
+        }
+        return value;
+      }).finally(() => {
+        if (this.#loading.get(key) === loading) this.#loading.delete(key);
+      });
+      this.#loading.set(key, loading);
+    }
+    return loading;
+  }
+
+  /** Values of many keys: cached ones as they are, the rest from one `loadMany` call. */
+  async many(
+    keys: string[],
+    loadMany: (missing: string[]) => Promise<Map<string, V>>,
+    absent: V,
+  ): Promise<Map<string, V>> {
+    const out = new Map<string, V>();
+    const missing: string[] = [];
+    for (const key of keys) {
+      const value = this.get(key);
+      if (value === undefined) missing.push(key);
+      else out.set(key, value);
+    }
+    if (missing.length === 0) return out;
+    const started = ++this.#epoch;
+    const loaded = await loadMany(missing);
+    for (const key of missing) {
+      const value = loaded.get(key) ?? absent;
+      out.set(key, value);
+      if (started >= this.#floor && (this.#dropped.get(key) ?? 0) < started) this.set(key, value);
+    }
+    return out;
+  }
+
+  /** How many entries are held (fresh or not yet swept). */
+  get size(): number {
+    return this.#entries.size;
+  }
+}
