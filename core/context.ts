@@ -128,7 +128,7 @@ export async function createContext(
     presence: { cache, deadlines, hub },
     delivery,
     telegram,
-    admissions: new Admissions(),
+    admissions: new Admissions(() => clock.now()),
     closing: closing.signal,
     drain,
     async close() {

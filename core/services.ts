@@ -1,6 +1,6 @@
 import { GroupCommitter } from "../kv/group_commit.ts";
 import { getOrCreateSecret } from "../kv/secrets.ts";
-import { deriveCodeKey, toBase64Url } from "./auth/codes.ts";
+import { type CodeKey, deriveCodeKey, toBase64Url } from "./auth/codes.ts";
 import { SignInCache } from "./auth/sign_in_cache.ts";
 import { AccessTokens } from "./auth/tokens.ts";
 import { type Clock, systemClock } from "./clock.ts";
@@ -29,7 +29,7 @@ export interface Services {
   /** Signs and checks access tokens. */
   tokens: AccessTokens;
   /** HMAC key codes are stored under. */
-  codeKey: CryptoKey;
+  codeKey: CodeKey;
   /** This process's id in the event log. */
   instance: string;
   /** Live events of this instance and, once the log tail runs, of the others. */

@@ -37,6 +37,14 @@ export function bucketCounts(entries: Deno.KvEntryMaybe<unknown>[]): [number, nu
   return out.sort((a, b) => a[0] - b[0]);
 }
 
+/** An IP's code requests per bucket that still count for a rolling window, oldest first. */
+export async function readIpRequests(
+  kv: Deno.Kv,
+  options: { ip: string; now: number; windowMs: number },
+): Promise<[number, number][]> {
+  return bucketCounts(await kv.getMany(ipBucketKeys(options.ip, options.now, options.windowMs)));
+}
+
 /** Counts one code request of `ip` in its bucket: `sum` never conflicts. */
 export function addIpRequest<W extends AtomicWrites>(w: W, ip: string, at: number): W {
   return w.sum(keys.ipRequests(bucketOf(at), ip), 1n);

@@ -1,5 +1,4 @@
 import { keys } from "./keys.ts";
-import { bucketCounts, ipBucketKeys } from "./limits.ts";
 import { addStart } from "./telegram.ts";
 import type { AtomicWrites } from "./writes.ts";
 
@@ -61,22 +60,18 @@ export interface RequestGuards {
   record: Deno.KvEntryMaybe<RecipientRecord>;
   /** The Telegram chat the phone is linked to, if any. */
   chatId: string | null;
-  /** The client IP's requests per shared bucket that still count, oldest first. */
-  ipBuckets: [number, number][];
 }
 
-/** Reads a recipient's record, a phone's Telegram link and an IP's counters in one round trip. */
+/** Reads a recipient's record and a phone's Telegram link in one round trip. */
 export async function readRequestGuards(
   kv: Deno.Kv,
-  options: { recipient: string; phone: string | null; ip: string; now: number; windowMs: number },
+  options: { recipient: string; phone: string | null },
 ): Promise<RequestGuards> {
-  const ipKeys = ipBucketKeys(options.ip, options.now, options.windowMs);
   const link = options.phone ? [keys.telegramLinkByPhone(options.phone)] : [];
-  const entries = await kv.getMany([keys.otpRecipient(options.recipient), ...link, ...ipKeys]);
+  const entries = await kv.getMany([keys.otpRecipient(options.recipient), ...link]);
   return {
     record: entries[0] as Deno.KvEntryMaybe<RecipientRecord>,
     chatId: options.phone ? (entries[1].value as string | null) : null,
-    ipBuckets: bucketCounts(entries.slice(1 + link.length)),
   };
 }
 

@@ -1,21 +1,85 @@
+import { TtlCache } from "../cache.ts";
+
+/** How long a landing is remembered: longer than a cached read is used. */
+const REMEMBER_MS = 5_000;
+/** How long one read of a subject's shared counter is used (its landings since are added). */
+const READ_TTL_MS = 1_000;
+
 /**
- * Code requests of each client IP that this instance admitted and whose commit has not been
- * seen by every read yet. The per-IP counter is a conflict-free sum (many requests share it),
- * so a read may miss requests committing at the same moment; counting the ones this instance
- * knows about keeps one instance exact, and instances sharing a KV can only overshoot by the
- * requests in flight on the others.
+ * Commits that moved one subject's counter, as a queue of times (oldest first) with running
+ * totals, so "how much since t" is a binary search: +1 for a request, -1 for one taken back.
+ */
+class Landings {
+  readonly #times: number[] = [];
+  /** `#totals[i]` is the sum of the moves up to and including `#times[i]`. */
+  readonly #totals: number[] = [];
+  #head = 0;
+
+  add(at: number, by: number): void {
+    this.#times.push(at);
+    this.#totals.push((this.#totals[this.#totals.length - 1] ?? 0) + by);
+  }
+
+  /** How much the counter moved at or after `at`. */
+  since(at: number): number {
+    let lo = this.#head;
+    let hi = this.#times.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.#times[mid] < at) lo = mid + 1;
+      else hi = mid;
+    }
+    const total = this.#totals[this.#totals.length - 1] ?? 0;
+    return lo === 0 ? total : total - this.#totals[lo - 1];
+  }
+
+  /** Drops moves before `before`; says whether any are left. */
+  prune(before: number): boolean {
+    while (this.#head < this.#times.length && this.#times[this.#head] < before) this.#head++;
+    if (this.#head > 1024 && this.#head * 2 > this.#times.length) {
+      this.#times.splice(0, this.#head);
+      this.#totals.splice(0, this.#head);
+      this.#head = 0;
+    }
+    return this.#head < this.#times.length;
+  }
+}
+
+/** A shared counter's buckets as read, and when (`performance.now()`) that read began. */
+export interface CounterRead {
+  buckets: [number, number][];
+  readAt: number;
+}
+
+/**
+ * Admission to a limit counted by a shared, conflict-free sum (code requests per client IP):
+ * the counter is read at most once a second per subject, and the requests this instance
+ * admitted since that read began — committed or still in flight — are added to it. So one
+ * instance is exact, and instances sharing a KV can only overshoot by what the others
+ * admitted within the last second.
  */
 export class Admissions {
   readonly #inFlight = new Map<string, number>();
-  /** When recent commits landed (`performance.now()`), per subject, oldest first. */
-  readonly #landed = new Map<string, number[]>();
+  readonly #landed = new Map<string, Landings>();
+  readonly #reads: TtlCache<CounterRead>;
+  #landings = 0;
+
+  /** `now` is the injected clock's. */
+  constructor(now: () => number) {
+    this.#reads = new TtlCache({ ttlMs: READ_TTL_MS, maxEntries: 100_000, now });
+  }
+
+  /** The subject's counter, read through the cache (`read` loads it). */
+  counted(subject: string, read: () => Promise<[number, number][]>): Promise<CounterRead> {
+    return this.#reads.through(subject, async () => {
+      const readAt = performance.now();
+      return { buckets: await read(), readAt };
+    });
+  }
 
   /** How many of `subject`'s admitted requests a read started at `readAt` may have missed. */
   unseen(subject: string, readAt: number): number {
-    const landed = this.#landed.get(subject) ?? [];
-    let after = 0;
-    for (let i = landed.length - 1; i >= 0 && landed[i] >= readAt; i--) after++;
-    return (this.#inFlight.get(subject) ?? 0) + after;
+    return (this.#inFlight.get(subject) ?? 0) + (this.#landed.get(subject)?.since(readAt) ?? 0);
   }
 
   /**
@@ -28,25 +92,27 @@ export class Admissions {
       const left = (this.#inFlight.get(subject) ?? 1) - 1;
       if (left > 0) this.#inFlight.set(subject, left);
       else this.#inFlight.delete(subject);
-      if (!committed) return;
-      const now = performance.now();
-      // A read older than a few seconds is long answered: older landings can be forgotten.
-      const recent = (this.#landed.get(subject) ?? []).filter((at) => now - at < 5_000);
-      recent.push(now);
-      this.#landed.set(subject, recent);
-      if (++this.#landings % 1_000 === 0) this.prune();
+      if (committed) this.#move(subject, 1);
     };
   }
 
-  #landings = 0;
+  /** Records that one of `subject`'s counted requests was taken back (its commit landed). */
+  takeBack(subject: string): void {
+    this.#move(subject, -1);
+  }
 
-  /** Forgets landings older than a read can be (every thousandth landing does it). */
+  #move(subject: string, by: number): void {
+    let landings = this.#landed.get(subject);
+    if (!landings) this.#landed.set(subject, landings = new Landings());
+    landings.add(performance.now(), by);
+    if (++this.#landings % 1_000 === 0) this.prune();
+  }
+
+  /** Forgets landings older than any read can be (every thousandth landing does it). */
   prune(): void {
-    const now = performance.now();
-    for (const [subject, landed] of this.#landed) {
-      const recent = landed.filter((at) => now - at < 5_000);
-      if (recent.length === 0) this.#landed.delete(subject);
-      else this.#landed.set(subject, recent);
+    const before = performance.now() - REMEMBER_MS;
+    for (const [subject, landings] of this.#landed) {
+      if (!landings.prune(before)) this.#landed.delete(subject);
     }
   }
 }

@@ -8,7 +8,12 @@ import {
   readRequestGuards,
   type RecipientRecord,
 } from "../../kv/otp_requests.ts";
-import { addIpRefund, addIpRequest, SHARED_BUCKET_MS } from "../../kv/limits.ts";
+import {
+  addIpRefund,
+  addIpRequest,
+  readIpRequests,
+  SHARED_BUCKET_MS,
+} from "../../kv/limits.ts";
 import { CONFLICT, retry } from "../../kv/retry.ts";
 import { addStatCounts } from "../../kv/stats.ts";
 import { Writes } from "../../kv/writes.ts";
@@ -83,15 +88,14 @@ export async function requestCode(
 
   const issued = await retry("store a code request", async () => {
     const now = ctx.clock.now();
-    const readAt = performance.now();
     // Read for every phone, linked or not, so the time taken does not tell.
-    const guards = await readRequestGuards(ctx.kv, {
-      recipient: key,
-      phone: recipient?.kind === "phone" ? recipient.value : null,
-      ip,
-      now,
-      windowMs: HOUR_MS,
-    });
+    const [guards, ipCount] = await Promise.all([
+      readRequestGuards(ctx.kv, {
+        recipient: key,
+        phone: recipient?.kind === "phone" ? recipient.value : null,
+      }),
+      ctx.admissions.counted(ip, () => readIpRequests(ctx.kv, { ip, now, windowMs: HOUR_MS })),
+    ]);
     const plan = deliveryPlan(ctx, recipient, input.channel, guards.chatId);
     if (!viaDeepLink && plan.length === 0) {
       throw new AppError(
@@ -100,18 +104,19 @@ export async function requestCode(
       );
     }
     const record = guards.record.value;
-    const cooldownMs = (record?.cooldownUntil ?? 0) - now;
+    // No cooldown configured leaves none behind (`cooldownRequestId` is null then).
+    const cooldownMs = record?.cooldownRequestId ? record.cooldownUntil - now : 0;
     const byRecipient = countInWindow(record?.window ?? null, {
       limit: settings.otp_rate_limit_per_hour,
       windowMs: HOUR_MS,
       now,
     });
-    const byIp = countInWindow({ buckets: guards.ipBuckets }, {
+    const byIp = countInWindow({ buckets: ipCount.buckets }, {
       limit: settings.otp_ip_rate_limit_per_hour,
       windowMs: HOUR_MS,
       now,
       bucketMs: SHARED_BUCKET_MS,
-      unseen: ctx.admissions.unseen(ip, readAt),
+      unseen: ctx.admissions.unseen(ip, ipCount.readAt),
     });
     if (!byRecipient.allowed || !byIp.allowed || cooldownMs > 0) {
       await emitEvent(ctx, "otp", "otp.rate_limited", {
@@ -254,6 +259,7 @@ async function withdraw(ctx: CodeRequestContext, request: OtpRequest, ip: string
     addEventWrites(writes, event, now);
     return await ctx.commits.commit(writes) ? undefined : CONFLICT;
   });
+  ctx.admissions.takeBack(ip);
   ctx.bus.publish(event);
 }
 

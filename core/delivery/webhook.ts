@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import { type Channel, type ChannelName, type CodeMessage, DeliveryError } from "./channel.ts";
 
 /** How long a provider may take before the channel counts as failed. */
@@ -12,6 +13,7 @@ export function webhookChannel(
   name: Exclude<ChannelName, "telegram">,
   options: { url: string; secret?: string; timeoutMs?: number },
 ): Channel {
+  const signed = options.secret ? signer(options.secret) : null;
   return {
     name,
     provider: "webhook",
@@ -22,7 +24,7 @@ export function webhookChannel(
           : { to, subject: message.subject, text: message.text, html: message.html },
       );
       const headers: Record<string, string> = { "content-type": "application/json" };
-      if (options.secret) headers["x-doorman-signature"] = await sign(options.secret, body);
+      if (signed) headers["x-doorman-signature"] = await signed(body);
       let response: Response;
       try {
         response = await fetch(options.url, {
@@ -49,15 +51,15 @@ export function webhookChannel(
 
 /** `sha256=<hex>` of HMAC-SHA256(secret, body): what receivers compare against. */
 export async function sign(secret: string, body: string): Promise<string> {
-  const key = await crypto.subtle.importKey(
-    "raw",
-    new TextEncoder().encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const mac = new Uint8Array(
-    await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(body)),
-  );
-  return `sha256=${Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+  return await signer(secret)(body);
+}
+
+/**
+ * A signing function for one secret. node:crypto's HMAC needs no key import and no round
+ * trip through the runtime: for a provider signing every message it is the cheapest.
+ */
+export function signer(secret: string): (body: string) => Promise<string> {
+  const key = new TextEncoder().encode(secret);
+  return (body) =>
+    Promise.resolve(`sha256=${createHmac("sha256", key).update(body).digest("hex")}`);
 }

@@ -174,3 +174,35 @@ Deno.test("presence - the sweep walks only users recorded online", async () => {
   assert.equal(await sweepPresence(h.ctx), 0);
   assert.equal(reads, 1, "one empty page of the online index, not the users");
 });
+
+Deno.test("presence - the sweep reads only users whose silence ran out, not everyone online", async () => {
+  await using h = await startHarness();
+  h.ctx.presence.deadlines.stop(); // only the sweep takes anyone offline here
+  const quiet: string[] = [];
+  const busy: string[] = [];
+  for (let i = 0; i < 24; i++) {
+    const session = await h.signIn(`+1415555${String(1100 + i)}`);
+    (i < 4 ? quiet : busy).push(session.access_token);
+  }
+  // Two minutes on: the busy ones heartbeat every 30 s, the quiet ones never again.
+  for (let step = 0; step < 5; step++) {
+    h.clock.advance(30_000);
+    for (const token of busy) {
+      const res = await h.post("/api/v1/presence/heartbeat", {}, { token });
+      assert.equal(res.status, 200);
+      await res.body?.cancel();
+    }
+  }
+  let reads = 0;
+  const getMany = h.ctx.kv.getMany.bind(h.ctx.kv);
+  h.ctx.kv.getMany = ((keys: Deno.KvKey[], options?: { consistency?: Deno.KvConsistencyLevel }) => {
+    reads++;
+    return getMany(keys, options);
+  }) as typeof h.ctx.kv.getMany;
+  assert.equal(await sweepPresence(h.ctx), 4);
+  assert.ok(reads <= 4 * 2, `${reads} presence reads for 4 expired users out of 24 online`);
+  assert.equal(await readOnlineCount(h.ctx.kv), 20);
+  const stats = await h.get("/api/v1/presence?user_ids=x", { token: busy[0] });
+  assert.equal(stats.status, 200);
+  await stats.body?.cancel();
+});

@@ -434,3 +434,34 @@ Deno.test("sign-in - ADMIN_PHONES and ADMIN_EMAILS sign in as admins", async () 
   });
   assert.equal((await verified.json()).user.role, "admin");
 });
+
+Deno.test("otp.request() - 200 parallel requests from one IP: exactly the IP limit get through", async () => {
+  await using h = await startHarness({ env: { OTP_IP_RATE_LIMIT_PER_HOUR: "30" } });
+  const answers = await Promise.all(
+    Array.from(
+      { length: 200 },
+      (_, i) => h.post("/api/v1/auth/otp/request", { phone: `+1415555${String(1000 + i)}` }),
+    ),
+  );
+  const statuses = answers.map((res) => res.status);
+  await Promise.all(answers.map((res) => res.body?.cancel()));
+  assert.equal(statuses.filter((s) => s === 202).length, 30);
+  assert.equal(statuses.filter((s) => s === 429).length, 170);
+  assert.equal(h.sms.messages.length, 30, "nothing is sent over the limit");
+});
+
+Deno.test("otp.request() - 200 parallel requests for one phone: exactly the recipient limit", async () => {
+  await using h = await startHarness({ env: { OTP_RESEND_COOLDOWN_SECONDS: "0" } });
+  const answers = await Promise.all(
+    Array.from(
+      { length: 200 },
+      (_, i) =>
+        h.post("/api/v1/auth/otp/request", { phone: PHONE }, { ip: `198.51.100.${i % 200}` }),
+    ),
+  );
+  const statuses = answers.map((res) => res.status);
+  await Promise.all(answers.map((res) => res.body?.cancel()));
+  assert.equal(statuses.filter((s) => s === 202).length, 5);
+  assert.ok(statuses.every((s) => s === 202 || s === 429), String(new Set(statuses)));
+  assert.equal(h.sms.messages.length, 5);
+});

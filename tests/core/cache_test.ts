@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import { Admissions } from "../../core/auth/admissions.ts";
+import { TtlCache } from "../../core/cache.ts";
+import { FakeClock } from "../../core/clock.ts";
+
+Deno.test("TtlCache - entries age by the injected clock too, and a drop is at once", async () => {
+  const clock = new FakeClock();
+  const cache = new TtlCache<string>({ ttlMs: 1000, maxEntries: 10, now: () => clock.now() });
+  let loads = 0;
+  const load = () => Promise.resolve(`v${++loads}`);
+  assert.equal(await cache.through("a", load), "v1");
+  assert.equal(await cache.through("a", load), "v1", "fresh: not loaded again");
+  clock.advance(1000);
+  assert.equal(await cache.through("a", load), "v2", "a second old: loaded again");
+  cache.delete("a");
+  assert.equal(await cache.through("a", load), "v3");
+});
+
+Deno.test("TtlCache - concurrent readers share one load; a load overtaken by a drop is not kept", async () => {
+  const clock = new FakeClock();
+  const cache = new TtlCache<string>({ ttlMs: 1000, maxEntries: 10, now: () => clock.now() });
+  let release!: (value: string) => void;
+  let loads = 0;
+  const slow = () => {
+    loads++;
+    return new Promise<string>((resolve) => release = resolve);
+  };
+  const a = cache.through("k", slow);
+  const b = cache.through("k", slow);
+  assert.equal(loads, 1);
+  cache.delete("k"); // changed while the read was on its way: its value is already old
+  release("old");
+  assert.equal(await a, "old");
+  assert.equal(await b, "old");
+  assert.equal(cache.get("k"), undefined, "the old value was not put back");
+});
+
+Deno.test("TtlCache - holds at most maxEntries, dropping the oldest", () => {
+  const clock = new FakeClock();
+  const cache = new TtlCache<number>({ ttlMs: 1000, maxEntries: 3, now: () => clock.now() });
+  for (let i = 0; i < 5; i++) cache.set(`k${i}`, i);
+  assert.equal(cache.size, 3);
+  assert.equal(cache.get("k0"), undefined);
+  assert.equal(cache.get("k4"), 4);
+});
+
+Deno.test("Admissions - counts what a read cannot have seen: in flight, landed since, taken back", () => {
+  const admissions = new Admissions(() => 0);
+  const before = performance.now();
+  const first = admissions.admit("198.51.100.1");
+  const second = admissions.admit("198.51.100.1");
+  assert.equal(admissions.unseen("198.51.100.1", before), 2, "two in flight");
+  first(true);
+  second(false);
+  assert.equal(admissions.unseen("198.51.100.1", before), 1, "one landed, one refused");
+  const after = performance.now() + 1;
+  assert.equal(admissions.unseen("198.51.100.1", after), 0, "a later read saw it");
+  admissions.takeBack("198.51.100.1");
+  assert.equal(admissions.unseen("198.51.100.1", before), 0);
+  assert.equal(admissions.unseen("203.0.113.9", before), 0, "other IPs are apart");
+});
