@@ -1,135 +1,405 @@
 /**
- * HTTP load benchmark: `deno task bench [seconds] [connections]`.
+ * HTTP load benchmark of Doorman's hot paths: `deno task bench [seconds] [connections]
+ * [--only name,name] [--warmup seconds] [--no-ceilings] [--verbose]` (bench/README.md).
  *
- * Each target runs in its own server process (bench/server.ts) on loopback; this process
- * keeps `connections` requests in flight for `seconds` and reports requests per second and
- * latency percentiles. The bare `Deno.serve` and one-KV-commit-per-request targets are the
- * ceilings of this machine in this run: compare Doorman's rows to them, not to old numbers.
+ * Each target gets a fresh server process (bench/server.ts) over a fresh KV file, pinned to
+ * core 0, and wrk pinned to core 1 loads it: a short warm-up, then the measured run. The two
+ * ceilings (a bare `Deno.serve`, one KV commit per request) are measured in the same run, on
+ * the same machine, so Doorman's rows are read against them, never against old numbers.
+ * The server counts KV commits and reads while the measured run lasts (bench/counting_kv.ts).
  */
-const seconds = Number(Deno.args[0] ?? 5);
-const connections = Number(Deno.args[1] ?? 32);
+import type { Counters } from "./counting_kv.ts";
+import { load, machineLines, ROOT } from "./machine.ts";
+import { startChild } from "./process.ts";
+import { ensureWrk, runs, runWrk, wrkCommand, type WrkResult } from "./wrk.ts";
 
+/** One thing to load. */
+interface Target {
+  /** Its name for `--only`. */
+  name: string;
+  /** Its row in the table. */
+  label: string;
+  /** The bench/server.ts mode that serves it. */
+  mode: string;
+  ceiling?: boolean;
+  /** The wrk script, in bench/lua/. */
+  script: string;
+  /** The script's arguments for the warm-up or the measured run. */
+  args(run: ScriptRun): string[];
+  /** The server's `pool` argument: how much to prepare before it reports ready. */
+  pool?(): number;
+  /** Codes to prepare after the warm-up for the measured run, from the warm-up's rate. */
+  measurePool?(warmup: WrkResult): number;
+}
+
+interface ScriptRun {
+  dir: string;
+  phase: "warmup" | "measure";
+  /** Where the measured run continues a list the warm-up started (`next` of the warm-up). */
+  offset: number;
+}
+
+/** What a target measured, or why it could not. */
 interface Row {
-  target: string;
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
+  target: Target;
+  result?: WrkResult;
+  counters?: Counters;
+  error?: string;
 }
 
-async function runTarget(
-  mode: string,
-  request: (port: number, i: number, token: string) => Request,
-) {
-  const dir = await Deno.makeTempDir();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "bench/server.ts",
-      mode,
-      `${dir}/kv.sqlite`,
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  const nextLine = async () => {
-    while (!buffer.includes("\n")) {
-      const { value, done } = await lines.read();
-      if (done) throw new Error(`${mode} server exited`);
-      buffer += value;
-    }
-    const at = buffer.indexOf("\n");
-    const line = buffer.slice(0, at);
-    buffer = buffer.slice(at + 1);
-    return line;
-  };
-  const port = Number(await nextLine());
-  const tokens = mode === "me" || mode.startsWith("heartbeat") ? (await nextLine()).split(" ") : [];
+const THREADS = 1;
+/** Cores: the server under test on the first, wrk on the second. */
+const SERVER_CORE = 0;
+const WRK_CORE = 1;
+/**
+ * Verify codes made before the warm-up: enough for this many verifications a second, so the
+ * warm-up does not run out (when it does, its rate counts fast 400s and overshoots).
+ */
+const VERIFY_WARMUP_RPS = 2_500;
+/**
+ * Codes for the measured run: the warm-up's rate times this, plus a fixed margin. The
+ * warm-up runs cold (JIT, caches): the measured rate has been up to 1.75 times its rate.
+ */
+const VERIFY_HEADROOM = 2;
+const VERIFY_MARGIN = 1_000;
 
-  const latencies: number[] = [];
-  let errors = 0;
-  let counter = 0;
-  const deadline = performance.now() + seconds * 1000;
-  // Warm up briefly so JIT and KV caches settle before measuring.
-  for (let i = 0; i < 200; i++) {
-    await (await fetch(
-      request(port, counter++, tokens[counter % Math.max(1, tokens.length)] ?? ""),
-    )).body?.cancel();
-  }
-  const started = performance.now();
-  await Promise.all(Array.from({ length: connections }, async () => {
-    while (performance.now() < deadline) {
-      const t0 = performance.now();
-      const res = await fetch(
-        request(port, counter++, tokens[counter % Math.max(1, tokens.length)] ?? ""),
-      );
-      latencies.push(performance.now() - t0);
-      if (res.status >= 400 && errors++ === 0) {
-        console.error(`${mode}: first error ${res.status} ${await res.text()}`);
-      } else {
-        await res.body?.cancel();
+const TARGETS: Target[] = [
+  {
+    name: "bare",
+    label: "bare Deno.serve (ceiling)",
+    mode: "bare",
+    ceiling: true,
+    script: "status.lua",
+    args: () => [],
+  },
+  {
+    name: "kv",
+    label: "one KV commit per request (ceiling)",
+    mode: "kv",
+    ceiling: true,
+    script: "status.lua",
+    args: () => [],
+  },
+  {
+    name: "me",
+    label: "GET /api/v1/me",
+    mode: "me",
+    script: "bearer.lua",
+    args: ({ dir }) => ["GET", "/api/v1/me", `${dir}/tokens.txt`],
+  },
+  {
+    name: "heartbeat",
+    label: "POST /api/v1/presence/heartbeat",
+    mode: "heartbeat",
+    script: "bearer.lua",
+    args: ({ dir }) => ["POST", "/api/v1/presence/heartbeat", `${dir}/tokens.txt`],
+  },
+  {
+    name: "presence",
+    label: "GET /api/v1/presence?user_ids=<100 ids>",
+    mode: "presence",
+    script: "bearer.lua",
+    args: ({ dir }) => ["GET", "/api/v1/presence", `${dir}/tokens.txt`, `${dir}/ids.txt`],
+  },
+  {
+    name: "request",
+    label: "POST /api/v1/auth/otp/request",
+    mode: "request",
+    script: "otp_request.lua",
+    args: ({ offset }) => [String(THREADS), String(offset)],
+  },
+  {
+    name: "verify",
+    label: "POST /api/v1/auth/otp/verify",
+    mode: "verify",
+    script: "verify.lua",
+    args: ({ dir, phase }) => [`${dir}/pairs-${phase}.txt`, String(THREADS)],
+    pool: () => Math.ceil(VERIFY_WARMUP_RPS * options.warmup),
+    measurePool: (warmup) => {
+      // A warm-up that ran out answered fast 400s too: counting them only overshoots.
+      const rate = warmup.requests / (warmup.duration_us / 1e6);
+      if (warmup.reused > 0) {
+        console.error("  (the warm-up ran out of codes: sizing from its 400s too)");
       }
-    }
-  }));
-  const elapsed = (performance.now() - started) / 1000;
-  child.kill();
-  await child.status;
-  await lines.cancel().catch(() => {});
-  await Deno.remove(dir, { recursive: true });
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))];
-  return { rps: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99), errors };
-}
-
-const json = { "content-type": "application/json" };
-const heartbeat = (port: number, _i: number, token: string) =>
-  new Request(`http://127.0.0.1:${port}/api/v1/presence/heartbeat`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${token}` },
-  });
-const targets: [string, string, (port: number, i: number, token: string) => Request][] = [
-  ["bare Deno.serve (ceiling)", "bare", (port) => new Request(`http://127.0.0.1:${port}/`)],
-  ["one KV commit per request (ceiling)", "kv", (port) => new Request(`http://127.0.0.1:${port}/`)],
-  [
-    "GET /api/v1/me",
-    "me",
-    (port, _i, token) =>
-      new Request(`http://127.0.0.1:${port}/api/v1/me`, {
-        headers: { authorization: `Bearer ${token}` },
-      }),
-  ],
-  ["POST /api/v1/presence/heartbeat, 200 users, group commit", "heartbeat", heartbeat],
-  ["POST /api/v1/presence/heartbeat, 200 users, one commit each", "heartbeat-single", heartbeat],
-  [
-    "POST /api/v1/auth/otp/request",
-    "request",
-    (port, i) =>
-      new Request(`http://127.0.0.1:${port}/api/v1/auth/otp/request`, {
-        method: "POST",
-        headers: json,
-        body: JSON.stringify({ phone: `+1415${2_000_000 + (i % 7_000_000)}` }),
-      }),
-  ],
+      return Math.ceil(rate * options.seconds * VERIFY_HEADROOM) + VERIFY_MARGIN;
+    },
+  },
+  {
+    name: "refresh",
+    label: "POST /api/v1/auth/refresh",
+    mode: "refresh",
+    script: "refresh.lua",
+    args: ({ dir, phase }) => [`${dir}/refresh-${phase}.txt`, String(THREADS)],
+    // The script chains the tokens answers hand back, so it needs only enough to start every
+    // connection with slack for failures: sign-ins are slow to prepare (two requests each).
+    pool: () => Math.max(500, 10 * options.connections),
+  },
 ];
 
-const rows: Row[] = [];
-for (const [target, mode, request] of targets) {
-  rows.push({ target, ...(await runTarget(mode, request)) });
+const options = parseOptions(Deno.args);
+
+if (import.meta.main) await main();
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const wanted = TARGETS.filter((t) =>
+    options.only ? options.only.includes(t.name) || (t.ceiling && options.ceilings) : true
+  ).filter((t) => options.ceilings || !t.ceiling);
+  const unknown = (options.only ?? []).filter((name) => !TARGETS.some((t) => t.name === name));
+  if (unknown.length > 0) {
+    console.error(`unknown target(s): ${unknown.join(", ")}`);
+    console.error(`targets: ${TARGETS.map((t) => t.name).join(", ")}`);
+    Deno.exit(2);
+  }
+
+  await ensureWrk();
+  const loadBefore = await load();
+  const pinned = navigator.hardwareConcurrency >= 2 && await runs("taskset", ["-V"]);
+  if (!pinned) console.error("warning: fewer than 2 cores or no taskset: nothing is pinned");
+
+  const rows: Row[] = [];
+  for (const [i, target] of wanted.entries()) {
+    console.error(`[${i + 1}/${wanted.length}] ${target.label}`);
+    try {
+      rows.push({ target, ...await measure(target, pinned) });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      console.error(`  failed: ${message}`);
+      rows.push({ target, error: message.split("\n")[0] });
+    }
+  }
+  const elapsed = (performance.now() - started) / 1000;
+  console.log(await report(rows, pinned, elapsed, loadBefore));
+  if (rows.some((row) => row.error)) Deno.exit(1);
 }
-console.log(`\n${seconds} s per target, ${connections} connections, Deno ${Deno.version.deno}\n`);
-console.log("| target | req/s | p50 ms | p99 ms | errors |");
-console.log("| --- | ---: | ---: | ---: | ---: |");
-for (const row of rows) {
-  console.log(
-    `| ${row.target} | ${row.rps.toFixed(0)} | ${row.p50.toFixed(2)} | ${
-      row.p99.toFixed(2)
-    } | ${row.errors} |`,
-  );
+
+/** Starts the target's server, warms it up, measures it, and stops it. */
+async function measure(
+  target: Target,
+  pinned: boolean,
+): Promise<{ result: WrkResult; counters: Counters }> {
+  const dir = await Deno.makeTempDir({ prefix: "doorman-bench-" });
+  const server = await startChild<{ port: number }>(serverCommand(target, dir, pinned), ROOT);
+  try {
+    const base = `http://127.0.0.1:${server.ready.port}`;
+    const wrk = (phase: ScriptRun["phase"], seconds: number, offset: number) =>
+      runWrk({
+        url: `${base}/`,
+        script: `bench/lua/${target.script}`,
+        scriptArgs: target.args({ dir, phase, offset }),
+        seconds,
+        connections: options.connections,
+        threads: THREADS,
+        core: pinned ? WRK_CORE : null,
+      });
+
+    let offset = 0;
+    if (options.warmup > 0) {
+      const warmup = await wrk("warmup", options.warmup, 0);
+      offset = warmup.next;
+      if (options.verbose) console.error(warmup.raw);
+      if (target.measurePool) {
+        const n = target.measurePool(warmup);
+        console.error(`  warm-up ${rate(warmup).toFixed(0)} req/s: preparing ${n} for the run`);
+        await control(base, `prepare?n=${n}&file=measure`, "POST");
+      }
+    } else if (target.measurePool) {
+      throw new Error("this target sizes its codes from the warm-up: use --warmup > 0");
+    }
+
+    await control(base, "reset", "POST");
+    const result = await wrk("measure", options.seconds, offset);
+    if (options.verbose) console.error(result.raw);
+    // Requests still in flight when wrk stopped finish their commits first.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const counters = await control(base, "counters", "GET") as Counters;
+    console.error(
+      `  ${rate(result).toFixed(0)} req/s, p50 ${ms(result.p50_us)} ms, p99 ${
+        ms(result.p99_us)
+      } ms, non-2xx: ${failures(result)}`,
+    );
+    return { result, counters };
+  } finally {
+    await server.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** The server's command line (also printed in the report). */
+function serverCommand(target: Target, dir: string, pinned: boolean): string[] {
+  return [
+    ...(pinned ? ["taskset", "-c", String(SERVER_CORE)] : []),
+    "deno",
+    "run",
+    "--allow-net",
+    "--allow-read",
+    "--allow-write",
+    "--allow-env",
+    "bench/server.ts",
+    target.mode,
+    dir,
+    ...(target.pool ? [String(target.pool())] : []),
+  ];
+}
+
+/** Calls the server's `/__bench/` control endpoint. */
+async function control(base: string, path: string, method: string): Promise<unknown> {
+  const response = await fetch(`${base}/__bench/${path}`, { method });
+  const body = await response.json();
+  if (!response.ok) throw new Error(`/__bench/${path} answered ${response.status}`);
+  return body;
+}
+
+function rate(result: WrkResult): number {
+  return result.requests / (result.duration_us / 1e6);
+}
+
+function ms(us: number): string {
+  return (us / 1000).toFixed(2);
+}
+
+/** Non-2xx answers by status, socket errors, and how many reused a used code or token. */
+function failures(result: WrkResult): string {
+  const parts = Object.entries(result.statuses)
+    .filter(([status]) => !status.startsWith("2"))
+    .sort(([a], [b]) => Number(a) - Number(b))
+    .map(([status, n]) => `${status}: ${n}`);
+  for (const [kind, n] of Object.entries(result.socket_errors)) {
+    if (n > 0) parts.push(`${kind} error: ${n}`);
+  }
+  if (result.reused > 0) parts.push(`(${result.reused} reused a spent code/token)`);
+  return parts.length > 0 ? parts.join(", ") : "0";
+}
+
+/** The markdown report: the table, what it was measured on, and how to run it again. */
+async function report(
+  rows: Row[],
+  pinned: boolean,
+  elapsed: number,
+  loadBefore: number | null,
+): Promise<string> {
+  const commitCeiling = rows.find((row) => row.target.name === "kv")?.result;
+  const bare = rows.find((row) => row.target.name === "bare")?.result;
+  const perRequest = (n: number, counters: Counters) =>
+    counters.requests > 0 ? (n / counters.requests).toFixed(2) : "—";
+
+  const table = [
+    "| target | req/s | p50 ms | p99 ms | non-2xx (by status) | × one-commit ceiling | commits/request | reads/request |",
+    "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |",
+    ...rows.map(({ target, result, counters, error }) => {
+      if (!result || !counters) return `| ${target.label} | failed: ${error} | | | | | | |`;
+      const ratio = commitCeiling ? (rate(result) / rate(commitCeiling)).toFixed(2) : "—";
+      return `| ${target.label} | ${rate(result).toFixed(0)} | ${ms(result.p50_us)} | ${
+        ms(result.p99_us)
+      } | ${failures(result)} | ${ratio} | ${perRequest(counters.commits, counters)} | ${
+        perRequest(counters.reads, counters)
+      } |`;
+    }),
+  ];
+
+  const kvTable = [
+    "| target | requests | commits | conflicts | commit errors | mutations | reads | keys read |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...rows.filter((row) => row.counters).map(({ target, counters: c }) =>
+      `| ${target.label} | ${c!.requests} | ${perRequest(c!.commits, c!)} | ${
+        perRequest(c!.conflicts, c!)
+      } | ${perRequest(c!.commitErrors, c!)} | ${perRequest(c!.mutations, c!)} | ${
+        perRequest(c!.reads, c!)
+      } | ${perRequest(c!.keysRead, c!)} |`
+    ),
+  ];
+
+  const commands = rows.map(({ target }) => {
+    const run = {
+      url: "http://127.0.0.1:$PORT/",
+      script: `bench/lua/${target.script}`,
+      scriptArgs: target.args({ dir: "$DIR", phase: "measure", offset: 0 }),
+      seconds: options.seconds,
+      connections: options.connections,
+      threads: THREADS,
+      core: pinned ? WRK_CORE : null,
+    };
+    return `- ${target.name}: \`${serverCommand(target, "$DIR", pinned).join(" ")}\`, then \`${
+      wrkCommand(run).join(" ")
+    }\``;
+  });
+
+  const failed = rows.filter((row) => row.error);
+  return [
+    "",
+    `## Doorman HTTP benchmark, ${new Date().toISOString()}`,
+    "",
+    `- command: \`deno task bench${Deno.args.length ? " " + Deno.args.join(" ") : ""}\` (${
+      elapsed.toFixed(0)
+    } s in all)`,
+    ...await machineLines(loadBefore),
+    `- each target: a fresh server process and KV file${
+      pinned
+        ? `, the server on core ${SERVER_CORE} and wrk on core ${WRK_CORE}`
+        : " (not pinned: fewer than 2 cores or no taskset)"
+    }, ${options.connections} connections, ${THREADS} wrk thread, ${options.warmup} s warm-up, then ${options.seconds} s measured`,
+    `- bare Deno.serve ceiling: ${bare ? `${rate(bare).toFixed(0)} req/s` : "not measured"}` +
+    `; one-commit ceiling: ${
+      commitCeiling ? `${rate(commitCeiling).toFixed(0)} req/s` : "not measured"
+    }`,
+    "",
+    ...table,
+    "",
+    "KV operations per request, counted in the server during the measured run (background work",
+    "such as the event tail's polls and group-commit flushes included):",
+    "",
+    ...kvTable,
+    "",
+    "Commands ($DIR is a fresh temp directory, $PORT the port the server printed):",
+    "",
+    ...commands,
+    ...(failed.length > 0
+      ? ["", "Failed:", "", ...failed.map((row) => `- ${row.target.name}: ${row.error}`)]
+      : []),
+  ].join("\n");
+}
+
+/** Command-line arguments, with environment variables as defaults. */
+function parseOptions(args: string[]) {
+  const env = (name: string) => Deno.env.get(name);
+  const positional: string[] = [];
+  let only = env("BENCH_ONLY");
+  let warmup = env("BENCH_WARMUP") ?? "2";
+  let ceilings = true;
+  let verbose = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--only") only = args[++i];
+    else if (arg.startsWith("--only=")) only = arg.slice("--only=".length);
+    else if (arg === "--warmup") warmup = args[++i];
+    else if (arg.startsWith("--warmup=")) warmup = arg.slice("--warmup=".length);
+    else if (arg === "--no-ceilings") ceilings = false;
+    else if (arg === "--verbose") verbose = true;
+    else if (arg === "--help" || arg === "-h") {
+      console.log(
+        "deno task bench [seconds=10] [connections=50] [--only a,b] [--warmup 2] [--no-ceilings] [--verbose]",
+      );
+      console.log(`targets: ${TARGETS.map((t) => t.name).join(", ")}`);
+      Deno.exit(0);
+    } else positional.push(arg);
+  }
+  const seconds = Number(positional[0] ?? env("BENCH_SECONDS") ?? 10);
+  const connections = Number(positional[1] ?? env("BENCH_CONNECTIONS") ?? 50);
+  // wrk takes whole seconds.
+  if (
+    !(Number.isInteger(seconds) && seconds > 0) || !(Number.isInteger(connections) &&
+      connections >= 1) ||
+    !(Number.isInteger(Number(warmup)) && Number(warmup) >= 0)
+  ) {
+    console.error("seconds and connections must be whole numbers above 0, --warmup at least 0");
+    Deno.exit(2);
+  }
+  return {
+    seconds,
+    connections,
+    warmup: Number(warmup),
+    only: only ? only.split(",").map((s) => s.trim()).filter(Boolean) : null,
+    ceilings,
+    verbose,
+  };
 }

@@ -1,78 +1,112 @@
 /**
- * One server under load for `bench/mod.ts`, in its own process so the load generator does not
- * share its event loop. Modes:
+ * One server under load for `bench/mod.ts`, in its own process (pinned to its own core by
+ * the caller) so the load generator never shares its CPU. Usage:
+ *
+ *   deno run --allow-net --allow-read --allow-write --allow-env bench/server.ts <mode> <dir> [pool]
+ *
+ * `dir` is a fresh temp directory: the KV file lives there, and so do the files the wrk
+ * scripts read. Modes:
  * - `bare`: `Deno.serve` answering a fixed JSON body (the HTTP ceiling);
- * - `kv`: one KV commit per request (the storage ceiling);
- * - `me`: Doorman's `GET /api/v1/me` (JWT verify + two KV reads);
- * - `request`: Doorman's `POST /api/v1/auth/otp/request` (limits, one commit, SMS webhook);
- * - `heartbeat`: `POST /api/v1/presence/heartbeat` of many signed-in users, group-committed;
- * - `heartbeat-single`: the same with one commit per heartbeat (group commit off).
- * Prints the port, then (for `me` and the heartbeats) bearer tokens on one line.
+ * - `kv`: one `kv.set` per request (the storage ceiling);
+ * - `me`, `heartbeat`, `presence`: 200 signed-in users; writes `tokens.txt` (one access
+ *   token a line) and `ids.txt` (the first 100 of their user ids);
+ * - `request`: nothing to prepare (the wrk script makes up the phones);
+ * - `verify`: `pool` code requests for the warm-up, in `pairs-warmup.txt` (`request_id code`
+ *   a line); the measured run's are made on `POST /__bench/prepare?n=…&file=measure`, once
+ *   the warm-up has shown how many are needed;
+ * - `refresh`: `pool` sign-ins each for `refresh-warmup.txt` and `refresh-measure.txt` (one
+ *   refresh token a line; the wrk script chains the tokens answers hand back).
+ *
+ * Once ready it prints one JSON line on stdout, `{"port": …}`; progress goes to stderr.
+ * Besides the app it answers `GET /__bench/counters`: requests served and KV operations
+ * since the last `POST /__bench/reset`, counted by the wrapper in counting_kv.ts.
  */
-import { loadConfig } from "../core/config.ts";
-import { createContext } from "../core/context.ts";
-import { createLogger } from "../core/log.ts";
-import { loadAssets } from "../web/assets.ts";
-import { createApp } from "../app.ts";
+import { type Counters, countingKv, zeroCounts } from "./counting_kv.ts";
+import { inParallel, startDoorman } from "./doorman.ts";
 
-const [mode, kvPath] = Deno.args;
-const kv = await Deno.openKv(kvPath);
-const serve = (handler: Deno.ServeHandler) =>
-  Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, handler);
+/** Users signed in for the Bearer targets. */
+const USERS = 200;
+/** Ids in one `GET /api/v1/presence?user_ids=` (the API's maximum). */
+const PRESENCE_IDS = 100;
+
+const [mode, dir, poolArg] = Deno.args;
+const pool = Number(poolArg ?? 0);
+const counts = zeroCounts();
+const kv = countingKv(await Deno.openKv(`${dir}/kv.sqlite`), counts);
+let served = 0;
+/** More preparation between the warm-up and the measured run (`verify` only). */
+let prepareMore: ((n: number, file: string) => Promise<void>) | null = null;
+
+/** Serves on a random loopback port; `/__bench/*` is the benchmark's own control. */
+function serve(handler: Deno.ServeHandler<Deno.NetAddr>): void {
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    async (req, info) => {
+      const { pathname, searchParams } = new URL(req.url);
+      if (pathname === "/__bench/counters") {
+        return Response.json({ requests: served, ...counts } satisfies Counters);
+      }
+      if (pathname === "/__bench/reset") {
+        served = 0;
+        Object.assign(counts, zeroCounts());
+        return Response.json({ ok: true });
+      }
+      if (pathname === "/__bench/prepare") {
+        const n = Number(searchParams.get("n"));
+        const file = searchParams.get("file") ?? "";
+        if (!prepareMore || !Number.isInteger(n) || !/^[a-z]+$/.test(file)) {
+          return Response.json({ ok: false }, { status: 400 });
+        }
+        await prepareMore(n, file);
+        return Response.json({ ok: true });
+      }
+      served++;
+      return await handler(req, info);
+    },
+  );
+  console.log(JSON.stringify({ port: server.addr.port }));
+}
+
+const lines = (items: string[]) => items.join("\n") + "\n";
 
 if (mode === "bare") {
-  const server = serve(() => Response.json({ status: "ok" }));
-  console.log(server.addr.port);
+  serve(() => Response.json({ status: "ok" }));
 } else if (mode === "kv") {
   let n = 0;
-  const server = serve(async () => {
+  serve(async () => {
     await kv.set(["bench", n++ % 1000], { at: Date.now() });
     return Response.json({ status: "ok" });
   });
-  console.log(server.addr.port);
 } else {
-  let lastText = "";
-  const sms = serve(async (req) => {
-    lastText = (await req.json()).text;
-    return Response.json({ ok: true });
-  });
-  const config = loadConfig({
-    APP_ENV: "test",
-    JWT_SECRET: "bench-secret-bench-secret-bench-secret",
-    SMS_PROVIDER: "webhook",
-    SMS_WEBHOOK_URL: `http://127.0.0.1:${sms.addr.port}/`,
-    OTP_RATE_LIMIT_PER_HOUR: "1000",
-    OTP_IP_RATE_LIMIT_PER_HOUR: "1000000",
-    OTP_RESEND_COOLDOWN_SECONDS: "0",
-  });
-  const ctx = await createContext(config, kv, {
-    log: createLogger({ json: true, write: () => {} }),
-    groupCommit: mode !== "heartbeat-single",
-  });
-  const app = createApp(ctx, { assets: await loadAssets() });
-  const server = serve((req, info) => app.fetch(req, { remoteAddr: info.remoteAddr }));
-  console.log(server.addr.port);
-  const post = async (path: string, body: unknown) =>
-    await (await app.request(path, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    })).json();
-  const signIn = async (phone: string) => {
-    const { request_id } = await post("/api/v1/auth/otp/request", { phone });
-    const code = lastText.match(/code is (\d+)/)![1];
-    return (await post("/api/v1/auth/otp/verify", { request_id, code })).access_token as string;
-  };
-  if (mode === "me") console.log(await signIn("+14155550100"));
-  if (mode.startsWith("heartbeat")) {
-    const tokens = [];
-    for (let i = 0; i < 200; i++) tokens.push(await signIn(`+1415${2_000_000 + i}`));
-    console.log(tokens.join(" "));
-    // Report how many commits carried the heartbeats when the load stops.
-    Deno.addSignalListener("SIGTERM", () => {
-      const { commits, writes } = ctx.presence.activity.stats;
-      console.error(`${mode}: ${writes} activity writes in ${commits} commits`);
-      Deno.exit(0);
-    });
+  // The `request` target only asks for codes: keeping them would only fill memory.
+  const doorman = await startDoorman(kv, { captureCodes: mode !== "request" });
+  if (mode === "me" || mode === "heartbeat" || mode === "presence") {
+    const users = await inParallel(`${mode}: signing in users`, USERS, doorman.signIn);
+    await Deno.writeTextFile(`${dir}/tokens.txt`, lines(users.map((u) => u.access)));
+    const ids = users.slice(0, PRESENCE_IDS).map((u) => u.userId);
+    await Deno.writeTextFile(`${dir}/ids.txt`, lines(ids));
+  } else if (mode === "verify") {
+    // Each batch gets its own phones: a new request for a phone would kill its earlier code.
+    let made = 0;
+    prepareMore = async (n, file) => {
+      const first = made;
+      made += n;
+      const pairs = await inParallel(
+        `verify: requesting codes (${file})`,
+        n,
+        (i) => doorman.requestCode(first + i),
+      );
+      const text = lines(pairs.map((p) => `${p.requestId} ${p.code}`));
+      await Deno.writeTextFile(`${dir}/pairs-${file}.txt`, text);
+    };
+    await prepareMore(pool, "warmup");
+  } else if (mode === "refresh") {
+    const users = await inParallel("refresh: signing in", 2 * pool, doorman.signIn);
+    const tokens = users.map((u) => u.refresh);
+    await Deno.writeTextFile(`${dir}/refresh-warmup.txt`, lines(tokens.slice(0, pool)));
+    await Deno.writeTextFile(`${dir}/refresh-measure.txt`, lines(tokens.slice(pool)));
+  } else if (mode !== "request") {
+    throw new Error(`unknown mode "${mode}"`);
   }
+  serve(doorman.fetch);
 }

@@ -251,13 +251,17 @@ export class PresenceHub {
     const data = event.data as Record<string, unknown> & { type: string };
     if (event.kind === "presence") {
       const userId = String(data.user_id);
-      for (const conn of this.#watchers.get(userId) ?? []) {
-        send(conn, {
-          type: "presence",
-          user_id: userId,
-          status: data.status,
-          last_seen: data.last_seen,
-        });
+      const watchers = this.#watchers.get(userId);
+      if (!watchers || watchers.size === 0) return;
+      // One serialization for every subscriber: a change may fan out to thousands.
+      const text = JSON.stringify({
+        type: "presence",
+        user_id: userId,
+        status: data.status,
+        last_seen: data.last_seen,
+      });
+      for (const conn of watchers) {
+        if (conn.socket.readyState === WebSocket.OPEN) conn.socket.send(text);
       }
     } else if (data.type === "user.updated" && data.status !== "active") {
       for (const conn of this.#byUser.get(String(data.user_id)) ?? []) {

@@ -1,0 +1,26 @@
+-- POST /api/v1/auth/otp/request, every request for a new phone: +1415 followed by 7 digits
+-- from 2000000 up (valid numbers for libphonenumber), all from one client IP. The measured
+-- run starts at the warm-up's `next`, so no phone is asked for twice.
+-- Args: <threads> <offset>.
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "status.lua")
+
+local FIRST, LAST = 2000000, 9999999
+local stride
+
+function init(args)
+  stride = tonumber(args[1])
+  offset = tonumber(args[2])
+end
+
+function request()
+  -- Thread `id` takes every `stride`-th phone.
+  local n = offset + id + used * stride
+  used = used + 1
+  if n > LAST - FIRST then
+    reused = reused + 1
+    n = n % (LAST - FIRST + 1)
+  end
+  return wrk.format("POST", "/api/v1/auth/otp/request",
+    { ["Content-Type"] = "application/json" },
+    '{"phone":"+1415' .. (FIRST + n) .. '"}')
+end
