@@ -60,7 +60,7 @@ export async function createServices(
     clock,
     log,
     settings: new SettingsCache(kv, config.settings, () => clock.now()),
-    commits: new GroupCommitter(kv, { grouped: deps.groupCommit ?? true }),
+    commits: new GroupCommitter(kv, { grouped: deps.groupCommit ?? true, instance }),
     signIns: new SignInCache(kv, () => clock.now()),
     tokens: await AccessTokens.create(key, {
       issuer: config.publicUrl,

@@ -1,21 +1,93 @@
 import { keys } from "./keys.ts";
-import type { AtomicWrites } from "./writes.ts";
+import { commitUnchecked } from "./retry.ts";
+import type { StoredEvent } from "./stored_event.ts";
+import type { Writes } from "./writes.ts";
 
 /** How long the event log keeps an event. */
 export const EVENT_LOG_TTL_MS = 24 * 3_600_000;
+/** How long an instance's ordered events stay for the others to tail. */
+export const INSTANCE_EVENTS_TTL_MS = 3_600_000;
 
-/** A stored event: its id orders the log; `instance` says which process wrote it. */
-export interface StoredEvent {
-  id: string;
-  instance: string;
-  /** `presence`, `otp`, `user` or `channel`: the SSE event name. */
-  kind: string;
-  data: { type: string; at: string } & Record<string, unknown>;
+export type { StoredEvent };
+
+/**
+ * Adds an event to a commit, so it is logged exactly when its change commits. The group
+ * committer also files it under its instance's next position, in commit order.
+ */
+export function addEvent(w: Writes, event: StoredEvent): Writes {
+  w.set(keys.event(event.id), event, { expireIn: EVENT_LOG_TTL_MS });
+  w.logged.push(event);
+  return w;
 }
 
-/** Adds an event to an atomic operation, so it is logged exactly when its change commits. */
-export function addEvent<W extends AtomicWrites>(op: W, event: StoredEvent): W {
-  return op.set(keys.event(event.id), event, { expireIn: EVENT_LOG_TTL_MS });
+/** Adds the ordered copy of an event (the group committer numbers its instance's events). */
+export function addInstanceEvent(
+  op: Deno.AtomicOperation,
+  instance: string,
+  position: number,
+  event: StoredEvent,
+): void {
+  op.set(keys.instanceEvent(instance, position), event, { expireIn: INSTANCE_EVENTS_TTL_MS });
+}
+
+/** An instance's events after `position` (exclusive), in commit order, with their positions. */
+export async function listInstanceEvents(
+  kv: Deno.Kv,
+  instance: string,
+  options: { after: number; limit: number },
+): Promise<{ position: number; event: StoredEvent }[]> {
+  const out: { position: number; event: StoredEvent }[] = [];
+  const iterator = kv.list<StoredEvent>({
+    start: keys.instanceEvent(instance, options.after + 1),
+    end: [...keys.instanceEvents(instance), Number.MAX_SAFE_INTEGER],
+  }, { limit: options.limit });
+  for await (const entry of iterator) {
+    out.push({ position: entry.key[2] as number, event: entry.value });
+  }
+  return out;
+}
+
+/** The newest position of an instance's events, or -1 when it has none. */
+export async function lastInstancePosition(kv: Deno.Kv, instance: string): Promise<number> {
+  for await (
+    const entry of kv.list({ prefix: keys.instanceEvents(instance) }, { limit: 1, reverse: true })
+  ) {
+    return entry.key[2] as number;
+  }
+  return -1;
+}
+
+/** A running instance: when it started and when it last said so. */
+export interface InstanceRecord {
+  startedAt: number;
+  seenAt: number;
+}
+
+/** Records that an instance runs (until `ttlMs` after this, unless refreshed). */
+export async function saveInstance(
+  kv: Deno.Kv,
+  id: string,
+  record: InstanceRecord,
+  ttlMs: number,
+): Promise<void> {
+  await commitUnchecked(
+    "record a running instance",
+    () => kv.atomic().set(keys.instance(id), record, { expireIn: ttlMs }),
+  );
+}
+
+/** Forgets an instance that stopped. */
+export async function dropInstance(kv: Deno.Kv, id: string): Promise<void> {
+  await commitUnchecked("forget a stopped instance", () => kv.atomic().delete(keys.instance(id)));
+}
+
+/** Every instance recorded as running, with its record. */
+export async function listInstances(kv: Deno.Kv): Promise<Map<string, InstanceRecord>> {
+  const out = new Map<string, InstanceRecord>();
+  for await (const entry of kv.list<InstanceRecord>({ prefix: keys.instances() })) {
+    out.set(String(entry.key[1]), entry.value);
+  }
+  return out;
 }
 
 /** Events with ids above `afterId` (exclusive), oldest first. */

@@ -1,10 +1,11 @@
+import { addInstanceEvent } from "./events.ts";
 import { isLocked, KvContention } from "./retry.ts";
 import type { Writes } from "./writes.ts";
 
-/** One request's share of a commit: its checks, and the mutations it adds. */
+/** One request's share of a commit: its checks, its mutations and the events it logs. */
 export type Contribution = Pick<
   Writes,
-  "checks" | "checkedKeys" | "writtenKeys" | "mutate" | "mutations"
+  "checks" | "checkedKeys" | "writtenKeys" | "mutate" | "mutations" | "logged"
 >;
 
 /** What one commit may carry: the denokv server's limits, which every backend accepts. */
@@ -19,6 +20,8 @@ const LOCKED_BUDGET_MS = 5_000;
 
 interface Pending {
   contribution: Contribution;
+  /** The position of its first logged event in this instance's ordered log. */
+  position: number;
   resolve(versionstamp: string | null): void;
   reject(error: unknown): void;
 }
@@ -30,21 +33,34 @@ interface Pending {
  * only once its writes are durable. Checks stay exact: if a shared commit is refused because
  * some check failed, each of its contributions is committed on its own, so only the ones whose
  * checks really failed hear `null` (read again and decide anew).
+ *
+ * With an `instance`, every logged event is also filed under the instance's next position:
+ * commits go out one at a time, in the order positions are given, so other instances tail
+ * this instance's events by position and read each one once.
  */
 export class GroupCommitter {
   readonly #kv: Deno.Kv;
   readonly #limits: CommitLimits;
   readonly #grouped: boolean;
+  readonly #instance: string | null;
+  #nextPosition = 0;
   #queue: Pending[] = [];
   #draining: Promise<void> | null = null;
   #commits = 0;
   #contributions = 0;
 
-  /** `grouped: false` commits every contribution on its own (the benchmark's baseline). */
-  constructor(kv: Deno.Kv, options: { grouped?: boolean; limits?: CommitLimits } = {}) {
+  /**
+   * `grouped: false` commits every contribution on its own (the benchmark's baseline);
+   * `instance` turns on the ordered copy of logged events.
+   */
+  constructor(
+    kv: Deno.Kv,
+    options: { grouped?: boolean; limits?: CommitLimits; instance?: string } = {},
+  ) {
     this.#kv = kv;
     this.#grouped = options.grouped ?? true;
     this.#limits = options.limits ?? PORTABLE_LIMITS;
+    this.#instance = options.instance ?? null;
   }
 
   /**
@@ -55,12 +71,8 @@ export class GroupCommitter {
     if (contribution.checks.length > this.#limits.maxChecks) {
       throw new RangeError(`A contribution may carry at most ${this.#limits.maxChecks} checks`);
     }
-    if (!this.#grouped) {
-      this.#contributions++;
-      return this.#commitAlone(contribution);
-    }
     return new Promise((resolve, reject) => {
-      this.#queue.push({ contribution, resolve, reject });
+      this.#queue.push({ contribution, position: 0, resolve, reject });
       this.#draining ??= this.#drain();
     });
   }
@@ -80,20 +92,21 @@ export class GroupCommitter {
       const batch = this.#take();
       this.#contributions += batch.length;
       try {
-        const versionstamp = await this.#commitTogether(batch.map((p) => p.contribution));
+        const versionstamp = await this.#commitTogether(batch);
         if (versionstamp) {
           for (const pending of batch) pending.resolve(versionstamp);
         } else if (batch.length === 1) {
           batch[0].resolve(null);
         } else {
-          // Someone's check failed: find out whose, each on its own.
-          await Promise.all(batch.map(async (pending) => {
+          // Someone's check failed: find out whose, each on its own — one after the other,
+          // so positions still commit in order.
+          for (const pending of batch) {
             try {
-              pending.resolve(await this.#commitAlone(pending.contribution));
+              pending.resolve(await this.#commitTogether([pending]));
             } catch (error) {
               pending.reject(error);
             }
-          }));
+          }
         }
       } catch (error) {
         for (const pending of batch) pending.reject(error);
@@ -110,6 +123,7 @@ export class GroupCommitter {
    * both would count as done (two guesses spending one attempt).
    */
   #take(): Pending[] {
+    if (!this.#grouped) return this.#number(this.#queue.splice(0, 1));
     let checks = 0;
     let mutations = 0;
     let n = 0;
@@ -129,21 +143,31 @@ export class GroupCommitter {
       for (const key of contribution.writtenKeys) written.add(key);
       n++;
     }
-    return this.#queue.splice(0, n);
+    return this.#number(this.#queue.splice(0, n));
   }
 
-  #commitAlone(contribution: Contribution): Promise<string | null> {
-    return this.#commitTogether([contribution]);
+  /** Gives a batch's logged events their positions, in order. */
+  #number(batch: Pending[]): Pending[] {
+    for (const pending of batch) {
+      pending.position = this.#nextPosition;
+      if (this.#instance) this.#nextPosition += pending.contribution.logged.length;
+    }
+    return batch;
   }
 
   /** One commit of these contributions; a locked database is retried with back-off. */
-  async #commitTogether(contributions: Contribution[]): Promise<string | null> {
+  async #commitTogether(batch: Pending[]): Promise<string | null> {
     const started = Date.now();
     for (let attempt = 0;; attempt++) {
       const op = this.#kv.atomic();
-      for (const contribution of contributions) {
+      for (const { contribution, position } of batch) {
         if (contribution.checks.length > 0) op.check(...contribution.checks);
         contribution.mutate(op);
+        if (this.#instance) {
+          contribution.logged.forEach((event, i) => {
+            addInstanceEvent(op, this.#instance!, position + i, event);
+          });
+        }
       }
       try {
         const result = await op.commit();

@@ -59,8 +59,18 @@ export const keys = {
   statMinute: (minute: number) => ["stats", minute] as const,
   stats: () => ["stats"] as const,
 
-  /** The event log other instances and SSE clients resume from (kept 24 h). */
+  /** The event log SSE clients resume from and the dashboard lists (kept 24 h). */
   event: (id: string) => ["events", id] as const,
+  /**
+   * Each instance's events in the order they committed (its group committer numbers them):
+   * what other instances tail, reading each event once.
+   */
+  instanceEvent: (instance: string, position: number) =>
+    ["instance_events", instance, position] as const,
+  instanceEvents: (instance: string) => ["instance_events", instance] as const,
+  /** A running instance, refreshed while it runs (the tail finds the others here). */
+  instance: (id: string) => ["instances", id] as const,
+  instances: () => ["instances"] as const,
   events: () => ["events"] as const,
 
   /** Telegram: which chat a phone is linked to, and which phone a chat shared. */

@@ -2,7 +2,7 @@ import { addEvent, type StoredEvent } from "./events.ts";
 import { keys } from "./keys.ts";
 import { commitUnchecked } from "./retry.ts";
 import { addStatCounts } from "./stats.ts";
-import type { AtomicWrites } from "./writes.ts";
+import type { AtomicWrites, Writes } from "./writes.ts";
 
 /** The last presence transition recorded for a user. */
 export interface PresenceState {
@@ -47,23 +47,38 @@ export function dueMinuteOf(deadline: number): number {
   return Math.ceil(deadline / MINUTE_MS) * MINUTE_MS;
 }
 
-/** Reads one user's presence. */
-export async function readPresence(kv: Deno.Kv, userId: string): Promise<PresenceRecord> {
-  const [seen, heartbeat, state, due] = await kv.getMany<
-    [Deno.KvU64, Deno.KvU64, PresenceState, number]
-  >([
+/** The four keys a user's presence record is read from (in `presenceRecordOf`'s order). */
+export function presenceKeysOf(userId: string): Deno.KvKey[] {
+  return [
     keys.presenceSeen(userId),
     keys.presenceHeartbeat(userId),
     keys.presenceState(userId),
     keys.presenceDueOf(userId),
-  ]);
+  ];
+}
+
+/** The record read from `presenceKeysOf`'s entries (so a caller can read more at once). */
+export function presenceRecordOf(entries: Deno.KvEntryMaybe<unknown>[]): PresenceRecord {
+  const [seen, heartbeat, state, due] = entries;
   return {
     seen: toNumber(seen.value),
-    seenEntry: seen,
+    seenEntry: seen as Deno.KvEntryMaybe<Deno.KvU64>,
     heartbeat: toNumber(heartbeat.value),
-    state,
-    dueMinute: due.value,
+    state: state as Deno.KvEntryMaybe<PresenceState>,
+    dueMinute: (due.value as number | null) ?? null,
   };
+}
+
+/** The record of a user created just now: nothing stored yet. */
+export function emptyPresenceRecord(userId: string): PresenceRecord {
+  return presenceRecordOf(
+    presenceKeysOf(userId).map((key) => ({ key, value: null, versionstamp: null })),
+  );
+}
+
+/** Reads one user's presence. */
+export async function readPresence(kv: Deno.Kv, userId: string): Promise<PresenceRecord> {
+  return presenceRecordOf(await kv.getMany(presenceKeysOf(userId)));
 }
 
 /** Reads the presence of many users, in parallel batches of `getMany`. */
@@ -76,22 +91,8 @@ export async function readPresenceMany(
   for (let i = 0; i < userIds.length; i += perBatch) batches.push(userIds.slice(i, i + perBatch));
   const out = new Map<string, PresenceRecord>();
   await Promise.all(batches.map(async (batch) => {
-    const entries = await kv.getMany(batch.flatMap((id) => [
-      keys.presenceSeen(id),
-      keys.presenceHeartbeat(id),
-      keys.presenceState(id),
-      keys.presenceDueOf(id),
-    ]));
-    batch.forEach((id, i) => {
-      const [seen, heartbeat, state, due] = entries.slice(i * 4, i * 4 + 4);
-      out.set(id, {
-        seen: toNumber(seen.value),
-        seenEntry: seen as Deno.KvEntryMaybe<Deno.KvU64>,
-        heartbeat: toNumber(heartbeat.value),
-        state: state as Deno.KvEntryMaybe<PresenceState>,
-        dueMinute: (due.value as number | null) ?? null,
-      });
-    });
+    const entries = await kv.getMany(batch.flatMap(presenceKeysOf));
+    batch.forEach((id, i) => out.set(id, presenceRecordOf(entries.slice(i * 4, i * 4 + 4))));
   }));
   return out;
 }
@@ -136,8 +137,8 @@ export function addDueDrop<W extends AtomicWrites>(
  * and the events move together. `touch` records the activity that caused an online transition;
  * `seen` (an offline transition for silence) makes any activity since it was read win instead.
  */
-export function addTransition<W extends AtomicWrites>(
-  w: W,
+export function addTransition(
+  w: Writes,
   options: {
     userId: string;
     record: PresenceRecord;
@@ -147,11 +148,14 @@ export function addTransition<W extends AtomicWrites>(
     /** Where the sweep entry goes when online (the minute the silence would run out). */
     dueMinute?: number;
     checkSeen?: boolean;
+    /** False only for a user created in the same commit: no other writer can know the id. */
+    checkState?: boolean;
   },
-): W {
+): Writes {
   const { userId, record, next } = options;
   const wasOnline = record.state.value?.online === true;
-  w.check(record.state).set(keys.presenceState(userId), next);
+  if (options.checkState ?? true) w.check(record.state);
+  w.set(keys.presenceState(userId), next);
   if (options.checkSeen) w.check(record.seenEntry);
   // Each move of the counter is also counted in its minute (callers set `changedAt` to the
   // commit time), so the admin stats can work out how many were online at any past minute.

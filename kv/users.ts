@@ -1,4 +1,5 @@
 import { keys } from "./keys.ts";
+import { presenceKeysOf, type PresenceRecord, presenceRecordOf } from "./presence.ts";
 import type { AtomicWrites } from "./writes.ts";
 
 /** Account states; only `active` may sign in and be online. */
@@ -75,14 +76,17 @@ export async function saveUser(
 
 /**
  * Adds the writes of `saveUser` to a larger atomic operation. A new user (no `previous`)
- * also raises the user counter, in the same commit, so the total never drifts.
+ * also raises the user counter, in the same commit, so the total never drifts. A new user's
+ * id is fresh, so only its unique indexes need checking: one check fewer lets more sign-ins
+ * share a group commit.
  */
 export function addSaveUser<W extends AtomicWrites>(
   op: W,
   user: User,
   previous: Deno.KvEntryMaybe<User>,
 ): W {
-  op.check(previous).set(keys.user(user.id), user);
+  if (previous.value) op.check(previous);
+  op.set(keys.user(user.id), user);
   if (!previous.value) op.sum(keys.userCount(), 1n);
   const before = previous.value ? indexKeysOf(previous.value) : [];
   const after = indexKeysOf(user);
@@ -108,6 +112,18 @@ export async function readUserCount(kv: Deno.Kv): Promise<number> {
 /** Reads a user entry (with versionstamp) by id; an absent user reads as an empty entry. */
 export function getUserEntry(kv: Deno.Kv, id: string): Promise<Deno.KvEntryMaybe<User>> {
   return kv.get<User>(keys.user(id));
+}
+
+/** Reads a user entry and their presence record together, in one round trip. */
+export async function getUserWithPresence(
+  kv: Deno.Kv,
+  id: string,
+): Promise<{ user: Deno.KvEntryMaybe<User>; presence: PresenceRecord }> {
+  const entries = await kv.getMany([keys.user(id), ...presenceKeysOf(id)]);
+  return {
+    user: entries[0] as Deno.KvEntryMaybe<User>,
+    presence: presenceRecordOf(entries.slice(1)),
+  };
 }
 
 /** The empty entry a brand-new user is created over. */

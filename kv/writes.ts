@@ -1,3 +1,5 @@
+import type { StoredEvent } from "./stored_event.ts";
+
 /**
  * The write methods of a KV atomic operation that Doorman uses. `Deno.AtomicOperation` has
  * them, and so does `Writes`: helpers that add writes take either, so the same helper serves
@@ -20,6 +22,8 @@ export class Writes implements AtomicWrites {
   /** The keys checked and written, as `keyId` strings (a group commit keeps them apart). */
   readonly checkedKeys: string[] = [];
   readonly writtenKeys: string[] = [];
+  /** Events these writes log (kv/events.ts `addEvent`): the committer files them in order. */
+  readonly logged: StoredEvent[] = [];
   readonly #mutations: ((op: Deno.AtomicOperation) => void)[] = [];
 
   check(...checks: Deno.AtomicCheck[]): this {
@@ -48,14 +52,15 @@ export class Writes implements AtomicWrites {
   include(other: Writes): this {
     this.check(...other.checks);
     this.writtenKeys.push(...other.writtenKeys);
+    this.logged.push(...other.logged);
     this.#mutations.push((op) => other.mutate(op));
     this.#count += other.mutations;
     return this;
   }
 
-  /** How many mutations are recorded. */
+  /** How many mutations are recorded (an ordered copy of each logged event included). */
   get mutations(): number {
-    return this.#count;
+    return this.#count + this.logged.length;
   }
 
   #count = 0;

@@ -8,12 +8,7 @@ import {
   readRequestGuards,
   type RecipientRecord,
 } from "../../kv/otp_requests.ts";
-import {
-  addIpRefund,
-  addIpRequest,
-  readIpRequests,
-  SHARED_BUCKET_MS,
-} from "../../kv/limits.ts";
+import { addIpRefund, addIpRequest, readIpRequests, SHARED_BUCKET_MS } from "../../kv/limits.ts";
 import { CONFLICT, retry } from "../../kv/retry.ts";
 import { addStatCounts } from "../../kv/stats.ts";
 import { Writes } from "../../kv/writes.ts";

@@ -1,4 +1,6 @@
-import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import { Buffer } from "node:buffer";
+import { createHash, createHmac } from "node:crypto";
+import { errors as joseErrors, jwtVerify } from "jose";
 import { AppError } from "../errors.ts";
 import { toBase64Url } from "./codes.ts";
 
@@ -14,6 +16,7 @@ export interface AccessClaims {
 }
 
 const ACCESS_TYPE = "at+jwt";
+const HEADER = base64UrlJson({ alg: "HS256", typ: ACCESS_TYPE });
 const TOKEN_USE = "access";
 /** Verified tokens remembered: a client sends the same token with every request. */
 const VERIFIED_CACHE_SIZE = 50_000;
@@ -59,18 +62,27 @@ export class AccessTokens {
     return new AccessTokens(key, cryptoKey, options);
   }
 
-  /** A new access token for a sign-in. */
-  async sign(claims: { sub: string; sid: string; role: "user" | "admin"; now: number }) {
+  /**
+   * A new access token for a sign-in. HS256 is a fixed header, a JSON payload and one HMAC:
+   * node:crypto computes it in place, several times faster than a WebCrypto round trip, and
+   * `verify` (jose) checks it like any other JWT.
+   */
+  sign(claims: { sub: string; sid: string; role: "user" | "admin"; now: number }): Promise<string> {
     const iat = Math.floor(claims.now / 1000);
-    return await new SignJWT({ sid: claims.sid, role: claims.role, token_use: TOKEN_USE })
-      .setProtectedHeader({ alg: "HS256", typ: ACCESS_TYPE })
-      .setIssuer(this.issuer)
-      .setAudience(this.audience)
-      .setSubject(claims.sub)
-      .setJti(crypto.randomUUID())
-      .setIssuedAt(iat)
-      .setExpirationTime(iat + this.accessTtlSeconds)
-      .sign(this.#cryptoKey);
+    const payload = base64UrlJson({
+      sid: claims.sid,
+      role: claims.role,
+      token_use: TOKEN_USE,
+      iss: this.issuer,
+      aud: this.audience,
+      sub: claims.sub,
+      jti: crypto.randomUUID(),
+      iat,
+      exp: iat + this.accessTtlSeconds,
+    });
+    const input = `${HEADER}.${payload}`;
+    const mac = createHmac("sha256", this.key).update(input).digest("base64url");
+    return Promise.resolve(`${input}.${mac}`);
   }
 
   /** The claims of a valid token: HS256 only, issuer, audience, type, expiry. 401 otherwise. */
@@ -131,8 +143,14 @@ export function newRefreshToken(): string {
   return toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
 }
 
-/** The stored form of a refresh token (SHA-256, base64url): its 256 bits need no key. */
-export async function hashRefreshToken(token: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));
-  return toBase64Url(new Uint8Array(digest));
+/**
+ * The stored form of a refresh token (SHA-256, base64url): its 256 bits need no key.
+ * node:crypto hashes in place; WebCrypto's round trip cost more than the hash.
+ */
+export function hashRefreshToken(token: string): Promise<string> {
+  return Promise.resolve(createHash("sha256").update(token).digest("base64url"));
+}
+
+function base64UrlJson(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString("base64url");
 }

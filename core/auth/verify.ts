@@ -11,11 +11,12 @@ import { addOpenFamily } from "../../kv/sessions.ts";
 import {
   addSaveUser,
   emptyUserEntry,
-  getUserEntry,
   getUserIndex,
+  getUserWithPresence,
   type User,
   type UserLookup,
 } from "../../kv/users.ts";
+import { emptyPresenceRecord } from "../../kv/presence.ts";
 import { Writes } from "../../kv/writes.ts";
 import { AppError } from "../errors.ts";
 import { newId } from "../ids.ts";
@@ -99,9 +100,10 @@ export async function signInWithCode(
 
     const lookup = lookupOf(parseRecipient(request.recipient));
     const index = await getUserIndex(ctx.kv, lookup);
-    const user = index.value
-      ? await getUserEntry(ctx.kv, index.value)
-      : emptyUserEntry(newId("usr", now));
+    // An existing user is read with their presence, in one round trip; a new one has neither.
+    const { user, presence: presenceRecord } = index.value
+      ? await getUserWithPresence(ctx.kv, index.value)
+      : { user: emptyUserEntry(newId("usr", now)), presence: null };
     addConsumeRequest(writes, stored.entry);
     if (user.value && user.value.status !== "active") {
       if (!await ctx.commits.commit(writes.check(user))) return CONFLICT;
@@ -125,7 +127,8 @@ export async function signInWithCode(
       heartbeat: false,
       at: now,
       timeout,
-      fresh: true,
+      read: presenceRecord ?? emptyPresenceRecord(userId),
+      newUser: !user.value,
     });
     writes.include(presence.writes);
     const versionstamp = await ctx.commits.commit(writes);

@@ -1,7 +1,6 @@
 import { addEvent } from "../../kv/events.ts";
 import { addStatCounts, type StatMetric } from "../../kv/stats.ts";
 import { Writes } from "../../kv/writes.ts";
-import type { AtomicWrites } from "../../kv/writes.ts";
 import type { Services } from "../services.ts";
 import type { EventKind, LiveEvent } from "./events.ts";
 
@@ -27,7 +26,7 @@ export async function emitEvent(
 }
 
 /** Adds an event to a commit, with the admin stats it counts; publish it once committed. */
-export function addEventWrites<W extends AtomicWrites>(w: W, event: LiveEvent, at: number): W {
+export function addEventWrites(w: Writes, event: LiveEvent, at: number): Writes {
   addEvent(w, event);
   const metrics = event.kind === "otp" ? countsOfOtpEvent(event.data.type) : [];
   if (metrics.length > 0) addStatCounts(w, at, metrics);

@@ -1,61 +1,97 @@
-import { listEventsAfter } from "../../kv/events.ts";
-import { encodeTime } from "ulid";
+import {
+  dropInstance,
+  lastInstancePosition,
+  listInstanceEvents,
+  listInstances,
+  saveInstance,
+} from "../../kv/events.ts";
 import type { Services } from "../services.ts";
 import type { LiveEvent } from "./events.ts";
 
-/** How far back each poll looks again, for events that committed late with an earlier id. */
-const OVERLAP_MS = 2_000;
 /** Events read per KV list call. */
 const PAGE = 500;
+/** An instance says it runs this often; unheard of for three times as long, it is gone. */
+const HEARTBEAT_MS = 10_000;
+const INSTANCE_TTL_MS = 3 * HEARTBEAT_MS;
+/** How often the list of running instances is read again. */
+const DISCOVER_MS = 2_000;
 
 /**
- * Brings other instances' events onto this instance's bus by tailing the KV event log.
- * `kv.watch` does not see another process's writes to a SQLite file, so it polls (every
- * 250 ms by default); ids already seen are skipped, and this instance's own events too.
+ * Brings other instances' events onto this instance's bus. Each instance's group committer
+ * files its events under consecutive positions in commit order; this reads each running
+ * instance's events after the last position it saw, so every event is read once, however busy
+ * the log. (`kv.watch` does not see another process's writes to a SQLite file, so it polls,
+ * every 250 ms by default.) It also records this instance as running while it runs.
  */
 export function startEventTail(
   ctx: Services,
   options: { intervalMs?: number } = {},
-): () => void {
+): () => Promise<void> {
   const intervalMs = options.intervalMs ?? 250;
-  const seen = new Map<string, number>();
+  const startedAt = ctx.clock.now();
+  /** The last position read of each other instance. */
+  const cursors = new Map<string, number>();
+  let discoveredAt = -Infinity;
+  let announcedAt = -Infinity;
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let running: Promise<void> = Promise.resolve();
 
-  /** Reads the log from the overlap point; `publish: false` only marks what is there. */
-  const read = async (publish: boolean) => {
-    const now = ctx.clock.now();
-    // Page through everything since the overlap point: a busy log never hides its newest events.
-    let from = encodeTime(Math.max(0, now - OVERLAP_MS), 10);
-    for (;;) {
-      const events = await listEventsAfter(ctx.kv, from, PAGE);
-      for (const event of events) {
-        if (seen.has(event.id)) continue;
-        seen.set(event.id, now);
-        if (publish && event.instance !== ctx.instance) ctx.bus.publish(event as LiveEvent);
+  const announce = async () => {
+    const now = performance.now();
+    if (now - announcedAt < HEARTBEAT_MS) return;
+    announcedAt = now;
+    await saveInstance(
+      ctx.kv,
+      ctx.instance,
+      { startedAt, seenAt: ctx.clock.now() },
+      INSTANCE_TTL_MS,
+    );
+  };
+
+  const discover = async () => {
+    const now = performance.now();
+    if (now - discoveredAt < DISCOVER_MS) return;
+    discoveredAt = now;
+    const running = await listInstances(ctx.kv);
+    for (const [id, record] of running) {
+      if (id === ctx.instance || cursors.has(id)) continue;
+      // An instance that started before this one: follow it from now on. One that started
+      // since may have logged before it was found: read it from its first event.
+      const newer = record.startedAt >= startedAt;
+      cursors.set(id, newer ? -1 : await lastInstancePosition(ctx.kv, id));
+    }
+    for (const id of cursors.keys()) if (!running.has(id)) cursors.delete(id);
+  };
+
+  const poll = async () => {
+    await announce();
+    await discover();
+    for (const [id, after] of cursors) {
+      let position = after;
+      for (;;) {
+        const page = await listInstanceEvents(ctx.kv, id, { after: position, limit: PAGE });
+        for (const entry of page) ctx.bus.publish(entry.event as LiveEvent);
+        if (page.length > 0) position = page[page.length - 1].position;
+        if (page.length < PAGE) break;
       }
-      if (events.length < PAGE) break;
-      from = events[events.length - 1].id;
+      if (cursors.has(id)) cursors.set(id, position);
     }
-    for (const [id, at] of seen) if (at < now - 2 * OVERLAP_MS) seen.delete(id);
   };
-  const loop = async () => {
+
+  const loop = () => {
     if (stopped) return;
-    try {
-      await read(true);
-    } catch (error) {
+    running = poll().catch((error) => {
       if (!stopped) ctx.log.warn("event tail poll failed", { error: String(error) });
-    }
-    if (!stopped) timer = setTimeout(loop, intervalMs);
-  };
-  // Skip what is already in the log: a new instance follows from now on.
-  read(false)
-    .catch(() => {})
-    .finally(() => {
+    }).finally(() => {
       if (!stopped) timer = setTimeout(loop, intervalMs);
     });
-  return () => {
+  };
+  loop();
+  return async () => {
     stopped = true;
     clearTimeout(timer);
+    await running;
+    await dropInstance(ctx.kv, ctx.instance).catch(() => {});
   };
 }

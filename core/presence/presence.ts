@@ -154,16 +154,28 @@ function addActivity(
 export async function prepareActivity(
   ctx: PresenceContext,
   userId: string,
-  options: { heartbeat: boolean; at: number; timeout: number; fresh?: boolean },
+  options: {
+    heartbeat: boolean;
+    at: number;
+    timeout: number;
+    fresh?: boolean;
+    /** The record as just read from KV (a sign-in reads it with the user). */
+    read?: PresenceRecord;
+    /** The user is created in the same commit: nothing of theirs can have changed. */
+    newUser?: boolean;
+  },
 ): Promise<{ writes: Writes; done(versionstamp: string): PresenceView }> {
   const { at, heartbeat, timeout } = options;
   const cache = ctx.presence.cache;
   const staysOnline = (r: PresenceRecord) =>
     r.state.value?.online === true &&
     isOnline(factsOf(r), { now: at, timeoutMs: timeout, active: true });
-  let record = options.fresh ? await cache.fresh(userId) : await cache.get(userId);
+  let record = options.read ??
+    (options.fresh ? await cache.fresh(userId) : await cache.get(userId));
   // A transition is decided on what KV says now, never on a cached copy.
-  if (!staysOnline(record) && !options.fresh) record = await cache.fresh(userId);
+  if (!staysOnline(record) && !options.fresh && !options.read) {
+    record = await cache.fresh(userId);
+  }
   const writes = new Writes();
   if (staysOnline(record)) {
     const next = addActivity(writes, { userId, record, at, heartbeat, timeout });
@@ -198,6 +210,7 @@ export async function prepareActivity(
     events: [],
     touch: { userId, at, heartbeat },
     dueMinute,
+    checkState: !options.newUser,
   });
   for (const event of events) addEventWrites(writes, event, at);
   return {
