@@ -7,7 +7,7 @@
  * user record or the presence records change, change this function (the type imports below
  * make most changes a type error here), and nothing else in bench/.
  */
-import { monotonicFactory } from "ulid";
+import { monotonicUlid } from "../core/ids.ts";
 import { keys } from "../kv/keys.ts";
 import { dueMinuteOf, type PresenceState } from "../kv/presence.ts";
 import type { User } from "../kv/users.ts";
@@ -39,7 +39,7 @@ const CONCURRENCY = 4;
  */
 export async function seedOnlineUsers(kv: Deno.Kv, options: SeedOptions): Promise<string[]> {
   const { count, expiring, now, timeoutMs } = options;
-  const nextId = monotonicFactory();
+  const nextId = monotonicUlid();
   const every = expiring > 0 ? Math.max(1, Math.floor(count / expiring)) : Infinity;
   const expiringIds: string[] = [];
   const started = performance.now();

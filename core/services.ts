@@ -60,7 +60,12 @@ export async function createServices(
     clock,
     log,
     settings: new SettingsCache(kv, config.settings, () => clock.now()),
-    commits: new GroupCommitter(kv, { grouped: deps.groupCommit ?? true, instance }),
+    commits: new GroupCommitter(kv, {
+      grouped: deps.groupCommit ?? true,
+      instance,
+      // A local file applies commits first in, first out; a KV server or Deploy may not.
+      pipeline: isLocalKv(config.kvPath) ? 3 : 1,
+    }),
     signIns: new SignInCache(kv, () => clock.now()),
     tokens: await AccessTokens.create(key, {
       issuer: config.publicUrl,
@@ -75,4 +80,9 @@ export async function createServices(
     ),
     metrics: new Metrics(),
   };
+}
+
+/** Whether KV is a file (or memory) of this process, not a KV Connect URL or Deploy's own. */
+function isLocalKv(path: string | undefined): boolean {
+  return path !== undefined && !path.includes("://");
 }

@@ -1,12 +1,9 @@
 import { addInstanceEvent } from "./events.ts";
 import { isLocked, KvContention } from "./retry.ts";
-import type { Writes } from "./writes.ts";
+import type { Mutation, Writes } from "./writes.ts";
 
 /** One request's share of a commit: its checks, its mutations and the events it logs. */
-export type Contribution = Pick<
-  Writes,
-  "checks" | "checkedKeys" | "writtenKeys" | "mutate" | "mutations" | "logged"
->;
+export type Contribution = Pick<Writes, "checks" | "checkedKeys" | "mutations" | "logged" | "size">;
 
 /** What one commit may carry: the denokv server's limits, which every backend accepts. */
 export interface CommitLimits {
@@ -15,52 +12,63 @@ export interface CommitLimits {
 }
 
 const PORTABLE_LIMITS: CommitLimits = { maxChecks: 10, maxMutations: 1000 };
+
 /** A locked database is waited out this long before the contributions fail. */
 const LOCKED_BUDGET_MS = 5_000;
 
 interface Pending {
   contribution: Contribution;
-  /** The position of its first logged event in this instance's ordered log. */
-  position: number;
+  /** Committed on its own: its batch was refused and it must learn whether it was to blame. */
+  alone: boolean;
+  /** When it first met a locked database. */
+  lockedSince: number | null;
   resolve(versionstamp: string | null): void;
   reject(error: unknown): void;
 }
 
 /**
- * Group commit: while one commit is in flight, the contributions of concurrent requests queue
+ * Group commit: while commits are in flight, the contributions of concurrent requests queue
  * up and go out together in the next one, so a busy instance makes far fewer commits than it
- * serves requests, and an idle one commits at once (no added latency). Each caller is answered
- * only once its writes are durable. Checks stay exact: if a shared commit is refused because
- * some check failed, each of its contributions is committed on its own, so only the ones whose
- * checks really failed hear `null` (read again and decide anew).
+ * serves requests, and an idle one commits at once (no added latency). Sums to one key merge
+ * into one mutation. Each caller is answered only once its writes are durable. Checks stay
+ * exact: if a shared commit is refused because some check failed, each of its contributions
+ * is committed on its own, so only the ones whose checks really failed hear `null` (read again
+ * and decide anew).
  *
- * With an `instance`, every logged event is also filed under the instance's next position:
- * commits go out one at a time, in the order positions are given, so other instances tail
- * this instance's events by position and read each one once.
+ * With an `instance`, every logged event is also filed under the instance's next position.
+ * KV applies commits in the order they are sent, and positions are given as commits are sent,
+ * so other instances tail this instance's events by position and read each one once.
  */
 export class GroupCommitter {
   readonly #kv: Deno.Kv;
   readonly #limits: CommitLimits;
   readonly #grouped: boolean;
   readonly #instance: string | null;
+  readonly #pipeline: number;
   #nextPosition = 0;
   #queue: Pending[] = [];
-  #draining: Promise<void> | null = null;
+  #inFlight = 0;
+  #idle: (() => void)[] = [];
   #commits = 0;
   #contributions = 0;
 
   /**
    * `grouped: false` commits every contribution on its own (the benchmark's baseline);
-   * `instance` turns on the ordered copy of logged events.
+   * `instance` turns on the ordered copy of logged events. `pipeline` commits may be in flight
+   * at once, so the next is built while KV applies the last: only where KV applies one
+   * client's commits in the order sent (a local file: one writer thread, first in first out).
+   * A remote KV may reorder concurrent commits, so it gets one at a time.
    */
   constructor(
     kv: Deno.Kv,
-    options: { grouped?: boolean; limits?: CommitLimits; instance?: string } = {},
+    options: { grouped?: boolean; limits?: CommitLimits; instance?: string; pipeline?: number } =
+      {},
   ) {
     this.#kv = kv;
     this.#grouped = options.grouped ?? true;
     this.#limits = options.limits ?? PORTABLE_LIMITS;
     this.#instance = options.instance ?? null;
+    this.#pipeline = options.pipeline ?? 1;
   }
 
   /**
@@ -71,15 +79,17 @@ export class GroupCommitter {
     if (contribution.checks.length > this.#limits.maxChecks) {
       throw new RangeError(`A contribution may carry at most ${this.#limits.maxChecks} checks`);
     }
+    this.#contributions++;
     return new Promise((resolve, reject) => {
-      this.#queue.push({ contribution, position: 0, resolve, reject });
-      this.#draining ??= this.#drain();
+      this.#queue.push({ contribution, alone: false, lockedSince: null, resolve, reject });
+      this.#pump();
     });
   }
 
   /** Resolves once everything submitted so far is committed (or failed). */
-  async flush(): Promise<void> {
-    while (this.#draining) await this.#draining;
+  flush(): Promise<void> {
+    if (this.#queue.length === 0 && this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
   }
 
   /** Commits made and contributions carried (for `/metrics` and the benchmark). */
@@ -87,32 +97,19 @@ export class GroupCommitter {
     return { commits: this.#commits, contributions: this.#contributions };
   }
 
-  async #drain(): Promise<void> {
-    while (this.#queue.length > 0) {
+  /** Sends batches while the pipeline has room. */
+  #pump(): void {
+    while (this.#queue.length > 0 && this.#inFlight < this.#pipeline) {
       const batch = this.#take();
-      this.#contributions += batch.length;
-      try {
-        const versionstamp = await this.#commitTogether(batch);
-        if (versionstamp) {
-          for (const pending of batch) pending.resolve(versionstamp);
-        } else if (batch.length === 1) {
-          batch[0].resolve(null);
-        } else {
-          // Someone's check failed: find out whose, each on its own — one after the other,
-          // so positions still commit in order.
-          for (const pending of batch) {
-            try {
-              pending.resolve(await this.#commitTogether([pending]));
-            } catch (error) {
-              pending.reject(error);
-            }
-          }
+      this.#inFlight++;
+      this.#send(batch).finally(() => {
+        this.#inFlight--;
+        this.#pump();
+        if (this.#queue.length === 0 && this.#inFlight === 0) {
+          for (const resolve of this.#idle.splice(0)) resolve();
         }
-      } catch (error) {
-        for (const pending of batch) pending.reject(error);
-      }
+      });
     }
-    this.#draining = null;
   }
 
   /**
@@ -123,61 +120,91 @@ export class GroupCommitter {
    * both would count as done (two guesses spending one attempt).
    */
   #take(): Pending[] {
-    if (!this.#grouped) return this.#number(this.#queue.splice(0, 1));
+    const first = this.#queue[0];
+    if (!this.#grouped || first.alone) return this.#queue.splice(0, 1);
     let checks = 0;
-    let mutations = 0;
+    let size = 0;
     let n = 0;
     const checked = new Set<string>();
     const written = new Set<string>();
-    for (const { contribution } of this.#queue) {
+    for (const pending of this.#queue) {
+      const { contribution } = pending;
+      if (pending.alone) break;
       checks += contribution.checks.length;
-      mutations += contribution.mutations;
+      size += contribution.size;
       if (n > 0) {
-        if (checks > this.#limits.maxChecks || mutations > this.#limits.maxMutations) break;
-        if (
-          contribution.checkedKeys.some((key) => checked.has(key) || written.has(key)) ||
-          (checked.size > 0 && contribution.writtenKeys.some((key) => checked.has(key)))
-        ) break;
+        if (checks > this.#limits.maxChecks || size > this.#limits.maxMutations) break;
+        if (contribution.checkedKeys.some((key) => checked.has(key) || written.has(key))) break;
+        if (checked.size > 0 && contribution.mutations.some((m) => checked.has(m.id))) break;
       }
       for (const key of contribution.checkedKeys) checked.add(key);
-      for (const key of contribution.writtenKeys) written.add(key);
+      for (const mutation of contribution.mutations) written.add(mutation.id);
       n++;
     }
-    return this.#number(this.#queue.splice(0, n));
+    return this.#queue.splice(0, n);
   }
 
-  /** Gives a batch's logged events their positions, in order. */
-  #number(batch: Pending[]): Pending[] {
-    for (const pending of batch) {
-      pending.position = this.#nextPosition;
-      if (this.#instance) this.#nextPosition += pending.contribution.logged.length;
-    }
-    return batch;
-  }
-
-  /** One commit of these contributions; a locked database is retried with back-off. */
-  async #commitTogether(batch: Pending[]): Promise<string | null> {
-    const started = Date.now();
-    for (let attempt = 0;; attempt++) {
-      const op = this.#kv.atomic();
-      for (const { contribution, position } of batch) {
-        if (contribution.checks.length > 0) op.check(...contribution.checks);
-        contribution.mutate(op);
-        if (this.#instance) {
-          contribution.logged.forEach((event, i) => {
-            addInstanceEvent(op, this.#instance!, position + i, event);
-          });
+  /** Sends one commit of `batch` and settles it (or requeues it, at the front). */
+  async #send(batch: Pending[]): Promise<void> {
+    const op = this.#kv.atomic();
+    const sums = new Map<string, Mutation & { type: "sum" }>();
+    for (const { contribution } of batch) {
+      if (contribution.checks.length > 0) op.check(...contribution.checks);
+      for (const mutation of contribution.mutations) {
+        if (mutation.type === "sum") {
+          const merged = sums.get(mutation.id);
+          sums.set(mutation.id, merged ? { ...merged, n: merged.n + mutation.n } : mutation);
+        } else apply(op, mutation);
+      }
+      if (this.#instance) {
+        for (const event of contribution.logged) {
+          addInstanceEvent(op, this.#instance, this.#nextPosition++, event);
         }
       }
-      try {
-        const result = await op.commit();
-        this.#commits++;
-        return result.ok ? result.versionstamp : null;
-      } catch (error) {
-        if (!isLocked(error)) throw error;
-        if (Date.now() - started > LOCKED_BUDGET_MS) throw new KvContention("commit", attempt + 1);
-        await new Promise((resolve) => setTimeout(resolve, 1 + Math.random() * 20));
-      }
     }
+    // Sums wrap around at 2^64, as a single `sum` does: taking one back is adding 2^64 - 1.
+    for (const sum of sums.values()) op.sum(sum.key, sum.n & 0xffff_ffff_ffff_ffffn);
+    let result: Deno.KvCommitResult | Deno.KvCommitError;
+    try {
+      result = await op.commit();
+      this.#commits++;
+    } catch (error) {
+      if (!isLocked(error)) {
+        for (const pending of batch) pending.reject(error);
+        return;
+      }
+      // Another process holds the file: wait a little, then try the same batch again (its
+      // events take new positions then: nothing of it was written).
+      const now = Date.now();
+      const expired = batch.filter((p) => now - (p.lockedSince ??= now) > LOCKED_BUDGET_MS);
+      for (const pending of expired) pending.reject(new KvContention("commit", 0));
+      await new Promise((resolve) => setTimeout(resolve, 1 + Math.random() * 20));
+      this.#queue.unshift(...batch.filter((p) => !expired.includes(p)));
+      return;
+    }
+    if (result.ok) {
+      for (const pending of batch) pending.resolve(result.versionstamp);
+    } else if (batch.length === 1) {
+      batch[0].resolve(null);
+    } else {
+      // Someone's check failed: find out whose, each on its own.
+      for (const pending of batch) pending.alone = true;
+      this.#queue.unshift(...batch);
+    }
+  }
+}
+
+function apply(op: Deno.AtomicOperation, mutation: Mutation): void {
+  switch (mutation.type) {
+    case "set":
+      if (mutation.expireIn === undefined) op.set(mutation.key, mutation.value);
+      else op.set(mutation.key, mutation.value, { expireIn: mutation.expireIn });
+      return;
+    case "delete":
+      op.delete(mutation.key);
+      return;
+    case "max":
+      op.max(mutation.key, mutation.n);
+      return;
   }
 }

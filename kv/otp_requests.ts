@@ -167,18 +167,19 @@ export function addTelegramMessage<W extends AtomicWrites>(
 
 /**
  * Adds the undoing of a request whose code could not be delivered: the request, the
- * recipient's pointer to it and its cooldown go; `refund` gives its place in the window back.
+ * recipient's pointer to it and its resend cooldown go. With `refund` (nothing can have been
+ * sent) its place in the window comes back too; without, it stays counted.
  */
 export function addWithdrawRequest<W extends AtomicWrites>(
   w: W,
   options: {
     request: OtpRequest;
     record: Deno.KvEntryMaybe<RecipientRecord>;
-    refund: (window: WindowCounter) => WindowCounter;
+    refund: ((window: WindowCounter) => WindowCounter) | null;
     windowMs: number;
   },
 ): W {
-  const { request, record } = options;
+  const { request, record, refund } = options;
   w.check(record).delete(keys.otpRequest(request.id));
   if (record.value) {
     const mine = record.value.activeRequestId === request.id;
@@ -187,7 +188,7 @@ export function addWithdrawRequest<W extends AtomicWrites>(
       record.key,
       {
         activeRequestId: mine ? null : record.value.activeRequestId,
-        window: options.refund(record.value.window),
+        window: refund ? refund(record.value.window) : record.value.window,
         cooldownUntil: cooling ? 0 : record.value.cooldownUntil,
         cooldownRequestId: cooling ? null : record.value.cooldownRequestId,
       } satisfies RecipientRecord,

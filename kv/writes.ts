@@ -13,18 +13,24 @@ export interface AtomicWrites {
   max(key: Deno.KvKey, n: bigint): this;
 }
 
+/** One recorded mutation, as data (so a group commit can merge sums to one key). */
+export type Mutation =
+  | { type: "set"; key: Deno.KvKey; id: string; value: unknown; expireIn?: number }
+  | { type: "delete"; key: Deno.KvKey; id: string }
+  | { type: "sum"; key: Deno.KvKey; id: string; n: bigint }
+  | { type: "max"; key: Deno.KvKey; id: string; n: bigint };
+
 /**
  * Writes recorded for later: checks and mutations that one request wants committed
- * together, handed to the group committer, which replays them into a shared commit.
+ * together, handed to the group committer, which puts them into a shared commit.
  */
 export class Writes implements AtomicWrites {
   readonly checks: Deno.AtomicCheck[] = [];
-  /** The keys checked and written, as `keyId` strings (a group commit keeps them apart). */
+  /** The keys checked, as `keyId` strings (a group commit keeps such writes apart). */
   readonly checkedKeys: string[] = [];
-  readonly writtenKeys: string[] = [];
+  readonly mutations: Mutation[] = [];
   /** Events these writes log (kv/events.ts `addEvent`): the committer files them in order. */
   readonly logged: StoredEvent[] = [];
-  readonly #mutations: ((op: Deno.AtomicOperation) => void)[] = [];
 
   check(...checks: Deno.AtomicCheck[]): this {
     this.checks.push(...checks);
@@ -33,48 +39,36 @@ export class Writes implements AtomicWrites {
   }
 
   set(key: Deno.KvKey, value: unknown, options?: { expireIn?: number }): this {
-    return this.#add(key, (op) => op.set(key, value, options));
+    this.mutations.push({ type: "set", key, id: keyId(key), value, expireIn: options?.expireIn });
+    return this;
   }
 
   delete(key: Deno.KvKey): this {
-    return this.#add(key, (op) => op.delete(key));
+    this.mutations.push({ type: "delete", key, id: keyId(key) });
+    return this;
   }
 
   sum(key: Deno.KvKey, n: bigint): this {
-    return this.#add(key, (op) => op.sum(key, n));
+    this.mutations.push({ type: "sum", key, id: keyId(key), n });
+    return this;
   }
 
   max(key: Deno.KvKey, n: bigint): this {
-    return this.#add(key, (op) => op.max(key, n));
+    this.mutations.push({ type: "max", key, id: keyId(key), n });
+    return this;
   }
 
   /** Adds everything `other` recorded (its checks too). */
   include(other: Writes): this {
     this.check(...other.checks);
-    this.writtenKeys.push(...other.writtenKeys);
+    this.mutations.push(...other.mutations);
     this.logged.push(...other.logged);
-    this.#mutations.push((op) => other.mutate(op));
-    this.#count += other.mutations;
     return this;
   }
 
-  /** How many mutations are recorded (an ordered copy of each logged event included). */
-  get mutations(): number {
-    return this.#count + this.logged.length;
-  }
-
-  #count = 0;
-
-  #add(key: Deno.KvKey, mutation: (op: Deno.AtomicOperation) => void): this {
-    this.writtenKeys.push(keyId(key));
-    this.#mutations.push(mutation);
-    this.#count++;
-    return this;
-  }
-
-  /** Adds the recorded mutations (not the checks) to a real operation. */
-  mutate(op: Deno.AtomicOperation): void {
-    for (const mutation of this.#mutations) mutation(op);
+  /** How many mutations a commit of these carries (an ordered copy of each logged event too). */
+  get size(): number {
+    return this.mutations.length + this.logged.length;
   }
 }
 

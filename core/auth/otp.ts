@@ -13,7 +13,7 @@ import { CONFLICT, retry } from "../../kv/retry.ts";
 import { addStatCounts } from "../../kv/stats.ts";
 import { Writes } from "../../kv/writes.ts";
 import { codeMessage } from "../delivery/messages.ts";
-import type { DeliveryAttempt, DeliveryRouter } from "../delivery/router.ts";
+import { type DeliveryAttempt, type DeliveryRouter, NotDelivered } from "../delivery/router.ts";
 import { AppError, rateLimited } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { countInWindow, refundInWindow } from "../limits.ts";
@@ -191,7 +191,11 @@ export async function requestCode(
           }),
       );
     } catch (error) {
-      await withdraw(ctx, request, ip);
+      // Counts come back only when nothing can have been sent: a gateway that took the
+      // message and then failed must not let more messages out than the limits.
+      await withdraw(ctx, request, ip, {
+        refund: !(error instanceof NotDelivered && error.mayHaveSent),
+      });
       throw error;
     }
     channel = sent.channel;
@@ -231,15 +235,24 @@ export async function requestCode(
 }
 
 /**
- * Takes back a request whose code could not be delivered: the request and its cooldown go,
- * and its place in the recipient's window and the IP's counter come back, so a failing
- * provider does not lock people out. `otp.failed` commits with it.
+ * Takes back a request whose code could not be delivered: the request goes (its answer was an
+ * error, so no client holds its id), and so does its resend cooldown (try again at once). With
+ * `refund` — no provider was reached, nothing can have been sent — its place in the recipient's
+ * window and the IP's counter come back too, so a provider that is down does not lock people
+ * out; a provider that answered an error or timed out may have sent it, so it stays counted.
+ * `otp.failed` commits with it.
  */
-async function withdraw(ctx: CodeRequestContext, request: OtpRequest, ip: string): Promise<void> {
+async function withdraw(
+  ctx: CodeRequestContext,
+  request: OtpRequest,
+  ip: string,
+  options: { refund: boolean },
+): Promise<void> {
   const event = ctx.bus.newEvent("otp", "otp.failed", ctx.clock.now(), {
     request_id: request.id,
     recipient: maskRecipient(parseRecipient(request.recipient)),
     reason: "delivery",
+    counted: !options.refund,
   });
   await retry(`withdraw request "${request.id}"`, async () => {
     const now = ctx.clock.now();
@@ -247,14 +260,16 @@ async function withdraw(ctx: CodeRequestContext, request: OtpRequest, ip: string
     const writes = addWithdrawRequest(new Writes(), {
       request,
       record,
-      refund: (window) => refundInWindow(window, { windowMs: HOUR_MS, at: request.createdAt }),
+      refund: options.refund
+        ? (window) => refundInWindow(window, { windowMs: HOUR_MS, at: request.createdAt })
+        : null,
       windowMs: HOUR_MS,
     });
-    addIpRefund(writes, ip, request.createdAt);
+    if (options.refund) addIpRefund(writes, ip, request.createdAt);
     addEventWrites(writes, event, now);
     return await ctx.commits.commit(writes) ? undefined : CONFLICT;
   });
-  ctx.admissions.takeBack(ip);
+  if (options.refund) ctx.admissions.takeBack(ip);
   ctx.bus.publish(event);
 }
 

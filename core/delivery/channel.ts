@@ -31,12 +31,62 @@ export interface Channel {
   send(to: string, message: CodeMessage): Promise<DeliveryReceipt | void>;
 }
 
-/** A provider could not deliver. The message is safe to log: no code, no secret. */
+/**
+ * A provider could not deliver. The message is safe to log: no code, no secret.
+ * `mayHaveSent` is false only when the message cannot have gone out (the provider was never
+ * reached, or refused it before taking it); a provider that answered an error or timed out
+ * may have sent it, and that is the default.
+ */
 export class DeliveryError extends Error {
-  constructor(message: string, readonly options: { retryable?: boolean } = {}) {
+  readonly mayHaveSent: boolean;
+
+  constructor(
+    message: string,
+    readonly options: { retryable?: boolean; mayHaveSent?: boolean } = {},
+  ) {
     super(message);
     this.name = "DeliveryError";
+    this.mayHaveSent = options.mayHaveSent ?? true;
   }
+}
+
+/**
+ * Runs a provider call with a deadline covering the answer and its body, and turns failures
+ * into `DeliveryError`s that say whether the provider was reached. (A plain timer, cleared
+ * when the call ends: `AbortSignal.timeout` left one timer per message running for the full
+ * timeout.)
+ */
+export async function callProvider<T>(
+  name: string,
+  timeoutMs: number,
+  call: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  try {
+    return await call(controller.signal);
+  } catch (error) {
+    if (error instanceof DeliveryError) throw error;
+    if (controller.signal.aborted) {
+      throw new DeliveryError(`${name} timed out`, { retryable: true });
+    }
+    const unreached = notReached(error);
+    throw new DeliveryError(`${name} ${unreached ? "could not be reached" : "connection failed"}`, {
+      retryable: true,
+      mayHaveSent: !unreached,
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Whether a network error happened before anything was sent (no connection was made). */
+export function notReached(error: unknown): boolean {
+  const text = error instanceof Error
+    ? `${error.message} ${error.cause instanceof Error ? error.cause.message : ""}`
+    : String(error);
+  return /connection refused|connect error|dns error|failed to lookup|no route to host|network is unreachable|ECONNREFUSED|ENOTFOUND|EHOSTUNREACH/i
+    .test(text);
 }
 
 /** How a channel has been doing, for the health endpoint and the dashboard. */

@@ -55,6 +55,7 @@ export class DeliveryRouter {
     attempts: DeliveryAttempt[],
     message: CodeMessage | ((channel: ChannelName) => CodeMessage),
   ): Promise<{ channel: ChannelName; receipt: DeliveryReceipt }> {
+    let mayHaveSent = false;
     for (const attempt of attempts) {
       const channel = this.#channels.get(attempt.channel);
       if (!channel) continue;
@@ -65,6 +66,8 @@ export class DeliveryRouter {
         return { channel: attempt.channel, receipt: receipt ?? {} };
       } catch (error) {
         const reason = error instanceof DeliveryError ? error.message : "unexpected failure";
+        // A failure nobody could explain may have happened after the message went out.
+        if (!(error instanceof DeliveryError) || error.mayHaveSent) mayHaveSent = true;
         this.#record(attempt.channel, reason);
         this.#log.warn("delivery failed", { channel: attempt.channel, reason });
         if (!(error instanceof DeliveryError)) {
@@ -72,10 +75,7 @@ export class DeliveryRouter {
         }
       }
     }
-    throw new AppError(
-      "CHANNEL_UNAVAILABLE",
-      "No channel can deliver a code to this recipient right now. Try again later.",
-    );
+    throw new NotDelivered(mayHaveSent);
   }
 
   /** Health of every channel, configured or not. */
@@ -111,5 +111,19 @@ export class DeliveryRouter {
     }
     this.#health.set(name, health);
     if (health.ok !== before.ok) this.#onChange?.(name, health);
+  }
+}
+
+/**
+ * 503 `CHANNEL_UNAVAILABLE`: no channel delivered. `mayHaveSent` says whether some provider
+ * may have sent the message after all (it answered an error, or timed out): then what the
+ * request counted against the limits stays counted.
+ */
+export class NotDelivered extends AppError {
+  constructor(readonly mayHaveSent: boolean) {
+    super(
+      "CHANNEL_UNAVAILABLE",
+      "No channel can deliver a code to this recipient right now. Try again later.",
+    );
   }
 }

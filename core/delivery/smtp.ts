@@ -43,15 +43,30 @@ export function smtpChannel(options: { url: string; from: string; timeoutMs?: nu
   };
 }
 
+/**
+ * What went wrong, and whether the message may have gone out: only once the server was
+ * given the message itself (`DATA`) can it have been sent; a refused login, sender or
+ * recipient, or no connection at all, sends nothing.
+ */
 function toDeliveryError(error: unknown): DeliveryError {
-  const e = error as { responseCode?: number; code?: string };
-  if (e.code === "EAUTH") return new DeliveryError("smtp refused the login", { retryable: false });
+  const e = error as { responseCode?: number; code?: string; command?: string };
+  const duringMessage = e.command === "DATA" || e.command === "MESSAGE" ||
+    (e.command === undefined && e.code === "ETIMEDOUT");
+  if (e.code === "EAUTH") {
+    return new DeliveryError("smtp refused the login", { retryable: false, mayHaveSent: false });
+  }
   if (typeof e.responseCode === "number") {
     // A 4xx reply is temporary by SMTP's own rules, a 5xx permanent.
     return new DeliveryError(`smtp answered ${e.responseCode}`, {
       retryable: e.responseCode < 500,
+      mayHaveSent: duringMessage,
     });
   }
-  if (e.code === "ETIMEDOUT") return new DeliveryError("smtp timed out", { retryable: true });
-  return new DeliveryError("smtp could not connect", { retryable: true });
+  if (e.code === "ETIMEDOUT") {
+    return new DeliveryError("smtp timed out", { retryable: true, mayHaveSent: duringMessage });
+  }
+  return new DeliveryError("smtp could not connect", {
+    retryable: true,
+    mayHaveSent: e.code !== "ECONNECTION" && e.command !== "CONN" && duringMessage,
+  });
 }

@@ -1,4 +1,4 @@
-import { type Channel, type CodeMessage, DeliveryError } from "./channel.ts";
+import { callProvider, type Channel, type CodeMessage, DeliveryError } from "./channel.ts";
 import { PROVIDER_TIMEOUT_MS } from "./webhook.ts";
 
 /** SMS through Twilio's Messages API (`POST /2010-04-01/Accounts/{sid}/Messages.json`). */
@@ -19,30 +19,28 @@ export function twilioChannel(
     name: "sms",
     provider: "twilio",
     async send(to: string, message: CodeMessage): Promise<void> {
-      let response: Response;
-      try {
-        response = await fetch(url, {
+      await callProvider("twilio", options.timeoutMs ?? PROVIDER_TIMEOUT_MS, async (signal) => {
+        const response = await fetch(url, {
           method: "POST",
           headers: { authorization, "content-type": "application/x-www-form-urlencoded" },
           body: new URLSearchParams({ To: to, From: options.from, Body: message.text }),
-          signal: AbortSignal.timeout(options.timeoutMs ?? PROVIDER_TIMEOUT_MS),
+          signal,
         });
-      } catch (error) {
-        const reason = error instanceof DOMException && error.name === "TimeoutError"
-          ? "timed out"
-          : "could not connect";
-        throw new DeliveryError(`twilio ${reason}`, { retryable: true });
-      }
-      if (response.ok) {
-        await response.body?.cancel();
-        return;
-      }
-      // Twilio explains refusals as `{ code, message }`; the code is safe to log.
-      const detail = await response.json().catch(() => null) as { code?: number } | null;
-      throw new DeliveryError(
-        `twilio answered ${response.status}${detail?.code ? ` (error ${detail.code})` : ""}`,
-        { retryable: response.status >= 500 || response.status === 429 },
-      );
+        if (response.ok) {
+          await response.body?.cancel();
+          return;
+        }
+        // Twilio explains refusals as `{ code, message }`; the code is safe to log. A 4xx is
+        // Twilio refusing the message before taking it (bad number, no permission, rate).
+        const detail = await response.json().catch(() => null) as { code?: number } | null;
+        throw new DeliveryError(
+          `twilio answered ${response.status}${detail?.code ? ` (error ${detail.code})` : ""}`,
+          {
+            retryable: response.status >= 500 || response.status === 429,
+            mayHaveSent: response.status >= 500,
+          },
+        );
+      });
     },
   };
 }

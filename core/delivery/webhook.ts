@@ -1,5 +1,11 @@
 import { createHmac } from "node:crypto";
-import { type Channel, type ChannelName, type CodeMessage, DeliveryError } from "./channel.ts";
+import {
+  callProvider,
+  type Channel,
+  type ChannelName,
+  type CodeMessage,
+  DeliveryError,
+} from "./channel.ts";
 
 /** How long a provider may take before the channel counts as failed. */
 export const PROVIDER_TIMEOUT_MS = 5_000;
@@ -25,26 +31,16 @@ export function webhookChannel(
       );
       const headers: Record<string, string> = { "content-type": "application/json" };
       if (signed) headers["x-doorman-signature"] = await signed(body);
-      let response: Response;
-      try {
-        response = await fetch(options.url, {
-          method: "POST",
-          headers,
-          body,
-          signal: AbortSignal.timeout(options.timeoutMs ?? PROVIDER_TIMEOUT_MS),
-        });
-      } catch (error) {
-        const reason = error instanceof DOMException && error.name === "TimeoutError"
-          ? "timed out"
-          : "could not connect";
-        throw new DeliveryError(`${name} webhook ${reason}`, { retryable: true });
-      }
-      await response.body?.cancel();
-      if (!response.ok) {
-        throw new DeliveryError(`${name} webhook answered ${response.status}`, {
-          retryable: response.status >= 500,
-        });
-      }
+      const timeout = options.timeoutMs ?? PROVIDER_TIMEOUT_MS;
+      await callProvider(`${name} webhook`, timeout, async (signal) => {
+        const response = await fetch(options.url, { method: "POST", headers, body, signal });
+        await response.body?.cancel();
+        if (!response.ok) {
+          throw new DeliveryError(`${name} webhook answered ${response.status}`, {
+            retryable: response.status >= 500,
+          });
+        }
+      });
     },
   };
 }

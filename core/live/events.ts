@@ -1,4 +1,4 @@
-import { monotonicFactory } from "ulid";
+import { monotonicUlid } from "../ids.ts";
 import type { StoredEvent } from "../../kv/events.ts";
 
 /** Categories of live events: the SSE event names (README, "What an admin sees"). */
@@ -18,7 +18,7 @@ export type EventListener = (event: LiveEvent) => void;
  */
 export class EventBus {
   readonly #listeners = new Set<EventListener>();
-  readonly #nextId = monotonicFactory();
+  readonly #nextId = monotonicUlid();
 
   constructor(
     readonly instance: string,

@@ -2,7 +2,7 @@ import { Api, Bot, GrammyError, HttpError } from "grammy/web";
 import type { Update } from "grammy/types";
 import type { TelegramMessageRef } from "../../kv/otp_requests.ts";
 import type { Clock } from "../clock.ts";
-import { type Channel, type CodeMessage, DeliveryError } from "../delivery/channel.ts";
+import { type Channel, type CodeMessage, DeliveryError, notReached } from "../delivery/channel.ts";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { SettingsCache } from "../settings.ts";
@@ -167,13 +167,18 @@ const retryAfterFloodWait: Parameters<Api["config"]["use"]>[0] = async (
 
 function toDeliveryError(error: unknown): DeliveryError {
   if (error instanceof GrammyError) {
-    // 403: the person blocked the bot; 400: the chat is gone. Neither heals by retrying.
+    // 403: the person blocked the bot; 400: the chat is gone. Neither heals by retrying. The
+    // Bot API answers an error only for a message it did not send.
     return new DeliveryError(`telegram answered ${error.error_code}: ${error.description}`, {
       retryable: error.error_code === 429 || error.error_code >= 500,
+      mayHaveSent: error.error_code >= 500,
     });
   }
   if (error instanceof HttpError) {
-    return new DeliveryError("telegram could not be reached", { retryable: true });
+    return new DeliveryError("telegram could not be reached", {
+      retryable: true,
+      mayHaveSent: !notReached(error.error),
+    });
   }
   return new DeliveryError("telegram failed", { retryable: true });
 }

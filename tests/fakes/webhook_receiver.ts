@@ -27,6 +27,8 @@ export interface WebhookReceiver extends AsyncDisposable {
   messages: ReceivedMessage[];
   /** Requests refused for a bad signature. */
   rejected: number;
+  /** Signed requests received, whatever the receiver then answered. */
+  attempts: number;
   mode: ReceiverMode;
   /** The code in the last message to `to`, if any. */
   lastCode(to: string): string | undefined;
@@ -40,6 +42,7 @@ export function startWebhookReceiver(options: { secret?: string } = {}): Webhook
     url: "",
     messages: [],
     rejected: 0,
+    attempts: 0,
     mode: { kind: "ok" },
     lastCode(to) {
       const message = receiver.messages.findLast((m) => m.to === to);
@@ -60,6 +63,7 @@ export function startWebhookReceiver(options: { secret?: string } = {}): Webhook
       receiver.rejected++;
       return new Response("bad signature", { status: 401 });
     }
+    receiver.attempts++;
     if (receiver.mode.kind === "status") {
       return new Response("failing on purpose", { status: receiver.mode.status });
     }

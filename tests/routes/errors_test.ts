@@ -194,21 +194,46 @@ Deno.test("errors - a failing SMS webhook is 503 CHANNEL_UNAVAILABLE and frees t
 });
 
 Deno.test("errors - failed deliveries do not use up the hourly limits", async () => {
-  await using h = await startHarness({ env: { OTP_IP_RATE_LIMIT_PER_HOUR: "5" } });
-  h.sms.mode = { kind: "status", status: 502 };
+  // The provider is down (nothing listens): nothing can have been sent, so nothing counts.
+  const down = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const url = `http://127.0.0.1:${(down.addr as Deno.NetAddr).port}/send`;
+  down.close();
+  await using h = await startHarness({
+    env: { OTP_IP_RATE_LIMIT_PER_HOUR: "5", SMS_WEBHOOK_URL: url },
+  });
   for (let i = 0; i < 8; i++) {
     const res = await h.post("/api/v1/auth/otp/request", { phone: "+14155550100" });
     assert.equal(res.status, 503);
     await res.body?.cancel();
   }
-  h.sms.mode = { kind: "ok" };
+  await using up = await startHarness({
+    kv: h.ctx.kv,
+    clock: h.clock,
+    env: { OTP_IP_RATE_LIMIT_PER_HOUR: "5" },
+  });
   for (let i = 0; i < 5; i++) {
-    await h.requestCode("+14155550100");
+    await up.requestCode("+14155550100");
     h.clock.advance(60_000);
   }
-  const res = await h.post("/api/v1/auth/otp/request", { phone: "+14155550100" });
+  const res = await up.post("/api/v1/auth/otp/request", { phone: "+14155550100" });
   assert.equal(res.status, 429, "the limit still holds for codes that went out");
   await res.body?.cancel();
+});
+
+Deno.test("errors - a gateway that answers an error may have sent: the limits keep counting", async () => {
+  // The gateway takes the message, then answers 500: at a 5/hour limit, 20 quick requests
+  // must not get 20 messages out.
+  await using h = await startHarness({ env: { OTP_RESEND_COOLDOWN_SECONDS: "0" } });
+  h.sms.mode = { kind: "status", status: 500 };
+  const statuses: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const res = await h.post("/api/v1/auth/otp/request", { phone: "+14155550100" });
+    statuses.push(res.status);
+    await res.body?.cancel();
+  }
+  assert.deepEqual(statuses.slice(0, 5), [503, 503, 503, 503, 503]);
+  assert.ok(statuses.slice(5).every((s) => s === 429), statuses.join(" "));
+  assert.equal(h.sms.attempts, 5, "the gateway was asked five times, not twenty");
 });
 
 Deno.test("webhook provider - a stalled receiver times out", async () => {
