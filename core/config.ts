@@ -45,6 +45,8 @@ const envSchema = z.object({
   EMAIL_FROM: optional,
   EMAIL_WEBHOOK_URL: url.optional(),
   EMAIL_WEBHOOK_SECRET: optional,
+  OTP_VERIFY_FAILURES_PER_IP_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  METRICS_TOKEN: z.string().trim().min(16, "at least 16 characters").optional(),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
   REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(300).max(31_536_000).default(2_592_000),
   ...settingsFromEnv,
@@ -80,6 +82,10 @@ export interface Config {
   email: EmailConfig;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
+  /** Wrong codes one client IP may send per rolling hour, across requests. */
+  verifyFailuresPerIpPerHour: number;
+  /** Bearer token `/metrics` asks for; without one it is open outside production only. */
+  metricsToken?: string;
   /** Boot-time defaults of the admin settings (admins may override them at run time). */
   settings: Settings;
 }
@@ -173,6 +179,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     email,
     accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
+    verifyFailuresPerIpPerHour: e.OTP_VERIFY_FAILURES_PER_IP_PER_HOUR,
+    metricsToken: e.METRICS_TOKEN,
     settings,
   };
 }

@@ -10,6 +10,7 @@ import { twilioChannel } from "./delivery/twilio.ts";
 import { webhookChannel } from "./delivery/webhook.ts";
 import { Deadlines } from "./jobs/timers.ts";
 import { emitEvent } from "./live/emit.ts";
+import { StreamSlots } from "./live/stream.ts";
 import type { Logger } from "./log.ts";
 import { PresenceCache } from "./presence/cache.ts";
 import { PresenceHub } from "./presence/hub.ts";
@@ -40,6 +41,10 @@ export interface AppContext extends Services {
   telegram: TelegramRuntime | null;
   /** Code requests per client IP admitted here and not yet seen by every read. */
   admissions: Admissions;
+  /** Wrong codes per client IP noted here and not yet seen by every read. */
+  failures: Admissions;
+  /** Admin event streams open here. */
+  streams: StreamSlots;
   /** Aborted by `drain()`: long-lived streams end with it. */
   closing: AbortSignal;
   /** Ends event streams and closes this instance's sockets (1001), so requests can finish. */
@@ -129,6 +134,8 @@ export async function createContext(
     delivery,
     telegram,
     admissions: new Admissions(() => clock.now()),
+    failures: new Admissions(() => clock.now()),
+    streams: new StreamSlots(),
     closing: closing.signal,
     drain,
     async close() {

@@ -1,4 +1,5 @@
 import { KvContention } from "../kv/retry.ts";
+import { InvalidCursor } from "../kv/cursor.ts";
 
 /** The error table (README, "Errors"): every code a client can receive, with its status. */
 export const ERROR_STATUS = {
@@ -56,6 +57,11 @@ export function rateLimited(message: string, retryAfterMs: number): AppError {
  */
 export function clientError(error: unknown): AppError | null {
   if (error instanceof AppError) return error;
+  if (error instanceof InvalidCursor) {
+    return new AppError("VALIDATION_FAILED", "The cursor is not one this list gave out.", {
+      details: [{ path: "cursor", message: "unknown cursor: start again without it" }],
+    });
+  }
   if (error instanceof KvContention) {
     return new AppError("RATE_LIMITED", "Too many simultaneous requests. Try again in 1 s.", {
       retry_after: 1,

@@ -1,3 +1,6 @@
+/** What a per-IP counter counts. */
+export type IpCounterKind = "requests" | "failures";
+
 /**
  * Every Deno KV key Doorman uses. Collections are snake_case; secondary indexes are their
  * own collections. A key literal anywhere else is a bug.
@@ -21,10 +24,14 @@ export const keys = {
   familyOfUser: (userId: string, familyId: string) =>
     ["families_by_user", userId, familyId] as const,
 
-  /** Code requests of one client IP in one 10-minute bucket (`KvU64`, summed). */
-  ipRequests: (bucket: number, ip: string) => ["ip_requests", bucket, ip] as const,
-  ipRequestsAll: () => ["ip_requests"] as const,
-  ipRequestsBefore: (bucket: number) => ["ip_requests", bucket] as const,
+  /**
+   * What one client IP did in one 10-minute bucket (`KvU64`, summed): `requests` are code
+   * requests, `failures` wrong codes.
+   */
+  ipCounter: (kind: IpCounterKind, bucket: number, ip: string) =>
+    ["ip_counters", kind, bucket, ip] as const,
+  ipCounters: (kind: IpCounterKind) => ["ip_counters", kind] as const,
+  ipCountersBefore: (kind: IpCounterKind, bucket: number) => ["ip_counters", kind, bucket] as const,
 
   /** Last activity of a user (ms, `KvU64`, only ever raised with `max`). */
   presenceSeen: (userId: string) => ["presence_seen", userId] as const,

@@ -1,6 +1,7 @@
 import { addEvent, type StoredEvent } from "./events.ts";
 import { keys } from "./keys.ts";
 import { commitUnchecked } from "./retry.ts";
+import { withCursor } from "./cursor.ts";
 import { addStatCounts } from "./stats.ts";
 import type { AtomicWrites, Writes } from "./writes.ts";
 
@@ -202,7 +203,9 @@ export async function listOnlineUserIds(
     limit: options.limit ?? 500,
   });
   const ids: string[] = [];
-  for await (const entry of iterator) ids.push(String(entry.key[1]));
+  await withCursor(async () => {
+    for await (const entry of iterator) ids.push(String(entry.key[1]));
+  });
   const cursor = iterator.cursor;
   return { ids, cursor: ids.length === (options.limit ?? 500) && cursor ? cursor : null };
 }

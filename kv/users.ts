@@ -1,3 +1,4 @@
+import { withCursor } from "./cursor.ts";
 import { keys } from "./keys.ts";
 import { presenceKeysOf, type PresenceRecord, presenceRecordOf } from "./presence.ts";
 import type { AtomicWrites } from "./writes.ts";
@@ -153,7 +154,9 @@ export async function listUsers(
     limit: options.limit,
   });
   const users: User[] = [];
-  for await (const entry of iterator) users.push(entry.value);
+  await withCursor(async () => {
+    for await (const entry of iterator) users.push(entry.value);
+  });
   return { users, cursor: users.length === options.limit ? iterator.cursor || null : null };
 }
 

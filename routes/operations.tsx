@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { metricsText } from "../core/operations.ts";
 import type { AppEnv } from "../web/env.ts";
 import { page } from "./_app.tsx";
-import { pageSecurity } from "../web/security.ts";
+import { metricsAccess, pageSecurity } from "../web/security.ts";
 import { openApiDocument } from "./openapi.ts";
 
 const METHODS = ["get", "post", "put", "patch", "delete"] as const;
@@ -15,7 +15,7 @@ function bodySchema(requestBody: unknown): unknown {
 
 /** `/metrics`, `/api/v1/openapi.json` and `/docs`. */
 export const operationsRoutes = new Hono<AppEnv>()
-  .get("/metrics", async (c) => {
+  .get("/metrics", metricsAccess, async (c) => {
     const text = await metricsText(c.var.ctx);
     return c.text(text, 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
   })

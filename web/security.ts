@@ -1,3 +1,4 @@
+import { timingSafeEqual } from "node:crypto";
 import { createFactory } from "hono/factory";
 import { AppError } from "../core/errors.ts";
 import type { AppEnv } from "./env.ts";
@@ -56,3 +57,28 @@ export const pageSecurity = factory.createMiddleware(async (c, next) => {
   c.header("Cache-Control", "no-store");
   c.header("Cross-Origin-Opener-Policy", "same-origin");
 });
+
+/**
+ * `/metrics` access: with `METRICS_TOKEN`, only `Authorization: Bearer <token>` gets in (401
+ * otherwise); without one it is open in development and test, and not served in production
+ * (404), since it tells how busy the service is.
+ */
+export const metricsAccess = factory.createMiddleware(async (c, next) => {
+  const { metricsToken, appEnv } = c.var.ctx.config;
+  if (metricsToken) {
+    const given = c.req.header("authorization")?.match(/^Bearer\s+(\S+)\s*$/i)?.[1] ?? "";
+    if (!sameSecret(given, metricsToken)) {
+      throw new AppError("UNAUTHORIZED", "Send the metrics token: Authorization: Bearer <token>.");
+    }
+  } else if (appEnv === "production") {
+    throw new AppError("NOT_FOUND", "No route for GET /metrics (set METRICS_TOKEN to serve it).");
+  }
+  await next();
+});
+
+/** Whether two secrets are equal, in time that does not depend on where they differ. */
+function sameSecret(a: string, b: string): boolean {
+  const x = new TextEncoder().encode(a);
+  const y = new TextEncoder().encode(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}

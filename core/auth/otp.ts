@@ -8,7 +8,7 @@ import {
   readRequestGuards,
   type RecipientRecord,
 } from "../../kv/otp_requests.ts";
-import { addIpRefund, addIpRequest, readIpRequests, SHARED_BUCKET_MS } from "../../kv/limits.ts";
+import { addIpCount, addIpRefund, readIpCounter, SHARED_BUCKET_MS } from "../../kv/limits.ts";
 import { CONFLICT, retry } from "../../kv/retry.ts";
 import { addStatCounts } from "../../kv/stats.ts";
 import { Writes } from "../../kv/writes.ts";
@@ -25,6 +25,7 @@ import { generateCode, hashCode, toBase64Url } from "./codes.ts";
 import {
   type ContactRecipient,
   formatRecipient,
+  limitKeyOf,
   maskRecipient,
   parseRecipient,
   type Recipient,
@@ -80,16 +81,20 @@ export async function requestCode(
   const deepLink = startToken ? await ctx.telegram!.deepLink(startToken) : undefined;
   const to: Recipient = recipient ?? { kind: "start", value: startToken! };
   const key = formatRecipient(to);
+  const limitKey = limitKeyOf(to);
 
   const issued = await retry("store a code request", async () => {
     const now = ctx.clock.now();
     // Read for every phone, linked or not, so the time taken does not tell.
     const [guards, ipCount] = await Promise.all([
       readRequestGuards(ctx.kv, {
-        recipient: key,
+        recipient: limitKey,
         phone: recipient?.kind === "phone" ? recipient.value : null,
       }),
-      ctx.admissions.counted(ip, () => readIpRequests(ctx.kv, { ip, now, windowMs: HOUR_MS })),
+      ctx.admissions.counted(
+        ip,
+        () => readIpCounter(ctx.kv, "requests", { ip, now, windowMs: HOUR_MS }),
+      ),
     ]);
     const plan = deliveryPlan(ctx, recipient, input.channel, guards.chatId);
     if (!viaDeepLink && plan.length === 0) {
@@ -153,7 +158,7 @@ export async function requestCode(
       windowMs: HOUR_MS,
       startToken,
     });
-    addIpRequest(writes, ip, now);
+    addIpCount(writes, "requests", ip, now);
     addStatCounts(writes, now, ["requested"]);
     // A deep link nobody opened yet has nothing to send: the request is the event.
     const events: LiveEvent[] = code ? [] : [
@@ -256,7 +261,7 @@ async function withdraw(
   });
   await retry(`withdraw request "${request.id}"`, async () => {
     const now = ctx.clock.now();
-    const record = await getRecipientRecord(ctx.kv, request.recipient);
+    const record = await getRecipientRecord(ctx.kv, limitKeyOf(parseRecipient(request.recipient)));
     const writes = addWithdrawRequest(new Writes(), {
       request,
       record,

@@ -50,6 +50,40 @@ export function parseRecipient(key: string): Recipient {
   return { kind, value: key.slice(at + 1) } as Recipient;
 }
 
+/** Domains whose mailboxes ignore dots in the local part (Gmail's, under both names). */
+const DOTLESS_DOMAINS: Record<string, string> = {
+  "gmail.com": "gmail.com",
+  "googlemail.com": "gmail.com",
+};
+
+/**
+ * The mailbox an address delivers to, for counting limits: `+tags` dropped, and for Gmail the
+ * dots too, so `carol+1@…`, `Carol+2@…` and `carol@…` are one recipient. (The address itself
+ * stays the account's identity: only the limits count by mailbox.)
+ */
+export function mailboxOf(email: string): string {
+  const at = email.lastIndexOf("@");
+  let local = email.slice(0, at).toLowerCase();
+  let domain = email.slice(at + 1).toLowerCase();
+  const plus = local.indexOf("+");
+  if (plus > 0) local = local.slice(0, plus);
+  if (DOTLESS_DOMAINS[domain]) {
+    local = local.replaceAll(".", "");
+    domain = DOTLESS_DOMAINS[domain];
+  }
+  return `${local}@${domain}`;
+}
+
+/**
+ * The key a recipient's limits, cooldown and live request are kept under: its stored key,
+ * except that an email counts by its mailbox.
+ */
+export function limitKeyOf(recipient: Recipient): string {
+  return recipient.kind === "email"
+    ? formatRecipient({ kind: "email", value: mailboxOf(recipient.value) })
+    : formatRecipient(recipient);
+}
+
 /** A recipient with its middle hidden, for logs and the events admins watch: `+1415•••0100`. */
 export function maskRecipient(recipient: Recipient): string {
   const { value } = recipient;

@@ -18,7 +18,10 @@ import {
 } from "../../kv/users.ts";
 import { emptyPresenceRecord } from "../../kv/presence.ts";
 import { Writes } from "../../kv/writes.ts";
-import { AppError } from "../errors.ts";
+import { AppError, rateLimited } from "../errors.ts";
+import { countInWindow } from "../limits.ts";
+import type { Admissions } from "./admissions.ts";
+import { addIpCount, readIpCounter, SHARED_BUCKET_MS } from "../../kv/limits.ts";
 import { newId } from "../ids.ts";
 import { addEventWrites } from "../live/emit.ts";
 import type { LiveEvent } from "../live/events.ts";
@@ -27,11 +30,18 @@ import { codeMatches } from "./codes.ts";
 import { maskRecipient, parseRecipient, type Recipient } from "./recipients.ts";
 import { accountDisabled, newSession, type SignIn, signInAnswer } from "./sessions.ts";
 
-/** What a sign-in with a code uses: presence, and deleting a used Telegram code message. */
+/**
+ * What a sign-in with a code uses: presence, deleting a used Telegram code message, and the
+ * count of wrong codes per client IP.
+ */
 export interface VerifyContext extends PresenceContext {
   /** Null without a Telegram bot. */
   telegram: { deleteCodeMessage(ref: TelegramMessageRef | null): Promise<void> } | null;
+  /** Wrong codes per client IP noted here and not yet seen by every read. */
+  failures: Admissions;
 }
+
+const HOUR_MS = 3_600_000;
 
 /** A completed sign-in: who, which sign-in (refresh family), and its first refresh token. */
 export interface CodeSignIn {
@@ -43,7 +53,7 @@ export interface CodeSignIn {
 /** Checks a code and signs the user in; answers with the token pair and the user. */
 export async function verifyCode(
   ctx: VerifyContext,
-  input: { requestId: string; code: string },
+  input: { requestId: string; code: string; ip: string },
 ): Promise<SignIn> {
   const signIn = await signInWithCode(ctx, input);
   return await signInAnswer(ctx, signIn.user, signIn);
@@ -64,8 +74,10 @@ type Outcome =
  */
 export async function signInWithCode(
   ctx: VerifyContext,
-  input: { requestId: string; code: string },
+  input: { requestId: string; code: string; ip: string },
 ): Promise<CodeSignIn> {
+  const { ip } = input;
+  await refuseGuessingNetworks(ctx, ip);
   const timeout = (await ctx.settings.get()).presence_timeout_seconds * 1000;
   const outcome = await retry(`verify a code of "${input.requestId}"`, async (): Promise<
     Outcome | typeof CONFLICT
@@ -87,13 +99,21 @@ export async function signInWithCode(
     if (!matches) {
       const attemptsLeft = request.maxAttempts - request.attempts - 1;
       addAttempt(writes, stored.entry, now);
+      addIpCount(writes, "failures", ip, now);
       events.push(ctx.bus.newEvent("otp", "otp.invalid", now, {
         request_id: request.id,
         recipient: masked,
         attempts_left: attemptsLeft,
       }));
       for (const event of events) addEventWrites(writes, event, now);
-      if (!await ctx.commits.commit(writes)) return CONFLICT;
+      const landed = ctx.failures.admit(ip);
+      let committed = false;
+      try {
+        committed = await ctx.commits.commit(writes) !== null;
+      } finally {
+        landed(committed);
+      }
+      if (!committed) return CONFLICT;
       ctx.bus.publish(...events);
       return { kind: "wrong", attemptsLeft, request };
     }
@@ -225,6 +245,29 @@ function userToSave(
     createdAt: now,
     updatedAt: now,
   };
+}
+
+/**
+ * 429 once a client IP has sent `OTP_VERIFY_FAILURES_PER_IP_PER_HOUR` wrong codes in a rolling
+ * hour, across requests: a network that guesses gets no more guesses evaluated, right or
+ * wrong. The count is a conflict-free sum read at most once a second, plus this instance's.
+ */
+async function refuseGuessingNetworks(ctx: VerifyContext, ip: string): Promise<void> {
+  const now = ctx.clock.now();
+  const read = await ctx.failures.counted(
+    ip,
+    () => readIpCounter(ctx.kv, "failures", { ip, now, windowMs: HOUR_MS }),
+  );
+  const decision = countInWindow({ buckets: read.buckets }, {
+    limit: ctx.config.verifyFailuresPerIpPerHour,
+    windowMs: HOUR_MS,
+    now,
+    bucketMs: SHARED_BUCKET_MS,
+    unseen: ctx.failures.unseen(ip, read.readAt),
+  });
+  if (!decision.allowed) {
+    throw rateLimited("Too many wrong codes from this network.", decision.retryAfterMs);
+  }
 }
 
 function expired(): AppError {

@@ -27,7 +27,7 @@ export type DashboardSignIn =
  */
 export async function signInToDashboard(
   ctx: VerifyContext,
-  input: { requestId: string; code: string },
+  input: { requestId: string; code: string; ip: string },
 ): Promise<DashboardSignIn> {
   const signIn = await signInWithCode(ctx, input);
   const userId = signIn.user.id;

@@ -1,4 +1,4 @@
-import { pruneIpRequests } from "../../kv/limits.ts";
+import { pruneIpCounters } from "../../kv/limits.ts";
 import { pruneStats } from "../admin/stats.ts";
 import { type PresenceContext, sweepPresence } from "../presence/presence.ts";
 
@@ -42,12 +42,12 @@ export const CRON_JOBS: CronJob[] = [
     },
   },
   {
-    // The per-IP request counters are summed too; their buckets are done after the hour.
-    name: "request counters prune",
+    // The per-IP counters are summed too; their buckets are done after the hour.
+    name: "ip counters prune",
     schedule: "* * * * *",
     async run(ctx) {
-      const deleted = await pruneIpRequests(ctx.kv, ctx.clock.now() - 2 * 3_600_000);
-      if (deleted > 0) ctx.log.debug("request counters prune", { deleted });
+      const deleted = await pruneIpCounters(ctx.kv, ctx.clock.now() - 2 * 3_600_000);
+      if (deleted > 0) ctx.log.debug("ip counters prune", { deleted });
     },
   },
 ];

@@ -2,6 +2,29 @@ import { listEventsAfter, listRecentEvents } from "../../kv/events.ts";
 import type { Services } from "../services.ts";
 import type { LiveEvent } from "./events.ts";
 
+/** Open event streams an admin may have on this instance. */
+export const MAX_STREAMS_PER_ADMIN = 10;
+
+/** Event streams open on this instance, per admin: the 11th of one admin is refused. */
+export class StreamSlots {
+  readonly #open = new Map<string, number>();
+
+  /** Takes a slot for `userId`'s new stream; null when they have all of theirs open. */
+  acquire(userId: string): (() => void) | null {
+    const open = this.#open.get(userId) ?? 0;
+    if (open >= MAX_STREAMS_PER_ADMIN) return null;
+    this.#open.set(userId, open + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.#open.get(userId) ?? 1) - 1;
+      if (left > 0) this.#open.set(userId, left);
+      else this.#open.delete(userId);
+    };
+  }
+}
+
 /** Most events one `Last-Event-ID` resume replays. */
 const MAX_REPLAY = 1_000;
 /** Ids remembered to skip an event both replayed and received live. */

@@ -25,6 +25,7 @@ export const CLOSE = {
   authTimeout: 4008,
   policy: 1008,
   tooBig: 1009,
+  replaced: 4009,
 } as const;
 
 /** Limits of one socket. */
@@ -36,11 +37,20 @@ export const SOCKET_LIMITS = {
   rateWindowMs: 10_000,
   idsPerMessage: 100,
   maxSubscriptions: 1_000,
+  /** Sockets of one client IP that have not authenticated yet. */
+  maxPendingPerIp: 20,
+  /** Sockets of all clients that have not authenticated yet (this instance). */
+  maxPending: 500,
+  /** Open sockets of one user (this instance): one more closes the oldest. */
+  maxPerUser: 10,
 } as const;
 
 interface Connection {
   id: string;
   socket: WebSocket;
+  ip: string;
+  /** Still waiting to authenticate (counted against the caps). */
+  pending: boolean;
   userId: string | null;
   sid: string | null;
   subscriptions: Set<string>;
@@ -67,6 +77,9 @@ export class PresenceHub {
   readonly #connections = new Set<Connection>();
   readonly #byUser = new Map<string, Set<Connection>>();
   readonly #watchers = new Map<string, Set<Connection>>();
+  /** Unauthenticated sockets per client IP. */
+  readonly #pending = new Map<string, number>();
+  #pendingTotal = 0;
   #keepAlive: TimerHandle | null = null;
 
   constructor(deps: HubDeps) {
@@ -83,12 +96,28 @@ export class PresenceHub {
     return this.#connections.size;
   }
 
-  /** Takes over an upgraded socket. */
-  accept(socket: WebSocket): void {
+  /**
+   * Takes over an upgraded socket of a client at `ip`. Over the caps — 20 unauthenticated
+   * sockets per IP, 500 in all — it is closed at once (1008).
+   */
+  accept(socket: WebSocket, options: { ip: string }): void {
     const deps = this.#deps;
+    const { ip } = options;
+    if (
+      (this.#pending.get(ip) ?? 0) >= SOCKET_LIMITS.maxPendingPerIp ||
+      this.#pendingTotal >= SOCKET_LIMITS.maxPending
+    ) {
+      socket.onopen = () => socket.close(CLOSE.policy, "too many sockets waiting to authenticate");
+      socket.onerror = () => {};
+      return;
+    }
+    this.#pending.set(ip, (this.#pending.get(ip) ?? 0) + 1);
+    this.#pendingTotal++;
     const conn: Connection = {
       id: crypto.randomUUID(),
       socket,
+      ip,
+      pending: true,
       userId: null,
       sid: null,
       subscriptions: new Set(),
@@ -103,7 +132,18 @@ export class PresenceHub {
       if (!conn.userId) this.#close(conn, CLOSE.authTimeout, "no auth in time");
     }, SOCKET_LIMITS.authTimeoutMs);
     socket.onmessage = (message) => {
-      conn.queue = conn.queue.then(() => this.#onMessage(conn, message.data)).catch((error) => {
+      const data = message.data;
+      // Checked before anything keeps the message: an oversized one is dropped at once and its
+      // socket closed (the runtime received it whole: see the README on frame sizes). UTF-8
+      // takes at least a byte per UTF-16 unit, so the length alone rules out most.
+      if (
+        conn.closed || typeof data !== "string" || data.length > SOCKET_LIMITS.maxMessageBytes ||
+        new TextEncoder().encode(data).length > SOCKET_LIMITS.maxMessageBytes
+      ) {
+        if (!conn.closed) this.#oversized(conn, typeof data === "string");
+        return;
+      }
+      conn.queue = conn.queue.then(() => this.#onMessage(conn, data)).catch((error) => {
         deps.log.error("socket message failed", { error: String(error) });
         this.#close(conn, 1011, "internal error");
       });
@@ -123,13 +163,24 @@ export class PresenceHub {
     for (const conn of this.#connections) this.#close(conn, 1001, "going away");
   }
 
-  async #onMessage(conn: Connection, data: unknown): Promise<void> {
+  /** Closes a socket whose message was too big, or not text (1009). */
+  #oversized(conn: Connection, text: boolean): void {
+    this.#close(conn, CLOSE.tooBig, text ? "message too big" : "send JSON text");
+  }
+
+  /** The socket stops counting as waiting to authenticate. */
+  #settle(conn: Connection): void {
+    if (conn.pending === false) return;
+    conn.pending = false;
+    const left = (this.#pending.get(conn.ip) ?? 1) - 1;
+    if (left > 0) this.#pending.set(conn.ip, left);
+    else this.#pending.delete(conn.ip);
+    this.#pendingTotal--;
+  }
+
+  async #onMessage(conn: Connection, data: string): Promise<void> {
     const deps = this.#deps;
     if (conn.closed) return;
-    const size = typeof data === "string" ? new TextEncoder().encode(data).length : Infinity;
-    if (size > SOCKET_LIMITS.maxMessageBytes) {
-      return this.#close(conn, CLOSE.tooBig, "message too big");
-    }
     const now = deps.clock.now();
     if (now - conn.windowStart >= SOCKET_LIMITS.rateWindowMs) {
       conn.windowStart = now;
@@ -138,7 +189,7 @@ export class PresenceHub {
     if (++conn.messages > SOCKET_LIMITS.maxMessages) {
       return this.#close(conn, CLOSE.policy, "too many messages");
     }
-    const message = parse(data as string);
+    const message = parse(data);
     if (!message) {
       if (!conn.userId) return this.#close(conn, CLOSE.badToken, "send auth first");
       return send(conn, {
@@ -195,9 +246,17 @@ export class PresenceHub {
       if (conn.closed) return;
       if (conn.authTimer !== null) deps.clock.clearTimeout(conn.authTimer);
       conn.authTimer = null;
+      this.#settle(conn);
       conn.userId = userId;
       conn.sid = sid;
-      setOf(this.#byUser, userId).add(conn);
+      const own = setOf(this.#byUser, userId);
+      // At most 10 sockets a user: a new one replaces the oldest (Sets keep insertion order).
+      for (const old of own) {
+        if (own.size < SOCKET_LIMITS.maxPerUser) break;
+        own.delete(old);
+        this.#close(old, CLOSE.replaced, "replaced by a newer socket");
+      }
+      own.add(conn);
       await deps.opened({ userId, socketId: conn.id });
       send(conn, { type: "ready", user_id: userId });
       this.#armKeepAlive();
@@ -237,6 +296,7 @@ export class PresenceHub {
 
   async #forget(conn: Connection): Promise<void> {
     conn.closed = true;
+    this.#settle(conn);
     this.#connections.delete(conn);
     if (conn.authTimer !== null) this.#deps.clock.clearTimeout(conn.authTimer);
     for (const id of conn.subscriptions) this.#watchers.get(id)?.delete(conn);

@@ -136,7 +136,7 @@ export const adminPages = new Hono<AppEnv>()
       );
     if (!/^\d{4,10}$/.test(code)) return again("Enter the digits of the code.", 400);
     try {
-      const signIn = await signInToDashboard(ctx, { requestId, code });
+      const signIn = await signInToDashboard(ctx, { requestId, code, ip: c.var.ip });
       if (!signIn.admin) return page(c, <NotAdminPage />, { title: "Admins only", status: 403 });
       setSessionCookie(c, signIn.sessionToken);
       return c.redirect(safeNext(c.req.query("next")), 303);

@@ -5,6 +5,7 @@ import { changeSettings, readSettings } from "../../../core/admin/settings.ts";
 import { readAdminStats } from "../../../core/admin/stats.ts";
 import { listAdminUsers, updateUser } from "../../../core/admin/users.ts";
 import type { LiveEvent } from "../../../core/live/events.ts";
+import { AppError } from "../../../core/errors.ts";
 import { liveEvents } from "../../../core/live/stream.ts";
 import { settingsPatchSchema } from "../../../core/settings.ts";
 import type { AppEnv } from "../../../web/env.ts";
@@ -47,6 +48,12 @@ export const adminRoutes = new Hono<AppEnv>()
   .get("/events", (c) => {
     const ctx = c.var.ctx;
     const lastEventId = c.req.header("last-event-id")?.slice(0, 64);
+    const release = ctx.streams.acquire(c.var.caller.user.id);
+    if (!release) {
+      throw new AppError("RATE_LIMITED", "Too many open event streams. Close one first.", {
+        retry_after: 5,
+      });
+    }
     return streamSSE(c, async (stream) => {
       // The stream ends when the client goes or the server shuts down.
       const ended = new AbortController();
@@ -74,6 +81,7 @@ export const adminRoutes = new Hono<AppEnv>()
         // The client went away mid-write.
       } finally {
         ctx.closing.removeEventListener("abort", stop);
+        release();
       }
     });
   })

@@ -80,7 +80,11 @@ export const authRoutes = new Hono<AppEnv>()
   })
   .post("/otp/verify", ...jsonBody(codeVerifySchema), async (c) => {
     const body = c.req.valid("json");
-    const signIn = await verifyCode(c.var.ctx, { requestId: body.request_id, code: body.code });
+    const signIn = await verifyCode(c.var.ctx, {
+      requestId: body.request_id,
+      code: body.code,
+      ip: c.var.ip,
+    });
     return c.json(signIn, 200);
   })
   .post("/refresh", ...jsonBody(refreshSchema), async (c) => {

@@ -11,6 +11,6 @@ export const presenceSocketRoutes = new Hono<AppEnv>()
       });
     }
     const { socket, response } = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 60 });
-    c.var.ctx.presence.hub.accept(socket);
+    c.var.ctx.presence.hub.accept(socket, { ip: c.var.ip });
     return response;
   });
