@@ -8,10 +8,11 @@ import { createApp } from "./app.ts";
 import { ConfigError, loadConfig } from "./core/config.ts";
 import { createContext } from "./core/context.ts";
 import { CRON_JOBS } from "./core/jobs/cron.ts";
-import { Lifecycle, within } from "./core/lifecycle.ts";
+import { Lifecycle, watchAncestors, within } from "./core/lifecycle.ts";
 import { startEventTail } from "./core/live/tail.ts";
 import { openKv } from "./kv/open.ts";
 import { loadAssets } from "./web/assets.ts";
+import { openFilesLimit, serveForever } from "./web/serve.ts";
 
 /** How long requests in flight may take to finish after a stop signal. */
 const DRAIN_MS = 10_000;
@@ -88,17 +89,30 @@ for (const job of CRON_JOBS) {
   });
 }
 
-const server = Deno.serve({
-  port: config.port,
-  onListen: ({ hostname, port }) => {
-    ctx.log.info("Doorman is listening", {
-      url: `http://${hostname === "0.0.0.0" ? "localhost" : hostname}:${port}`,
-      env: config.appEnv,
-      sms: config.sms.provider,
-      email: config.email.provider,
-    });
+const files = await openFilesLimit();
+if (files && files.soft < 4096) {
+  ctx.log.warn("the open-files limit is low: each connection takes one", {
+    soft: files.soft,
+    hard: files.hard,
+    hint: "raise it (ulimit -n, LimitNOFILE=, docker --ulimit nofile=65536:65536)",
+  });
+}
+const server = serveForever(
+  {
+    port: config.port,
+    onListen: ({ hostname, port }) => {
+      ctx.log.info("Doorman is listening", {
+        url: `http://${hostname === "0.0.0.0" ? "localhost" : hostname}:${port}`,
+        env: config.appEnv,
+        sms: config.sms.provider,
+        email: config.email.provider,
+        open_files: files?.soft,
+      });
+    },
   },
-}, (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }));
+  (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }),
+  ctx.log,
+);
 life.add("http server", async () => {
   // Stop accepting, end event streams and close sockets (1001), let requests finish.
   const finished = server.shutdown();
@@ -108,9 +122,30 @@ life.add("http server", async () => {
   }
 });
 
-for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  Deno.addSignalListener(signal, () => {
-    ctx.log.info("stopping", { signal });
-    life.close().then(() => Deno.exit(0));
+// Under `deno task dev` (`--watch`), exiting ends only this run of main.ts and the watcher
+// waits for file changes: a stopped dev server ends its whole process instead.
+const watching = config.appEnv === "development" && mayBuild && await isWatching();
+const stop = (reason: string) => {
+  ctx.log.info("stopping", { reason });
+  life.close().then(() => {
+    if (watching) Deno.kill(Deno.pid, "SIGKILL");
+    Deno.exit(0);
   });
+};
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  Deno.addSignalListener(signal, () => stop(signal));
+}
+if (watching) {
+  // `npx deno task dev` stopped with SIGTERM ends npx only: stop with whoever started us.
+  life.add("ancestor watch", await watchAncestors(() => stop("its parent process exited")));
+}
+
+/** Whether this process runs under `--watch` (its command line says so; needs `--allow-all`). */
+async function isWatching(): Promise<boolean> {
+  try {
+    return (await Deno.readTextFile("/proc/self/cmdline")).split("\0").includes("--watch") ||
+      (await Deno.readTextFile("/proc/self/cmdline")).includes("--watch=");
+  } catch {
+    return false;
+  }
 }

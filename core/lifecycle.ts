@@ -47,3 +47,49 @@ export async function within(promise: Promise<unknown>, ms: number): Promise<boo
     clearTimeout(timer);
   }
 }
+
+/**
+ * Calls `onGone` once when a process this one was started under exits (checked every second
+ * through /proc): `npx deno task dev` runs the server two processes below npx, and a SIGTERM
+ * to npx ends npx alone, leaving the server orphaned and still serving. Returns the stop.
+ * Where /proc is missing it watches nothing.
+ */
+export async function watchAncestors(onGone: () => void): Promise<Stop> {
+  const ancestors: number[] = [];
+  for (let pid = Deno.ppid; pid > 1 && ancestors.length < 8;) {
+    ancestors.push(pid);
+    const parent = await parentOf(pid);
+    if (parent === null) break;
+    pid = parent;
+  }
+  const timer = setInterval(async () => {
+    for (const pid of ancestors) {
+      if (!await alive(pid)) {
+        clearInterval(timer);
+        onGone();
+        return;
+      }
+    }
+  }, 1_000);
+  return () => clearInterval(timer);
+}
+
+async function parentOf(pid: number): Promise<number | null> {
+  try {
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    // "pid (comm) state ppid …": the name may hold spaces and brackets, so read after the last.
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return null;
+  }
+}
+
+async function alive(pid: number): Promise<boolean> {
+  try {
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    // A zombie has exited; it only waits for its parent to notice.
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
