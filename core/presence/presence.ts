@@ -375,15 +375,18 @@ export async function presenceOf(ctx: PresenceContext, userIds: string[]): Promi
     ctx.signIns.users(userIds),
   ]);
   const now = ctx.clock.now();
-  return userIds.map((id) => {
+  return userIds.map((id): PresenceView => {
     const user = users.get(id);
     const record = user ? records.get(id) : undefined;
-    const facts = record ? factsOf(record) : { seen: null, state: null };
-    return view(
-      id,
-      facts,
-      isOnline(facts, { now, timeoutMs: timeout, active: user?.status === "active" }),
-    );
+    if (!record) return { user_id: id, status: "offline", last_seen: null };
+    const online = isOnline(factsOf(record), {
+      now,
+      timeoutMs: timeout,
+      active: user?.status === "active",
+    });
+    // Worked out once per record: a busy presence query asks for the same users again and again.
+    record.seenIso ??= record.seen === null ? null : new Date(record.seen).toISOString();
+    return { user_id: id, status: online ? "online" : "offline", last_seen: record.seenIso };
   });
 }
 

@@ -9,9 +9,15 @@ export const presenceQuerySchema = z.object({
   user_ids: z.string().max(100 * 65).transform((s) => [
     ...new Set(s.split(",").map((id) => id.trim()).filter((id) => id.length > 0)),
   ]).pipe(
-    z.array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be user ids")).min(1).max(100),
+    // One check of the whole list: a hundred schemas of one regex each cost more than the
+    // lookups they guard.
+    z.array(z.string()).min(1).max(100).refine((ids) => ids.every((id) => USER_ID.test(id)), {
+      message: "must be user ids",
+    }),
   ),
 });
+
+const USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Presence: heartbeats and bulk status. The WebSocket lives in presence_ws.ts. */
 export const presenceRoutes = new Hono<AppEnv>()
