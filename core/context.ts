@@ -1,6 +1,7 @@
 import type { Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import { Admissions } from "./auth/admissions.ts";
+import { IssuedRequests } from "./auth/issued_requests.ts";
 import { authenticate } from "./auth/sessions.ts";
 import type { Channel } from "./delivery/channel.ts";
 import { consoleChannel } from "./delivery/console.ts";
@@ -43,6 +44,8 @@ export interface AppContext extends Services {
   admissions: Admissions;
   /** Wrong codes per client IP noted here and not yet seen by every read. */
   failures: Admissions;
+  /** Code requests this instance stored, for verifies arriving here. */
+  issued: IssuedRequests;
   /** Admin event streams open here. */
   streams: StreamSlots;
   /** Aborted by `drain()`: long-lived streams end with it. */
@@ -135,6 +138,7 @@ export async function createContext(
     telegram,
     admissions: new Admissions(() => clock.now()),
     failures: new Admissions(() => clock.now()),
+    issued: new IssuedRequests(() => clock.now()),
     streams: new StreamSlots(),
     closing: closing.signal,
     drain,

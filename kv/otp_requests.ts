@@ -110,6 +110,14 @@ export function addNewRequest<W extends AtomicWrites>(
   return w;
 }
 
+/** A request as stored by a commit that returned `versionstamp` (no Telegram message yet). */
+export function storedRequest(request: OtpRequest, versionstamp: string): StoredRequest {
+  return {
+    entry: { key: keys.otpRequest(request.id), value: request, versionstamp },
+    telegram: null,
+  };
+}
+
 /** Reads a request and where its Telegram message is, together. */
 export async function getRequest(kv: Deno.Kv, id: string): Promise<StoredRequest | null> {
   const [entry, telegram] = await kv.getMany<[OtpRequest, TelegramMessageRef]>([
@@ -136,10 +144,12 @@ export function addAttempt<W extends AtomicWrites>(
 /** Adds "this request is used up": it only commits if the request is unchanged. */
 export function addConsumeRequest<W extends AtomicWrites>(
   w: W,
-  entry: Deno.KvEntry<OtpRequest>,
+  stored: StoredRequest,
 ): W {
   // The recipient's record may still name it: a later request deletes a key that is gone.
-  return w.check(entry).delete(entry.key).delete(keys.otpTelegramMessage(entry.value.id));
+  w.check(stored.entry).delete(stored.entry.key);
+  if (stored.telegram) w.delete(keys.otpTelegramMessage(stored.entry.value.id));
+  return w;
 }
 
 /** Replaces a request as read (a Telegram code sent later); check-guarded. */

@@ -24,6 +24,8 @@ export interface PresenceRecord {
   state: Deno.KvEntryMaybe<PresenceState>;
   /** The minute the user's `presence_due` entry is filed under, if any. */
   dueMinute: number | null;
+  /** `seen` as an ISO string, worked out once per record by whoever needs it first. */
+  seenIso?: string | null;
 }
 
 /** One activity to record: `heartbeat` also raises the HTTP heartbeat time. */

@@ -7,6 +7,7 @@ import {
   type OtpRequest,
   readRequestGuards,
   type RecipientRecord,
+  storedRequest,
 } from "../../kv/otp_requests.ts";
 import { addIpCount, addIpRefund, readIpCounter, SHARED_BUCKET_MS } from "../../kv/limits.ts";
 import { CONFLICT, retry } from "../../kv/retry.ts";
@@ -21,6 +22,7 @@ import { addEventWrites, emitEvent } from "../live/emit.ts";
 import type { LiveEvent } from "../live/events.ts";
 import type { Services } from "../services.ts";
 import type { Admissions } from "./admissions.ts";
+import type { IssuedRequests } from "./issued_requests.ts";
 import { generateCode, hashCode, toBase64Url } from "./codes.ts";
 import {
   type ContactRecipient,
@@ -38,6 +40,8 @@ export interface CodeRequestContext extends Services {
   telegram: { deepLink(token: string): Promise<string> } | null;
   /** Code requests per client IP admitted here and not yet seen by every read. */
   admissions: Admissions;
+  /** Requests this instance stored, for a verify that arrives here. */
+  issued: IssuedRequests;
 }
 
 const HOUR_MS = 3_600_000;
@@ -131,54 +135,56 @@ export async function requestCode(
       );
     }
     if (cooldownMs > 0) throw rateLimited("A code was sent moments ago.", cooldownMs);
-
-    const id = newId("otp", now);
-    const code = plan.length > 0 ? generateCode(settings.otp_length) : null;
-    const request: OtpRequest = {
-      id,
-      recipient: key,
-      channel: plan[0]?.channel ?? "telegram",
-      codeHash: code ? await hashCode(ctx.codeKey, id, code) : null,
-      createdAt: now,
-      expiresAt: now + settings.otp_ttl_seconds * 1000,
-      attempts: 0,
-      maxAttempts: settings.otp_max_attempts,
-    };
-    const cooldownUntil = now + settings.otp_resend_cooldown_seconds * 1000;
-    const next: RecipientRecord = {
-      activeRequestId: id,
-      window: byRecipient.next,
-      cooldownUntil,
-      cooldownRequestId: cooldownUntil > now ? id : null,
-    };
-    const writes = addNewRequest(new Writes(), {
-      request,
-      record: guards.record,
-      next,
-      windowMs: HOUR_MS,
-      startToken,
-    });
-    addIpCount(writes, "requests", ip, now);
-    addStatCounts(writes, now, ["requested"]);
-    // A deep link nobody opened yet has nothing to send: the request is the event.
-    const events: LiveEvent[] = code ? [] : [
-      ctx.bus.newEvent("otp", "otp.requested", now, {
-        request_id: id,
-        recipient: recipient ? maskRecipient(recipient) : null,
-        channel: "telegram",
-      }),
-    ];
-    for (const event of events) addEventWrites(writes, event, now);
+    // Counted from the moment it is let in (no await in between), so a request deciding
+    // meanwhile sees it among the unseen ones.
     const landed = ctx.admissions.admit(ip);
-    let committed = false;
+    let versionstamp: string | null = null;
     try {
-      committed = await ctx.commits.commit(writes) !== null;
+      const id = newId("otp", now);
+      const code = plan.length > 0 ? generateCode(settings.otp_length) : null;
+      const request: OtpRequest = {
+        id,
+        recipient: key,
+        channel: plan[0]?.channel ?? "telegram",
+        codeHash: code ? await hashCode(ctx.codeKey, id, code) : null,
+        createdAt: now,
+        expiresAt: now + settings.otp_ttl_seconds * 1000,
+        attempts: 0,
+        maxAttempts: settings.otp_max_attempts,
+      };
+      const cooldownUntil = now + settings.otp_resend_cooldown_seconds * 1000;
+      const next: RecipientRecord = {
+        activeRequestId: id,
+        window: byRecipient.next,
+        cooldownUntil,
+        cooldownRequestId: cooldownUntil > now ? id : null,
+      };
+      const writes = addNewRequest(new Writes(), {
+        request,
+        record: guards.record,
+        next,
+        windowMs: HOUR_MS,
+        startToken,
+      });
+      addIpCount(writes, "requests", ip, now);
+      addStatCounts(writes, now, ["requested"]);
+      // A deep link nobody opened yet has nothing to send: the request is the event.
+      const events: LiveEvent[] = code ? [] : [
+        ctx.bus.newEvent("otp", "otp.requested", now, {
+          request_id: id,
+          recipient: recipient ? maskRecipient(recipient) : null,
+          channel: "telegram",
+        }),
+      ];
+      for (const event of events) addEventWrites(writes, event, now);
+      versionstamp = await ctx.commits.commit(writes);
+      if (!versionstamp) return CONFLICT;
+      ctx.issued.remember(storedRequest(request, versionstamp));
+      ctx.bus.publish(...events);
+      return { request, code, plan };
     } finally {
-      landed(committed);
+      landed(versionstamp !== null);
     }
-    if (!committed) return CONFLICT;
-    ctx.bus.publish(...events);
-    return { request, code, plan };
   });
 
   const { request, code, plan } = issued;
@@ -220,6 +226,8 @@ export async function requestCode(
         request.expiresAt,
         now,
       );
+      // The copy kept for a verify would not know where the message is: it reads it instead.
+      ctx.issued.forget(request.id);
     }
     try {
       await ctx.commits.commit(writes);
@@ -274,6 +282,7 @@ async function withdraw(
     addEventWrites(writes, event, now);
     return await ctx.commits.commit(writes) ? undefined : CONFLICT;
   });
+  ctx.issued.forget(request.id);
   if (options.refund) ctx.admissions.takeBack(ip);
   ctx.bus.publish(event);
 }

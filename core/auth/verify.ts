@@ -21,6 +21,7 @@ import { Writes } from "../../kv/writes.ts";
 import { AppError, rateLimited } from "../errors.ts";
 import { countInWindow } from "../limits.ts";
 import type { Admissions } from "./admissions.ts";
+import type { IssuedRequests } from "./issued_requests.ts";
 import { addIpCount, readIpCounter, SHARED_BUCKET_MS } from "../../kv/limits.ts";
 import { newId } from "../ids.ts";
 import { addEventWrites } from "../live/emit.ts";
@@ -39,6 +40,8 @@ export interface VerifyContext extends PresenceContext {
   telegram: { deleteCodeMessage(ref: TelegramMessageRef | null): Promise<void> } | null;
   /** Wrong codes per client IP noted here and not yet seen by every read. */
   failures: Admissions;
+  /** Requests this instance stored: a verify arriving here need not read them. */
+  issued: IssuedRequests;
 }
 
 const HOUR_MS = 3_600_000;
@@ -79,11 +82,15 @@ export async function signInWithCode(
   const { ip } = input;
   await refuseGuessingNetworks(ctx, ip);
   const timeout = (await ctx.settings.get()).presence_timeout_seconds * 1000;
-  const outcome = await retry(`verify a code of "${input.requestId}"`, async (): Promise<
+  const outcome = await retry(`verify a code of "${input.requestId}"`, async (n): Promise<
     Outcome | typeof CONFLICT
   > => {
     const now = ctx.clock.now();
-    const stored = await getRequest(ctx.kv, input.requestId);
+    // The first try may use this instance's copy; a refused commit reads KV.
+    const stored = (n === 0 ? ctx.issued.get(input.requestId) : undefined) ??
+      await getRequest(ctx.kv, input.requestId);
+    // Whatever happens next changes the request: the copy would be stale.
+    ctx.issued.forget(input.requestId);
     if (!stored || stored.entry.value.expiresAt <= now) throw expired();
     const request = stored.entry.value;
     if (request.attempts >= request.maxAttempts) throw tooManyAttempts();
@@ -124,7 +131,7 @@ export async function signInWithCode(
     const { user, presence: presenceRecord } = index.value
       ? await getUserWithPresence(ctx.kv, index.value)
       : { user: emptyUserEntry(newId("usr", now)), presence: null };
-    addConsumeRequest(writes, stored.entry);
+    addConsumeRequest(writes, stored);
     if (user.value && user.value.status !== "active") {
       if (!await ctx.commits.commit(writes.check(user))) return CONFLICT;
       return { kind: "disabled", user: user.value, stored };
