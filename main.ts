@@ -79,15 +79,18 @@ if (ctx.telegram) {
 }
 
 // Deno.cron must be called at the top level of the main module (Deno Deploy reads it there).
-for (const job of CRON_JOBS) {
-  Deno.cron(job.name, job.schedule, async () => {
-    try {
-      await job.run(ctx);
-    } catch (error) {
-      ctx.log.error("cron job failed", { job: job.name, error: String(error) });
-    }
-  });
-}
+const runJob = async (job: (typeof CRON_JOBS)[number]) => {
+  try {
+    await job.run(ctx);
+  } catch (error) {
+    ctx.log.error("cron job failed", { job: job.name, error: String(error) });
+  }
+};
+for (const job of CRON_JOBS) Deno.cron(job.name, job.schedule, () => runJob(job));
+// Once at start too: after a restart, Telegram messages due for deletion and users whose
+// silence ran out need not wait for the next whole minute.
+const startupJobs = setTimeout(() => CRON_JOBS.forEach(runJob), 1_000);
+life.add("startup jobs", () => clearTimeout(startupJobs));
 
 const files = await openFilesLimit();
 if (files && files.soft < 4096) {

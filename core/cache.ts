@@ -51,6 +51,14 @@ export class TtlCache<V> {
       // Oldest first: Map keeps insertion order, and `set` re-inserts.
       this.#entries.delete(this.#entries.keys().next().value!);
     }
+    // Entries that aged out go as new ones come, oldest first, so memory follows what is in
+    // use rather than the cap.
+    const real = performance.now();
+    const clock = this.#now();
+    for (const [oldest, entry] of this.#entries) {
+      if (this.#freshAt(entry, real, clock)) break;
+      this.#entries.delete(oldest);
+    }
     this.#entries.set(key, { value, at: performance.now(), clockAt: this.#now() });
   }
 
