@@ -98,3 +98,13 @@ export interface ChannelHealth {
   last_error_at: string | null;
   last_success_at: string | null;
 }
+
+/**
+ * An HTTP client that never reuses a connection, for sending messages. When a kept-alive
+ * connection closes before any answer, `fetch` quietly sends the request again on a new one —
+ * fine for a GET, but a provider that took the first message then sends (and bills) it twice.
+ * A fresh connection per message has nothing to retry.
+ */
+export function sendingClient(): Deno.HttpClient {
+  return Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
+}

@@ -1,5 +1,5 @@
 import nodemailer from "nodemailer";
-import { type Channel, type CodeMessage, DeliveryError } from "./channel.ts";
+import { type Channel, type CodeMessage, DeliveryError, notReached } from "./channel.ts";
 import { PROVIDER_TIMEOUT_MS } from "./webhook.ts";
 
 /**
@@ -10,7 +10,7 @@ import { PROVIDER_TIMEOUT_MS } from "./webhook.ts";
 export function smtpChannel(options: { url: string; from: string; timeoutMs?: number }): Channel {
   const timeout = options.timeoutMs ?? PROVIDER_TIMEOUT_MS;
   const url = new URL(options.url);
-  const transport = nodemailer.createTransport({
+  const settings = {
     host: url.hostname,
     port: url.port ? Number(url.port) : url.protocol === "smtps:" ? 465 : 587,
     secure: url.protocol === "smtps:",
@@ -22,36 +22,68 @@ export function smtpChannel(options: { url: string; from: string; timeoutMs?: nu
     socketTimeout: timeout,
     // One connection per message: codes are rare, and nothing stays open between them.
     pool: false,
-    logger: false,
-  });
+  };
   return {
     name: "email",
     provider: "smtp",
     async send(to: string, message: CodeMessage): Promise<void> {
+      // A transport per message, so its transaction log tells how far this message got: once
+      // the server said `354` to DATA, it has the message and may deliver it whatever comes
+      // next. The log is only read here, never written out (it can hold addresses).
+      const progress = { handedOver: false };
+      const transport = nodemailer.createTransport({
+        ...settings,
+        transactionLog: true,
+        logger: watchDialogue(progress),
+      });
+      // One deadline for the whole exchange (nodemailer's are per step): past it the answer
+      // is "timed out", and the send is left to finish or fail on its own.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(TIMED_OUT), timeout);
+      });
+      const sending = transport.sendMail({
+        from: options.from,
+        to,
+        subject: message.subject,
+        text: message.text,
+        html: message.html,
+      });
+      sending.catch(() => {});
       try {
-        await transport.sendMail({
-          from: options.from,
-          to,
-          subject: message.subject,
-          text: message.text,
-          html: message.html,
-        });
+        await Promise.race([sending, late]);
       } catch (error) {
-        throw toDeliveryError(error);
+        throw toDeliveryError(error, progress.handedOver);
+      } finally {
+        clearTimeout(timer);
       }
     },
   };
 }
 
+const TIMED_OUT = Symbol("smtp timed out");
+
+/** A nodemailer logger that only notes whether the server accepted the message data. */
+function watchDialogue(progress: { handedOver: boolean }) {
+  const note = (meta: { tnx?: string }, line: unknown) => {
+    if (meta?.tnx === "server" && typeof line === "string" && line.startsWith("354")) {
+      progress.handedOver = true;
+    }
+  };
+  const quiet = () => {};
+  return { trace: quiet, debug: note, info: quiet, warn: quiet, error: quiet, fatal: quiet };
+}
+
 /**
- * What went wrong, and whether the message may have gone out: only once the server was
- * given the message itself (`DATA`) can it have been sent; a refused login, sender or
- * recipient, or no connection at all, sends nothing.
+ * What went wrong, and whether the message may have gone out: only once the server accepted
+ * the message data can it have been sent. A refused login, sender or recipient, a server that
+ * never greets, or no connection at all sends nothing.
  */
-function toDeliveryError(error: unknown): DeliveryError {
-  const e = error as { responseCode?: number; code?: string; command?: string };
-  const duringMessage = e.command === "DATA" || e.command === "MESSAGE" ||
-    (e.command === undefined && e.code === "ETIMEDOUT");
+function toDeliveryError(error: unknown, handedOver: boolean): DeliveryError {
+  if (error === TIMED_OUT) {
+    return new DeliveryError("smtp timed out", { retryable: true, mayHaveSent: handedOver });
+  }
+  const e = error as { responseCode?: number; code?: string };
   if (e.code === "EAUTH") {
     return new DeliveryError("smtp refused the login", { retryable: false, mayHaveSent: false });
   }
@@ -59,14 +91,19 @@ function toDeliveryError(error: unknown): DeliveryError {
     // A 4xx reply is temporary by SMTP's own rules, a 5xx permanent.
     return new DeliveryError(`smtp answered ${e.responseCode}`, {
       retryable: e.responseCode < 500,
-      mayHaveSent: duringMessage,
+      mayHaveSent: handedOver,
     });
   }
-  if (e.code === "ETIMEDOUT") {
-    return new DeliveryError("smtp timed out", { retryable: true, mayHaveSent: duringMessage });
+  if (notReached(error)) {
+    return new DeliveryError("smtp could not connect", { retryable: true, mayHaveSent: false });
   }
-  return new DeliveryError("smtp could not connect", {
-    retryable: true,
-    mayHaveSent: e.code !== "ECONNECTION" && e.command !== "CONN" && duringMessage,
-  });
+  if (e.code === "ETIMEDOUT") {
+    return new DeliveryError("smtp timed out", { retryable: true, mayHaveSent: handedOver });
+  }
+  return new DeliveryError(
+    handedOver
+      ? "smtp connection closed after the message"
+      : "smtp connection closed before the message",
+    { retryable: true, mayHaveSent: handedOver },
+  );
 }

@@ -1,4 +1,10 @@
-import { callProvider, type Channel, type CodeMessage, DeliveryError } from "./channel.ts";
+import {
+  callProvider,
+  type Channel,
+  type CodeMessage,
+  DeliveryError,
+  sendingClient,
+} from "./channel.ts";
 import { PROVIDER_TIMEOUT_MS } from "./webhook.ts";
 
 /** SMS through Twilio's Messages API (`POST /2010-04-01/Accounts/{sid}/Messages.json`). */
@@ -15,6 +21,7 @@ export function twilioChannel(
     encodeURIComponent(options.accountSid)
   }/Messages.json`;
   const authorization = `Basic ${btoa(`${options.accountSid}:${options.authToken}`)}`;
+  const client = sendingClient();
   return {
     name: "sms",
     provider: "twilio",
@@ -25,6 +32,7 @@ export function twilioChannel(
           headers: { authorization, "content-type": "application/x-www-form-urlencoded" },
           body: new URLSearchParams({ To: to, From: options.from, Body: message.text }),
           signal,
+          client,
         });
         if (response.ok) {
           await response.body?.cancel();

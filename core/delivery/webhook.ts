@@ -5,6 +5,7 @@ import {
   type ChannelName,
   type CodeMessage,
   DeliveryError,
+  sendingClient,
 } from "./channel.ts";
 
 /** How long a provider may take before the channel counts as failed. */
@@ -20,6 +21,7 @@ export function webhookChannel(
   options: { url: string; secret?: string; timeoutMs?: number },
 ): Channel {
   const signed = options.secret ? signer(options.secret) : null;
+  const client = sendingClient();
   return {
     name,
     provider: "webhook",
@@ -33,7 +35,13 @@ export function webhookChannel(
       if (signed) headers["x-doorman-signature"] = await signed(body);
       const timeout = options.timeoutMs ?? PROVIDER_TIMEOUT_MS;
       await callProvider(`${name} webhook`, timeout, async (signal) => {
-        const response = await fetch(options.url, { method: "POST", headers, body, signal });
+        const response = await fetch(options.url, {
+          method: "POST",
+          headers,
+          body,
+          signal,
+          client,
+        });
         await response.body?.cancel();
         if (!response.ok) {
           throw new DeliveryError(`${name} webhook answered ${response.status}`, {

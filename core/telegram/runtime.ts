@@ -2,7 +2,13 @@ import { Api, Bot, GrammyError, HttpError } from "grammy/web";
 import type { Update } from "grammy/types";
 import type { TelegramMessageRef } from "../../kv/otp_requests.ts";
 import type { Clock } from "../clock.ts";
-import { type Channel, type CodeMessage, DeliveryError, notReached } from "../delivery/channel.ts";
+import {
+  type Channel,
+  type CodeMessage,
+  DeliveryError,
+  notReached,
+  sendingClient,
+} from "../delivery/channel.ts";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { SettingsCache } from "../settings.ts";
@@ -53,7 +59,21 @@ export function createTelegram(
 ): TelegramRuntime {
   const { token, apiRoot } = options;
   const bot = new Bot(token, { client: { apiRoot, timeoutSeconds: 45 } });
-  const api = new Api(token, { apiRoot, timeoutSeconds: SEND_TIMEOUT_S });
+  // Sends never reuse a connection: a dropped answer must not make fetch send the code twice.
+  const sendClient = sendingClient();
+  const api = new Api(token, {
+    apiRoot,
+    timeoutSeconds: SEND_TIMEOUT_S,
+    fetch: async (input: string | URL | Request, init?: RequestInit) => {
+      const response = await fetch(input, { ...init, client: sendClient });
+      // The Bot API answers JSON, errors included; anything else is a proxy in between.
+      if (!response.ok && !response.headers.get("content-type")?.includes("json")) {
+        await response.body?.cancel();
+        throw new NotTheBotApi(response.status);
+      }
+      return response;
+    },
+  });
   for (const client of [bot.api, api]) client.config.use(retryAfterFloodWait);
   const deleter = new CodeMessageDeleter({ kv: ctx.kv, api, clock: ctx.clock, log: ctx.log });
   const working = new Set<Promise<void>>();
@@ -77,15 +97,20 @@ export function createTelegram(
     async send(chatId: string, message: CodeMessage) {
       const settings = await ctx.settings.get();
       let messageId: number;
+      // One deadline for the whole send, flood-control waits included.
+      const deadline = new AbortController();
+      const timer = setTimeout(() => deadline.abort(), SEND_TIMEOUT_S * 1000);
       try {
         const sent = await api.sendMessage(chatId, message.telegramHtml, {
           parse_mode: "HTML",
           // Codes are not for forwarding or saving.
           protect_content: true,
-        });
+        }, deadline.signal);
         messageId = sent.message_id;
       } catch (error) {
-        throw toDeliveryError(error);
+        throw toDeliveryError(error, deadline.signal.aborted);
+      } finally {
+        clearTimeout(timer);
       }
       const afterMs = settings.telegram_autodelete_seconds * 1000;
       await deleter.schedule(chatId, messageId, afterMs);
@@ -161,11 +186,19 @@ const retryAfterFloodWait: Parameters<Api["config"]["use"]>[0] = async (
       result.ok || result.error_code !== 429 || retryAfter === undefined ||
       retryAfter > MAX_RETRY_AFTER_S || attempt >= MAX_RETRIES
     ) return result;
-    await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000));
+    // The wait ends early when the caller's deadline does: then the 429 is the answer.
+    const waited = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(true), retryAfter * 1000);
+      signal?.addEventListener("abort", () => {
+        clearTimeout(timer);
+        resolve(false);
+      }, { once: true });
+    });
+    if (!waited) return result;
   }
 };
 
-function toDeliveryError(error: unknown): DeliveryError {
+function toDeliveryError(error: unknown, timedOut: boolean): DeliveryError {
   if (error instanceof GrammyError) {
     // 403: the person blocked the bot; 400: the chat is gone. Neither heals by retrying. The
     // Bot API answers an error only for a message it did not send.
@@ -175,10 +208,34 @@ function toDeliveryError(error: unknown): DeliveryError {
     });
   }
   if (error instanceof HttpError) {
-    return new DeliveryError("telegram could not be reached", {
-      retryable: true,
-      mayHaveSent: !notReached(error.error),
-    });
+    if (timedOut) return new DeliveryError("telegram timed out", { retryable: true });
+    if (notReached(error.error)) {
+      return new DeliveryError("telegram could not be reached", {
+        retryable: true,
+        mayHaveSent: false,
+      });
+    }
+    // Reached, and then something other than a Bot API answer — a proxy's error page, or the
+    // connection closing: the message may have gone out.
+    if (error.error instanceof NotTheBotApi) {
+      return new DeliveryError(`telegram answered ${error.error.status} (not the Bot API)`, {
+        retryable: true,
+      });
+    }
+    return new DeliveryError(
+      error.error instanceof SyntaxError
+        ? "telegram answered something other than the Bot API"
+        : "telegram connection closed before the answer",
+      { retryable: true },
+    );
   }
   return new DeliveryError("telegram failed", { retryable: true });
+}
+
+/** An HTTP error answer that is not the Bot API's JSON (a proxy between us and Telegram). */
+class NotTheBotApi extends Error {
+  constructor(readonly status: number) {
+    super(`HTTP ${status} that is not a Bot API answer`);
+    this.name = "NotTheBotApi";
+  }
 }

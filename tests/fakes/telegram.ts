@@ -1,7 +1,8 @@
 /**
  * A fake Telegram Bot API on loopback: `POST /bot<token>/<method>` with JSON, form or multipart
  * bodies, answering `{ ok, result }` or `{ ok: false, error_code, description }` like
- * api.telegram.org does, so grammY pointed at it through `client.apiRoot` cannot tell.
+ * api.telegram.org does, so grammY pointed at it through `client.apiRoot` cannot tell. It can be
+ * told to answer errors, stall, break the connection or stop listening.
  */
 
 /** One request the fake received with the right token, in arrival order. */
@@ -30,6 +31,17 @@ export interface InjectedFailure {
   retry_after?: number;
 }
 
+/**
+ * A failure below the Bot API's own answers:
+ * - `stall`: the call is received (and recorded) but never answered;
+ * - `drop`: the method runs (a message is really sent), then the connection closes before the
+ *   answer;
+ * - `cut`: the method runs, then the connection closes halfway through the answer's body;
+ * - `bad-gateway`: the method does not run and the answer is the HTML `502 Bad Gateway` page
+ *   Telegram's front servers give while the Bot API is down.
+ */
+export type ConnectionFailure = "stall" | "drop" | "cut" | "bad-gateway";
+
 /** A running fake Bot API. */
 export interface FakeTelegram extends AsyncDisposable {
   apiRoot: string;
@@ -38,8 +50,15 @@ export interface FakeTelegram extends AsyncDisposable {
   calls: BotApiCall[];
   messages: FakeMessage[];
   webhook: { url: string; secret_token?: string; allowed_updates?: string[] } | null;
-  /** Make the next `times` calls of `method` fail with this error (Bot API error shape). */
-  failNext(method: string, failure: InjectedFailure, times?: number): void;
+  /**
+   * Make the next `times` calls of `method` fail with this error (Bot API error shape) or
+   * connection failure; queued failures are used in order.
+   */
+  failNext(method: string, failure: InjectedFailure | ConnectionFailure, times?: number): void;
+  /** Forgets the failures still queued (the Bot API works again). */
+  clearFailures(): void;
+  /** Stops listening (connecting is refused) or, with `false`, listens again on the same port. */
+  refuseConnections(refusing?: boolean): void;
   /** Queue an update for getUpdates (update_id assigned if missing; returns the update). */
   pushUpdate(update: Record<string, unknown>): Record<string, unknown>;
   /** Messages sent to a chat that are not deleted. */
@@ -57,6 +76,7 @@ export interface FakeTelegramOptions {
   onCall?: (call: BotApiCall) => void;
 }
 
+import { FAULT_HEADER, listenInFront, type RequestHead } from "./faulty_http.ts";
 import { badRequest, BotApiError, visibleText } from "./telegram_html.ts";
 import { takeUpdateId } from "./telegram_updates.ts";
 
@@ -73,6 +93,14 @@ function failureResponse({ error_code, description, retry_after }: InjectedFailu
   return Response.json(body, { status: error_code });
 }
 
+/** What Telegram's nginx answers while the Bot API behind it is down. */
+function badGatewayResponse(): Response {
+  const html = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n" +
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.18.0</center>\r\n" +
+    "</body>\r\n</html>\r\n";
+  return new Response(html, { status: 502, headers: { "content-type": "text/html" } });
+}
+
 // Update ids are module-wide so updates from several fakes and helpers never collide.
 /** Starts the fake; a token like `7000000001:SECRET` makes 7000000001 the bot id, as on Telegram. */
 export function startFakeTelegram(options: FakeTelegramOptions = {}): FakeTelegram {
@@ -85,7 +113,8 @@ export function startFakeTelegram(options: FakeTelegramOptions = {}): FakeTelegr
     first_name: "Doorman Test",
   };
   const queue: Payload[] = [];
-  const failures = new Map<string, InjectedFailure[]>();
+  const failures = new Map<string, (InjectedFailure | ConnectionFailure)[]>();
+  const stalls = new Set<() => void>();
   const waiters = new Set<(reason: WakeReason) => void>();
   let nextMessageId = 1;
   let closing: Promise<void> | null = null;
@@ -248,8 +277,24 @@ export function startFakeTelegram(options: FakeTelegramOptions = {}): FakeTelegr
         fake.calls.push(call);
         options.onCall?.(call);
       }
-      const injected = failures.get(call.method)?.shift();
-      if (injected) throw new BotApiError(injected);
+      // A connection failure the front already took leaves the queue to the next call.
+      const injected = req.headers.has(FAULT_HEADER)
+        ? undefined
+        : failures.get(call.method)?.shift();
+      if (injected === "bad-gateway") return badGatewayResponse();
+      if (injected === "stall") {
+        await new Promise<void>((resolve) => {
+          const release = () => {
+            stalls.delete(release);
+            resolve();
+          };
+          stalls.add(release);
+          req.signal.addEventListener("abort", release);
+        });
+        return failureResponse({ error_code: 504, description: "Gateway Timeout" });
+      }
+      // (`drop` and `cut` are the front's; a request that reached here runs.)
+      if (typeof injected === "object") throw new BotApiError(injected);
       const method = methods[call.method];
       if (!method) {
         throw new BotApiError({ error_code: 404, description: "Not Found: method not found" });
@@ -261,10 +306,27 @@ export function startFakeTelegram(options: FakeTelegramOptions = {}): FakeTelegr
     }
   }
 
-  const server = Deno.serve({ hostname, port: options.port ?? 0, onListen: () => {} }, handle);
+  /** `drop` and `cut` happen on the connection: the front takes them from the queue. */
+  function connectionFault(head: RequestHead): "pass" | "drop" | "cut" {
+    const route = /^\/bot([^/]+)\/([^/?]*)/.exec(head.target);
+    if (!route || decodeURIComponent(route[1]) !== token) return "pass";
+    const queued = failures.get(methodName(route[2]));
+    const next = queued?.[0];
+    if (next !== "drop" && next !== "cut") return "pass";
+    queued!.shift();
+    return next;
+  }
+
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, handle);
+  // Clients talk to the front, which breaks connections when a queued failure says so.
+  const front = listenInFront(server.addr, {
+    hostname,
+    port: options.port ?? 0,
+    decide: connectionFault,
+  });
   const host = hostname === "0.0.0.0" ? "127.0.0.1" : hostname;
   const fake: FakeTelegram = {
-    apiRoot: `http://${host}:${server.addr.port}`,
+    apiRoot: `http://${host}:${front.port}`,
     token,
     bot,
     calls: [],
@@ -273,8 +335,17 @@ export function startFakeTelegram(options: FakeTelegramOptions = {}): FakeTelegr
     failNext(method, failure, times = 1) {
       const name = methodName(method);
       const queued = failures.get(name) ?? [];
-      for (let i = 0; i < times; i++) queued.push({ ...failure });
+      for (let i = 0; i < times; i++) {
+        queued.push(typeof failure === "string" ? failure : { ...failure });
+      }
       failures.set(name, queued);
+    },
+    clearFailures() {
+      failures.clear();
+    },
+    refuseConnections(refusing = true) {
+      if (refusing) front.refuse();
+      else front.accept();
     },
     pushUpdate(update) {
       const wanted = typeof update.update_id === "number" ? update.update_id : undefined;
@@ -291,7 +362,10 @@ export function startFakeTelegram(options: FakeTelegramOptions = {}): FakeTelegr
     close() {
       closing ??= (async () => {
         wakeAll("closed");
+        for (const release of [...stalls]) release();
+        const frontClosed = front.close();
         await server.shutdown();
+        await frontClosed;
       })();
       return closing;
     },

@@ -1,9 +1,10 @@
 import { sign } from "../../core/delivery/webhook.ts";
+import { listenInFront } from "./faulty_http.ts";
 
 /**
  * A fake SMS/email webhook receiver on loopback: it speaks the `webhook` provider protocol of
  * the README, "Delivery providers" (`POST` JSON, `X-Doorman-Signature: sha256=<hex>`), checks the signature, records
- * every message, and can be told to fail or stall.
+ * every message, and can be told to fail, stall, break the connection or stop listening.
  */
 
 /** One message the receiver accepted. */
@@ -16,10 +17,22 @@ export interface ReceivedMessage {
   at: number;
 }
 
-/** What the receiver does with the next requests. */
-export type ReceiverMode = { kind: "ok" } | { kind: "status"; status: number } | {
-  kind: "stall";
-};
+/**
+ * What the receiver does with the next requests:
+ * - `status`: answers that status (with `Retry-After: <retryAfter>` when given);
+ * - `stall`: reads the request and never answers;
+ * - `drop`: takes the message (it is recorded, as a gateway that sent it would), then closes
+ *   the connection before answering;
+ * - `cut`: takes the message, sends the status line, headers and half the body, then closes;
+ * - `refuse`: nothing listens on the port (connection refused) until the mode changes again.
+ */
+export type ReceiverMode =
+  | { kind: "ok" }
+  | { kind: "status"; status: number; retryAfter?: number }
+  | { kind: "stall" }
+  | { kind: "drop" }
+  | { kind: "cut" }
+  | { kind: "refuse" };
 
 /** A running fake receiver. */
 export interface WebhookReceiver extends AsyncDisposable {
@@ -38,19 +51,29 @@ export interface WebhookReceiver extends AsyncDisposable {
 /** Starts a receiver; with `secret`, unsigned or wrongly signed requests get 401. */
 export function startWebhookReceiver(options: { secret?: string } = {}): WebhookReceiver {
   const stalls = new Set<() => void>();
+  let mode: ReceiverMode = { kind: "ok" };
   const receiver: WebhookReceiver = {
     url: "",
     messages: [],
     rejected: 0,
     attempts: 0,
-    mode: { kind: "ok" },
+    get mode() {
+      return mode;
+    },
+    set mode(next) {
+      mode = next;
+      if (next.kind === "refuse") front.refuse();
+      else front.accept();
+    },
     lastCode(to) {
       const message = receiver.messages.findLast((m) => m.to === to);
       return message?.text.match(/code is (\d+)/)?.[1];
     },
     async close() {
       for (const release of stalls) release();
+      const frontClosed = front.close();
       await server.shutdown();
+      await frontClosed;
     },
     async [Symbol.asyncDispose]() {
       await receiver.close();
@@ -64,10 +87,12 @@ export function startWebhookReceiver(options: { secret?: string } = {}): Webhook
       return new Response("bad signature", { status: 401 });
     }
     receiver.attempts++;
-    if (receiver.mode.kind === "status") {
-      return new Response("failing on purpose", { status: receiver.mode.status });
+    if (mode.kind === "status") {
+      const headers: Record<string, string> = {};
+      if (mode.retryAfter !== undefined) headers["retry-after"] = String(mode.retryAfter);
+      return new Response("failing on purpose", { status: mode.status, headers });
     }
-    if (receiver.mode.kind === "stall") {
+    if (mode.kind === "stall") {
       await new Promise<void>((resolve) => {
         stalls.add(resolve);
         req.signal.addEventListener("abort", () => resolve());
@@ -78,6 +103,10 @@ export function startWebhookReceiver(options: { secret?: string } = {}): Webhook
     receiver.messages.push({ ...message, signature, at: Date.now() });
     return Response.json({ accepted: true });
   });
-  receiver.url = `http://127.0.0.1:${server.addr.port}/send`;
+  // Clients talk to the front, which breaks connections when the mode says so.
+  const front = listenInFront(server.addr, {
+    decide: () => mode.kind === "drop" || mode.kind === "cut" ? mode.kind : "pass",
+  });
+  receiver.url = `http://127.0.0.1:${front.port}/send`;
   return receiver;
 }
