@@ -39,20 +39,30 @@ export const requestLog = factory.createMiddleware(async (c, next) => {
 
 /** Headers every answer carries; API answers are never cached. */
 export const commonHeaders = factory.createMiddleware(async (c, next) => {
-  await next();
+  // Set before the answer is made, so they go into it as it is built: set afterwards, they
+  // make Hono copy the whole response (a tenth of a heartbeat's time).
   c.header("X-Content-Type-Options", "nosniff");
   c.header("Referrer-Policy", "no-referrer");
   if (c.req.path.startsWith("/api/")) c.header("Cache-Control", "no-store");
+  await next();
 });
 
-/** CORS for the API: only the configured origins may call it from a browser. */
+/**
+ * CORS for the API: only the configured origins may call it from a browser. A request without
+ * an `Origin` (an app's backend, a mobile app) skips it: Hono's CORS sets its headers on every
+ * answer, which made it copy each response once more.
+ */
 export function apiCors(origins: string[]) {
-  return cors({
+  const handler = cors({
     origin: (origin) => origins.includes(origin) ? origin : null,
     allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE"],
     allowHeaders: ["Authorization", "Content-Type"],
     exposeHeaders: ["Retry-After", "X-Request-Id"],
     maxAge: 600,
+  });
+  return factory.createMiddleware(async (c, next) => {
+    if (c.req.header("origin") === undefined) return await next();
+    return await handler(c, next);
   });
 }
 
