@@ -112,9 +112,10 @@ export class AccessTokens {
         currentDate: new Date(now),
         requiredClaims: ["sub", "sid", "jti", "exp"],
       });
+      // Ids become KV keys: anything but a short id is not a token of ours, even if signed.
       if (
-        payload.token_use !== TOKEN_USE || typeof payload.sid !== "string" ||
-        (payload.role !== "user" && payload.role !== "admin")
+        payload.token_use !== TOKEN_USE || !isId(payload.sid) || !isId(payload.sub) ||
+        !isId(payload.jti, 128) || (payload.role !== "user" && payload.role !== "admin")
       ) {
         throw new AppError("UNAUTHORIZED", "Access token is not valid.");
       }
@@ -149,6 +150,10 @@ export function newRefreshToken(): string {
  */
 export function hashRefreshToken(token: string): Promise<string> {
   return Promise.resolve(createHash("sha256").update(token).digest("base64url"));
+}
+
+function isId(value: unknown, max = 64): value is string {
+  return typeof value === "string" && value.length <= max && /^[A-Za-z0-9_-]+$/.test(value);
 }
 
 function base64UrlJson(value: unknown): string {

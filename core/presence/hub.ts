@@ -51,6 +51,8 @@ interface Connection {
   ip: string;
   /** Still waiting to authenticate (counted against the caps). */
   pending: boolean;
+  /** Being closed: further messages are ignored. */
+  stopped: boolean;
   userId: string | null;
   sid: string | null;
   subscriptions: Set<string>;
@@ -118,6 +120,7 @@ export class PresenceHub {
       socket,
       ip,
       pending: true,
+      stopped: false,
       userId: null,
       sid: null,
       subscriptions: new Set(),
@@ -136,11 +139,12 @@ export class PresenceHub {
       // Checked before anything keeps the message: an oversized one is dropped at once and its
       // socket closed (the runtime received it whole: see the README on frame sizes). UTF-8
       // takes at least a byte per UTF-16 unit, so the length alone rules out most.
+      if (conn.closed || conn.stopped) return;
       if (
-        conn.closed || typeof data !== "string" || data.length > SOCKET_LIMITS.maxMessageBytes ||
+        typeof data !== "string" || data.length > SOCKET_LIMITS.maxMessageBytes ||
         new TextEncoder().encode(data).length > SOCKET_LIMITS.maxMessageBytes
       ) {
-        if (!conn.closed) this.#oversized(conn, typeof data === "string");
+        this.#oversized(conn, typeof data === "string");
         return;
       }
       conn.queue = conn.queue.then(() => this.#onMessage(conn, data)).catch((error) => {
@@ -180,7 +184,7 @@ export class PresenceHub {
 
   async #onMessage(conn: Connection, data: string): Promise<void> {
     const deps = this.#deps;
-    if (conn.closed) return;
+    if (conn.closed || conn.stopped) return;
     const now = deps.clock.now();
     if (now - conn.windowStart >= SOCKET_LIMITS.rateWindowMs) {
       conn.windowStart = now;
@@ -233,7 +237,7 @@ export class PresenceHub {
       case "unsubscribe":
         for (const id of message.user_ids) {
           conn.subscriptions.delete(id);
-          this.#watchers.get(id)?.delete(conn);
+          this.#unwatch(id, conn);
         }
         return;
     }
@@ -299,12 +303,20 @@ export class PresenceHub {
     this.#settle(conn);
     this.#connections.delete(conn);
     if (conn.authTimer !== null) this.#deps.clock.clearTimeout(conn.authTimer);
-    for (const id of conn.subscriptions) this.#watchers.get(id)?.delete(conn);
+    for (const id of conn.subscriptions) this.#unwatch(id, conn);
     if (!conn.userId) return;
     const own = this.#byUser.get(conn.userId);
     own?.delete(conn);
     if (own?.size === 0) this.#byUser.delete(conn.userId);
     await this.#deps.closed({ userId: conn.userId, socketId: conn.id });
+  }
+
+  /** Stops `conn` watching `userId`; a user nobody watches leaves no entry behind. */
+  #unwatch(userId: string, conn: Connection): void {
+    const watchers = this.#watchers.get(userId);
+    if (!watchers) return;
+    watchers.delete(conn);
+    if (watchers.size === 0) this.#watchers.delete(userId);
   }
 
   #onEvent(event: LiveEvent): void {
@@ -335,15 +347,20 @@ export class PresenceHub {
   }
 
   #close(conn: Connection, code: number, reason: string): void {
-    if (
-      conn.socket.readyState === WebSocket.OPEN || conn.socket.readyState === WebSocket.CONNECTING
-    ) {
+    // No more messages are handled from here on.
+    conn.stopped = true;
+    // Closed a moment later, not from inside the message handler: closing at once, while the
+    // client's next frames are still unread, resets the connection and the client never
+    // learns the close code (seen with every client that keeps sending).
+    setTimeout(() => {
+      const { readyState } = conn.socket;
+      if (readyState !== WebSocket.OPEN && readyState !== WebSocket.CONNECTING) return;
       try {
         conn.socket.close(code, reason);
       } catch {
         // Already closing.
       }
-    }
+    }, 0);
   }
 }
 

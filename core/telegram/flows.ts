@@ -93,10 +93,10 @@ export type ContactOutcome =
 export async function sharePhone(
   ctx: TelegramFlowContext,
   chat: TelegramChat,
-  contact: { phone: string; userId?: string },
+  contact: { phone?: string; userId?: string },
 ): Promise<ContactOutcome> {
   if (contact.userId !== chat.id) return { outcome: "not_own" };
-  const digits = contact.phone.replace(/[^\d]/g, "");
+  const digits = (contact.phone ?? "").replace(/[^\d]/g, "");
   const phone = normalizePhone(`+${digits}`);
   if (!phone) return { outcome: "invalid" };
   await linkPhone(ctx.kv, phone, chat.id);

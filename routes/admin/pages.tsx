@@ -74,6 +74,15 @@ async function admin(c: Context<AppEnv>): Promise<Caller | Response> {
   }
 }
 
+/** The posted form; a body that is no form reads as an empty one (the page asks again). */
+async function formOf(c: Context<AppEnv>): Promise<Record<string, unknown>> {
+  try {
+    return await c.req.parseBody();
+  } catch {
+    return {};
+  }
+}
+
 function nameOf(caller: Caller): string {
   return caller.user.email ?? caller.user.phone ?? caller.user.id;
 }
@@ -87,7 +96,7 @@ export const adminPages = new Hono<AppEnv>()
   .use(pageSecurity, csrfGuard)
   .get("/login", (c) => page(c, <LoginPage />, { title: "Sign in" }))
   .post("/login", limitBody, async (c) => {
-    const form = await c.req.parseBody();
+    const form = await formOf(c);
     const input = String(form.recipient ?? "").trim().slice(0, 254);
     const recipient: ContactRecipient | null = input.includes("@")
       ? (normalizeEmail(input) ? { kind: "email", value: normalizeEmail(input)! } : null)
@@ -123,7 +132,7 @@ export const adminPages = new Hono<AppEnv>()
   })
   .post("/login/verify", limitBody, async (c) => {
     const ctx = c.var.ctx;
-    const form = await c.req.parseBody();
+    const form = await formOf(c);
     const requestId = String(form.request_id ?? "").slice(0, 64);
     const sentTo = String(form.sent_to ?? "").slice(0, 254);
     const channel = String(form.channel ?? "sms").slice(0, 16);

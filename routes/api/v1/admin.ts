@@ -16,7 +16,9 @@ export const userListSchema = z.object({
   status: z.enum(["online", "offline", "all"]).default("all"),
   q: z.string().trim().max(254).optional().transform((s) => s || undefined),
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(1024).optional().transform((s) => s || undefined),
+  // KV cursors are base64url: anything else cannot be one (and must not reach KV).
+  cursor: z.string().max(1024).regex(/^[A-Za-z0-9_=-]*$/, "not a cursor this list gave out")
+    .optional().transform((s) => s || undefined),
 }).strict();
 
 /** `PATCH /users/:id` body: at least one of status and role. */
