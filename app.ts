@@ -9,7 +9,9 @@ import { presenceSocketRoutes } from "./routes/api/v1/presence_ws.ts";
 import { healthRoutes, livenessRoutes } from "./routes/health.ts";
 import { operationsRoutes } from "./routes/operations.tsx";
 import { staticRoutes } from "./routes/static.ts";
+import { gatewayReportRoutes } from "./routes/telegram/gateway.ts";
 import { telegramRoutes } from "./routes/telegram/webhook.ts";
+import { twilioRoutes } from "./routes/twilio.ts";
 import type { WebAssets } from "./web/assets.ts";
 import type { AppEnv } from "./web/env.ts";
 import { answerError, answerNotFound } from "./web/errors.ts";
@@ -30,7 +32,9 @@ export function createApp(ctx: AppContext, options: { assets: WebAssets }): Hono
     .route("/api/v1/auth", authRoutes)
     .route("/api/v1/me", meRoutes)
     .route("/api/v1/admin", adminRoutes)
+    .route("/telegram/gateway", gatewayReportRoutes)
     .route("/telegram", telegramRoutes)
+    .route("/twilio", twilioRoutes)
     .route("/admin", adminPages)
     .route("/static", staticRoutes)
     .route("/", operationsRoutes)

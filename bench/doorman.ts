@@ -67,8 +67,8 @@ export async function startDoorman(
     OTP_RATE_LIMIT_PER_HOUR: "1000",
     OTP_IP_RATE_LIMIT_PER_HOUR: "1000000",
     OTP_RESEND_COOLDOWN_SECONDS: "0",
-    // Pumping protection from API.md (ignored until implemented): every bench phone is in
-    // the +1415 range, so the range limit must be raised and the automatic block off.
+    // Pumping protection: every bench phone is in the +1415 range, so the range cap is raised
+    // (still counted and checked on every request) and the automatic block is off.
     SMS_PREFIX_LIMIT_PER_HOUR: "1000000",
     SMS_PREFIX_AUTOBLOCK: "false",
     OTP_VERIFY_FAILURES_PER_IP_PER_HOUR: "1000000",

@@ -109,6 +109,10 @@ const env = {
   ADMIN_PHONES: admin,
   PRESENCE_TIMEOUT_SECONDS: String(PRESENCE_TIMEOUT_S),
   HEARTBEAT_INTERVAL_SECONDS: String(HEARTBEAT_S),
+  // Soak phones come from six number ranges: their SMS cap is raised (still counted
+  // and checked) and the automatic block is off, or each range would close after 30 SMS.
+  SMS_PREFIX_LIMIT_PER_HOUR: "1000000",
+  SMS_PREFIX_AUTOBLOCK: "false",
 };
 
 const server = await startDoorman("soak", env, { keepLines: 2_000 });

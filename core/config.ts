@@ -21,6 +21,10 @@ const settingsFromEnv = Object.fromEntries(
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8000),
   APP_ENV: z.enum(["development", "test", "production"]).default("development"),
+  // It goes into subjects and headings: one line, no control characters.
+  APP_NAME: z.string().trim().min(1, "1-64 characters").max(64, "1-64 characters")
+    .regex(/^[^\p{Cc}\p{Zl}\p{Zp}]*$/u, "no line breaks or control characters")
+    .default("Doorman"),
   KV_PATH: optional,
   JWT_SECRET: optional,
   PUBLIC_URL: url.default("http://localhost:8000").transform((s) => s.replace(/\/+$/, "")),
@@ -46,6 +50,18 @@ const envSchema = z.object({
   EMAIL_WEBHOOK_URL: url.optional(),
   EMAIL_WEBHOOK_SECRET: optional,
   OTP_VERIFY_FAILURES_PER_IP_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  OTP_TEST_RECIPIENTS: list,
+  SMS_ALLOWED_COUNTRIES: list,
+  SMS_PREFIX_LIMIT_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).default(30),
+  SMS_PREFIX_AUTOBLOCK: z.enum(["true", "false", "1", "0", ""]).default("true").transform((s) =>
+    s !== "false" && s !== "0"
+  ),
+  SMS_DAILY_LIMIT: z.preprocess(
+    (s) => (typeof s === "string" && s.trim() === "" ? undefined : s),
+    z.coerce.number().int().min(1).max(100_000_000).optional(),
+  ),
+  TELEGRAM_GATEWAY_TOKEN: optional,
+  TELEGRAM_GATEWAY_API_ROOT: url.default("https://gatewayapi.telegram.org"),
   METRICS_TOKEN: z.string().trim().min(16, "at least 16 characters").optional(),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
   REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(300).max(31_536_000).default(2_592_000),
@@ -68,6 +84,8 @@ export type EmailConfig =
 export interface Config {
   port: number;
   appEnv: "development" | "test" | "production";
+  /** The product name in messages (`APP_NAME`). */
+  appName: string;
   /** A file path, `:memory:`, a KV Connect URL, or undefined for the platform default. */
   kvPath?: string;
   /** HS256 key; undefined in development means "generate once and keep it in KV". */
@@ -86,9 +104,30 @@ export interface Config {
   verifyFailuresPerIpPerHour: number;
   /** Bearer token `/metrics` asks for; without one it is open outside production only. */
   metricsToken?: string;
+  /** SMS pumping protection (README, "Protecting an SMS budget"). */
+  smsProtection: SmsProtection;
+  /** Fixed codes of test recipients, by canonical recipient key (`phone:+1…`, `email:…`). */
+  testRecipients: Map<string, string>;
+  /** Telegram Gateway API (verification codes to any phone on Telegram); null when unset. */
+  telegramGateway: { token: string; apiRoot: string } | null;
   /** Boot-time defaults of the admin settings (admins may override them at run time). */
   settings: Settings;
 }
+
+/** What keeps SMS pumping from spending the SMS budget. */
+export interface SmsProtection {
+  /** ISO 3166 alpha-2 codes SMS may go to; empty: every country. */
+  allowedCountries: string[];
+  /** SMS per number range (country code + 3 digits) per rolling hour. */
+  prefixLimitPerHour: number;
+  /** Whether a range with many codes sent and few used is blocked for 24 h. */
+  prefixAutoblock: boolean;
+  /** SMS per UTC day, all recipients; null: no cap. */
+  dailyLimit: number | null;
+}
+
+/** At most this many test recipients. */
+const MAX_TEST_RECIPIENTS = 20;
 
 /** A configuration Doorman refuses to start with; the message names every problem. */
 export class ConfigError extends Error {
@@ -158,10 +197,19 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     }
   }
 
+  const allowedCountries = e.SMS_ALLOWED_COUNTRIES.map((code) => code.toUpperCase());
+  for (const code of allowedCountries) {
+    if (!/^[A-Z]{2}$/.test(code)) {
+      problems.push(`SMS_ALLOWED_COUNTRIES: "${code}" is not an ISO 3166 alpha-2 code`);
+    }
+  }
+  const testRecipients = parseTestRecipients(e.OTP_TEST_RECIPIENTS, problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port: e.PORT,
     appEnv: e.APP_ENV,
+    appName: e.APP_NAME,
     // On Deno Deploy `Deno.openKv()` without a path opens the project's own KV.
     kvPath: e.KV_PATH ?? (env.DENO_DEPLOYMENT_ID ? undefined : "./data/kv.sqlite"),
     jwtSecret: e.JWT_SECRET,
@@ -181,11 +229,53 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
     verifyFailuresPerIpPerHour: e.OTP_VERIFY_FAILURES_PER_IP_PER_HOUR,
     metricsToken: e.METRICS_TOKEN,
+    smsProtection: {
+      allowedCountries,
+      prefixLimitPerHour: e.SMS_PREFIX_LIMIT_PER_HOUR,
+      prefixAutoblock: e.SMS_PREFIX_AUTOBLOCK,
+      dailyLimit: e.SMS_DAILY_LIMIT ?? null,
+    },
+    testRecipients,
+    telegramGateway: e.TELEGRAM_GATEWAY_TOKEN
+      ? {
+        token: e.TELEGRAM_GATEWAY_TOKEN,
+        apiRoot: e.TELEGRAM_GATEWAY_API_ROOT.replace(/\/+$/, ""),
+      }
+      : null,
     settings,
   };
 }
 
 type Env = z.infer<typeof envSchema>;
+
+/**
+ * `OTP_TEST_RECIPIENTS`: `recipient=code` pairs; a phone or email (canonical form) and 4–10
+ * digits. The map is keyed like stored recipients (`phone:+1…`, `email:…`).
+ */
+function parseTestRecipients(pairs: string[], problems: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  if (pairs.length > MAX_TEST_RECIPIENTS) {
+    problems.push(`OTP_TEST_RECIPIENTS: at most ${MAX_TEST_RECIPIENTS} recipients`);
+  }
+  for (const pair of pairs.slice(0, MAX_TEST_RECIPIENTS)) {
+    const at = pair.lastIndexOf("=");
+    const who = pair.slice(0, Math.max(0, at)).trim();
+    const code = pair.slice(at + 1).trim();
+    const phone = who.startsWith("+") ? normalizePhone(who) : null;
+    const email = phone ? null : normalizeEmail(who);
+    if (at < 1 || (!phone && !email)) {
+      problems.push(`OTP_TEST_RECIPIENTS: "${who || pair}" is not a phone (+…) or email address`);
+      continue;
+    }
+    if (!/^\d{4,10}$/.test(code)) {
+      // The pair names the recipient only: the code is a secret of sorts.
+      problems.push(`OTP_TEST_RECIPIENTS: the code of "${who}" must be 4-10 digits`);
+      continue;
+    }
+    out.set(phone ? `phone:${phone}` : `email:${email}`, code);
+  }
+  return out;
+}
 
 function smsConfig(e: Env, fallback: "console" | "none", problems: string[]): SmsConfig {
   const provider = e.SMS_PROVIDER ?? fallback;

@@ -7,6 +7,9 @@ import type { Channel } from "./delivery/channel.ts";
 import { consoleChannel } from "./delivery/console.ts";
 import { DeliveryRouter } from "./delivery/router.ts";
 import { smtpChannel } from "./delivery/smtp.ts";
+import { SmsProtection } from "./delivery/sms_protection.ts";
+import { TelegramGateway } from "./delivery/telegram_gateway.ts";
+import { telegramGatewayChannel } from "./delivery/telegram_gateway_channel.ts";
 import { twilioChannel } from "./delivery/twilio.ts";
 import { webhookChannel } from "./delivery/webhook.ts";
 import { Deadlines } from "./jobs/timers.ts";
@@ -46,6 +49,10 @@ export interface AppContext extends Services {
   failures: Admissions;
   /** Code requests this instance stored, for verifies arriving here. */
   issued: IssuedRequests;
+  /** SMS pumping protection (country allowlist, range caps and blocks, daily budget). */
+  smsProtection: SmsProtection;
+  /** The Telegram Gateway API, when `TELEGRAM_GATEWAY_TOKEN` is set. */
+  gateway: TelegramGateway | null;
   /** Admin event streams open here. */
   streams: StreamSlots;
   /** Aborted by `drain()`: long-lived streams end with it. */
@@ -111,8 +118,15 @@ export async function createContext(
 
   const { botToken, apiRoot } = config.telegram;
   const telegram = botToken ? createTelegram(services, { token: botToken, apiRoot }) : null;
-  const channels = options.channels ?? configuredChannels(config, log);
-  const delivery = new DeliveryRouter(telegram ? [telegram.channel, ...channels] : channels, {
+  const gateway = config.telegramGateway ? new TelegramGateway(config.telegramGateway) : null;
+  const channels = [
+    ...(telegram ? [telegram.channel] : []),
+    ...(gateway
+      ? [telegramGatewayChannel(gateway, { callbackUrl: gatewayReportUrl(config) })]
+      : []),
+    ...(options.channels ?? configuredChannels(config, log)),
+  ];
+  const delivery = new DeliveryRouter(channels, {
     clock,
     log,
     // Dashboards show channel health live: a channel going down or coming back is an event.
@@ -139,12 +153,15 @@ export async function createContext(
     admissions: new Admissions(() => clock.now()),
     failures: new Admissions(() => clock.now()),
     issued: new IssuedRequests(() => clock.now()),
+    smsProtection: new SmsProtection(services),
+    gateway,
     streams: new StreamSlots(),
     closing: closing.signal,
     drain,
     async close() {
       drain();
       await telegram?.stop();
+      gateway?.close();
       deadlines.stop();
       await services.commits.flush();
     },
@@ -156,9 +173,25 @@ function configuredChannels(config: Config, log: Logger): Channel[] {
   const { sms, email } = config;
   if (sms.provider === "console") channels.push(consoleChannel("sms", log));
   if (sms.provider === "webhook") channels.push(webhookChannel("sms", sms));
-  if (sms.provider === "twilio") channels.push(twilioChannel(sms));
+  if (sms.provider === "twilio") {
+    channels.push(twilioChannel({ ...sms, statusCallbackUrl: twilioStatusUrl(config) }));
+  }
   if (email.provider === "console") channels.push(consoleChannel("email", log));
   if (email.provider === "webhook") channels.push(webhookChannel("email", email));
   if (email.provider === "smtp") channels.push(smtpChannel(email));
   return channels;
+}
+
+/** Where Twilio posts message statuses (the URL its signatures are made over). */
+export function twilioStatusUrl(config: Config): string {
+  return `${config.publicUrl}/twilio/status`;
+}
+
+/**
+ * Where the Telegram Gateway posts delivery reports: only over HTTPS (the Gateway takes no
+ * other callback URL), so a development `PUBLIC_URL` gets none.
+ */
+export function gatewayReportUrl(config: Config): string | undefined {
+  const url = `${config.publicUrl}/telegram/gateway/report`;
+  return url.startsWith("https://") && url.length <= 256 ? url : undefined;
 }

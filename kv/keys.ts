@@ -1,6 +1,9 @@
 /** What a per-IP counter counts. */
 export type IpCounterKind = "requests" | "failures";
 
+/** What a number range's counter counts: SMS sent, and codes sent by SMS that were used. */
+export type SmsRangeCounterKind = "sent" | "verified";
+
 /**
  * Every Deno KV key Doorman uses. Collections are snake_case; secondary indexes are their
  * own collections. A key literal anywhere else is a bug.
@@ -13,8 +16,6 @@ export const keys = {
   userByTelegram: (telegramId: bigint) => ["users_by_telegram", telegramId] as const,
 
   otpRequest: (id: string) => ["otp_requests", id] as const,
-  /** Where the Telegram message of a request's code is (written after it was sent). */
-  otpTelegramMessage: (id: string) => ["otp_telegram_messages", id] as const,
   /** A recipient's live request, hourly window and resend cooldown, in one record. */
   otpRecipient: (recipient: string) => ["otp_recipients", recipient] as const,
 
@@ -93,6 +94,37 @@ export const keys = {
   telegramDelete: (dueAt: number, chatId: bigint, messageId: number) =>
     ["telegram_deletes", dueAt, chatId, messageId] as const,
   telegramDeletes: () => ["telegram_deletes"] as const,
+
+  /**
+   * SMS sent to (and codes used by) one number range in one 10-minute bucket (`KvU64`,
+   * summed): what the range's hourly cap and its automatic block read.
+   */
+  smsRangeCount: (prefix: string, bucket: number, kind: SmsRangeCounterKind) =>
+    ["sms_ranges", prefix, bucket, kind] as const,
+  smsRange: (prefix: string) => ["sms_ranges", prefix] as const,
+  smsRangeFrom: (prefix: string, bucket: number) => ["sms_ranges", prefix, bucket] as const,
+  smsRanges: () => ["sms_ranges"] as const,
+  /** SMS sent on one UTC day (`KvU64`, summed); `day` is the day's start in ms. */
+  smsDay: (day: number) => ["sms_days", day] as const,
+  smsDays: () => ["sms_days"] as const,
+  /** A number range blocked for SMS (or lifted by an admin), until its record expires. */
+  smsBlock: (prefix: string) => ["sms_blocks", prefix] as const,
+  smsBlocks: () => ["sms_blocks"] as const,
+  /** Written once per UTC day by the instance that finds the SMS budget spent first. */
+  smsBudgetNotice: (day: number) => ["sms_budget_notices", day] as const,
+
+  /** Every delivery attempt (kept 7 days); ids are ULIDs, so the list is in time order. */
+  delivery: (id: string) => ["deliveries", id] as const,
+  deliveries: () => ["deliveries"] as const,
+  /** A delivery by its provider's id (Twilio SID, Gateway request id), for status reports. */
+  deliveryByProvider: (provider: string, providerId: string) =>
+    ["deliveries_by_provider", provider, providerId] as const,
+  /** How a request's code went out: its delivery, provider id, SMS range, Telegram message. */
+  otpDelivery: (requestId: string) => ["otp_deliveries", requestId] as const,
+
+  /** What admins changed, who and from where (ids are ULIDs: time order). */
+  audit: (id: string) => ["audit", id] as const,
+  audits: () => ["audit"] as const,
 
   /** Dashboard sessions (cookie), stored under the hash of the cookie value. */
   webSession: (hash: string) => ["web_sessions", hash] as const,

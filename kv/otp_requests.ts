@@ -25,6 +25,10 @@ export interface OtpRequest {
   expiresAt: number;
   attempts: number;
   maxAttempts: number;
+  /** The language its messages go out in (a code sent later by the bot uses it too). */
+  locale?: string;
+  /** A test recipient's: nothing is sent, its fixed code verifies. */
+  test?: boolean;
 }
 
 /** Where a Telegram code message is. */
@@ -48,10 +52,24 @@ export interface RecipientRecord {
   cooldownRequestId: string | null;
 }
 
-/** A stored request with the Telegram message its code went out in, if any. */
+/** How a request's code went out: written once a provider took it. */
+export interface OtpDelivery {
+  /** The delivery log entry of the attempt that got through. */
+  deliveryId: string;
+  channel: ChannelName;
+  provider: string;
+  /** The provider's id of the message (Telegram Gateway request id, Twilio message SID). */
+  providerId: string | null;
+  /** The number range an SMS went to: the code, once used, counts as verified there. */
+  smsPrefix: string | null;
+  /** Where a Telegram bot message is, to delete it. */
+  telegram: TelegramMessageRef | null;
+}
+
+/** A stored request with how its code went out, once it did. */
 export interface StoredRequest {
   entry: Deno.KvEntry<OtpRequest>;
-  telegram: TelegramMessageRef | null;
+  delivery: OtpDelivery | null;
 }
 
 /** What a new request is checked against, read together in one `getMany`. */
@@ -105,27 +123,27 @@ export function addNewRequest<W extends AtomicWrites>(
     .set(keys.otpRequest(request.id), request, { expireIn: ttl })
     .set(record.key, next, { expireIn: options.windowMs * 2 });
   const previous = record.value?.activeRequestId;
-  if (previous) w.delete(keys.otpRequest(previous)).delete(keys.otpTelegramMessage(previous));
+  if (previous) w.delete(keys.otpRequest(previous)).delete(keys.otpDelivery(previous));
   if (options.startToken) addStart(w, options.startToken, request.id, ttl);
   return w;
 }
 
-/** A request as stored by a commit that returned `versionstamp` (no Telegram message yet). */
+/** A request as stored by a commit that returned `versionstamp` (not delivered yet). */
 export function storedRequest(request: OtpRequest, versionstamp: string): StoredRequest {
   return {
     entry: { key: keys.otpRequest(request.id), value: request, versionstamp },
-    telegram: null,
+    delivery: null,
   };
 }
 
-/** Reads a request and where its Telegram message is, together. */
+/** Reads a request and how its code went out, together. */
 export async function getRequest(kv: Deno.Kv, id: string): Promise<StoredRequest | null> {
-  const [entry, telegram] = await kv.getMany<[OtpRequest, TelegramMessageRef]>([
+  const [entry, delivery] = await kv.getMany<[OtpRequest, OtpDelivery]>([
     keys.otpRequest(id),
-    keys.otpTelegramMessage(id),
+    keys.otpDelivery(id),
   ]);
   if (!entry.value) return null;
-  return { entry: entry as Deno.KvEntry<OtpRequest>, telegram: telegram.value };
+  return { entry: entry as Deno.KvEntry<OtpRequest>, delivery: delivery.value };
 }
 
 /**
@@ -148,7 +166,7 @@ export function addConsumeRequest<W extends AtomicWrites>(
 ): W {
   // The recipient's record may still name it: a later request deletes a key that is gone.
   w.check(stored.entry).delete(stored.entry.key);
-  if (stored.telegram) w.delete(keys.otpTelegramMessage(stored.entry.value.id));
+  if (stored.delivery) w.delete(keys.otpDelivery(stored.entry.value.id));
   return w;
 }
 
@@ -162,17 +180,15 @@ export function addReplaceRequest<W extends AtomicWrites>(
   return w.check(entry).set(entry.key, next, { expireIn: Math.max(1, next.expiresAt - now) });
 }
 
-/** Records where the Telegram message of a request's code is (no check: the last one wins). */
-export function addTelegramMessage<W extends AtomicWrites>(
+/** Records how a request's code went out (no check: the last one wins). */
+export function addOtpDelivery<W extends AtomicWrites>(
   w: W,
   requestId: string,
-  ref: TelegramMessageRef,
+  delivery: OtpDelivery,
   expiresAt: number,
   now: number,
 ): W {
-  return w.set(keys.otpTelegramMessage(requestId), ref, {
-    expireIn: Math.max(1, expiresAt - now),
-  });
+  return w.set(keys.otpDelivery(requestId), delivery, { expireIn: Math.max(1, expiresAt - now) });
 }
 
 /**

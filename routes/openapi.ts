@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { settingsPatchSchema } from "../core/settings.ts";
 import { VERSION } from "../core/version.ts";
-import { userListSchema, userPatchSchema } from "./api/v1/admin.ts";
+import { deliveryListSchema, userListSchema, userPatchSchema } from "./api/v1/admin.ts";
 import { codeRequestSchema, codeVerifySchema, logoutSchema, refreshSchema } from "./api/v1/auth.ts";
 import { presenceQuerySchema } from "./api/v1/presence.ts";
 
@@ -182,9 +182,35 @@ export function openApiDocument(serverUrl: string): Json {
           responses: { ...ok(200, "Every setting"), ...errors(400, 401, 403) },
         },
       },
+      "/api/v1/admin/deliveries": {
+        get: {
+          summary: "Every delivery attempt, newest first (kept 7 days; never the code)",
+          security: admin,
+          parameters: query(deliveryListSchema),
+          responses: { ...ok(200, "{ deliveries, cursor }"), ...errors(400, 401, 403) },
+        },
+      },
+      "/api/v1/admin/fraud": {
+        get: {
+          summary: "Number ranges blocked for SMS, and today's SMS against the daily limit",
+          security: admin,
+          responses: {
+            ...ok(200, "{ blocked_prefixes, sms_today, sms_daily_limit }"),
+            ...errors(401, 403),
+          },
+        },
+      },
+      "/api/v1/admin/fraud/prefixes/{prefix}": {
+        delete: {
+          summary: "Lift the block of a number range (audited as fraud.prefix_unblock)",
+          security: admin,
+          parameters: [{ name: "prefix", in: "path", required: true, schema: { type: "string" } }],
+          responses: { ...ok(204, "Lifted"), ...errors(400, 401, 403, 404) },
+        },
+      },
       "/api/v1/admin/events": {
         get: {
-          summary: "Server-sent events: presence, otp, user, channel",
+          summary: "Server-sent events: presence, otp, user, channel, fraud, audit",
           security: admin,
           responses: { ...ok(200, "text/event-stream"), ...errors(401, 403) },
         },
@@ -197,6 +223,18 @@ export function openApiDocument(serverUrl: string): Json {
       },
       "/health": { get: { summary: "Liveness", responses: ok(200, "{ status: 'ok' }") } },
       "/metrics": { get: { summary: "Prometheus metrics", responses: ok(200, "text/plain") } },
+      "/telegram/gateway/report": {
+        post: {
+          summary: "Telegram Gateway delivery reports (signed with the API token)",
+          responses: { ...ok(200, "Accepted"), ...errors(400, 403, 404, 413) },
+        },
+      },
+      "/twilio/status": {
+        post: {
+          summary: "Twilio message status callbacks (X-Twilio-Signature required)",
+          responses: { ...ok(204, "Accepted"), ...errors(400, 403, 404, 413, 415) },
+        },
+      },
       "/telegram/webhook": {
         post: {
           summary: "Telegram Bot API updates (secret token header required)",

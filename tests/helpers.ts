@@ -219,3 +219,47 @@ export function recordEvents(h: Harness): { type: string; at: string; [key: stri
   h.ctx.bus.subscribe((event) => events.push(event.data));
   return events;
 }
+
+/** US area codes, for phones spread over many number ranges. */
+const AREA_CODES = [
+  201,
+  202,
+  203,
+  205,
+  206,
+  207,
+  208,
+  209,
+  210,
+  212,
+  213,
+  214,
+  215,
+  216,
+  217,
+  218,
+  219,
+  224,
+  225,
+  228,
+  229,
+  231,
+  234,
+  239,
+  240,
+  248,
+  251,
+  252,
+  253,
+  254,
+];
+
+/**
+ * The `i`th of many valid US phones spread over 30 number ranges (`+1201…`, `+1202…`, …), so
+ * tests of other limits do not meet the per-range SMS cap or the range block.
+ */
+export function spreadPhone(i: number): string {
+  const area = AREA_CODES[i % AREA_CODES.length];
+  const line = 100 + Math.floor(i / AREA_CODES.length);
+  return `+1${area}555${String(line).padStart(4, "0")}`;
+}

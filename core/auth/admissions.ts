@@ -82,6 +82,11 @@ export class Admissions {
     return (this.#inFlight.get(subject) ?? 0) + (this.#landed.get(subject)?.since(readAt) ?? 0);
   }
 
+  /** How many of `subject`'s requests committed here since a read started at `readAt`. */
+  landedSince(subject: string, readAt: number): number {
+    return this.#landed.get(subject)?.since(readAt) ?? 0;
+  }
+
   /**
    * Counts one admitted request of `subject` until its commit ends: call the returned
    * function with whether it committed.

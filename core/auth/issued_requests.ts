@@ -1,4 +1,4 @@
-import type { StoredRequest } from "../../kv/otp_requests.ts";
+import type { OtpDelivery, StoredRequest } from "../../kv/otp_requests.ts";
 import { TtlCache } from "../cache.ts";
 
 /** Longest a code lives (`otp_ttl_seconds` is at most 600): no entry need outlive it. */
@@ -24,6 +24,12 @@ export class IssuedRequests {
 
   get(id: string): StoredRequest | undefined {
     return this.#requests.get(id);
+  }
+
+  /** Notes how a remembered request's code went out (its request entry is unchanged). */
+  delivered(id: string, delivery: OtpDelivery): void {
+    const stored = this.#requests.get(id);
+    if (stored) this.#requests.set(id, { ...stored, delivery });
   }
 
   forget(id: string): void {

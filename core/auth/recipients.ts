@@ -93,3 +93,29 @@ export function maskRecipient(recipient: Recipient): string {
   }
   return value.length > 8 ? `${value.slice(0, 5)}•••${value.slice(-4)}` : "•••";
 }
+
+/** Where a phone number is: its country and its number range. */
+export interface PhoneRange {
+  /** ISO 3166 alpha-2 code; null for numbers of no country (satellite, international). */
+  country: string | null;
+  /** The country calling code and the next three digits, with its `+`: `+1415`, `+44791`. */
+  prefix: string;
+}
+
+const ranges = new Map<string, PhoneRange>();
+
+/** The country and number range of a canonical E.164 phone (memoized, bounded). */
+export function phoneRange(phone: string): PhoneRange {
+  let range = ranges.get(phone);
+  if (range) return range;
+  const parsed = parsePhoneNumberFromString(phone);
+  range = parsed
+    ? {
+      country: parsed.country ?? null,
+      prefix: `+${parsed.countryCallingCode}${String(parsed.nationalNumber).slice(0, 3)}`,
+    }
+    : { country: null, prefix: phone.slice(0, 5) };
+  if (ranges.size >= 10_000) ranges.clear();
+  ranges.set(phone, range);
+  return range;
+}

@@ -17,6 +17,7 @@ import {
   type UserLookup,
 } from "../../kv/users.ts";
 import { emptyPresenceRecord } from "../../kv/presence.ts";
+import { addSmsVerified } from "../../kv/sms_protection.ts";
 import { Writes } from "../../kv/writes.ts";
 import { AppError, rateLimited } from "../errors.ts";
 import { countInWindow } from "../limits.ts";
@@ -42,6 +43,10 @@ export interface VerifyContext extends PresenceContext {
   failures: Admissions;
   /** Requests this instance stored: a verify arriving here need not read them. */
   issued: IssuedRequests;
+  /** Told of codes sent by SMS that were used (a range whose codes are used is not pumping). */
+  smsProtection: { verified(prefix: string): void };
+  /** The Telegram Gateway, told when a code it delivered is used; null when not configured. */
+  gateway: { checkVerificationStatus(requestId: string, code?: string): Promise<unknown> } | null;
 }
 
 const HOUR_MS = 3_600_000;
@@ -132,6 +137,8 @@ export async function signInWithCode(
       ? await getUserWithPresence(ctx.kv, index.value)
       : { user: emptyUserEntry(newId("usr", now)), presence: null };
     addConsumeRequest(writes, stored);
+    // A code that came by SMS and was used: its number range is not pumping.
+    if (stored.delivery?.smsPrefix) addSmsVerified(writes, stored.delivery.smsPrefix, now);
     if (user.value && user.value.status !== "active") {
       if (!await ctx.commits.commit(writes.check(user))) return CONFLICT;
       return { kind: "disabled", user: user.value, stored };
@@ -191,8 +198,11 @@ export async function signInWithCode(
       { attempts_left: outcome.attemptsLeft },
     );
   }
-  // The code is used either way: its Telegram message goes at once.
-  await ctx.telegram?.deleteCodeMessage(outcome.stored.telegram);
+  // The code is used either way: its Telegram message goes at once, and the Gateway is told.
+  await ctx.telegram?.deleteCodeMessage(outcome.stored.delivery?.telegram ?? null);
+  tellGateway(ctx, outcome.stored, input.code);
+  const smsPrefix = outcome.stored.delivery?.smsPrefix;
+  if (smsPrefix) ctx.smsProtection.verified(smsPrefix);
   if (outcome.kind === "disabled") throw accountDisabled(outcome.user);
   ctx.log.info("signed in", {
     otp_request_id: input.requestId,
@@ -200,6 +210,21 @@ export async function signInWithCode(
     new_user: outcome.newUser,
   });
   return outcome.signIn;
+}
+
+/**
+ * Tells the Telegram Gateway that a code it delivered was used (`checkVerificationStatus`),
+ * so its statistics and the message show it; in the background, a failure only logged.
+ */
+function tellGateway(ctx: VerifyContext, stored: StoredRequest, code: string): void {
+  const delivery = stored.delivery;
+  if (!ctx.gateway || delivery?.provider !== "telegram_gateway" || !delivery.providerId) return;
+  ctx.gateway.checkVerificationStatus(delivery.providerId, code).catch((error) => {
+    ctx.log.warn("telegram gateway not told the code was used", {
+      otp_request_id: stored.entry.value.id,
+      error: error instanceof Error ? error.message : "unexpected failure",
+    });
+  });
 }
 
 /**
@@ -211,7 +236,7 @@ async function freeTelegramId(
   stored: StoredRequest,
   user: User | null,
 ): Promise<string | null> {
-  const chatId = stored.telegram?.chatId;
+  const chatId = stored.delivery?.telegram?.chatId;
   if (
     !chatId || parseRecipient(stored.entry.value.recipient).kind !== "phone" || user?.telegramId
   ) {

@@ -12,6 +12,12 @@ export interface CodeMessage {
   html: string;
   /** Telegram message in its HTML parse mode: the code as a tap-to-copy `code` entity. */
   telegramHtml: string;
+  /** The code itself, for providers that render it (Telegram Gateway); never logged. */
+  code?: string;
+  /** How long the code is valid, in seconds. */
+  ttlSeconds?: number;
+  /** The otp request the code belongs to, so provider reports can be matched to it. */
+  requestId?: string;
 }
 
 /** What a provider tells about a sent message (Telegram: where to delete it later). */
@@ -20,6 +26,8 @@ export interface DeliveryReceipt {
   messageId?: number;
   /** When the message deletes itself. */
   deleteAt?: number;
+  /** The provider's id for the message (Twilio message SID, Gateway request id). */
+  providerId?: string;
 }
 
 /** A way to reach a person: SMS, email, Telegram. */
@@ -40,9 +48,13 @@ export interface Channel {
 export class DeliveryError extends Error {
   readonly mayHaveSent: boolean;
 
+  /**
+   * `refused`: the provider turned this recipient down before sending (a number not on
+   * Telegram, a number the SMS provider cannot reach) — not a sign the provider is unwell.
+   */
   constructor(
     message: string,
-    readonly options: { retryable?: boolean; mayHaveSent?: boolean } = {},
+    readonly options: { retryable?: boolean; mayHaveSent?: boolean; refused?: boolean } = {},
   ) {
     super(message);
     this.name = "DeliveryError";
@@ -97,6 +109,8 @@ export interface ChannelHealth {
   last_error: string | null;
   last_error_at: string | null;
   last_success_at: string | null;
+  /** The provider of the last try (a channel may have several: Telegram's bot and Gateway). */
+  last_provider?: string;
 }
 
 /**

@@ -10,10 +10,36 @@ import {
   type DeliveryReceipt,
 } from "./channel.ts";
 
-/** One way to try: a channel and the address it knows the recipient by. */
+/** One way to try: a channel (a provider of it, when it has several) and the address. */
 export interface DeliveryAttempt {
   channel: ChannelName;
+  /** Which provider of the channel (Telegram: `bot` or `gateway`); any when unset. */
+  provider?: string;
   to: string;
+}
+
+/** What one try did, for the delivery log. */
+export interface TriedAttempt {
+  channel: ChannelName;
+  provider: string;
+  to: string;
+  /** When it started (the clock's ms). */
+  at: number;
+  latencyMs: number;
+  status: "sent" | "failed" | "refused";
+  /** Why it failed, safe to show (no code, no secret). */
+  error: string | null;
+  providerId: string | null;
+  /** Whether a failed try may have sent the message after all. */
+  mayHaveSent: boolean;
+}
+
+/** A delivered message: by which channel and provider, what it said, and every try. */
+export interface Delivered {
+  channel: ChannelName;
+  provider: string;
+  receipt: DeliveryReceipt;
+  tried: TriedAttempt[];
 }
 
 /**
@@ -21,7 +47,7 @@ export interface DeliveryAttempt {
  * channel's health (last success, last error) for operators.
  */
 export class DeliveryRouter {
-  readonly #channels: Map<ChannelName, Channel>;
+  readonly #channels: Channel[];
   readonly #health = new Map<ChannelName, ChannelHealth>();
   readonly #clock: Clock;
   readonly #log: Logger;
@@ -36,46 +62,86 @@ export class DeliveryRouter {
       onChange?: (name: ChannelName, health: ChannelHealth) => void;
     },
   ) {
-    this.#channels = new Map(channels.map((channel) => [channel.name, channel]));
+    this.#channels = channels;
     this.#clock = options.clock;
     this.#log = options.log;
     this.#onChange = options.onChange;
   }
 
-  /** Whether a channel is configured. */
-  has(name: ChannelName): boolean {
-    return this.#channels.has(name);
+  /** Whether a channel (or one provider of it) is configured. */
+  has(name: ChannelName, provider?: string): boolean {
+    return this.#find(name, provider) !== undefined;
+  }
+
+  #find(name: ChannelName, provider?: string): Channel | undefined {
+    return this.#channels.find((channel) =>
+      channel.name === name && (provider === undefined || channel.provider === provider)
+    );
   }
 
   /**
-   * Sends through the first attempt that works and returns its channel. Throws 503
-   * `CHANNEL_UNAVAILABLE` when none is configured or every one failed.
+   * Sends through the first attempt that works. Throws `NotDelivered` (503
+   * `CHANNEL_UNAVAILABLE`) when none is configured or every one failed; either way, every try
+   * is told.
    */
   async deliver(
     attempts: DeliveryAttempt[],
     message: CodeMessage | ((channel: ChannelName) => CodeMessage),
-  ): Promise<{ channel: ChannelName; receipt: DeliveryReceipt }> {
-    let mayHaveSent = false;
+  ): Promise<Delivered> {
+    const tried: TriedAttempt[] = [];
     for (const attempt of attempts) {
-      const channel = this.#channels.get(attempt.channel);
+      const channel = this.#find(attempt.channel, attempt.provider);
       if (!channel) continue;
+      const at = this.#clock.now();
+      const started = performance.now();
+      const elapsed = () => Math.round(performance.now() - started);
       try {
         const text = typeof message === "function" ? message(attempt.channel) : message;
-        const receipt = await channel.send(attempt.to, text);
-        this.#record(attempt.channel, null);
-        return { channel: attempt.channel, receipt: receipt ?? {} };
+        const receipt = (await channel.send(attempt.to, text)) ?? {};
+        this.#record(attempt.channel, channel.provider, null);
+        tried.push({
+          channel: attempt.channel,
+          provider: channel.provider,
+          to: attempt.to,
+          at,
+          latencyMs: elapsed(),
+          status: "sent",
+          error: null,
+          providerId: receipt.providerId ?? null,
+          mayHaveSent: true,
+        });
+        return { channel: attempt.channel, provider: channel.provider, receipt, tried };
       } catch (error) {
-        const reason = error instanceof DeliveryError ? error.message : "unexpected failure";
+        const known = error instanceof DeliveryError;
+        const reason = known ? error.message : "unexpected failure";
         // A failure nobody could explain may have happened after the message went out.
-        if (!(error instanceof DeliveryError) || error.mayHaveSent) mayHaveSent = true;
-        this.#record(attempt.channel, reason);
-        this.#log.warn("delivery failed", { channel: attempt.channel, reason });
-        if (!(error instanceof DeliveryError)) {
+        const mayHaveSent = !known || error.mayHaveSent;
+        tried.push({
+          channel: attempt.channel,
+          provider: channel.provider,
+          to: attempt.to,
+          at,
+          latencyMs: elapsed(),
+          status: known && error.options.refused ? "refused" : "failed",
+          error: reason,
+          providerId: null,
+          mayHaveSent,
+        });
+        // A provider refusing one recipient (not on Telegram) says nothing of its health.
+        if (!(known && error.options.refused)) {
+          this.#record(attempt.channel, channel.provider, reason);
+        }
+        this.#log.warn("delivery failed", {
+          channel: attempt.channel,
+          provider: channel.provider,
+          reason,
+        });
+        if (!known) {
           this.#log.error("delivery bug", { channel: attempt.channel, error: String(error) });
         }
       }
     }
-    throw new NotDelivered(mayHaveSent);
+    throw new NotDelivered(tried);
   }
 
   /** Health of every channel, configured or not. */
@@ -86,21 +152,23 @@ export class DeliveryRouter {
   }
 
   #healthOf(name: ChannelName): ChannelHealth {
-    const channel = this.#channels.get(name);
+    const providers = this.#channels.filter((channel) => channel.name === name)
+      .map((channel) => channel.provider);
     return this.#health.get(name) ?? {
-      configured: channel !== undefined,
-      provider: channel?.provider ?? "none",
-      ok: channel !== undefined,
+      configured: providers.length > 0,
+      provider: providers.join(", ") || "none",
+      ok: providers.length > 0,
       last_error: null,
       last_error_at: null,
       last_success_at: null,
     };
   }
 
-  #record(name: ChannelName, error: string | null): void {
+  #record(name: ChannelName, provider: string, error: string | null): void {
     const now = new Date(this.#clock.now()).toISOString();
     const before = this.#healthOf(name);
     const health = { ...before };
+    health.last_provider = provider;
     if (error === null) {
       health.ok = true;
       health.last_success_at = now;
@@ -120,10 +188,13 @@ export class DeliveryRouter {
  * request counted against the limits stays counted.
  */
 export class NotDelivered extends AppError {
-  constructor(readonly mayHaveSent: boolean) {
+  readonly mayHaveSent: boolean;
+
+  constructor(readonly tried: TriedAttempt[]) {
     super(
       "CHANNEL_UNAVAILABLE",
       "No channel can deliver a code to this recipient right now. Try again later.",
     );
+    this.mayHaveSent = tried.some((attempt) => attempt.mayHaveSent);
   }
 }

@@ -3,11 +3,16 @@ import {
   type Channel,
   type CodeMessage,
   DeliveryError,
+  type DeliveryReceipt,
   sendingClient,
 } from "./channel.ts";
 import { PROVIDER_TIMEOUT_MS } from "./webhook.ts";
 
-/** SMS through Twilio's Messages API (`POST /2010-04-01/Accounts/{sid}/Messages.json`). */
+/**
+ * SMS through Twilio's Messages API (`POST /2010-04-01/Accounts/{sid}/Messages.json`). With
+ * `statusCallbackUrl`, each message asks Twilio to `POST` its status changes there (signed, see
+ * `twilio_signature.ts`). The receipt's `providerId` is the message SID, when the answer was read.
+ */
 export function twilioChannel(
   options: {
     accountSid: string;
@@ -15,6 +20,7 @@ export function twilioChannel(
     from: string;
     apiRoot: string;
     timeoutMs?: number;
+    statusCallbackUrl?: string;
   },
 ): Channel {
   const url = `${options.apiRoot}/2010-04-01/Accounts/${
@@ -25,18 +31,22 @@ export function twilioChannel(
   return {
     name: "sms",
     provider: "twilio",
-    async send(to: string, message: CodeMessage): Promise<void> {
-      await callProvider("twilio", options.timeoutMs ?? PROVIDER_TIMEOUT_MS, async (signal) => {
+    async send(to: string, message: CodeMessage): Promise<DeliveryReceipt> {
+      const form = new URLSearchParams({ To: to, From: options.from, Body: message.text });
+      if (options.statusCallbackUrl) form.set("StatusCallback", options.statusCallbackUrl);
+      const timeout = options.timeoutMs ?? PROVIDER_TIMEOUT_MS;
+      return await callProvider("twilio", timeout, async (signal) => {
         const response = await fetch(url, {
           method: "POST",
           headers: { authorization, "content-type": "application/x-www-form-urlencoded" },
-          body: new URLSearchParams({ To: to, From: options.from, Body: message.text }),
+          body: form,
           signal,
           client,
         });
         if (response.ok) {
-          await response.body?.cancel();
-          return;
+          // Twilio created the message: it is sent even when the rest of the answer is lost.
+          const created = await response.json().catch(() => null) as { sid?: unknown } | null;
+          return typeof created?.sid === "string" ? { providerId: created.sid } : {};
         }
         // Twilio explains refusals as `{ code, message }`; the code is safe to log. A 4xx is
         // Twilio refusing the message before taking it (bad number, no permission, rate).

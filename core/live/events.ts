@@ -2,7 +2,7 @@ import { monotonicUlid } from "../ids.ts";
 import type { StoredEvent } from "../../kv/events.ts";
 
 /** Categories of live events: the SSE event names (README, "What an admin sees"). */
-export type EventKind = "presence" | "otp" | "user" | "channel";
+export type EventKind = "presence" | "otp" | "user" | "channel" | "fraud" | "audit";
 
 /** A live event as subscribers receive it. */
 export interface LiveEvent extends StoredEvent {

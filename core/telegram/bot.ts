@@ -1,7 +1,6 @@
 import type { Bot, Context } from "grammy/web";
 import { claimUpdate } from "../../kv/telegram.ts";
 import { maskRecipient } from "../auth/recipients.ts";
-import { PRODUCT_NAME } from "../delivery/messages.ts";
 import {
   continueRequest,
   sharePhone,
@@ -39,7 +38,7 @@ export function installHandlers(bot: Bot, ctx: TelegramFlowContext): void {
     const token = c.match.trim();
     if (!token) {
       await c.reply(
-        `Hi! I send ${PRODUCT_NAME} sign-in codes. Share your phone number once, and codes for it ` +
+        `Hi! I send ${ctx.config.appName} sign-in codes. Share your phone number once, and codes for it ` +
           `will arrive here instead of by SMS.`,
         { reply_markup: shareKeyboard },
       );
@@ -112,7 +111,7 @@ export function installHandlers(bot: Bot, ctx: TelegramFlowContext): void {
 
   bot.on("message", async (c) => {
     await c.reply(
-      `I only send ${PRODUCT_NAME} sign-in codes. Commands: /start to link your phone number, ` +
+      `I only send ${ctx.config.appName} sign-in codes. Commands: /start to link your phone number, ` +
         "/unlink to unlink it.",
     );
   });

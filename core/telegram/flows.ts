@@ -1,6 +1,6 @@
 import {
+  addOtpDelivery,
   addReplaceRequest,
-  addTelegramMessage,
   getRequest,
   type OtpRequest,
   type StoredRequest,
@@ -23,9 +23,11 @@ import {
   normalizePhone,
   parseRecipient,
 } from "../auth/recipients.ts";
+import { addTries, otpDeliveryOf } from "../delivery/log.ts";
 import { codeMessage } from "../delivery/messages.ts";
-import type { DeliveryRouter } from "../delivery/router.ts";
-import { emitEvent } from "../live/emit.ts";
+import { type Delivered, type DeliveryRouter, NotDelivered } from "../delivery/router.ts";
+import { addEventWrites } from "../live/emit.ts";
+import type { LiveEvent } from "../live/events.ts";
 import type { Services } from "../services.ts";
 
 /** What the bot's flows use: the services, the delivery router and code-message deletion. */
@@ -146,7 +148,7 @@ async function sendCodeToChat(
       };
       const writes = addReplaceRequest(new Writes(), entry, next, ctx.clock.now());
       if (!await ctx.commits.commit(writes)) return CONFLICT;
-      return { request: next, previous: stored.telegram };
+      return { request: next, previous: stored.delivery?.telegram ?? null };
     });
   } catch (error) {
     if (error instanceof KvContention) return "failed";
@@ -155,38 +157,69 @@ async function sendCodeToChat(
   if (!replaced) return "expired";
   const { request: sentFor, previous } = replaced;
   const lifetime = Math.max(1, Math.round((sentFor.expiresAt - ctx.clock.now()) / 1000));
+  const recipient = maskRecipient(parseRecipient(sentFor.recipient));
+  let sent: Delivered;
   try {
-    const sent = await ctx.delivery.deliver(
-      [{ channel: "telegram", to: chat.id }],
-      codeMessage(code, lifetime, {
-        name: chat.firstName,
-        deletesAfterSeconds: settings.telegram_autodelete_seconds,
-      }),
+    sent = await ctx.delivery.deliver(
+      [{ channel: "telegram", provider: "bot", to: chat.id }],
+      {
+        ...codeMessage(code, lifetime, {
+          locale: sentFor.locale,
+          appName: ctx.config.appName,
+          name: chat.firstName,
+          deletesAfterSeconds: settings.telegram_autodelete_seconds,
+        }),
+        code,
+        ttlSeconds: lifetime,
+      },
     );
-    const { chatId, messageId, deleteAt } = sent.receipt;
-    if (chatId !== undefined && messageId !== undefined && deleteAt !== undefined) {
-      const now = ctx.clock.now();
-      const ref = { chatId, messageId, deleteAt };
-      await ctx.commits.commit(
-        addTelegramMessage(new Writes(), requestId, ref, sentFor.expiresAt, now),
-      );
-    }
-  } catch {
-    await emitEvent(ctx, "otp", "otp.failed", {
+  } catch (error) {
+    const tried = error instanceof NotDelivered ? error.tried : [];
+    const now = ctx.clock.now();
+    const event = ctx.bus.newEvent("otp", "otp.failed", now, {
       request_id: requestId,
-      recipient: maskRecipient(parseRecipient(sentFor.recipient)),
+      recipient,
       reason: "delivery",
     });
+    const writes = addEventWrites(new Writes(), event, now);
+    addTries(writes, requestId, tried);
+    await commitEvent(ctx, writes, event);
     return "failed";
   }
+  const now = ctx.clock.now();
+  const event = ctx.bus.newEvent("otp", "otp.sent", now, {
+    request_id: requestId,
+    recipient,
+    channel: "telegram",
+    provider: sent.provider,
+  });
+  const writes = addEventWrites(new Writes(), event, now);
+  const logged = addTries(writes, requestId, sent.tried);
+  addOtpDelivery(
+    writes,
+    requestId,
+    otpDeliveryOf(sent, logged[logged.length - 1], null),
+    sentFor.expiresAt,
+    now,
+  );
+  await commitEvent(ctx, writes, event);
   // An older code of this request is void now; its message goes.
   await ctx.telegram.deleteCodeMessage(previous);
-  await emitEvent(ctx, "otp", "otp.sent", {
-    request_id: requestId,
-    recipient: maskRecipient(parseRecipient(sentFor.recipient)),
-    channel: "telegram",
-  });
   return "sent";
+}
+
+/** Commits an event with its writes and publishes it; a lost event is only logged. */
+async function commitEvent(
+  ctx: TelegramFlowContext,
+  writes: Writes,
+  event: LiveEvent,
+): Promise<void> {
+  try {
+    await ctx.commits.commit(writes);
+  } catch (error) {
+    ctx.log.warn("event not logged", { type: String(event.data.type), error: String(error) });
+  }
+  ctx.bus.publish(event);
 }
 
 async function liveRequest(ctx: TelegramFlowContext, id: string): Promise<StoredRequest | null> {

@@ -100,3 +100,13 @@ Deno.test("loadConfig() - production webhooks must be signed", () => {
   });
   assert.equal(config.sms.provider, "webhook");
 });
+
+Deno.test("loadConfig() - APP_NAME names the product in messages: trimmed, one line, 1-64 characters", () => {
+  assert.equal(loadConfig({}).appName, "Doorman");
+  assert.equal(loadConfig({ APP_NAME: "  Acme Cloud  " }).appName, "Acme Cloud");
+  assert.equal(loadConfig({ APP_NAME: "x".repeat(64) }).appName, "x".repeat(64));
+  assert.throws(() => loadConfig({ APP_NAME: "" }), /APP_NAME/);
+  assert.throws(() => loadConfig({ APP_NAME: "   " }), /APP_NAME/);
+  assert.throws(() => loadConfig({ APP_NAME: "x".repeat(65) }), /APP_NAME/);
+  assert.throws(() => loadConfig({ APP_NAME: "Acme\r\nBcc: eve@example.com" }), /APP_NAME/);
+});

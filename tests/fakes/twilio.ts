@@ -2,7 +2,10 @@
  * A fake Twilio Messages API on loopback: `POST /2010-04-01/Accounts/{sid}/Messages.json`
  * with HTTP Basic auth and a form body, answering like Twilio does. It can be told to refuse
  * (an error status with a Twilio error code), stall, break the connection or stop listening.
+ * A message created with `StatusCallback` can be given status changes (`sendStatus`), posted
+ * there as Twilio does: form-encoded and signed with `X-Twilio-Signature`.
  */
+import { createHmac } from "node:crypto";
 import { listenInFront } from "./faulty_http.ts";
 
 /** One message Twilio "sent". */
@@ -10,6 +13,10 @@ export interface TwilioMessage {
   to: string;
   from: string;
   body: string;
+  /** `SM` and 32 hex digits, as Twilio's message SIDs. */
+  sid: string;
+  /** The `StatusCallback` the message was created with. */
+  statusCallback?: string;
 }
 
 /**
@@ -40,6 +47,32 @@ export interface FakeTwilio extends AsyncDisposable {
   /** When set, the next requests fail with this Twilio error (shorthand for a `status` mode). */
   failWith: { status: number; code: number } | null;
   mode: TwilioMode;
+  /**
+   * Posts a status change of message `sid` to its `StatusCallback`, form-encoded and signed as
+   * Twilio does (`ErrorCode` with `failed`/`undelivered`); resolves to the callback's status.
+   */
+  sendStatus(sid: string, status: string, options?: { errorCode?: number }): Promise<number>;
+}
+
+/** Twilio's request signature: base64 HMAC-SHA1 of the URL and the sorted name/value pairs. */
+function signTwilioRequest(authToken: string, url: string, params: URLSearchParams): string {
+  const names = [...new Set(params.keys())].sort();
+  let data = url;
+  for (const name of names) {
+    for (const value of params.getAll(name).sort()) data += name + value;
+  }
+  return createHmac("sha1", authToken).update(data).digest("base64");
+}
+
+/** A message SID: `SM` and 32 hex digits. */
+function messageSid(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return `SM${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/** `RawDlrDoneDate`: when the carrier reported, as YYMMDDhhmm (UTC). */
+function dlrDoneDate(at: Date): string {
+  return at.toISOString().replace(/^\d\d(\d\d)-(\d\d)-(\d\d)T(\d\d):(\d\d).*$/, "$1$2$3$4$5");
 }
 
 /** Twilio's wording of the errors the fake can be told to answer. */
@@ -68,6 +101,35 @@ export function startFakeTwilio(accountSid: string, authToken: string): FakeTwil
       mode = next;
       if (next.kind === "refuse") front.refuse();
       else front.accept();
+    },
+    async sendStatus(sid, status, options = {}) {
+      const message = fake.messages.find((m) => m.sid === sid);
+      if (!message?.statusCallback) throw new Error(`message ${sid} has no status callback`);
+      const params = new URLSearchParams({
+        AccountSid: accountSid,
+        ApiVersion: "2010-04-01",
+        From: message.from,
+        MessageSid: sid,
+        MessageStatus: status,
+        SmsSid: sid,
+        SmsStatus: status,
+        To: message.to,
+      });
+      if (options.errorCode !== undefined) params.set("ErrorCode", String(options.errorCode));
+      if (status === "delivered" || status === "undelivered") {
+        params.set("RawDlrDoneDate", dlrDoneDate(new Date()));
+      }
+      const response = await fetch(message.statusCallback, {
+        method: "POST",
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          "user-agent": "TwilioProxy/1.1",
+          "x-twilio-signature": signTwilioRequest(authToken, message.statusCallback, params),
+        },
+        body: params,
+      });
+      await response.body?.cancel();
+      return response.status;
     },
     async [Symbol.asyncDispose]() {
       for (const release of stalls) release();
@@ -111,15 +173,24 @@ export function startFakeTwilio(accountSid: string, authToken: string): FakeTwil
       });
       return twilioError(504, 20504);
     }
-    const message = {
+    const message: TwilioMessage = {
       to: form.get("To") ?? "",
       from: form.get("From") ?? "",
       body: form.get("Body") ?? "",
+      sid: messageSid(),
     };
+    const statusCallback = form.get("StatusCallback");
+    if (statusCallback) message.statusCallback = statusCallback;
     fake.messages.push(message);
-    return Response.json({ sid: `SM${fake.messages.length}`, status: "queued", ...message }, {
-      status: 201,
-    });
+    return Response.json({
+      sid: message.sid,
+      account_sid: accountSid,
+      api_version: "2010-04-01",
+      status: "queued",
+      to: message.to,
+      from: message.from,
+      body: message.body,
+    }, { status: 201 });
   });
   // Clients talk to the front, which breaks connections when the mode says so.
   const front = listenInFront(server.addr, {

@@ -395,7 +395,11 @@ interface WsFuzzing extends AsyncDisposable {
 
 async function startWsFuzzing(): Promise<WsFuzzing> {
   const h = await startHarness({
-    env: { ADMIN_PHONES: ADMIN_PHONE, OTP_IP_RATE_LIMIT_PER_HOUR: "1000000" },
+    env: {
+      ADMIN_PHONES: ADMIN_PHONE,
+      OTP_IP_RATE_LIMIT_PER_HOUR: "1000000",
+      SMS_PREFIX_AUTOBLOCK: "false",
+    },
   });
   const server = serveHarness(h);
   const sessions: Record<string, SignInBody> = {

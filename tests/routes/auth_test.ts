@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { errorOf, startHarness } from "../helpers.ts";
+import { errorOf, spreadPhone, startHarness } from "../helpers.ts";
 
 const PHONE = "+14155550100";
 
@@ -252,9 +252,7 @@ Deno.test("otp.request() - a recipient gets at most 5 codes per rolling hour", a
 Deno.test("otp.request() - one client IP gets at most 30 codes per hour", async () => {
   await using h = await startHarness();
   for (let i = 0; i < 30; i++) {
-    const res = await h.post("/api/v1/auth/otp/request", {
-      phone: `+1415555${String(i).padStart(4, "0")}`,
-    });
+    const res = await h.post("/api/v1/auth/otp/request", { phone: spreadPhone(i) });
     assert.equal(res.status, 202, `request ${i}`);
   }
   const res = await h.post("/api/v1/auth/otp/request", { phone: "+14155559999" });
@@ -440,7 +438,7 @@ Deno.test("otp.request() - 200 parallel requests from one IP: exactly the IP lim
   const answers = await Promise.all(
     Array.from(
       { length: 200 },
-      (_, i) => h.post("/api/v1/auth/otp/request", { phone: `+1415555${String(1000 + i)}` }),
+      (_, i) => h.post("/api/v1/auth/otp/request", { phone: spreadPhone(i) }),
     ),
   );
   const statuses = answers.map((res) => res.status);

@@ -28,7 +28,7 @@ Deno.test("operations - openapi.json is built from the request schemas", async (
   assert.equal(doc.openapi, "3.1.0");
   const request = doc.paths["/api/v1/auth/otp/request"].post.requestBody.content["application/json"]
     .schema;
-  assert.deepEqual(Object.keys(request.properties).sort(), ["channel", "email", "phone"]);
+  assert.deepEqual(Object.keys(request.properties).sort(), ["channel", "email", "locale", "phone"]);
   assert.deepEqual(request.properties.channel.enum, ["auto", "sms", "telegram", "email"]);
   assert.equal(request.additionalProperties, false);
   const settings = doc.paths["/api/v1/admin/settings"].put.requestBody.content["application/json"]

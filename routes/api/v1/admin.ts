@@ -2,6 +2,8 @@ import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { z } from "zod";
 import { changeSettings, readSettings } from "../../../core/admin/settings.ts";
+import { listAdminDeliveries } from "../../../core/admin/deliveries.ts";
+import { liftBlock, readFraud } from "../../../core/admin/fraud.ts";
 import { readAdminStats } from "../../../core/admin/stats.ts";
 import { listAdminUsers, updateUser } from "../../../core/admin/users.ts";
 import type { LiveEvent } from "../../../core/live/events.ts";
@@ -11,14 +13,20 @@ import { settingsPatchSchema } from "../../../core/settings.ts";
 import type { AppEnv } from "../../../web/env.ts";
 import { jsonBody, query, requireAdmin } from "../../../web/middleware.ts";
 
+// KV cursors are base64url: anything else cannot be one (and must not reach KV).
+const cursorSchema = z.string().max(1024).regex(
+  /^[A-Za-z0-9_=-]*$/,
+  "not a cursor this list gave out",
+)
+  .optional().transform((s) => s || undefined);
+
 /** `GET /users` query. */
 export const userListSchema = z.object({
   status: z.enum(["online", "offline", "all"]).default("all"),
   q: z.string().trim().max(254).optional().transform((s) => s || undefined),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   // KV cursors are base64url: anything else cannot be one (and must not reach KV).
-  cursor: z.string().max(1024).regex(/^[A-Za-z0-9_=-]*$/, "not a cursor this list gave out")
-    .optional().transform((s) => s || undefined),
+  cursor: cursorSchema,
 }).strict();
 
 /** `PATCH /users/:id` body: at least one of status and role. */
@@ -28,6 +36,18 @@ export const userPatchSchema = z.object({
 }).strict().refine((patch) => patch.status !== undefined || patch.role !== undefined, {
   message: "send status, role or both",
 });
+
+/** `GET /deliveries` query. */
+export const deliveryListSchema = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: cursorSchema,
+  channel: z.enum(["sms", "telegram", "email"]).optional(),
+  status: z.enum(["sent", "delivered", "failed", "refused"]).optional(),
+}).strict();
+
+/** A number range in a path: `+1646` (the `+` may come encoded, or be left out). */
+const prefixSchema = z.string().trim().transform((s) => s.startsWith("+") ? s : `+${s}`)
+  .pipe(z.string().regex(/^\+[1-9]\d{1,8}$/));
 
 /** Comment lines that keep idle proxies from closing the stream. */
 const SSE_KEEP_ALIVE_MS = 15_000;
@@ -92,6 +112,21 @@ export const adminRoutes = new Hono<AppEnv>()
   .put("/settings", ...jsonBody(settingsPatchSchema), async (c) => {
     const { ctx, caller } = c.var;
     return c.json(await changeSettings(ctx, c.req.valid("json"), { by: caller.user.id }), 200);
+  })
+  .get("/deliveries", query(deliveryListSchema), async (c) => {
+    return c.json(await listAdminDeliveries(c.var.ctx, c.req.valid("query")), 200);
+  })
+  .get("/fraud", async (c) => c.json(await readFraud(c.var.ctx), 200))
+  .delete("/fraud/prefixes/:prefix", async (c) => {
+    const prefix = prefixSchema.safeParse(c.req.param("prefix"));
+    if (!prefix.success) {
+      throw new AppError("VALIDATION_FAILED", "A number range looks like +1646.", {
+        details: [{ path: "prefix", message: "a + and 2 to 9 digits" }],
+      });
+    }
+    const { ctx, caller, ip } = c.var;
+    await liftBlock(ctx, prefix.data, { userId: caller.user.id, ip });
+    return c.body(null, 204);
   });
 
 /** The admin API's routes, for the dashboard's typed client (`hc<AdminApi>`). */

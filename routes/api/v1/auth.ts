@@ -4,6 +4,7 @@ import { requestCode } from "../../../core/auth/otp.ts";
 import { verifyCode } from "../../../core/auth/verify.ts";
 import { normalizeEmail, normalizePhone, type Recipient } from "../../../core/auth/recipients.ts";
 import { logout, refreshSession } from "../../../core/auth/sessions.ts";
+import { pickLocale } from "../../../core/delivery/locale.ts";
 import type { AppEnv } from "../../../web/env.ts";
 import { jsonBody, limitBody, optionalJsonBody, requireUser } from "../../../web/middleware.ts";
 
@@ -12,6 +13,11 @@ export const codeRequestSchema = z.object({
   phone: z.string().max(64).optional(),
   email: z.string().max(320).optional(),
   channel: z.enum(["auto", "sms", "telegram", "email"]).optional(),
+  // A BCP 47 tag (`de`, `pt-BR`); a well-formed tag Doorman has no texts for falls back.
+  locale: z.string().max(35).regex(
+    /^[A-Za-z]{2,8}([-_][A-Za-z0-9]{1,8})*$/,
+    "must be a language tag like en, de or pt-BR",
+  ).optional(),
 }).strict().transform((body, ctx) => {
   if (body.phone !== undefined && body.email !== undefined) {
     ctx.addIssue({ code: "custom", path: ["email"], message: "send either phone or email" });
@@ -53,7 +59,7 @@ export const codeRequestSchema = z.object({
     return z.NEVER;
   }
   const channel = body.channel ?? (recipient?.kind === "email" ? "email" : "auto");
-  return { recipient, channel };
+  return { recipient, channel, locale: body.locale };
 });
 
 /** `POST /otp/verify`. Spaces and dashes inside the code are ignored. */
@@ -74,8 +80,13 @@ export const logoutSchema = z.object({ refresh_token: z.string().min(1).max(512)
 /** Sign-in with one-time codes, refresh and logout: `/api/v1/auth/*`. */
 export const authRoutes = new Hono<AppEnv>()
   .post("/otp/request", ...jsonBody(codeRequestSchema), async (c) => {
-    const { recipient, channel } = c.req.valid("json");
-    const answer = await requestCode(c.var.ctx, { recipient, channel, ip: c.var.ip });
+    const { recipient, channel, locale } = c.req.valid("json");
+    const answer = await requestCode(c.var.ctx, {
+      recipient,
+      channel,
+      ip: c.var.ip,
+      locale: pickLocale(locale, c.req.header("accept-language") ?? null),
+    });
     return c.json(answer, 202);
   })
   .post("/otp/verify", ...jsonBody(codeVerifySchema), async (c) => {
