@@ -17,7 +17,9 @@ export function describe(event: LiveEvent): string {
     case "otp.requested":
       return `Code requested${d.recipient ? ` for ${d.recipient}` : ""} (waiting for Telegram)`;
     case "otp.sent":
-      return `Code sent to ${d.recipient} by ${d.channel}`;
+      return d.test
+        ? `Test code for ${d.recipient} (nothing sent)`
+        : `Code sent to ${d.recipient} by ${d.channel}`;
     case "otp.verified":
       return `${d.recipient} signed in${d.new_user ? " (new user)" : ""}`;
     case "otp.invalid":
@@ -26,6 +28,8 @@ export function describe(event: LiveEvent): string {
       return `Delivery to ${d.recipient} failed`;
     case "otp.rate_limited":
       return `Rate limited (${d.limit}) ${d.recipient}`;
+    case "otp.refused":
+      return `SMS to ${d.recipient} refused (${String(d.reason).replace("_", " ")})`;
     case "user.updated":
       return `${d.user_id} is now ${d.status} (${d.role})`;
     case "user.signed_out":
@@ -34,6 +38,14 @@ export function describe(event: LiveEvent): string {
       return `${d.channel} is failing: ${d.error}`;
     case "channel.up":
       return `${d.channel} works again`;
+    case "channel.budget_exhausted":
+      return `Daily ${d.channel} budget of ${d.limit} spent`;
+    case "fraud.prefix_blocked":
+      return `Number range ${d.prefix} blocked for SMS: ${d.sent} sent, ${d.verified} used`;
+    case "fraud.prefix_unblock":
+      return `Number range ${d.target} unblocked by ${
+        (d.actor as { user_id?: string } | undefined)?.user_id ?? "an admin"
+      }`;
     default:
       return String(d.type);
   }
@@ -63,7 +75,7 @@ export default function EventFeed({ initial }: { initial: LiveEvent[] }) {
     <div>
       <div class="toolbar">
         <div class="segmented" role="group" aria-label="Show kinds">
-          {(["otp", "presence", "user", "channel"] as const).map((kind) => (
+          {(["otp", "presence", "user", "channel", "fraud", "audit"] as const).map((kind) => (
             <button
               type="button"
               key={kind}
@@ -75,6 +87,8 @@ export default function EventFeed({ initial }: { initial: LiveEvent[] }) {
                 presence: "Presence",
                 user: "Accounts",
                 channel: "Channels",
+                fraud: "Fraud",
+                audit: "Audit",
               }[
                 kind
               ]}

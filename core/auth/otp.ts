@@ -14,7 +14,7 @@ import { addIpCount, addIpRefund, readIpCounter, SHARED_BUCKET_MS } from "../../
 import { CONFLICT, retry } from "../../kv/retry.ts";
 import { addStatCounts } from "../../kv/stats.ts";
 import { Writes } from "../../kv/writes.ts";
-import { addTries, otpDeliveryOf } from "../delivery/log.ts";
+import { addTries, newDeliveryId, otpDeliveryOf } from "../delivery/log.ts";
 import { codeMessage } from "../delivery/messages.ts";
 import {
   type Delivered,
@@ -316,8 +316,9 @@ async function deliverCode(
       tried: error.tried,
       smsRefund: plan.smsPrefix !== null && !(smsTry?.mayHaveSent ?? false) ? plan.smsPrefix : null,
     });
-    // SMS was not tried because protection refused it: that is the answer.
-    if (plan.smsRefused) throw plan.smsRefused.error;
+    // SMS was not tried because protection refused it: that is the answer, logged like a
+    // refusal with nothing else to try.
+    if (plan.smsRefused) await refuse(ctx, to, plan.smsRefused, request.id);
     throw error;
   }
   const now = ctx.clock.now();
@@ -364,7 +365,7 @@ function testChannel(recipient: ContactRecipient | null, choice: ChannelChoice):
 function testDelivery(request: OtpRequest): Delivery {
   const recipient = parseRecipient(request.recipient);
   return {
-    id: newId("dlv", request.createdAt),
+    id: newDeliveryId(request.createdAt),
     at: request.createdAt,
     requestId: request.id,
     channel: request.channel,
@@ -383,12 +384,14 @@ function testDelivery(request: OtpRequest): Delivery {
 /**
  * Answers a request SMS protection refused and no other channel could take: `otp.rate_limited`
  * for a range over its hourly cap, else `otp.refused` with a `refused` delivery log entry, in
- * one commit. Throws the refusal.
+ * one commit. `requestId` names the request when it was stored (and its other tries failed).
+ * Throws the refusal.
  */
 async function refuse(
   ctx: CodeRequestContext,
   to: Recipient,
   verdict: Extract<SmsVerdict, { ok: false }>,
+  requestId: string | null = null,
 ): Promise<never> {
   const now = ctx.clock.now();
   const masked = maskRecipient(to);
@@ -401,6 +404,7 @@ async function refuse(
     throw verdict.error;
   }
   const event = ctx.bus.newEvent("otp", "otp.refused", now, {
+    ...(requestId ? { request_id: requestId } : {}),
     recipient: masked,
     channel: "sms",
     reason: verdict.reason,
@@ -409,9 +413,9 @@ async function refuse(
   });
   const writes = addEventWrites(new Writes(), event, now);
   addDelivery(writes, {
-    id: newId("dlv", now),
+    id: newDeliveryId(now),
     at: now,
-    requestId: null,
+    requestId,
     channel: "sms",
     provider: "doorman",
     to: masked,

@@ -108,6 +108,8 @@ export async function signInWithCode(
     const writes = new Writes();
     const events: LiveEvent[] = [];
     const masked = maskRecipient(parseRecipient(request.recipient));
+    // A test recipient's events say so (API.md, "Test recipients").
+    const test = request.test ? { test: true } : {};
     if (!matches) {
       const attemptsLeft = request.maxAttempts - request.attempts - 1;
       addAttempt(writes, stored.entry, now);
@@ -116,6 +118,7 @@ export async function signInWithCode(
         request_id: request.id,
         recipient: masked,
         attempts_left: attemptsLeft,
+        ...test,
       }));
       for (const event of events) addEventWrites(writes, event, now);
       const landed = ctx.failures.admit(ip);
@@ -155,6 +158,7 @@ export async function signInWithCode(
       recipient: masked,
       user_id: userId,
       new_user: !user.value,
+      ...test,
     }));
     for (const event of events) addEventWrites(writes, event, now);
     const presence = await prepareActivity(ctx, userId, {

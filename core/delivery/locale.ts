@@ -15,15 +15,18 @@ export const SUPPORTED_LOCALES: readonly string[] = [
 
 /**
  * The language to write in: the `requested` tag when Doorman has it (or its primary language:
- * `pt-BR` → `pt`), else the best of `Accept-Language` by q-value, else `en`. Case-insensitive;
- * never throws, whatever the input.
+ * `pt-BR` → `pt`), else `en`; without a requested tag, the best of `Accept-Language` by
+ * q-value, else `en`. (A tag the client chose wins over its header, even one Doorman lacks.)
+ * Case-insensitive; never throws, whatever the input.
  */
 export function pickLocale(
   requested: string | undefined | null,
   acceptLanguage: string | null,
 ): string {
-  return (typeof requested === "string" ? match(requested) : undefined) ??
-    (typeof acceptLanguage === "string" ? fromAcceptLanguage(acceptLanguage) : undefined) ??
+  if (typeof requested === "string" && requested.trim() !== "") {
+    return match(requested) ?? DEFAULT_LOCALE;
+  }
+  return (typeof acceptLanguage === "string" ? fromAcceptLanguage(acceptLanguage) : undefined) ??
     DEFAULT_LOCALE;
 }
 

@@ -2,7 +2,7 @@ import { addDelivery, type Delivery } from "../../kv/deliveries.ts";
 import type { ChannelName, OtpDelivery } from "../../kv/otp_requests.ts";
 import type { Writes } from "../../kv/writes.ts";
 import { maskRecipient, phoneRange } from "../auth/recipients.ts";
-import { newId } from "../ids.ts";
+import { monotonicUlid, ulid } from "../ids.ts";
 import type { Delivered, TriedAttempt } from "./router.ts";
 
 /**
@@ -26,6 +26,20 @@ function countryOf(channel: ChannelName, provider: string, to: string): string |
   return to.startsWith("+") ? phoneRange(to).country : null;
 }
 
+const nextInMs = monotonicUlid();
+let lastAt = -Infinity;
+
+/**
+ * A new delivery log id for an entry made `at`. The log lists by id, newest first, and tries
+ * of one request can start within one millisecond (a try refused at once, then the next): ids
+ * of one millisecond keep the order they were made in, so the later try lists first.
+ */
+export function newDeliveryId(at: number): string {
+  const id = at >= lastAt ? nextInMs(at) : ulid(at);
+  lastAt = Math.max(lastAt, at);
+  return `dlv_${id}`;
+}
+
 /** A log entry of a try, with a new id. */
 export function deliveryOf(
   requestId: string,
@@ -33,7 +47,7 @@ export function deliveryOf(
   options: { test?: boolean } = {},
 ): Delivery {
   const delivery: Delivery = {
-    id: newId("dlv", tried.at),
+    id: newDeliveryId(tried.at),
     at: tried.at,
     requestId,
     channel: tried.channel,

@@ -6,7 +6,14 @@ import type { AdminEvent } from "../../routes/api/v1/admin.ts";
 export type LiveEvent = AdminEvent;
 
 /** The stream's event names. */
-export const KINDS: readonly LiveEvent["kind"][] = ["presence", "otp", "user", "channel"];
+export const KINDS: readonly LiveEvent["kind"][] = [
+  "presence",
+  "otp",
+  "user",
+  "channel",
+  "fraud",
+  "audit",
+];
 
 /** Connection state every island shows: "live" (stream open) or "polling" (fallback). */
 export const connection = signal<"connecting" | "live" | "polling">("connecting");
