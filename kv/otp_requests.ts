@@ -29,6 +29,11 @@ export interface OtpRequest {
   locale?: string;
   /** A test recipient's: nothing is sent, its fixed code verifies. */
   test?: boolean;
+  /**
+   * The number range of a request whose only way is SMS (known when it is stored, so its
+   * delivery need not be written down for a verify to count it).
+   */
+  smsPrefix?: string;
 }
 
 /** Where a Telegram code message is. */

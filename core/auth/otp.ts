@@ -198,6 +198,9 @@ export async function requestCode(
         locale,
       };
       if (test) request.test = true;
+      // SMS is the only way: the request says where it went, no delivery record needed.
+      const smsOnly = plan.smsPrefix !== null && plan.attempts.length === 1;
+      if (smsOnly) request.smsPrefix = plan.smsPrefix!;
       const cooldownUntil = now + settings.otp_resend_cooldown_seconds * 1000;
       const next: RecipientRecord = {
         activeRequestId: id,
@@ -296,16 +299,18 @@ async function deliverCode(
   const ttlSeconds = Math.max(1, Math.round((request.expiresAt - request.createdAt) / 1000));
   let delivered: Delivered;
   try {
-    delivered = await ctx.delivery.deliver(plan.attempts, (via) => ({
-      ...codeMessage(code, ttlSeconds, {
-        locale,
-        appName: ctx.config.appName,
-        deletesAfterSeconds: via === "telegram" ? settings.telegram_autodelete_seconds : undefined,
-      }),
-      code,
-      ttlSeconds,
-      requestId: request.id,
-    }));
+    // `Object.assign`, not a spread: the message renders each medium only when it is read.
+    delivered = await ctx.delivery.deliver(plan.attempts, (via) =>
+      Object.assign(
+        codeMessage(code, ttlSeconds, {
+          locale,
+          appName: ctx.config.appName,
+          deletesAfterSeconds: via === "telegram"
+            ? settings.telegram_autodelete_seconds
+            : undefined,
+        }),
+        { code, ttlSeconds, requestId: request.id },
+      ));
   } catch (error) {
     if (!(error instanceof NotDelivered)) throw error;
     // Counts come back only when nothing can have been sent: a gateway that took the
@@ -331,7 +336,11 @@ async function deliverCode(
   const writes = addEventWrites(new Writes(), event, now);
   const logged = addTries(writes, request.id, delivered.tried);
   const delivery = otpDeliveryOf(delivered, logged[logged.length - 1], plan.smsPrefix);
-  addOtpDelivery(writes, request.id, delivery, request.expiresAt, now);
+  // A verify needs it for a Telegram message to delete, a Gateway to tell, or an SMS the
+  // request itself does not name (one that came after another channel failed).
+  const needed = delivery.telegram !== null || delivered.channel === "telegram" ||
+    (delivery.smsPrefix !== null && request.smsPrefix === undefined);
+  if (needed) addOtpDelivery(writes, request.id, delivery, request.expiresAt, now);
   const smsLanded = plan.smsPrefix && delivered.channel !== "sms"
     ? ctx.smsProtection.count(writes, plan.smsPrefix, request.createdAt, -1)
     : null;
@@ -344,8 +353,8 @@ async function deliverCode(
     smsLanded?.(committed);
   }
   // The copy kept for a verify learns where the code went (its Telegram message, its range).
-  if (committed) ctx.issued.delivered(request.id, delivery);
-  else ctx.issued.forget(request.id);
+  if (committed && needed) ctx.issued.delivered(request.id, delivery);
+  else if (!committed) ctx.issued.forget(request.id);
   ctx.bus.publish(event);
   ctx.log.info("code sent", {
     otp_request_id: request.id,

@@ -1,4 +1,4 @@
-import { parsePhoneNumberFromString } from "libphonenumber-js";
+import { parsePhoneNumberFromString, type PhoneNumber } from "libphonenumber-js";
 import { z } from "zod";
 
 /**
@@ -25,6 +25,8 @@ export function normalizePhone(input: string): string | null {
   if (!/^\+[1-9]\d{5,14}$/.test(compact)) return null;
   const parsed = parsePhoneNumberFromString(compact);
   if (!parsed || !parsed.isValid()) return null;
+  // Parsed once: its country and range are kept for `phoneRange` (SMS protection asks next).
+  remember(parsed.number, rangeOf(parsed));
   return parsed.number;
 }
 
@@ -106,16 +108,22 @@ const ranges = new Map<string, PhoneRange>();
 
 /** The country and number range of a canonical E.164 phone (memoized, bounded). */
 export function phoneRange(phone: string): PhoneRange {
-  let range = ranges.get(phone);
-  if (range) return range;
+  const known = ranges.get(phone);
+  if (known) return known;
   const parsed = parsePhoneNumberFromString(phone);
-  range = parsed
-    ? {
-      country: parsed.country ?? null,
-      prefix: `+${parsed.countryCallingCode}${String(parsed.nationalNumber).slice(0, 3)}`,
-    }
-    : { country: null, prefix: phone.slice(0, 5) };
+  const range = parsed ? rangeOf(parsed) : { country: null, prefix: phone.slice(0, 5) };
+  remember(phone, range);
+  return range;
+}
+
+function rangeOf(parsed: PhoneNumber): PhoneRange {
+  return {
+    country: parsed.country ?? null,
+    prefix: `+${parsed.countryCallingCode}${String(parsed.nationalNumber).slice(0, 3)}`,
+  };
+}
+
+function remember(phone: string, range: PhoneRange): void {
   if (ranges.size >= 10_000) ranges.clear();
   ranges.set(phone, range);
-  return range;
 }

@@ -141,7 +141,8 @@ export async function signInWithCode(
       : { user: emptyUserEntry(newId("usr", now)), presence: null };
     addConsumeRequest(writes, stored);
     // A code that came by SMS and was used: its number range is not pumping.
-    if (stored.delivery?.smsPrefix) addSmsVerified(writes, stored.delivery.smsPrefix, now);
+    const smsPrefix = smsPrefixOf(stored);
+    if (smsPrefix) addSmsVerified(writes, smsPrefix, now);
     if (user.value && user.value.status !== "active") {
       if (!await ctx.commits.commit(writes.check(user))) return CONFLICT;
       return { kind: "disabled", user: user.value, stored };
@@ -205,7 +206,7 @@ export async function signInWithCode(
   // The code is used either way: its Telegram message goes at once, and the Gateway is told.
   await ctx.telegram?.deleteCodeMessage(outcome.stored.delivery?.telegram ?? null);
   tellGateway(ctx, outcome.stored, input.code);
-  const smsPrefix = outcome.stored.delivery?.smsPrefix;
+  const smsPrefix = smsPrefixOf(outcome.stored);
   if (smsPrefix) ctx.smsProtection.verified(smsPrefix);
   if (outcome.kind === "disabled") throw accountDisabled(outcome.user);
   ctx.log.info("signed in", {
@@ -214,6 +215,11 @@ export async function signInWithCode(
     new_user: outcome.newUser,
   });
   return outcome.signIn;
+}
+
+/** The number range a request's code went to by SMS, if it did. */
+function smsPrefixOf(stored: StoredRequest): string | null {
+  return stored.entry.value.smsPrefix ?? stored.delivery?.smsPrefix ?? null;
 }
 
 /**

@@ -32,7 +32,8 @@ export function pickLocale(
 
 /** The texts for `tag` (matched like `pickLocale`), English when Doorman does not have it. */
 export function localeFor(tag: string | undefined | null): Locale {
-  return LOCALES[pickLocale(tag, null)];
+  // A supported tag (what requests carry once picked) needs no matching.
+  return (tag ? LOCALES[tag] : undefined) ?? LOCALES[pickLocale(tag, null)];
 }
 
 /** The supported tag for one BCP 47 tag: the tag itself, then ever shorter prefixes. */

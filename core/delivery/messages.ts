@@ -51,31 +51,60 @@ export function codeMessage(
   ) as Values;
   const html = (template: string, values: Partial<Values> = {}) =>
     fill(escapeHtml(template), { ...escaped, ...values });
-  const deletes = options.deletesAfterSeconds
-    ? html(t.telegram.selfDelete, {
-      lifetime: escapeHtml(lifetime(t, options.deletesAfterSeconds)),
-    })
-    : "";
+  const deletes = () =>
+    options.deletesAfterSeconds
+      ? html(t.telegram.selfDelete, {
+        lifetime: escapeHtml(lifetime(t, options.deletesAfterSeconds)),
+      })
+      : "";
 
-  return {
-    text: fill(t.sms, plain),
-    subject: fill(t.email.subject, plain),
-    html: emailHtml(t, html, plain),
-    telegramHtml: (plain.name ? `${html(t.greeting)}\n` : "") +
+  // Each medium is rendered when first read: an SMS never builds the HTML email.
+  return lazily({
+    text: () => fill(t.sms, plain),
+    subject: () => fill(t.email.subject, plain),
+    html: () => emailHtml(t, html, plain),
+    telegramHtml: () =>
+      (plain.name ? `${html(t.greeting)}\n` : "") +
       `${html(t.telegram.heading, { app: `<b>${escaped.app}</b>` })}\n\n` +
       `<code>${escaped.code}</code>\n\n` +
-      [html(t.telegram.copyHint), html(t.expires), deletes].filter(Boolean).join(" ") + "\n" +
+      [html(t.telegram.copyHint), html(t.expires), deletes()].filter(Boolean).join(" ") + "\n" +
       `${html(t.doNotShare)} ${html(t.neverAsks)}`,
-  };
+  });
+}
+
+/** An object whose fields are computed on first read and kept (and spread like plain ones). */
+function lazily<T extends Record<string, unknown>>(make: { [K in keyof T]: () => T[K] }): T {
+  const out = {} as T;
+  for (const key of Object.keys(make) as (keyof T)[]) {
+    Object.defineProperty(out, key, {
+      enumerable: true,
+      configurable: true,
+      get() {
+        const value = make[key]();
+        Object.defineProperty(out, key, { value, enumerable: true, writable: true });
+        return value;
+      },
+    });
+  }
+  return out;
 }
 
 type Values = { app: string; code: string; lifetime: string; name: string };
+
+const plurals = new Map<string, Intl.PluralRules>();
+
+/** A language's plural rules, made once (making them is what a message costs most). */
+function pluralRules(tag: string): Intl.PluralRules {
+  let rules = plurals.get(tag);
+  if (!rules) plurals.set(tag, rules = new Intl.PluralRules(tag));
+  return rules;
+}
 
 function lifetime(t: Locale, seconds: number): string {
   const [count, forms] = seconds >= 60 && seconds % 60 === 0
     ? [seconds / 60, t.minutes]
     : [seconds, t.seconds];
-  const form = forms[new Intl.PluralRules(t.tag).select(count)] ?? forms.other;
+  const form = forms[pluralRules(t.tag).select(count)] ?? forms.other;
   return form.replaceAll("{n}", String(count));
 }
 

@@ -162,16 +162,15 @@ async function sendCodeToChat(
   try {
     sent = await ctx.delivery.deliver(
       [{ channel: "telegram", provider: "bot", to: chat.id }],
-      {
-        ...codeMessage(code, lifetime, {
+      Object.assign(
+        codeMessage(code, lifetime, {
           locale: sentFor.locale,
           appName: ctx.config.appName,
           name: chat.firstName,
           deletesAfterSeconds: settings.telegram_autodelete_seconds,
         }),
-        code,
-        ttlSeconds: lifetime,
-      },
+        { code, ttlSeconds: lifetime },
+      ),
     );
   } catch (error) {
     const tried = error instanceof NotDelivered ? error.tried : [];
