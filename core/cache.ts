@@ -112,19 +112,38 @@ export class TtlCache<V> {
     // Both clocks once for the whole batch: a hundred keys need not ask a hundred times.
     const real = performance.now();
     const clock = this.#now();
+    // Keys another call is loading already are waited for, not read again: when a batch of
+    // entries ages out together, every concurrent caller would otherwise read it too.
+    const pending: [string, Promise<V>][] = [];
     for (const key of keys) {
       const entry = this.#entries.get(key);
       if (entry && this.#freshAt(entry, real, clock)) out.set(key, entry.value);
-      else missing.push(key);
+      else {
+        const loading = this.#loading.get(key);
+        if (loading) pending.push([key, loading]);
+        else missing.push(key);
+      }
     }
-    if (missing.length === 0) return out;
-    const started = ++this.#epoch;
-    const loaded = await loadMany(missing);
-    for (const key of missing) {
-      const value = loaded.get(key) ?? absent;
-      out.set(key, value);
-      if (started >= this.#floor && (this.#dropped.get(key) ?? 0) < started) this.set(key, value);
+    if (missing.length > 0) {
+      const started = ++this.#epoch;
+      const batch = loadMany(missing);
+      for (const key of missing) {
+        const loading: Promise<V> = batch.then((loaded) => {
+          const value = loaded.get(key) ?? absent;
+          if (started >= this.#floor && (this.#dropped.get(key) ?? 0) < started) {
+            this.set(key, value);
+          }
+          return value;
+        }).finally(() => {
+          if (this.#loading.get(key) === loading) this.#loading.delete(key);
+        });
+        this.#loading.set(key, loading);
+        pending.push([key, loading]);
+      }
     }
+    if (pending.length === 0) return out;
+    const values = await Promise.all(pending.map(([, loading]) => loading));
+    for (let i = 0; i < pending.length; i++) out.set(pending[i][0], values[i]);
     return out;
   }
 
