@@ -59,3 +59,32 @@ Deno.test("Admissions - counts what a read cannot have seen: in flight, landed s
   assert.equal(admissions.unseen("198.51.100.1", before), 0);
   assert.equal(admissions.unseen("203.0.113.9", before), 0, "other IPs are apart");
 });
+
+Deno.test("TtlCache.many - keys another call is loading are waited for, not loaded again", async () => {
+  const clock = new FakeClock();
+  const cache = new TtlCache<string>({ ttlMs: 1000, maxEntries: 100, now: () => clock.now() });
+  const batches: string[][] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => release = resolve);
+  const loadMany = async (missing: string[]) => {
+    batches.push(missing);
+    await gate;
+    return new Map(missing.map((key) => [key, `v:${key}`]));
+  };
+  // Fifty callers ask for the same batch at once (entries that aged out together).
+  const calls = Array.from({ length: 50 }, () => cache.many(["a", "b", "c"], loadMany, "none"));
+  const overlapping = cache.many(["b", "c", "d"], loadMany, "none");
+  release();
+  for (const result of await Promise.all(calls)) {
+    assert.deepEqual([...result.entries()].sort(), [["a", "v:a"], ["b", "v:b"], ["c", "v:c"]]);
+  }
+  assert.deepEqual([...(await overlapping).entries()].sort(), [
+    ["b", "v:b"],
+    ["c", "v:c"],
+    ["d", "v:d"],
+  ]);
+  assert.deepEqual(batches, [["a", "b", "c"], ["d"]], "each key read once");
+  // Now cached: nothing is read.
+  await cache.many(["a", "d"], loadMany, "none");
+  assert.equal(batches.length, 2);
+});
