@@ -4,8 +4,10 @@ export type { ChannelName };
 
 /** A message carrying a one-time code, rendered for every medium. */
 export interface CodeMessage {
-  /** Plain text (SMS, email text part, console). */
+  /** Plain text (SMS, console). */
   text: string;
+  /** The email's plain-text part: what the HTML part says, as text. */
+  emailText: string;
   /** Email subject. */
   subject: string;
   /** Email HTML part. */

@@ -62,6 +62,22 @@ export function codeMessage(
   return lazily({
     text: () => fill(t.sms, plain),
     subject: () => fill(t.email.subject, plain),
+    emailText: () =>
+      [
+        fill(t.email.heading, plain),
+        "",
+        fill(t.email.intro, plain),
+        "",
+        `    ${code}`,
+        "",
+        fill(t.expires, plain),
+        `${fill(t.doNotShare, plain)} ${fill(t.neverAsks, plain)}`,
+        "",
+        fill(t.email.ignore, plain),
+        "",
+        "--",
+        fill(t.email.footer, plain),
+      ].join("\n"),
     html: () => emailHtml(t, html, plain),
     telegramHtml: () =>
       (plain.name ? `${html(t.greeting)}\n` : "") +

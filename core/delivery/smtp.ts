@@ -46,7 +46,7 @@ export function smtpChannel(options: { url: string; from: string; timeoutMs?: nu
         from: options.from,
         to,
         subject: message.subject,
-        text: message.text,
+        text: message.emailText,
         html: message.html,
       });
       sending.catch(() => {});

@@ -29,7 +29,7 @@ export function webhookChannel(
       const body = JSON.stringify(
         name === "sms"
           ? { to, text: message.text }
-          : { to, subject: message.subject, text: message.text, html: message.html },
+          : { to, subject: message.subject, text: message.emailText, html: message.html },
       );
       const headers: Record<string, string> = { "content-type": "application/json" };
       if (signed) headers["x-doorman-signature"] = await signed(body);

@@ -126,8 +126,8 @@ Deno.test("codeMessage() - every language and medium has the code; bodies have t
       const lifetime = formatLifetime(ttl, locale.tag);
       const where = `${locale.tag}, ${ttl} s`;
       assert.ok(message.subject.includes(CODE), `${where}: subject has no code`);
-      for (const medium of ["text", "html", "telegramHtml"] as const) {
-        const html = medium !== "text";
+      for (const medium of ["text", "emailText", "html", "telegramHtml"] as const) {
+        const html = medium === "html" || medium === "telegramHtml";
         const body = message[medium];
         const as = (text: string) => html ? escapeHtml(text) : text;
         assert.ok(body.includes(CODE), `${where}: ${medium} has no code`);

@@ -103,7 +103,9 @@ export function startFakeSmtp(options: { user?: string; pass?: string } = {}): F
       }
     },
     lastCode(to) {
-      return fake.messages.findLast((m) => m.to.includes(to))?.data.match(/code is (\d+)/)?.[1];
+      // The subject carries the code (`… sign-in code: 493817`), in every language.
+      const subject = fake.messages.findLast((m) => m.to.includes(to))?.subject;
+      return subject?.match(/(?<!\w)\d{4,10}(?!\w)/)?.[0];
     },
     async [Symbol.asyncDispose]() {
       listener?.close();

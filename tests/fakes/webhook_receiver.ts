@@ -67,7 +67,8 @@ export function startWebhookReceiver(options: { secret?: string } = {}): Webhook
     },
     lastCode(to) {
       const message = receiver.messages.findLast((m) => m.to === to);
-      return message?.text.match(/code is (\d+)/)?.[1];
+      // The first run of 4-10 digits standing alone: the code, in any language and medium.
+      return message?.text.match(/(?<!\w)\d{4,10}(?!\w)/)?.[0];
     },
     async close() {
       for (const release of stalls) release();

@@ -98,7 +98,7 @@ Deno.test("locales - email subject, text and HTML go out in the chosen language"
   const want = codeMessage(code, 300, { locale: "uk", appName: "Doorman" });
   assert.equal(mail.subject, want.subject);
   assert.equal(mail.subject, `Код для входу в Doorman: ${code}`);
-  assert.equal(mail.text, want.text);
+  assert.equal(mail.text, want.emailText);
   assert.equal(mail.html, want.html);
   assert.match(mail.html ?? "", /<html lang="uk"/);
   assert.match(mail.html ?? "", /Ваш код для входу/);
