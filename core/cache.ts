@@ -85,19 +85,21 @@ export class TtlCache<V> {
   through(key: string, load: () => Promise<V>): Promise<V> {
     const entry = this.#entries.get(key);
     if (entry && this.#fresh(entry)) return Promise.resolve(entry.value);
-    let loading = this.#loading.get(key);
-    if (!loading) {
-      const started = ++this.#epoch;
-      loading = load().then((value) => {
-        if (started >= this.#floor && (this.#dropped.get(key) ?? 0) < started) {
-          this.set(key, value);
-        }
-        return value;
-      }).finally(() => {
-        if (this.#loading.get(key) === loading) this.#loading.delete(key);
-      });
-      this.#loading.set(key, loading);
-    }
+    return this.#loading.get(key) ?? this.#load(key, ++this.#epoch, load());
+  }
+
+  /**
+   * Notes that `key` is loading (callers meanwhile wait for it) and keeps its value unless the
+   * key was dropped after the load `started`.
+   */
+  #load(key: string, started: number, value: Promise<V>): Promise<V> {
+    const loading: Promise<V> = value.then((value) => {
+      if (started >= this.#floor && (this.#dropped.get(key) ?? 0) < started) this.set(key, value);
+      return value;
+    }).finally(() => {
+      if (this.#loading.get(key) === loading) this.#loading.delete(key);
+    });
+    this.#loading.set(key, loading);
     return loading;
   }
 
@@ -128,17 +130,10 @@ export class TtlCache<V> {
       const started = ++this.#epoch;
       const batch = loadMany(missing);
       for (const key of missing) {
-        const loading: Promise<V> = batch.then((loaded) => {
-          const value = loaded.get(key) ?? absent;
-          if (started >= this.#floor && (this.#dropped.get(key) ?? 0) < started) {
-            this.set(key, value);
-          }
-          return value;
-        }).finally(() => {
-          if (this.#loading.get(key) === loading) this.#loading.delete(key);
-        });
-        this.#loading.set(key, loading);
-        pending.push([key, loading]);
+        pending.push([
+          key,
+          this.#load(key, started, batch.then((loaded) => loaded.get(key) ?? absent)),
+        ]);
       }
     }
     if (pending.length === 0) return out;

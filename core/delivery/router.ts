@@ -94,38 +94,33 @@ export class DeliveryRouter {
       if (!channel) continue;
       const at = this.#clock.now();
       const started = performance.now();
-      const elapsed = () => Math.round(performance.now() - started);
+      const tryOf = (
+        outcome: Pick<TriedAttempt, "status" | "error" | "providerId" | "mayHaveSent">,
+      ) =>
+        tried.push({
+          channel: attempt.channel,
+          provider: channel.provider,
+          to: attempt.to,
+          at,
+          latencyMs: Math.round(performance.now() - started),
+          ...outcome,
+        });
       try {
         const text = typeof message === "function" ? message(attempt.channel) : message;
         const receipt = (await channel.send(attempt.to, text)) ?? {};
         this.#record(attempt.channel, channel.provider, null);
-        tried.push({
-          channel: attempt.channel,
-          provider: channel.provider,
-          to: attempt.to,
-          at,
-          latencyMs: elapsed(),
-          status: "sent",
-          error: null,
-          providerId: receipt.providerId ?? null,
-          mayHaveSent: true,
-        });
+        const providerId = receipt.providerId ?? null;
+        tryOf({ status: "sent", error: null, providerId, mayHaveSent: true });
         return { channel: attempt.channel, provider: channel.provider, receipt, tried };
       } catch (error) {
         const known = error instanceof DeliveryError;
         const reason = known ? error.message : "unexpected failure";
-        // A failure nobody could explain may have happened after the message went out.
-        const mayHaveSent = !known || error.mayHaveSent;
-        tried.push({
-          channel: attempt.channel,
-          provider: channel.provider,
-          to: attempt.to,
-          at,
-          latencyMs: elapsed(),
+        tryOf({
           status: known && error.options.refused ? "refused" : "failed",
           error: reason,
           providerId: null,
-          mayHaveSent,
+          // A failure nobody could explain may have happened after the message went out.
+          mayHaveSent: !known || error.mayHaveSent,
         });
         // A provider refusing one recipient (not on Telegram) says nothing of its health.
         if (!(known && error.options.refused)) {
