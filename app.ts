@@ -6,6 +6,7 @@ import { authRoutes } from "./routes/api/v1/auth.ts";
 import { meRoutes } from "./routes/api/v1/me.ts";
 import { presenceRoutes } from "./routes/api/v1/presence.ts";
 import { presenceSocketRoutes } from "./routes/api/v1/presence_ws.ts";
+import { sessionRoutes } from "./routes/api/v1/sessions.ts";
 import { healthRoutes, livenessRoutes } from "./routes/health.ts";
 import { operationsRoutes } from "./routes/operations.tsx";
 import { staticRoutes } from "./routes/static.ts";
@@ -31,6 +32,7 @@ export function createApp(ctx: AppContext, options: { assets: WebAssets }): Hono
     .route("/api/v1/health", healthRoutes)
     .route("/api/v1/auth", authRoutes)
     .route("/api/v1/me", meRoutes)
+    .route("/api/v1/sessions", sessionRoutes)
     .route("/api/v1/admin", adminRoutes)
     .route("/telegram/gateway", gatewayReportRoutes)
     .route("/telegram", telegramRoutes)

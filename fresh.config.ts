@@ -20,6 +20,8 @@ const config: FreshConfig = {
     "islands/UsersTable.tsx",
     "islands/EventFeed.tsx",
     "islands/SettingsForm.tsx",
+    "islands/DeliveryLog.tsx",
+    "islands/FraudPanel.tsx",
   ],
   staticDir: "./static",
   buildDir: "./static/build",

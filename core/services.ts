@@ -2,6 +2,7 @@ import { GroupCommitter } from "../kv/group_commit.ts";
 import { getOrCreateSecret } from "../kv/secrets.ts";
 import { type CodeKey, deriveCodeKey, toBase64Url } from "./auth/codes.ts";
 import { SignInCache } from "./auth/sign_in_cache.ts";
+import { SignInUse } from "./auth/sign_in_use.ts";
 import { AccessTokens } from "./auth/tokens.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { Config } from "./config.ts";
@@ -26,6 +27,8 @@ export interface Services {
   commits: GroupCommitter;
   /** Sign-ins and users as authentication reads them (at most a second stale). */
   signIns: SignInCache;
+  /** When each sign-in was last used, written at most once a minute per sign-in. */
+  signInUse: SignInUse;
   /** Signs and checks access tokens. */
   tokens: AccessTokens;
   /** HMAC key codes are stored under. */
@@ -54,19 +57,24 @@ export async function createServices(
     });
   const key = new TextEncoder().encode(secret);
   const instance = crypto.randomUUID();
+  const commits = new GroupCommitter(kv, {
+    grouped: deps.groupCommit ?? true,
+    instance,
+    // A local file applies commits first in, first out; a KV server or Deploy may not.
+    pipeline: isLocalKv(config.kvPath) ? 3 : 1,
+  });
   return {
     config,
     kv,
     clock,
     log,
     settings: new SettingsCache(kv, config.settings, () => clock.now()),
-    commits: new GroupCommitter(kv, {
-      grouped: deps.groupCommit ?? true,
-      instance,
-      // A local file applies commits first in, first out; a KV server or Deploy may not.
-      pipeline: isLocalKv(config.kvPath) ? 3 : 1,
-    }),
+    commits,
     signIns: new SignInCache(kv, () => clock.now()),
+    signInUse: new SignInUse(
+      (writes) => commits.commit(writes),
+      (error) => log.warn("last use of a sign-in not noted", { error: String(error) }),
+    ),
     tokens: await AccessTokens.create(key, {
       issuer: config.publicUrl,
       accessTtlSeconds: config.accessTokenTtlSeconds,

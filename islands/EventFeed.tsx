@@ -1,67 +1,48 @@
 import { useEffect, useState } from "preact/hooks";
+import { describe, subjectsOf } from "./lib/event_text.ts";
 import { KINDS, type LiveEvent, subscribe } from "./lib/live.ts";
 import { LiveBadge } from "./LiveStatus.tsx";
+import { LocalTime, TimeZoneNote } from "./LocalTime.tsx";
+import { ToggleChip } from "./ToggleChip.tsx";
+import { UserLink } from "./UserLink.tsx";
 
 const KEEP = 200;
 
 type Kind = LiveEvent["kind"];
 
-/** One line of text for an event: who, what, how. */
-export function describe(event: LiveEvent): string {
-  const d = event.data;
-  switch (d.type) {
-    case "presence.online":
-      return `${d.user_id} came online`;
-    case "presence.offline":
-      return `${d.user_id} went offline`;
-    case "otp.requested":
-      return `Code requested${d.recipient ? ` for ${d.recipient}` : ""} (waiting for Telegram)`;
-    case "otp.sent":
-      return d.test
-        ? `Test code for ${d.recipient} (nothing sent)`
-        : `Code sent to ${d.recipient} by ${d.channel}`;
-    case "otp.verified":
-      return `${d.recipient} signed in${d.new_user ? " (new user)" : ""}`;
-    case "otp.invalid":
-      return `Wrong code for ${d.recipient}, ${d.attempts_left} attempts left`;
-    case "otp.failed":
-      return `Delivery to ${d.recipient} failed`;
-    case "otp.rate_limited":
-      return `Rate limited (${d.limit}) ${d.recipient}`;
-    case "otp.refused":
-      return `SMS to ${d.recipient} refused (${String(d.reason).replace("_", " ")})`;
-    case "user.updated":
-      return `${d.user_id} is now ${d.status} (${d.role})`;
-    case "user.signed_out":
-      return `${d.user_id} signed out`;
-    case "channel.down":
-      return `${d.channel} is failing: ${d.error}`;
-    case "channel.up":
-      return `${d.channel} works again`;
-    case "channel.budget_exhausted":
-      return `Daily ${d.channel} budget of ${d.limit} spent`;
-    case "fraud.prefix_blocked":
-      return `Number range ${d.prefix} blocked for SMS: ${d.sent} sent, ${d.verified} used`;
-    case "fraud.prefix_unblock":
-      return `Number range ${d.target} unblocked by ${
-        (d.actor as { user_id?: string } | undefined)?.user_id ?? "an admin"
-      }`;
-    default:
-      return String(d.type);
-  }
+const KIND_LABELS: Record<Kind, string> = {
+  otp: "Sign-ins & codes",
+  presence: "Presence",
+  user: "Accounts",
+  channel: "Channels",
+  fraud: "Fraud",
+  audit: "Audit",
+};
+
+/** Types that went wrong, and types that went right: the tag's colour repeats its words. */
+const BAD = new Set([
+  "otp.failed",
+  "otp.invalid",
+  "otp.rate_limited",
+  "otp.refused",
+  "channel.down",
+  "channel.budget_exhausted",
+  "fraud.prefix_blocked",
+]);
+const GOOD = new Set(["otp.verified", "presence.online", "channel.up"]);
+
+function tone(type: string): string {
+  return BAD.has(type) ? " tag-bad" : GOOD.has(type) ? " tag-good" : "";
 }
 
-/** The live feed of sign-ins, deliveries, failures and presence changes. */
+/** The live feed of sign-ins, deliveries, failures, presence, fraud and admin changes. */
 export default function EventFeed({ initial }: { initial: LiveEvent[] }) {
   const [events, setEvents] = useState(initial);
   const [kinds, setKinds] = useState<Set<Kind>>(new Set(KINDS));
   useEffect(() =>
     subscribe((event) => {
-      setEvents((list) => (list.some((e) =>
-          e.id === event.id
-        )
-        ? list
-        : [event, ...list].slice(0, KEEP))
+      setEvents((list) =>
+        list.some((e) => e.id === event.id) ? list : [event, ...list].slice(0, KEEP)
       );
     }, () => {}), []);
   const toggle = (kind: Kind) => {
@@ -71,44 +52,72 @@ export default function EventFeed({ initial }: { initial: LiveEvent[] }) {
     setKinds(next);
   };
   const shown = events.filter((e) => kinds.has(e.kind));
+  const counts = new Map<Kind, number>();
+  for (const e of events) counts.set(e.kind, (counts.get(e.kind) ?? 0) + 1);
   return (
     <div>
-      <div class="toolbar">
-        <div class="segmented" role="group" aria-label="Show kinds">
-          {(["otp", "presence", "user", "channel", "fraud", "audit"] as const).map((kind) => (
-            <button
-              type="button"
+      <div class="filter-bar">
+        <div class="chips" role="group" aria-label="Show events of these kinds">
+          <span class="chips-label" aria-hidden="true">Show</span>
+          {KINDS.map((kind) => (
+            <ToggleChip
               key={kind}
-              aria-pressed={kinds.has(kind)}
+              pressed={kinds.has(kind)}
               onClick={() => toggle(kind)}
+              testid={`kind-${kind}`}
             >
-              {{
-                otp: "Sign-ins & codes",
-                presence: "Presence",
-                user: "Accounts",
-                channel: "Channels",
-                fraud: "Fraud",
-                audit: "Audit",
-              }[
-                kind
-              ]}
-            </button>
+              {KIND_LABELS[kind]}
+              <span class="chip-count">{counts.get(kind) ?? 0}</span>
+            </ToggleChip>
           ))}
         </div>
         <LiveBadge />
       </div>
-      <ol class="feed" aria-live="polite" data-testid="feed">
-        {shown.length === 0 && (
-          <li class="empty">Nothing yet. Events appear here as they happen.</li>
-        )}
-        {shown.map((event) => (
-          <li key={event.id} class={`feed-item feed-${event.data.type.replace(".", "-")}`}>
-            <time dateTime={event.data.at}>{event.data.at.slice(11, 19)}</time>
-            <span class={`tag tag-${event.kind}`}>{event.data.type}</span>
-            <span>{describe(event)}</span>
-          </li>
-        ))}
-      </ol>
+      <div class="feed">
+        <div class="feed-head" aria-hidden="true">
+          <TimeZoneNote />
+          <span>Event</span>
+          <span>What happened</span>
+          <span>Who</span>
+        </div>
+        <ol aria-live="polite" data-testid="feed">
+          {shown.length === 0 && (
+            <li class="empty">
+              {events.length === 0
+                ? "Nothing yet. Events appear here as they happen."
+                : "No events of the kinds shown. Turn a kind on above."}
+            </li>
+          )}
+          {shown.map((event) => <FeedItem key={event.id} event={event} />)}
+        </ol>
+      </div>
+      <p class="muted small feed-foot">
+        The last {KEEP} events of the last 24 hours. Recipients are masked; codes are never shown.
+      </p>
     </div>
+  );
+}
+
+function FeedItem({ event }: { event: LiveEvent }) {
+  const d = event.data;
+  const who = subjectsOf(d);
+  return (
+    <li class={`feed-item feed-${d.type.replace(".", "-")}`}>
+      <LocalTime iso={d.at} />
+      <span class={`tag tag-${event.kind}${tone(d.type)}`}>{d.type}</span>
+      <span class="feed-text">
+        {describe(d)}
+        {d.test === true && <span class="pill pill-test">test</span>}
+      </span>
+      <span class="feed-who">
+        {who.recipient && <span class="recipient" title="Recipient (masked)">{who.recipient}</span>}
+        {who.userId && <UserLink id={who.userId} />}
+        {who.byUserId && (
+          <span class="by">
+            by <UserLink id={who.byUserId} />
+          </span>
+        )}
+      </span>
+    </li>
   );
 }

@@ -170,7 +170,7 @@ export default function UsersTable(
       </div>
       {error && <p class="alert" role="alert">{error}</p>}
       <div class="table-wrap">
-        <table class="users">
+        <table class="users cards-on-phone">
           <thead>
             <tr>
               <th scope="col">User</th>
@@ -184,20 +184,20 @@ export default function UsersTable(
           </thead>
           <tbody>
             {users.length === 0 && (
-              <tr>
+              <tr class="empty-row">
                 <td colSpan={5} class="empty">No users match.</td>
               </tr>
             )}
             {users.map((user) => (
               <tr key={user.id} data-user={user.id}>
-                <td>
+                <td class="wide">
                   <div class="who">
                     {user.phone ?? user.email ??
                       (user.telegram_id ? `Telegram ${user.telegram_id}` : user.id)}
                   </div>
                   <div class="muted mono">{user.id}</div>
                 </td>
-                <td>
+                <td data-label="Presence">
                   <span
                     class={`dot ${user.presence.status === "online" ? "dot-ok" : "dot-off"}`}
                     aria-hidden="true"
@@ -209,12 +209,12 @@ export default function UsersTable(
                       : `seen ${ago(user.presence.last_seen)}`}
                   </div>
                 </td>
-                <td>
+                <td data-label="Account">
                   <span class={`pill pill-${user.status}`} data-testid="account-status">
                     {user.status}
                   </span>
                 </td>
-                <td>{user.role}</td>
+                <td data-label="Role">{user.role}</td>
                 <td class="actions">
                   {confirming?.id === user.id
                     ? (

@@ -12,12 +12,45 @@ export type { StoredEvent };
 
 /**
  * Adds an event to a commit, so it is logged exactly when its change commits. The group
- * committer also files it under its instance's next position, in commit order.
+ * committer also files it under its instance's next position, in commit order. An event that
+ * names a user (`user_id`) is filed under that user too, so a user's recent events are one
+ * short list read, never a scan of the log.
  */
 export function addEvent(w: Writes, event: StoredEvent): Writes {
   w.set(keys.event(event.id), event, { expireIn: EVENT_LOG_TTL_MS });
+  const userId = event.data.user_id;
+  if (typeof userId === "string" && userId.length > 0) {
+    w.set(keys.userEvent(userId, event.id), event, { expireIn: EVENT_LOG_TTL_MS });
+  }
   w.logged.push(event);
   return w;
+}
+
+/**
+ * A user's newest `limit` events, newest first. `expireIn` is a lower bound: the oldest may be
+ * a little past the log's 24 h.
+ */
+export async function listUserEvents(
+  kv: Deno.Kv,
+  userId: string,
+  limit: number,
+): Promise<StoredEvent[]> {
+  const out: StoredEvent[] = [];
+  const iterator = kv.list<StoredEvent>({ prefix: keys.userEvents(userId) }, {
+    limit,
+    reverse: true,
+  });
+  for await (const entry of iterator) out.push(entry.value);
+  return out;
+}
+
+/** Every event of the log, newest first, read in batches as the caller goes. */
+export async function* eachEvent(kv: Deno.Kv): AsyncGenerator<StoredEvent> {
+  const iterator = kv.list<StoredEvent>({ prefix: keys.events() }, {
+    reverse: true,
+    batchSize: 500,
+  });
+  for await (const entry of iterator) yield entry.value;
 }
 
 /** Adds the ordered copy of an event (the group committer numbers its instance's events). */

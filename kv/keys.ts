@@ -24,6 +24,11 @@ export const keys = {
   familiesByUser: (userId: string) => ["families_by_user", userId] as const,
   familyOfUser: (userId: string, familyId: string) =>
     ["families_by_user", userId, familyId] as const,
+  /**
+   * When a sign-in was last used between refreshes (ms; written at most once a minute per
+   * sign-in and instance, expiring with the sign-in).
+   */
+  familyUsed: (familyId: string) => ["family_used", familyId] as const,
 
   /**
    * What one client IP did in one 10-minute bucket (`KvU64`, summed): `requests` are code
@@ -66,6 +71,11 @@ export const keys = {
   /** Every counter of one minute; also the bound of a range of minutes. */
   statMinute: (minute: number) => ["stats", minute] as const,
   stats: () => ["stats"] as const,
+  /** One per-hour counter (`KvU64`, summed with its minute's); `hour` is the hour's start in ms. */
+  statHour: (hour: number, metric: string) => ["stats_hourly", hour, metric] as const,
+  /** Every counter of one hour; also the bound of a range of hours. */
+  statHourStart: (hour: number) => ["stats_hourly", hour] as const,
+  statsHourly: () => ["stats_hourly"] as const,
 
   /** The event log SSE clients resume from and the dashboard lists (kept 24 h). */
   event: (id: string) => ["events", id] as const,
@@ -80,6 +90,9 @@ export const keys = {
   instance: (id: string) => ["instances", id] as const,
   instances: () => ["instances"] as const,
   events: () => ["events"] as const,
+  /** A copy of each logged event that names a user, under that user (kept as long: 24 h). */
+  userEvent: (userId: string, eventId: string) => ["events_by_user", userId, eventId] as const,
+  userEvents: (userId: string) => ["events_by_user", userId] as const,
 
   /** Telegram: which chat a phone is linked to, and which phone a chat shared. */
   telegramLinkByPhone: (phone: string) => ["telegram_links_by_phone", phone] as const,

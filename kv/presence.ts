@@ -198,11 +198,12 @@ export async function listDueUsers(
 /** Ids of users recorded online, a page at a time. */
 export async function listOnlineUserIds(
   kv: Deno.Kv,
-  options: { cursor?: string; limit?: number } = {},
+  options: { cursor?: string; limit?: number; reverse?: boolean } = {},
 ): Promise<{ ids: string[]; cursor: string | null }> {
   const iterator = kv.list({ prefix: keys.presenceOnlineAll() }, {
     cursor: options.cursor,
     limit: options.limit ?? 500,
+    reverse: options.reverse ?? false,
   });
   const ids: string[] = [];
   await withCursor(async () => {

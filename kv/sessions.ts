@@ -10,6 +10,12 @@ export interface RefreshFamily {
   /** Sliding: every rotation pushes it out by the refresh token lifetime. */
   expiresAt: number;
   revokedAt: number | null;
+  /** The client that signed in (`User-Agent`, at most 256 characters); absent on old records. */
+  userAgent?: string | null;
+  /** The client IP it signed in from. */
+  ip?: string | null;
+  /** The last refresh (its creation before any). Use between refreshes: `family_used`. */
+  lastUsedAt?: number;
 }
 
 /** A refresh token, stored only under the hash of its value. */
@@ -71,7 +77,7 @@ export function addRotation<W extends AtomicWrites>(
   return w
     .check(token, family)
     .set(token.key, { ...token.value, rotatedAt: now }, { expireIn })
-    .set(family.key, { ...family.value, expiresAt }, { expireIn })
+    .set(family.key, { ...family.value, expiresAt, lastUsedAt: now }, { expireIn })
     .set(keys.familyOfUser(family.value.userId, family.value.id), expiresAt, { expireIn })
     .set(
       keys.refreshToken(nextHash),
@@ -83,6 +89,70 @@ export function addRotation<W extends AtomicWrites>(
       } satisfies RefreshToken,
       { expireIn },
     );
+}
+
+/**
+ * Adds a note that a sign-in was used at `at`, kept until the sign-in would expire. A plain
+ * set: written at most once a minute per sign-in, so two instances' notes differ by moments.
+ * (A `max` would never go back, but KV drops `expireIn` on it: the note would outlive its
+ * sign-in forever.)
+ */
+export function addFamilyUse<W extends AtomicWrites>(
+  w: W,
+  use: { familyId: string; at: number; expiresAt: number },
+): W {
+  return w.set(keys.familyUsed(use.familyId), use.at, {
+    expireIn: Math.max(1, use.expiresAt - use.at),
+  });
+}
+
+/** A sign-in with when it was last used, as far as KV knows. */
+export interface FamilyWithUse {
+  family: RefreshFamily;
+  /** The latest of its creation, its last refresh and its last noted use. */
+  lastUsedAt: number;
+}
+
+/** Reads sign-ins by id with their last use (unknown ids are absent), five to a `getMany`. */
+export async function getFamiliesWithUse(
+  kv: Deno.Kv,
+  ids: string[],
+): Promise<Map<string, FamilyWithUse>> {
+  const batches: string[][] = [];
+  for (let i = 0; i < ids.length; i += 5) batches.push(ids.slice(i, i + 5));
+  const out = new Map<string, FamilyWithUse>();
+  await Promise.all(batches.map(async (batch) => {
+    const entries = await kv.getMany(
+      batch.flatMap((id) => [keys.refreshFamily(id), keys.familyUsed(id)]),
+    );
+    batch.forEach((id, i) => {
+      const family = entries[2 * i].value as RefreshFamily | null;
+      if (!family) return;
+      const used = entries[2 * i + 1].value;
+      const noted = typeof used === "number" ? used : 0;
+      out.set(id, {
+        family,
+        lastUsedAt: Math.max(family.createdAt, family.lastUsedAt ?? 0, noted),
+      });
+    });
+  }));
+  return out;
+}
+
+/**
+ * Adds the revocation of a family read a moment ago, unchecked: a rotation that commits
+ * after it fails its own check, and one that committed before it is overwritten as revoked
+ * (its new tokens then meet a revoked family), so the revocation wins either way.
+ */
+export function addRevokeFamily<W extends AtomicWrites>(
+  w: W,
+  family: RefreshFamily,
+  now: number,
+): W {
+  const expireIn = Math.max(1, family.expiresAt - now);
+  return w
+    .set(keys.refreshFamily(family.id), { ...family, revokedAt: now }, { expireIn })
+    .delete(keys.familyOfUser(family.userId, family.id));
 }
 
 /** Marks a family revoked (kept until it would have expired, so reuse stays detectable). */

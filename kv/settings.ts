@@ -1,4 +1,5 @@
 import { keys } from "./keys.ts";
+import type { AtomicWrites } from "./writes.ts";
 
 /** Admin settings as stored: only the ones admins changed, by name. */
 export type StoredSettings = Partial<Record<string, number>>;
@@ -15,4 +16,13 @@ export async function replaceStoredSettings(
   settings: StoredSettings,
 ): Promise<boolean> {
   return (await kv.atomic().check(previous).set(keys.settings(), settings).commit()).ok;
+}
+
+/** Adds the replacement of the stored overrides, if they are still `previous`, to a commit. */
+export function addReplaceStoredSettings<W extends AtomicWrites>(
+  w: W,
+  previous: Deno.KvEntryMaybe<StoredSettings>,
+  settings: StoredSettings,
+): W {
+  return w.check(previous).set(keys.settings(), settings);
 }

@@ -144,14 +144,15 @@ export async function getUsers(kv: Deno.Kv, ids: string[]): Promise<Map<string, 
   return out;
 }
 
-/** A page of users in creation order (ids are ULIDs). */
+/** A page of users in creation order (ids are ULIDs), or newest first with `reverse`. */
 export async function listUsers(
   kv: Deno.Kv,
-  options: { cursor?: string; limit: number },
+  options: { cursor?: string; limit: number; reverse?: boolean },
 ): Promise<{ users: User[]; cursor: string | null }> {
   const iterator = kv.list<User>({ prefix: keys.users() }, {
     cursor: options.cursor,
     limit: options.limit,
+    reverse: options.reverse ?? false,
   });
   const users: User[] = [];
   await withCursor(async () => {
@@ -174,4 +175,12 @@ export async function findUserIdsByPrefix(
     for await (const entry of kv.list<string>({ start, end }, { limit })) ids.add(entry.value);
   }
   return [...ids];
+}
+
+/** The id of the user a Telegram account belongs to, if any. */
+export async function findUserIdByTelegram(
+  kv: Deno.Kv,
+  telegramId: bigint,
+): Promise<string | null> {
+  return (await kv.get<string>(keys.userByTelegram(telegramId))).value;
 }

@@ -1,9 +1,16 @@
 import { z } from "zod";
 import { settingsPatchSchema } from "../core/settings.ts";
 import { VERSION } from "../core/version.ts";
-import { deliveryListSchema, userListSchema, userPatchSchema } from "./api/v1/admin.ts";
+import {
+  auditListSchema,
+  deliveryListSchema,
+  statsQuerySchema,
+  userListSchema,
+  userPatchSchema,
+} from "./api/v1/admin.ts";
 import { codeRequestSchema, codeVerifySchema, logoutSchema, refreshSchema } from "./api/v1/auth.ts";
 import { presenceQuerySchema } from "./api/v1/presence.ts";
+import { apiGuide, errorResponse, requestExamples } from "./openapi_guide.ts";
 
 type Json = Record<string, unknown>;
 
@@ -17,7 +24,7 @@ function input(schema: z.ZodType): Json {
 const error = { $ref: "#/components/schemas/Error" };
 const errors = (...codes: number[]): Json =>
   Object.fromEntries(codes.map((code) => [String(code), {
-    description: "Error (see the table in the README)",
+    description: errorResponse(code),
     content: { "application/json": { schema: error } },
   }]));
 const ok = (status: number, description: string): Json => ({
@@ -25,7 +32,7 @@ const ok = (status: number, description: string): Json => ({
 });
 const body = (schema: z.ZodType, required = true): Json => ({
   required,
-  content: { "application/json": { schema: input(schema) } },
+  content: { "application/json": { schema: input(schema), ...requestExamples(schema) } },
 });
 const query = (schema: z.ZodType): Json[] => {
   const json = input(schema) as { properties?: Record<string, Json>; required?: string[] };
@@ -36,17 +43,23 @@ const query = (schema: z.ZodType): Json[] => {
     schema: property,
   }));
 };
+const path = (name: string): Json => ({
+  name,
+  in: "path",
+  required: true,
+  schema: { type: "string" },
+});
 const bearer = [{ bearer: [] }];
 const admin = [{ bearer: [] }, { cookie: [] }];
 
 /** The OpenAPI 3.1 description of the HTTP API, built from the schemas that validate requests. */
 export function openApiDocument(serverUrl: string): Json {
-  return {
+  return tagged({
     openapi: "3.1.0",
     info: {
       title: "Doorman",
       version: VERSION,
-      description: "One-time-code sign-in, sessions and presence.",
+      description: apiGuide(),
     },
     servers: [{ url: serverUrl }],
     components: {
@@ -118,6 +131,32 @@ export function openApiDocument(serverUrl: string): Json {
           responses: { ...ok(200, "{ user }"), ...errors(401, 403) },
         },
       },
+      "/api/v1/sessions": {
+        get: {
+          summary: "The caller's active sign-ins, newest first",
+          security: bearer,
+          responses: {
+            ...ok(
+              200,
+              "{ sessions: [{ id, created_at, last_used_at, user_agent, ip, current }] }",
+            ),
+            ...errors(401, 403),
+          },
+        },
+        delete: {
+          summary: "End every sign-in of the caller but the current one",
+          security: bearer,
+          responses: { ...ok(204, "Ended"), ...errors(401, 403) },
+        },
+      },
+      "/api/v1/sessions/{id}": {
+        delete: {
+          summary: "End one of the caller's sign-ins (its tokens stop working at once)",
+          security: bearer,
+          parameters: [path("id")],
+          responses: { ...ok(204, "Ended"), ...errors(401, 403, 404) },
+        },
+      },
       "/api/v1/presence/heartbeat": {
         post: {
           summary: "Keep the signed-in user online",
@@ -147,9 +186,14 @@ export function openApiDocument(serverUrl: string): Json {
       },
       "/api/v1/admin/stats": {
         get: {
-          summary: "Dashboard numbers",
+          summary:
+            "Dashboard numbers over the last hour (per minute), 24 hours or 7 days (per hour)",
           security: admin,
-          responses: { ...ok(200, "{ users, otp, series, channels }"), ...errors(401, 403) },
+          parameters: query(statsQuerySchema),
+          responses: {
+            ...ok(200, "{ users, otp, series: [{ minute, at, … }], funnel, channels }"),
+            ...errors(400, 401, 403),
+          },
         },
       },
       "/api/v1/admin/users": {
@@ -160,13 +204,75 @@ export function openApiDocument(serverUrl: string): Json {
           responses: { ...ok(200, "{ users, cursor }"), ...errors(400, 401, 403) },
         },
       },
+      "/api/v1/admin/users.csv": {
+        get: {
+          summary: "Every user as CSV (text/csv attachment, newest first)",
+          security: admin,
+          responses: { ...ok(200, "text/csv"), ...errors(401, 403) },
+        },
+      },
       "/api/v1/admin/users/{id}": {
+        get: {
+          summary: "One user with presence, active sign-ins and recent events",
+          security: admin,
+          parameters: [path("id")],
+          responses: { ...ok(200, "{ user, sessions, events }"), ...errors(401, 403, 404) },
+        },
         patch: {
           summary: "Change a user's status or role",
           security: admin,
           parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
           requestBody: body(userPatchSchema),
           responses: { ...ok(200, "{ user }"), ...errors(400, 401, 403, 404) },
+        },
+      },
+      "/api/v1/admin/users/{id}/sessions": {
+        delete: {
+          summary: "End every sign-in of a user; they go offline (audited)",
+          security: admin,
+          parameters: [path("id")],
+          responses: { ...ok(204, "Ended"), ...errors(401, 403, 404) },
+        },
+      },
+      "/api/v1/admin/users/{id}/sessions/{sid}": {
+        delete: {
+          summary: "End one sign-in of a user (audited)",
+          security: admin,
+          parameters: [path("id"), path("sid")],
+          responses: { ...ok(204, "Ended"), ...errors(401, 403, 404) },
+        },
+      },
+      "/api/v1/admin/audit": {
+        get: {
+          summary: "What admins changed, newest first",
+          security: admin,
+          parameters: query(auditListSchema),
+          responses: {
+            ...ok(200, "{ entries: [{ id, at, actor, action, target, changes }], cursor }"),
+            ...errors(400, 401, 403),
+          },
+        },
+      },
+      "/api/v1/admin/events.csv": {
+        get: {
+          summary: "The event log of the last 24 hours as CSV (text/csv attachment)",
+          security: admin,
+          responses: { ...ok(200, "text/csv"), ...errors(401, 403) },
+        },
+      },
+      "/api/v1/admin/config": {
+        get: {
+          summary: "Settings with defaults and overrides, and the boot configuration (no secrets)",
+          security: admin,
+          responses: { ...ok(200, "{ settings, boot }"), ...errors(401, 403) },
+        },
+      },
+      "/api/v1/admin/settings/{name}": {
+        delete: {
+          summary: "Put one setting back to its default (audited)",
+          security: admin,
+          parameters: [path("name")],
+          responses: { ...ok(200, "Every setting"), ...errors(400, 401, 403, 404) },
         },
       },
       "/api/v1/admin/settings": {
@@ -242,5 +348,42 @@ export function openApiDocument(serverUrl: string): Json {
         },
       },
     },
-  };
+  });
+}
+
+/** The groups of the reference, in order, and which paths fall in each. */
+const TAGS: { name: string; description: string; paths: RegExp }[] = [
+  {
+    name: "Sign-in",
+    description: "One-time codes, tokens, the signed-in user",
+    paths: /^\/api\/v1\/(auth|me)\b/,
+  },
+  { name: "Sessions", description: "A user's own sign-ins", paths: /^\/api\/v1\/sessions\b/ },
+  {
+    name: "Presence",
+    description: "Heartbeats, who is online, the WebSocket",
+    paths: /^\/api\/v1\/presence\b/,
+  },
+  {
+    name: "Admin",
+    description: "Admins only (Bearer or the dashboard's cookie)",
+    paths: /^\/api\/v1\/admin\b/,
+  },
+  {
+    name: "Providers",
+    description: "What Telegram and Twilio call (signed)",
+    paths: /^\/(telegram|twilio)\//,
+  },
+  { name: "Operations", description: "Health and metrics", paths: /./ },
+];
+
+/** Gives every operation the tag of its path, so the reference groups them. */
+function tagged(document: Json): Json {
+  const paths = document.paths as Record<string, Record<string, Json>>;
+  for (const [path, operations] of Object.entries(paths)) {
+    const tag = TAGS.find((candidate) => candidate.paths.test(path))!.name;
+    for (const operation of Object.values(operations)) operation.tags = [tag];
+  }
+  document.tags = TAGS.map(({ name, description }) => ({ name, description }));
+  return document;
 }

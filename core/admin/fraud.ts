@@ -1,4 +1,5 @@
 import { addAudit, type AuditEntry } from "../../kv/audit.ts";
+import { type Actor, auditFields } from "./audit.ts";
 import { CONFLICT, retry } from "../../kv/retry.ts";
 import {
   getRangeBlock,
@@ -46,12 +47,6 @@ export async function readFraud(ctx: Services): Promise<{
   };
 }
 
-/** Who made an admin change, and from where. */
-export interface Actor {
-  userId: string;
-  ip: string;
-}
-
 /**
  * Lifts a range's block: SMS to it go out again, and for the next hour its unused codes do
  * not block it again (the hour that blocked it would at once). Audited as
@@ -89,15 +84,4 @@ export async function liftBlock(
   ctx.smsProtection.forget(prefix);
   ctx.bus.publish(entry.event);
   ctx.log.info("number range unblocked", { prefix, by: actor.userId });
-}
-
-/** An audit entry as events and the admin API show it. */
-export function auditFields(entry: AuditEntry): Record<string, unknown> {
-  return {
-    id: entry.id,
-    actor: { user_id: entry.actor.userId, ip: entry.actor.ip },
-    action: entry.action,
-    target: entry.target,
-    changes: entry.changes,
-  };
 }

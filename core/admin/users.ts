@@ -1,16 +1,19 @@
 import { listOnlineUserIds } from "../../kv/presence.ts";
 import { listFamiliesOfUser, revokeFamily } from "../../kv/sessions.ts";
 import {
+  addSaveUser,
+  findUserIdByTelegram,
   findUserIdsByPrefix,
   getUserEntry,
   getUsers,
   listUsers,
-  saveUser,
+  readUserCount,
   type User,
   type UserRole,
   type UserStatus,
 } from "../../kv/users.ts";
 import { CONFLICT, retry } from "../../kv/retry.ts";
+import { Writes } from "../../kv/writes.ts";
 import { normalizePhone } from "../auth/recipients.ts";
 import { AppError } from "../errors.ts";
 import { emitEvent } from "../live/emit.ts";
@@ -22,6 +25,7 @@ import {
 } from "../presence/presence.ts";
 import type { Services } from "../services.ts";
 import { type PublicUser, publicUser } from "../users.ts";
+import { type Actor, addAuditWrites, changesOf } from "./audit.ts";
 
 /** A user with presence joined in, as the admin list shows it. */
 export type AdminUser = PublicUser & { presence: Omit<PresenceView, "user_id"> };
@@ -38,11 +42,20 @@ export interface UserQuery {
 const MAX_SCAN_PAGES = 10;
 
 /**
- * The admin list: all users in creation order, only the online ones (from the online index,
- * never a scan of all users), or only the offline ones; or a search by id, phone or email
- * prefix. `cursor` continues where the last page stopped.
+ * The admin list, newest first: all users, only the online ones (from the online index,
+ * never a scan of all users), or only the offline ones; or a search by id, phone (with or
+ * without its `+`), email or Telegram id. `cursor` continues where the last page stopped;
+ * `total` is every user there is (a counter, never a count).
  */
 export async function listAdminUsers(
+  ctx: PresenceContext,
+  query: UserQuery,
+): Promise<{ users: AdminUser[]; cursor: string | null; total: number }> {
+  const [page, total] = await Promise.all([listPage(ctx, query), readUserCount(ctx.kv)]);
+  return { ...page, total };
+}
+
+async function listPage(
   ctx: PresenceContext,
   query: UserQuery,
 ): Promise<{ users: AdminUser[]; cursor: string | null }> {
@@ -54,8 +67,13 @@ export async function listAdminUsers(
     return { users: matches.map((u) => adminUser(u, presence.get(u.id)!)), cursor: null };
   }
   if (query.status === "online") {
-    const page = await listOnlineUserIds(ctx.kv, { cursor: query.cursor, limit: query.limit });
-    const users = [...(await getUsers(ctx.kv, page.ids)).values()];
+    const page = await listOnlineUserIds(ctx.kv, {
+      cursor: query.cursor,
+      limit: query.limit,
+      reverse: true,
+    });
+    const found = await getUsers(ctx.kv, page.ids);
+    const users = page.ids.map((id) => found.get(id)).filter((u): u is User => u !== undefined);
     const presence = await presenceOfUsers(ctx, users);
     return {
       users: users.filter((u) => keep(presence.get(u.id)!)).map((u) =>
@@ -70,6 +88,7 @@ export async function listAdminUsers(
     const result = await listUsers(ctx.kv, {
       cursor: cursor ?? undefined,
       limit: query.limit - out.length,
+      reverse: true,
     });
     const presence = await presenceOfUsers(ctx, result.users);
     for (const user of result.users) {
@@ -82,19 +101,35 @@ export async function listAdminUsers(
   return { users: out, cursor };
 }
 
+/**
+ * Users matching `q`, newest first: an id; the start of a phone (`+1415`, `1 415`, `1415…`:
+ * digits alone are read as a phone without its `+`) or of an email; a Telegram id (exact).
+ */
 async function searchUsers(ctx: Services, q: string, limit: number): Promise<User[]> {
   const term = q.trim();
   const ids = new Set<string>();
   if (/^usr_[0-9A-Z]{26}$/i.test(term)) ids.add(term);
+  const compact = term.replace(/[\s\-().]/g, "");
+  const prefixes = new Set<string>();
   const phone = normalizePhone(term);
-  const prefix = phone ??
-    (term.startsWith("+") ? term.replace(/[\s\-().]/g, "") : term.toLowerCase());
-  for (const id of await findUserIdsByPrefix(ctx.kv, prefix, limit)) ids.add(id);
+  if (phone) prefixes.add(phone);
+  else if (compact.startsWith("+")) prefixes.add(compact);
+  else if (/^\d+$/.test(compact)) prefixes.add(`+${compact}`);
+  prefixes.add(term.toLowerCase());
+  const lookups: Promise<unknown>[] = [...prefixes].map(async (prefix) => {
+    for (const id of await findUserIdsByPrefix(ctx.kv, prefix, limit)) ids.add(id);
+  });
+  // Telegram ids are 64-bit integers: at most 19 digits.
+  if (/^\d{1,19}$/.test(compact)) {
+    lookups.push(findUserIdByTelegram(ctx.kv, BigInt(compact)).then((id) => id && ids.add(id)));
+  }
+  await Promise.all(lookups);
   const users = await getUsers(ctx.kv, [...ids]);
-  return [...users.values()].sort((a, b) => a.id.localeCompare(b.id)).slice(0, limit);
+  return [...users.values()].sort((a, b) => b.id.localeCompare(a.id)).slice(0, limit);
 }
 
-function adminUser(user: User, presence: PresenceView): AdminUser {
+/** A user with their presence, as the admin API shows it. */
+export function adminUser(user: User, presence: PresenceView): AdminUser {
   return {
     ...publicUser(user),
     presence: { status: presence.status, last_seen: presence.last_seen },
@@ -102,21 +137,38 @@ function adminUser(user: User, presence: PresenceView): AdminUser {
 }
 
 /**
- * Changes a user's status or role. Leaving `active` ends every sign-in of the user, takes
- * them offline and (through the `user.updated` event) closes their sockets on every instance.
+ * Changes a user's status or role, audited (`user.update`, each changed field before and
+ * after) in the same commit. Leaving `active` ends every sign-in of the user, takes them
+ * offline and (through the `user.updated` event, which names the admin) closes their sockets
+ * on every instance.
  */
 export async function updateUser(
   ctx: PresenceContext,
   id: string,
-  patch: { status?: UserStatus; role?: UserRole },
+  change: { patch: { status?: UserStatus; role?: UserRole }; actor: Actor },
 ): Promise<PublicUser> {
-  const { before, saved } = await retry(`update user "${id}"`, async () => {
+  const { patch, actor } = change;
+  const { before, saved, audit } = await retry(`update user "${id}"`, async () => {
     const entry = await getUserEntry(ctx.kv, id);
     if (!entry.value) throw new AppError("NOT_FOUND", `No user "${id}".`);
     const next: User = { ...entry.value, ...patch, updatedAt: ctx.clock.now() };
-    return await saveUser(ctx.kv, next, entry) ? { before: entry.value, saved: next } : CONFLICT;
+    const writes = addSaveUser(new Writes(), next, entry);
+    const changes = changesOf(entry.value, patch);
+    const audit = Object.keys(changes).length > 0
+      ? addAuditWrites(ctx, writes, {
+        actor,
+        action: "user.update",
+        target: id,
+        userId: id,
+        changes,
+      })
+      : null;
+    return await ctx.commits.commit(writes)
+      ? { before: entry.value, saved: next, audit }
+      : CONFLICT;
   });
   ctx.signIns.rememberUser(saved);
+  if (audit) ctx.bus.publish(audit);
   if (saved.status !== "active") {
     const now = ctx.clock.now();
     const families = await listFamiliesOfUser(ctx.kv, id, now);
@@ -132,6 +184,7 @@ export async function updateUser(
       status: saved.status,
       role: saved.role,
       previous_status: before.status,
+      by: actor.userId,
     });
   }
   ctx.log.info("user updated", { user_id: id, status: saved.status, role: saved.role });

@@ -27,7 +27,7 @@ import type { SmsProtection, SmsRefusalReason, SmsVerdict } from "../delivery/sm
 import { AppError, rateLimited } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { countInWindow, refundInWindow } from "../limits.ts";
-import { addEventWrites, emitEvent } from "../live/emit.ts";
+import { addEventWrites, emitEvent, requestCounts } from "../live/emit.ts";
 import type { LiveEvent } from "../live/events.ts";
 import type { Services } from "../services.ts";
 import type { Admissions } from "./admissions.ts";
@@ -216,7 +216,7 @@ export async function requestCode(
         startToken,
       });
       addIpCount(writes, "requests", ip, now);
-      addStatCounts(writes, now, ["requested"]);
+      addStatCounts(writes, now, requestCounts(request.channel));
       const events: LiveEvent[] = [];
       if (test) {
         // Nothing goes out; the log and the dashboard still show the request, marked.

@@ -1,4 +1,5 @@
 import {
+  addRevokeFamily,
   addRotation,
   getRefreshToken,
   type RefreshFamily,
@@ -10,8 +11,9 @@ import { Writes } from "../../kv/writes.ts";
 import { CONFLICT, retry } from "../../kv/retry.ts";
 import { AppError } from "../errors.ts";
 import { newId } from "../ids.ts";
-import { emitEvent } from "../live/emit.ts";
-import { afterSignOut, type PresenceContext } from "../presence/presence.ts";
+import { addEventWrites, emitEvent } from "../live/emit.ts";
+import type { LiveEvent } from "../live/events.ts";
+import { afterSignOut, type PresenceContext, takeOffline } from "../presence/presence.ts";
 import type { Services } from "../services.ts";
 import { type PublicUser, publicUser } from "../users.ts";
 import { type AccessClaims, hashRefreshToken, newRefreshToken } from "./tokens.ts";
@@ -33,12 +35,25 @@ export interface NewSession {
   token: RefreshToken;
 }
 
-/** Builds the records of a new sign-in for `userId`; the caller commits them. */
+/** The longest `User-Agent` a sign-in keeps. */
+export const MAX_USER_AGENT = 256;
+
+/** The client a sign-in is made from, as the sessions lists show it. */
+export interface SignInClient {
+  userAgent?: string | null;
+  ip?: string | null;
+}
+
+/**
+ * Builds the records of a new sign-in for `userId`, with the client it came from (kept in
+ * the family record, so opening it costs no extra write); the caller commits them.
+ */
 export async function newSession(
   ctx: Services,
   userId: string,
-  now: number,
+  options: { now: number; client?: SignInClient },
 ): Promise<NewSession> {
+  const { now, client } = options;
   const expiresAt = now + ctx.config.refreshTokenTtlSeconds * 1000;
   const family: RefreshFamily = {
     id: newId("fam", now),
@@ -46,6 +61,9 @@ export async function newSession(
     createdAt: now,
     expiresAt,
     revokedAt: null,
+    userAgent: client?.userAgent ? client.userAgent.slice(0, MAX_USER_AGENT) : null,
+    ip: client?.ip ?? null,
+    lastUsedAt: now,
   };
   const refreshToken = newRefreshToken();
   return {
@@ -150,6 +168,7 @@ export async function authenticate(ctx: Services, header: string | undefined): P
   ) {
     throw new AppError("UNAUTHORIZED", "This sign-in has ended. Sign in again.");
   }
+  ctx.signInUse.used(family, now);
   return { claims, user };
 }
 
@@ -188,6 +207,53 @@ export async function endSignIn(
   });
   await afterSignOut(ctx, signIn.userId);
   ctx.log.info("signed out", { user_id: signIn.userId, family_id: signIn.familyId });
+}
+
+/** Sign-ins ended per commit: each is a few mutations, far below KV's 1,000. */
+const ENDED_PER_COMMIT = 150;
+
+/**
+ * Ends many sign-ins of one user (the others of a user, or an admin's revocation), like
+ * `endSignIn` does one, but in one commit: the sign-ins revoked, a `user.signed_out` event per
+ * sign-in (other instances drop their cached copies and close its sockets), and what `record`
+ * adds (an audit entry: recorded in the same commit as the change). Then the user goes offline
+ * (`offline`), or unless another sign-in is still open.
+ */
+export async function endSignIns(
+  ctx: PresenceContext,
+  options: {
+    userId: string;
+    families: RefreshFamily[];
+    offline?: boolean;
+    /** Adds writes to the (first) commit; returns events to publish once it went through. */
+    record?: (writes: Writes) => LiveEvent[];
+  },
+): Promise<void> {
+  const { userId, families, record } = options;
+  for (let i = 0; i === 0 || i < families.length; i += ENDED_PER_COMMIT) {
+    const chunk = families.slice(i, i + ENDED_PER_COMMIT);
+    const now = ctx.clock.now();
+    const writes = new Writes();
+    const events: LiveEvent[] = [];
+    for (const family of chunk) {
+      addRevokeFamily(writes, family, now);
+      const event = ctx.bus.newEvent("user", "user.signed_out", now, {
+        user_id: userId,
+        family_id: family.id,
+      });
+      addEventWrites(writes, event, now);
+      events.push(event);
+    }
+    if (i === 0 && record) events.push(...record(writes));
+    if (writes.size === 0) break;
+    // Nothing in it is checked (see `addRevokeFamily`): it cannot lose a race.
+    await ctx.commits.commit(writes);
+    for (const family of chunk) ctx.signIns.forgetFamily(family.id);
+    ctx.bus.publish(...events);
+  }
+  if (options.offline) await takeOffline(ctx, userId);
+  else if (families.length > 0) await afterSignOut(ctx, userId);
+  ctx.log.info("signed out", { user_id: userId, sign_ins: families.length });
 }
 
 /** 403 `ACCOUNT_DISABLED` naming the account's status. */

@@ -61,7 +61,7 @@ export interface CodeSignIn {
 /** Checks a code and signs the user in; answers with the token pair and the user. */
 export async function verifyCode(
   ctx: VerifyContext,
-  input: { requestId: string; code: string; ip: string },
+  input: { requestId: string; code: string; ip: string; userAgent?: string | null },
 ): Promise<SignIn> {
   const signIn = await signInWithCode(ctx, input);
   return await signInAnswer(ctx, signIn.user, signIn);
@@ -82,7 +82,7 @@ type Outcome =
  */
 export async function signInWithCode(
   ctx: VerifyContext,
-  input: { requestId: string; code: string; ip: string },
+  input: { requestId: string; code: string; ip: string; userAgent?: string | null },
 ): Promise<CodeSignIn> {
   const { ip } = input;
   await refuseGuessingNetworks(ctx, ip);
@@ -150,7 +150,10 @@ export async function signInWithCode(
     const telegramId = await freeTelegramId(ctx, stored, user.value);
     const save = userToSave(ctx, user, lookup, now, telegramId);
     const userId = String(user.key[1]);
-    const session = await newSession(ctx, userId, now);
+    const session = await newSession(ctx, userId, {
+      now,
+      client: { userAgent: input.userAgent, ip },
+    });
     if (save) addSaveUser(writes, save, user);
     else writes.check(user);
     addOpenFamily(writes, session.family, session.tokenHash, session.token);
@@ -159,6 +162,8 @@ export async function signInWithCode(
       recipient: masked,
       user_id: userId,
       new_user: !user.value,
+      // The channel the code came by (the funnel counts it there).
+      channel: stored.delivery?.channel ?? request.channel,
       ...test,
     }));
     for (const event of events) addEventWrites(writes, event, now);

@@ -27,7 +27,7 @@ export type DashboardSignIn =
  */
 export async function signInToDashboard(
   ctx: VerifyContext,
-  input: { requestId: string; code: string; ip: string },
+  input: { requestId: string; code: string; ip: string; userAgent?: string | null },
 ): Promise<DashboardSignIn> {
   const signIn = await signInWithCode(ctx, input);
   const userId = signIn.user.id;
@@ -73,6 +73,7 @@ export async function authenticateWebSession(ctx: Services, token: string): Prom
   if (!family || family.revokedAt !== null || family.expiresAt <= now) {
     throw new AppError("UNAUTHORIZED", "Your dashboard session has ended. Sign in again.");
   }
+  ctx.signInUse.used(family, now);
   return {
     user,
     claims: {

@@ -1,5 +1,6 @@
 import { addEvent } from "../../kv/events.ts";
-import { addStatCounts, type StatMetric } from "../../kv/stats.ts";
+import type { ChannelName } from "../../kv/otp_requests.ts";
+import { addStatCounts, funnelMetric, type StatMetric } from "../../kv/stats.ts";
 import { Writes } from "../../kv/writes.ts";
 import type { Services } from "../services.ts";
 import type { EventKind, LiveEvent } from "./events.ts";
@@ -28,7 +29,9 @@ export async function emitEvent(
 /** Adds an event to a commit, with the admin stats it counts; publish it once committed. */
 export function addEventWrites(w: Writes, event: LiveEvent, at: number): Writes {
   addEvent(w, event);
-  const metrics = event.kind === "otp" ? countsOfOtpEvent(event.data.type) : [];
+  const metrics = event.kind === "otp"
+    ? countsOfOtpEvent(event.data.type, channelOf(event.data.channel))
+    : [];
   if (metrics.length > 0) addStatCounts(w, at, metrics);
   return w;
 }
@@ -37,24 +40,35 @@ export function addEventWrites(w: Writes, event: LiveEvent, at: number): Writes 
  * What an `otp` event counts in the admin stats. The meanings:
  * - `requested`: a code request that passed the limits and was stored, whether its code was
  *   delivered, failed to deliver, or waits for a Telegram deep link. Counted by the commit that
- *   stores the request, not by an event, so it counts once per request.
+ *   stores the request, not by an event, so it counts once per request (`requestCounts`).
  * - `sent`: a code message delivered (a resend in the Telegram chat is a second one).
  * - `verified`: a successful sign-in with a code.
  * - `failed`: a wrong code (`otp.invalid`) or a delivery that failed (`otp.failed`).
  * - `rate_limited`: a request refused by a limit or the resend cooldown.
+ *
+ * `sent` and `verified` also count for the event's channel (the sign-in funnel).
  */
-export function countsOfOtpEvent(type: string): StatMetric[] {
+export function countsOfOtpEvent(type: string, channel?: ChannelName | null): StatMetric[] {
   switch (type) {
     case "otp.sent":
-      return ["sent"];
+      return channel ? ["sent", funnelMetric("sent", channel)] : ["sent"];
     case "otp.failed":
     case "otp.invalid":
       return ["failed"];
     case "otp.verified":
-      return ["verified"];
+      return channel ? ["verified", funnelMetric("verified", channel)] : ["verified"];
     case "otp.rate_limited":
       return ["rate_limited"];
     default:
       return [];
   }
+}
+
+/** What a stored code request counts: `requested`, overall and for its channel. */
+export function requestCounts(channel: ChannelName): StatMetric[] {
+  return ["requested", funnelMetric("requested", channel)];
+}
+
+function channelOf(value: unknown): ChannelName | null {
+  return value === "sms" || value === "telegram" || value === "email" ? value : null;
 }

@@ -4,7 +4,10 @@ const NAV = [
   { href: "/admin", label: "Overview" },
   { href: "/admin/users", label: "Users" },
   { href: "/admin/events", label: "Events" },
+  { href: "/admin/deliveries", label: "Deliveries" },
+  { href: "/admin/fraud", label: "Fraud" },
   { href: "/admin/settings", label: "Settings" },
+  { href: "/docs", label: "API" },
 ];
 
 /** The dashboard frame: brand, navigation, who is signed in, sign-out. */

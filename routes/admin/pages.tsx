@@ -1,5 +1,7 @@
 import { type Context, Hono } from "hono";
 import { listAdminUsers } from "../../core/admin/users.ts";
+import { listAdminDeliveries } from "../../core/admin/deliveries.ts";
+import { readFraud } from "../../core/admin/fraud.ts";
 import { readAdminStats } from "../../core/admin/stats.ts";
 import { requestCode } from "../../core/auth/otp.ts";
 import {
@@ -14,7 +16,11 @@ import {
   signInToDashboard,
   WEB_SESSION_TTL_MS,
 } from "../../core/auth/web_sessions.ts";
-import { AppError } from "../../core/errors.ts";
+import {
+  AUTOBLOCK_MIN_SENT,
+  AUTOBLOCK_MIN_VERIFIED_SHARE,
+} from "../../core/delivery/sms_protection.ts";
+import { AppError, clientError } from "../../core/errors.ts";
 import { recentEvents } from "../../core/live/stream.ts";
 import { SETTING_RANGES } from "../../core/settings.ts";
 import type { AppEnv } from "../../web/env.ts";
@@ -22,7 +28,9 @@ import { Island } from "../../web/islands.tsx";
 import { limitBody, SESSION_COOKIE, sessionCookie } from "../../web/middleware.ts";
 import { page } from "../_app.tsx";
 import { csrfGuard, pageSecurity } from "../../web/security.ts";
+import DeliveryLog, { type DeliveryFilters } from "../../islands/DeliveryLog.tsx";
 import EventFeed from "../../islands/EventFeed.tsx";
+import FraudPanel from "../../islands/FraudPanel.tsx";
 import LiveOverview from "../../islands/LiveOverview.tsx";
 import SettingsForm, { type SettingSpec } from "../../islands/SettingsForm.tsx";
 import UsersTable from "../../islands/UsersTable.tsx";
@@ -60,7 +68,10 @@ function setSessionCookie(c: Context<AppEnv>, token: string | null): void {
 /** The signed-in admin, or a response to send instead (to the login page, or "admins only"). */
 async function admin(c: Context<AppEnv>): Promise<Caller | Response> {
   const token = sessionCookie(c.req.header("cookie"));
-  if (!token) return c.redirect(`/admin/login?next=${encodeURIComponent(c.req.path)}`, 303);
+  if (!token) {
+    const { pathname, search } = new URL(c.req.url);
+    return c.redirect(`/admin/login?next=${encodeURIComponent(pathname + search)}`, 303);
+  }
   try {
     const caller = await authenticateWebSession(c.var.ctx, token);
     if (caller.user.role !== "admin") {
@@ -88,10 +99,23 @@ function nameOf(caller: Caller): string {
 }
 
 function safeNext(next: string | undefined): string {
-  return next && /^\/admin(\/[a-z]*)?$/.test(next) ? next : "/admin";
+  return next && /^\/admin(\/[a-z]*)?(\?[\w=&%.+-]*)?$/.test(next) ? next : "/admin";
 }
 
-/** The dashboard: sign-in, overview, users, events, settings. */
+/** The deliveries page's filters from its query string; anything else is left out. */
+function deliveryFiltersOf(query: Record<string, string>): DeliveryFilters {
+  const filters: DeliveryFilters = {};
+  if (["sms", "telegram", "email"].includes(query.channel)) {
+    filters.channel = query.channel as DeliveryFilters["channel"];
+  }
+  if (["sent", "delivered", "failed", "refused"].includes(query.status)) {
+    filters.status = query.status as DeliveryFilters["status"];
+  }
+  if (/^[A-Za-z0-9_=-]{1,1024}$/.test(query.cursor ?? "")) filters.cursor = query.cursor;
+  return filters;
+}
+
+/** The dashboard: sign-in, overview, users, events, deliveries, fraud, settings. */
 export const adminPages = new Hono<AppEnv>()
   .use(pageSecurity, csrfGuard)
   .get("/login", (c) => page(c, <LoginPage />, { title: "Sign in" }))
@@ -194,6 +218,54 @@ export const adminPages = new Hono<AppEnv>()
       { title: "Users" },
     );
   })
+  .get("/deliveries", async (c) => {
+    const caller = await admin(c);
+    if (caller instanceof Response) return caller;
+    const filters = deliveryFiltersOf(c.req.query());
+    const first = { limit: 50, channel: filters.channel, status: filters.status };
+    const initial = await listAdminDeliveries(c.var.ctx, { ...first, cursor: filters.cursor })
+      .catch((error) => {
+        // A stale or foreign cursor: start from the newest instead of failing the page.
+        if (!clientError(error)) throw error;
+        delete filters.cursor;
+        return listAdminDeliveries(c.var.ctx, first);
+      });
+    return page(
+      c,
+      <Layout path="/admin/deliveries" admin={nameOf(caller)} title="Deliveries">
+        <p class="lead muted">
+          Every attempt to deliver a code, on every channel and provider, for 7 days. Never the code
+          itself.
+        </p>
+        <Island name="DeliveryLog" component={DeliveryLog} props={{ initial, filters }} />
+      </Layout>,
+      { title: "Deliveries" },
+    );
+  })
+  .get("/fraud", async (c) => {
+    const caller = await admin(c);
+    if (caller instanceof Response) return caller;
+    const ctx = c.var.ctx;
+    const initial = await readFraud(ctx);
+    const protection = ctx.config.smsProtection;
+    const rules = {
+      autoblock: protection.prefixAutoblock,
+      minSent: AUTOBLOCK_MIN_SENT,
+      minUsedPercent: Math.round(AUTOBLOCK_MIN_VERIFIED_SHARE * 100),
+      prefixLimitPerHour: protection.prefixLimitPerHour,
+      allowedCountries: protection.allowedCountries,
+    };
+    return page(
+      c,
+      <Layout path="/admin/fraud" admin={nameOf(caller)} title="Fraud">
+        <p class="lead muted">
+          SMS pumping protection: what SMS cost today, and the number ranges refused for now.
+        </p>
+        <Island name="FraudPanel" component={FraudPanel} props={{ initial, rules }} />
+      </Layout>,
+      { title: "Fraud" },
+    );
+  })
   .get("/events", async (c) => {
     const caller = await admin(c);
     if (caller instanceof Response) return caller;
@@ -217,7 +289,7 @@ export const adminPages = new Hono<AppEnv>()
     return page(
       c,
       <Layout path="/admin/settings" admin={nameOf(caller)} title="Settings">
-        <p class="muted">Changes take effect at once, on every instance within a second.</p>
+        <p class="lead muted">Changes take effect at once, on every instance within a second.</p>
         <Island name="SettingsForm" component={SettingsForm} props={{ settings, specs }} />
       </Layout>,
       { title: "Settings" },

@@ -1,7 +1,10 @@
 /**
  * The dashboard in a real browser: Debian's Chromium driven by playwright-core. An admin signs
  * in through the page with a code, and the pages update by themselves while test clients
- * heartbeat and another admin session suspends a user. Screenshots go to tests/artifacts/.
+ * heartbeat and another admin session suspends a user; the delivery log filters through its
+ * URL, and a number range blocked for SMS pumping is listed and lifted. Every page is
+ * photographed at 1440 and 390 px, light and dark, into tests/artifacts/, and none scrolls
+ * sideways on a phone.
  *
  * `.ci/run` installs Chromium, and there (CI=true) this test must run. On a machine without
  * /usr/bin/chromium it is reported as ignored, never as passed.
@@ -11,7 +14,7 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import { systemClock } from "../../core/clock.ts";
 import { buildIslands } from "../../web/build.ts";
 import { loadAssets, PROJECT_ROOT } from "../../web/assets.ts";
-import { serveHarness, startHarness } from "../helpers.ts";
+import { type Harness, serveHarness, startHarness } from "../helpers.ts";
 
 const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
 const ARTIFACTS = `${PROJECT_ROOT}/tests/artifacts`;
@@ -52,6 +55,84 @@ async function text(page: Page, selector: string): Promise<string> {
   return (await page.locator(selector).first().textContent())?.trim() ?? "";
 }
 
+const SIZES = [
+  { name: "1440", width: 1440, height: 900 },
+  { name: "390", width: 390, height: 844 },
+];
+
+/**
+ * What scrolls sideways, if anything: the page (past the screen), or a table inside its frame
+ * (a column too wide to fit). Neither may, at any size.
+ */
+async function sidewaysOverflow(page: Page): Promise<string | null> {
+  return await page.evaluate(() => {
+    const { scrollWidth } = document.documentElement;
+    if (scrollWidth > innerWidth) {
+      const wide = [...document.querySelectorAll("body *")]
+        .filter((e) => e.getBoundingClientRect().right > innerWidth + 0.5)
+        .slice(0, 3)
+        .map((e) => `${e.tagName.toLowerCase()}.${e.className}`);
+      return `scrollWidth ${scrollWidth} > ${innerWidth}: ${wide.join(", ")}`;
+    }
+    const table = [...document.querySelectorAll(".table-wrap")]
+      .find((e) => e.scrollWidth > e.clientWidth + 1);
+    return table ? `a table scrolls: ${table.scrollWidth} > ${table.clientWidth}` : null;
+  });
+}
+
+/**
+ * Opens a page at 1440 and at 390 px and photographs it light and dark
+ * (`<name>_<width>_<scheme>.png`); at neither size may anything scroll sideways.
+ */
+async function photograph(
+  page: Page,
+  name: string,
+  open: () => Promise<unknown>,
+  ready?: string,
+): Promise<void> {
+  for (const size of SIZES) {
+    await page.setViewportSize(size);
+    await page.emulateMedia({ colorScheme: "light" });
+    await open();
+    if (ready) await page.waitForSelector(ready);
+    for (const scheme of ["light", "dark"] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      assert.equal(await sidewaysOverflow(page), null, `${name} at ${size.name} px`);
+      await page.screenshot({
+        path: `${ARTIFACTS}/${name}_${size.name}_${scheme}.png`,
+        fullPage: true,
+      });
+    }
+  }
+  await page.emulateMedia({ colorScheme: "light" });
+  await page.setViewportSize({ width: 1280, height: 800 });
+}
+
+const LIVE = "[data-testid=live-badge].badge-live";
+/** The dashboard's pages, by the name of their screenshots, and what shows they are ready. */
+const PAGES = [
+  ["overview", "/admin", LIVE],
+  ["users", "/admin/users", LIVE],
+  ["events", "/admin/events", LIVE],
+  ["deliveries", "/admin/deliveries", LIVE],
+  ["fraud_empty", "/admin/fraud", LIVE],
+  ["settings", "/admin/settings", "form.settings"],
+] as const;
+
+/** `GET` of the admin API with the page's session cookie. */
+async function adminGet(h: Harness, page: Page, path: string) {
+  const cookies = await page.context().cookies();
+  const cookie = cookies.map((c) => `${c.name}=${c.value}`).join("; ");
+  const res = await h.app.request(path, { headers: { cookie } });
+  assert.equal(res.status, 200, path);
+  return await res.json();
+}
+
+/** The `i`th phone of a US number range (`+1646` → `+1646555 01xx`). */
+function phoneIn(range: string, i: number): string {
+  return `${range}55501${String(i).padStart(2, "0")}`;
+}
+
 Deno.test({
   name: "dashboard in Chromium - sign in, watch it update live, act, edit a setting",
   ignore: !hasChromium,
@@ -63,7 +144,7 @@ Deno.test({
     await buildIslands({ minify: true, outDir: buildDir });
     await Deno.mkdir(ARTIFACTS, { recursive: true });
     await using h = await startHarness({
-      env: { ADMIN_EMAILS: ADMIN, OTP_RESEND_COOLDOWN_SECONDS: "0" },
+      env: { ADMIN_EMAILS: ADMIN, OTP_RESEND_COOLDOWN_SECONDS: "0", SMS_DAILY_LIMIT: "40" },
       clock: systemClock,
       assets: await loadAssets({ buildDir }),
     });
@@ -71,7 +152,11 @@ Deno.test({
     const base = server.url;
     const browser = await launch();
     try {
-      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      // Not UTC, so local times differ from the server's.
+      const context = await browser.newContext({
+        viewport: { width: 1280, height: 800 },
+        timezoneId: "Europe/Paris",
+      });
       const page = await context.newPage();
       const errors: string[] = [];
       page.on("pageerror", (error) => errors.push(String(error)));
@@ -81,11 +166,10 @@ Deno.test({
 
       // The sign-in page is plain HTML.
       await page.goto(`${base}/admin/login`);
-      await page.screenshot({ path: `${ARTIFACTS}/login.png` });
       await signInThroughPage(page, base, () => h.email.lastCode(ADMIN));
 
       // Overview: hydrated, live, counting the admin who just signed in.
-      await page.waitForSelector("[data-testid=live-badge].badge-live");
+      await page.waitForSelector(LIVE);
       assert.equal(await text(page, "[data-testid=tile-online]"), "1");
       assert.equal(await text(page, "[data-testid=tile-users]"), "1");
 
@@ -100,7 +184,6 @@ Deno.test({
       await page.waitForFunction(() =>
         document.querySelector("[data-testid=tile-verified]")?.textContent === "2"
       );
-      await page.screenshot({ path: `${ARTIFACTS}/overview.png`, fullPage: true });
 
       // Users: the client is listed online.
       await page.goto(`${base}/admin/users`);
@@ -127,7 +210,6 @@ Deno.test({
       });
       assert.equal(refused.status, 403);
       await refused.body?.cancel();
-      await page.screenshot({ path: `${ARTIFACTS}/users.png`, fullPage: true });
 
       // Filter: only online users.
       await page.click("[data-testid=filter-online]");
@@ -137,8 +219,28 @@ Deno.test({
       await page.goto(`${base}/admin/events`);
       await page.locator(".feed-user-updated").first().waitFor();
       await h.signIn("+14155550102");
-      await page.locator(".feed-otp-verified", { hasText: "+1415•••0102" }).waitFor();
-      await page.screenshot({ path: `${ARTIFACTS}/events.png`, fullPage: true });
+      const verified = page.locator(".feed-otp-verified", { hasText: "+1415•••0102" });
+      await verified.waitFor();
+      // Times are the browser's (Paris is never UTC), said so, with UTC in the tooltip.
+      assert.match(await text(page, "[data-testid=zone-note]"), /^Local time\(GMT\+[12]\)$/);
+      const time = verified.locator("time");
+      const utc = (await time.getAttribute("datetime"))!;
+      assert.notEqual(await time.textContent(), utc.slice(11, 19));
+      assert.match((await time.getAttribute("title"))!, /UTC$/);
+      // The recipient and the user it became, linked by a shortened id.
+      const link = verified.locator("a.user-link");
+      const userId = (await link.getAttribute("title"))!;
+      assert.match(userId, /^usr_/);
+      assert.equal(await link.getAttribute("href"), `/admin/users/${userId}`);
+      assert.ok((await link.textContent())!.length < userId.length);
+      // Kinds are toggles: off hides them, and says so without colour.
+      const presence = page.locator("[data-testid=kind-presence]");
+      assert.equal(await presence.getAttribute("aria-pressed"), "true");
+      await presence.click();
+      assert.equal(await presence.getAttribute("aria-pressed"), "false");
+      await page.locator(".feed-presence-online").first().waitFor({ state: "detached" });
+      await presence.click();
+      await page.locator(".feed-presence-online").first().waitFor();
 
       // Settings: the browser refuses an inconsistent value, the server takes a good one.
       await page.goto(`${base}/admin/settings`);
@@ -149,21 +251,122 @@ Deno.test({
       await page.fill("#otp_length", "8");
       await page.click("form.settings button[type=submit]");
       await page.locator("text=Saved. The new values are in force.").waitFor();
-      await page.screenshot({ path: `${ARTIFACTS}/settings.png`, fullPage: true });
       const { code } = await h.requestCode("+14155550103");
       assert.equal(code.length, 8, "the new code length is in force without a restart");
 
-      // Back on the overview, the stream still delivers.
-      await page.goto(`${base}/admin`);
-      await page.waitForSelector("[data-testid=live-badge].badge-live");
-      await page.setViewportSize({ width: 390, height: 844 });
-      await page.screenshot({ path: `${ARTIFACTS}/overview_mobile.png`, fullPage: true });
-      await page.setViewportSize({ width: 1280, height: 800 });
-      await page.emulateMedia({ colorScheme: "dark" });
-      await page.screenshot({ path: `${ARTIFACTS}/overview_dark.png`, fullPage: true });
+      // Fraud: nothing blocked yet, and the page says what would block a range.
+      await page.goto(`${base}/admin/fraud`);
+      await page.waitForSelector(LIVE);
+      await page.locator("[data-testid=no-blocks]", { hasText: "at least 10 SMS" }).waitFor();
+      // Ten SMS to one range, none of their codes used: the eleventh is refused and the range
+      // blocked; the open page lists it by itself.
+      for (let i = 0; i <= 10; i++) {
+        const res = await h.post("/api/v1/auth/otp/request", {
+          phone: phoneIn("+1646", i),
+          channel: "sms",
+        }, { ip: "198.51.100.20" });
+        assert.equal(res.status, i < 10 ? 202 : 403, `SMS ${i + 1} to +1646`);
+        await res.body?.cancel();
+      }
+      const blocked = page.locator('tr[data-prefix="+1646"]');
+      await blocked.waitFor({ timeout: 5000 });
+      assert.match(await blocked.textContent() ?? "", /10 \/ 0/);
+      const { sms_today } = await adminGet(h, page, "/api/v1/admin/fraud");
+      assert.ok(sms_today >= 10);
+      assert.equal(await text(page, "[data-testid=sms-today]"), String(sms_today));
+      await photograph(page, "fraud", () => page.goto(`${base}/admin/fraud`), "tr[data-prefix]");
+      // Lift it: a confirmation first, then the row goes.
+      await page.goto(`${base}/admin/fraud`);
+      await blocked.getByRole("button", { name: "Lift the block of +1646" }).click();
+      const dialog = page.getByRole("dialog", { name: "Lift the block of +1646?" });
+      await dialog.waitFor();
+      await page.screenshot({ path: `${ARTIFACTS}/fraud_lift_dialog.png` });
+      await dialog.getByRole("button", { name: "Cancel" }).click();
+      await dialog.waitFor({ state: "hidden" });
+      await blocked.getByRole("button", { name: "Lift the block of +1646" }).click();
+      await dialog.getByRole("button", { name: "Lift block" }).click();
+      await blocked.waitFor({ state: "detached" });
+      await page.locator("[data-testid=no-blocks]").waitFor();
+      await page.waitForFunction(() =>
+        document.activeElement?.textContent?.startsWith("Blocked number ranges")
+      );
+      const fraud = await adminGet(h, page, "/api/v1/admin/fraud");
+      assert.deepEqual(fraud.blocked_prefixes, [], "lifted on the server too");
+
+      // Deliveries: filter by status through toggles; the URL keeps it across a reload.
+      await page.goto(`${base}/admin/deliveries`);
+      await page.waitForSelector(LIVE);
+      await page.locator("tr[data-delivery]").first().waitFor();
+      await page.click("[data-testid=status-refused]");
+      await page.waitForURL(/\/admin\/deliveries\?status=refused$/);
+      await page.waitForFunction(() =>
+        [...document.querySelectorAll("[data-testid=delivery-status]")]
+          .every((s) => s.textContent === "Refused")
+      );
+      assert.equal(await page.locator("tr[data-delivery]").count(), 1);
+      await page.reload();
+      assert.equal(
+        await page.locator("[data-testid=status-refused]").getAttribute("aria-pressed"),
+        "true",
+      );
+      assert.equal(await page.locator("tr[data-delivery]").count(), 1);
+      await page.screenshot({ path: `${ARTIFACTS}/deliveries_refused.png` });
+      // By keyboard: Tab to a toggle (a focus ring shows), Space presses it.
+      let onToggle = false;
+      for (let i = 0; i < 30 && !onToggle; i++) {
+        await page.keyboard.press("Tab");
+        onToggle = await page.evaluate(() =>
+          document.activeElement?.getAttribute("data-testid") === "status-all"
+        );
+      }
+      assert.ok(onToggle, "the status toggles are reachable by Tab");
+      const ring = await page.evaluate(() =>
+        getComputedStyle(document.activeElement!).outlineStyle
+      );
+      assert.notEqual(ring, "none", "a focused toggle shows a focus ring");
+      await page.keyboard.press("Space");
+      await page.waitForURL(`${base}/admin/deliveries`);
+      await page.waitForFunction(() => document.querySelectorAll("tr[data-delivery]").length > 1);
+      // Live: a new code appears at the top by itself.
+      const rows = await page.locator("tr[data-delivery]").count();
+      await h.requestCode("+14155550105");
+      await page.waitForFunction(
+        (n) => document.querySelectorAll("tr[data-delivery]").length === n + 1,
+        rows,
+      );
+      assert.match(await text(page, "tr[data-delivery]"), /\+1415•••0105/);
+      // More than a page: "Load more" appends and records where it went in the URL.
+      for (let i = 0; i < 45; i++) {
+        const res = await h.post("/api/v1/auth/otp/request", { email: `load${i}@example.com` }, {
+          ip: `198.51.100.${100 + Math.floor(i / 20)}`,
+        });
+        assert.equal(res.status, 202);
+        await res.body?.cancel();
+      }
+      await page.reload();
+      assert.equal(await page.locator("tr[data-delivery]").count(), 50);
+      await page.click("[data-testid=load-more]");
+      await page.waitForURL(/\?cursor=/);
+      assert.ok(await page.locator("tr[data-delivery]").count() > 50);
+      await page.reload();
+      await page.getByRole("button", { name: "Back to newest" }).click();
+      await page.waitForURL(`${base}/admin/deliveries`);
+
+      // Every page at 1440 and 390 px, light and dark; none scrolls sideways on a phone.
+      for (const [name, path, ready] of PAGES) {
+        await photograph(page, name, () => page.goto(`${base}${path}`), ready);
+      }
+      const stranger = await (await browser.newContext()).newPage();
+      await photograph(stranger, "login", () => stranger.goto(`${base}/admin/login`));
+      await photograph(stranger, "login_code", async () => {
+        await stranger.goto(`${base}/admin/login`);
+        await stranger.fill("#recipient", ADMIN);
+        await stranger.click("button[type=submit]");
+        await stranger.waitForSelector("#code");
+      });
 
       // Without the event stream the overview falls back to polling every 10 s.
-      await page.emulateMedia({ colorScheme: "light" });
+      await page.goto(`${base}/admin`);
       await page.route("**/api/v1/admin/events", (route) => route.abort());
       await page.reload();
       await page.waitForSelector("[data-testid=live-badge].badge-polling");

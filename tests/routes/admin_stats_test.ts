@@ -9,15 +9,16 @@ const ADMIN = "+14155550000";
 interface Stats {
   users: { total: number; online: number };
   otp: { requested: number; sent: number; verified: number; failed: number; rate_limited: number };
-  series: { minute: string; requested: number; verified: number; online: number }[];
+  series: { minute: string; at: string; requested: number; verified: number; online: number }[];
+  funnel: Record<"sms" | "telegram" | "email", Record<"requested" | "sent" | "verified", number>>;
   channels: Record<
     "telegram" | "sms" | "email",
     { configured: boolean; provider: string; ok: boolean; last_error: string | null }
   >;
 }
 
-async function stats(h: Harness, token: string): Promise<Stats> {
-  const res = await h.get("/api/v1/admin/stats", { token });
+async function stats(h: Harness, token: string, query = ""): Promise<Stats> {
+  const res = await h.get(`/api/v1/admin/stats${query}`, { token });
   assert.equal(res.status, 200);
   assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
   return await res.json();
@@ -58,6 +59,7 @@ Deno.test("admin stats - counts sign-ins, a wrong code, a rate-limited request a
   assert.equal(body.series.length, 60);
   assert.deepEqual(body.series.at(-1), {
     minute: "2026-11-21T10:00:00.000Z",
+    at: "2026-11-21T10:00:00.000Z",
     requested: 5,
     verified: 3,
     online: 3,
@@ -141,6 +143,8 @@ Deno.test("admin stats - a Telegram deep link counts as one request when its cod
   const body = await stats(t.h, admin.access_token);
   assert.equal(body.otp.requested, 2, "the admin's sign-in and the deep link");
   assert.equal(body.otp.sent, 2);
+  assert.deepEqual(body.funnel.telegram, { requested: 1, sent: 1, verified: 0 });
+  assert.deepEqual(body.funnel.sms, { requested: 1, sent: 1, verified: 1 });
   assert.equal(body.channels.telegram.configured, true);
   assert.equal(body.channels.telegram.ok, true);
 });
@@ -191,4 +195,117 @@ Deno.test("admin stats - 401 without a token, 403 FORBIDDEN for a user", async (
   const res = await h.get("/api/v1/admin/stats", { token: user.access_token });
   assert.equal(res.status, 403);
   assert.equal((await errorOf(res)).code, "FORBIDDEN");
+});
+
+Deno.test("admin stats - range=24h and 7d: hourly buckets with their start, online worked back per hour", async () => {
+  await using h = await startHarness({
+    env: {
+      ADMIN_PHONES: ADMIN,
+      PRESENCE_TIMEOUT_SECONDS: "3600",
+      ACCESS_TOKEN_TTL_SECONDS: "86400",
+    },
+  });
+  const beat = async (token: string) => {
+    const res = await h.post("/api/v1/presence/heartbeat", {}, { token });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+  };
+  h.clock.advance(10_000); // 10:00:10
+  const admin = await h.signIn(ADMIN);
+  h.clock.advance(50 * 60_000); // 10:50:10
+  await beat(admin.access_token);
+  const first = await h.signIn("+14155550101");
+  h.clock.advance(50 * 60_000); // 11:40:10
+  await beat(admin.access_token);
+  const logout = await h.post("/api/v1/auth/logout", {}, { token: first.access_token });
+  assert.equal(logout.status, 204);
+  const second = await h.signIn("+14155550102");
+  h.clock.advance(30 * 60_000); // 12:10:10
+  await beat(admin.access_token);
+  await beat(second.access_token);
+
+  const day = await stats(h, admin.access_token, "?range=24h");
+  assert.equal(day.series.length, 24);
+  assert.equal(day.series[0].at, "2026-11-20T13:00:00.000Z");
+  assert.equal(day.series[23].at, "2026-11-21T12:00:00.000Z");
+  assert.ok(day.series.every((b) => b.minute === b.at));
+  const byHour = new Map(day.series.map((b) => [b.at.slice(11, 13), b]));
+  assert.deepEqual(
+    ["09", "10", "11", "12"].map((hh) => {
+      const b = byHour.get(hh)!;
+      return [hh, b.requested, b.verified, b.online];
+    }),
+    [["09", 0, 0, 0], ["10", 2, 2, 2], ["11", 1, 1, 2], ["12", 0, 0, 2]],
+  );
+  assert.deepEqual(day.otp, { requested: 3, sent: 3, verified: 3, failed: 0, rate_limited: 0 });
+  assert.deepEqual(day.funnel, {
+    sms: { requested: 3, sent: 3, verified: 3 },
+    telegram: { requested: 0, sent: 0, verified: 0 },
+    email: { requested: 0, sent: 0, verified: 0 },
+  });
+  assert.deepEqual(day.users, { total: 3, online: 2 });
+
+  const week = await stats(h, admin.access_token, "?range=7d");
+  assert.equal(week.series.length, 7 * 24);
+  assert.equal(week.series.at(-1)!.at, "2026-11-21T12:00:00.000Z");
+  assert.equal(week.series[0].at, "2026-11-14T13:00:00.000Z");
+  assert.deepEqual(week.otp, day.otp);
+  assert.deepEqual(week.funnel, day.funnel);
+
+  const hour = await stats(h, admin.access_token, "?range=1h");
+  assert.equal(hour.series.length, 60);
+  assert.equal(hour.series.at(-1)!.at, "2026-11-21T12:10:00.000Z");
+  assert.equal(hour.funnel.sms.requested, 1, "the last hour saw one sign-in");
+  assert.deepEqual(await stats(h, admin.access_token), hour, "1h is the default");
+
+  for (const bad of ["?range=30d", "?range=", "?other=1"]) {
+    const res = await h.get(`/api/v1/admin/stats${bad}`, { token: admin.access_token });
+    assert.equal(res.status, 400, bad);
+    assert.equal((await errorOf(res)).code, "VALIDATION_FAILED");
+  }
+});
+
+Deno.test("admin stats - the funnel counts each channel: requested, sent, verified", async () => {
+  await using h = await startHarness({ env: { ADMIN_PHONES: ADMIN } });
+  const admin = await h.signIn(ADMIN);
+  await h.requestCode("+14155550101"); // sent, never used
+  const email = await h.post("/api/v1/auth/otp/request", { email: "ada@example.com" });
+  const verified = await h.post("/api/v1/auth/otp/verify", {
+    request_id: (await email.json()).request_id,
+    code: h.email.lastCode("ada@example.com"),
+  });
+  assert.equal(verified.status, 200);
+  await verified.body?.cancel();
+  h.sms.mode = { kind: "status", status: 500 };
+  const failed = await h.post("/api/v1/auth/otp/request", { phone: "+14155550102" });
+  assert.equal(failed.status, 503);
+  await failed.body?.cancel();
+
+  const body = await stats(h, admin.access_token);
+  assert.deepEqual(body.funnel, {
+    sms: { requested: 3, sent: 2, verified: 1 },
+    telegram: { requested: 0, sent: 0, verified: 0 },
+    email: { requested: 1, sent: 1, verified: 1 },
+  });
+});
+
+Deno.test("admin stats - the cron job keeps hourly counters eight days", async () => {
+  await using h = await startHarness({ env: { ADMIN_PHONES: ADMIN } });
+  await h.signIn("+14155550101");
+  const prune = CRON_JOBS.find((job) => job.name === "stats prune")!;
+  const tenOClock = keys.statHourStart(Date.parse("2026-11-21T10:00:00.000Z"));
+  const before = await countKeys(h.ctx.kv, tenOClock);
+  assert.ok(before > 0);
+  h.clock.advance(3 * 3_600_000);
+  await prune.run(h.ctx);
+  assert.equal(await countKeys(h.ctx.kv, tenOClock), before, "the hour outlives its minutes");
+  const minute = keys.statMinute(Date.parse("2026-11-21T10:00:00.000Z"));
+  assert.equal(await countKeys(h.ctx.kv, minute), 0, "its minutes are gone");
+
+  h.clock.advance(8 * 86_400_000 - 3 * 3_600_000);
+  await prune.run(h.ctx);
+  assert.equal(await countKeys(h.ctx.kv, tenOClock), before, "eight days are kept");
+  h.clock.advance(3_600_000);
+  await prune.run(h.ctx);
+  assert.equal(await countKeys(h.ctx.kv, tenOClock), 0);
 });

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { newId } from "../../core/ids.ts";
 import { readOnlineCount } from "../../kv/presence.ts";
+import { emptyUserEntry, saveUser, type User } from "../../kv/users.ts";
 import { errorOf, type Harness, openSocket, serveHarness, startHarness } from "../helpers.ts";
 
 const ADMIN = "+14155550000";
@@ -166,7 +168,7 @@ Deno.test("admin - the user list filters by presence, searches and pages", async
     cursor = page.cursor;
   } while (cursor);
   assert.equal(all.length, 6);
-  assert.deepEqual([...all].sort(), all, "creation order");
+  assert.deepEqual([...all].sort().reverse(), all, "newest first");
 
   assert.deepEqual((await list("q=grace@")).users.map((u: { email: string }) => u.email), [
     "grace@example.com",
@@ -239,4 +241,51 @@ Deno.test("admin - otp events reach the stream without codes", async () => {
   assert.equal(sent.recipient, "+1415•••0100");
   assert.equal(sent.channel, "sms");
   assert.ok(!JSON.stringify(seen).includes(code));
+});
+
+Deno.test("admin - the user list is newest first with a total; q finds phones without +, and Telegram ids", async () => {
+  await using h = await adminHarness();
+  const admin = await h.signIn(ADMIN);
+  h.clock.advance(1_000);
+  const first = await h.signIn("+14155550101");
+  h.clock.advance(1_000);
+  const second = await h.signIn("+14155550102");
+  h.clock.advance(1_000);
+  const now = h.clock.now();
+  const telegram: User = {
+    id: newId("usr", now),
+    phone: null,
+    email: null,
+    telegramId: "5000000001",
+    status: "active",
+    role: "user",
+    createdAt: now,
+    updatedAt: now,
+  };
+  assert.ok(await saveUser(h.ctx.kv, telegram, emptyUserEntry(telegram.id)));
+  const list = async (query: string) => {
+    const res = await h.get(`/api/v1/admin/users?${query}`, { token: admin.access_token });
+    assert.equal(res.status, 200, query);
+    assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
+    return await res.json() as { users: { id: string }[]; cursor: string | null; total: number };
+  };
+  const ids = (body: { users: { id: string }[] }) => body.users.map((u) => u.id);
+
+  const all = await list("status=all");
+  assert.deepEqual(ids(all), [telegram.id, second.user.id, first.user.id, admin.user.id]);
+  assert.equal(all.total, 4);
+  const page = await list("limit=1");
+  assert.equal(page.total, 4, "the total of all users, whatever the page");
+  assert.deepEqual(ids(await list("status=online")), [
+    second.user.id,
+    first.user.id,
+    admin.user.id,
+  ]);
+
+  assert.deepEqual(ids(await list("q=14155550101")), [first.user.id], "a phone without its +");
+  assert.deepEqual(ids(await list("q=1415555010")), [second.user.id, first.user.id]);
+  assert.deepEqual(ids(await list("q=1 (415) 555-0102")), [second.user.id]);
+  assert.deepEqual(ids(await list("q=5000000001")), [telegram.id], "a Telegram id");
+  assert.deepEqual(ids(await list("q=500000000")), [], "Telegram ids match whole");
+  assert.equal((await list("q=5000000001")).total, 4);
 });

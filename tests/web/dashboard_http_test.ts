@@ -49,6 +49,64 @@ Deno.test("dashboard - pages need a session: /admin redirects to the sign-in pag
   assert.doesNotMatch(html, /<script/, "the sign-in page ships no JavaScript");
 });
 
+/** The props of the page's islands, from its JSON block. */
+function islandsOf(html: string): { name: string; props: Record<string, unknown> }[] {
+  const json = html.match(/<script type="application\/json" id="__islands"[^>]*>(.*?)<\/script>/s);
+  return JSON.parse(json![1]);
+}
+
+Deno.test("dashboard - deliveries page: filters come from the query, anything else is left out", async () => {
+  await using h = await startHarness({ env: { ADMIN_EMAILS: ADMIN } });
+  const { cookie } = await dashboardSignIn(h);
+  await h.signIn("+14155550100");
+  const get = async (query: string) => {
+    const res = await h.app.request(`/admin/deliveries${query}`, { headers: { cookie } });
+    assert.equal(res.status, 200, query);
+    assert.match(res.headers.get("content-type")!, /^text\/html/);
+    const [island] = islandsOf(await res.text());
+    assert.equal(island.name, "DeliveryLog");
+    return island.props as {
+      filters: Record<string, string>;
+      initial: { deliveries: { channel: string }[] };
+    };
+  };
+  const sms = await get("?channel=sms&status=sent");
+  assert.deepEqual(sms.filters, { channel: "sms", status: "sent" });
+  assert.deepEqual(sms.initial.deliveries.map((d) => d.channel), ["sms"]);
+  const odd = await get("?channel=fax&status=lost&limit=9");
+  assert.deepEqual(odd.filters, {});
+  assert.equal(odd.initial.deliveries.length, 2, "the admin's email and the phone's SMS");
+  // A cursor this list never gave out: the page starts from the newest instead of failing.
+  const stale = await get("?channel=email&cursor=A");
+  assert.deepEqual(stale.filters, { channel: "email" });
+  assert.equal(stale.initial.deliveries.length, 1);
+});
+
+Deno.test("dashboard - fraud page: the protection in force, and what would block a range", async () => {
+  await using h = await startHarness({
+    env: { ADMIN_EMAILS: ADMIN, SMS_ALLOWED_COUNTRIES: "US,CA", SMS_DAILY_LIMIT: "500" },
+  });
+  const { cookie } = await dashboardSignIn(h);
+  const res = await h.app.request("/admin/fraud", { headers: { cookie } });
+  assert.equal(res.status, 200);
+  const html = await res.text();
+  const [island] = islandsOf(html);
+  assert.equal(island.name, "FraudPanel");
+  assert.deepEqual(island.props.rules, {
+    autoblock: true,
+    minSent: 10,
+    minUsedPercent: 20,
+    prefixLimitPerHour: 30,
+    allowedCountries: ["US", "CA"],
+  });
+  assert.match(html, /at least 10 SMS and fewer than 20 % of their codes were used/);
+  assert.match(html, /<meter[^>]* max="500"/);
+  const away = await h.app.request("/admin/fraud?x=1");
+  assert.equal(away.status, 303);
+  assert.equal(away.headers.get("location"), "/admin/login?next=%2Fadmin%2Ffraud%3Fx%3D1");
+  await away.body?.cancel();
+});
+
 Deno.test("dashboard - an admin signs in with a code and gets a strict session cookie", async () => {
   await using h = await startHarness({ env: { ADMIN_EMAILS: ADMIN } });
   const { cookie, res } = await dashboardSignIn(h);

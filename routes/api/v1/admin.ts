@@ -1,17 +1,22 @@
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { z } from "zod";
-import { changeSettings, readSettings } from "../../../core/admin/settings.ts";
+import type { Context } from "hono";
+import { listAdminAudit } from "../../../core/admin/audit.ts";
+import { readAdminConfig } from "../../../core/admin/config.ts";
+import { changeSettings, readSettings, resetSetting } from "../../../core/admin/settings.ts";
 import { listAdminDeliveries } from "../../../core/admin/deliveries.ts";
+import { eventsCsv, usersCsv } from "../../../core/admin/export.ts";
 import { liftBlock, readFraud } from "../../../core/admin/fraud.ts";
-import { readAdminStats } from "../../../core/admin/stats.ts";
+import { readAdminStats, STATS_RANGES } from "../../../core/admin/stats.ts";
+import { endUserSignIns, readAdminUser } from "../../../core/admin/user_detail.ts";
 import { listAdminUsers, updateUser } from "../../../core/admin/users.ts";
 import type { LiveEvent } from "../../../core/live/events.ts";
 import { AppError } from "../../../core/errors.ts";
 import { liveEvents } from "../../../core/live/stream.ts";
 import { settingsPatchSchema } from "../../../core/settings.ts";
 import type { AppEnv } from "../../../web/env.ts";
-import { jsonBody, query, requireAdmin } from "../../../web/middleware.ts";
+import { jsonBody, query, requireAdmin, validationFailed } from "../../../web/middleware.ts";
 
 // KV cursors are base64url: anything else cannot be one (and must not reach KV).
 const cursorSchema = z.string().max(1024).regex(
@@ -45,6 +50,41 @@ export const deliveryListSchema = z.object({
   status: z.enum(["sent", "delivered", "failed", "refused"]).optional(),
 }).strict();
 
+/** `GET /audit` query. */
+export const auditListSchema = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: cursorSchema,
+}).strict();
+
+/** `GET /stats` query: the period the numbers cover. */
+export const statsQuerySchema = z.object({
+  range: z.enum(Object.keys(STATS_RANGES) as [keyof typeof STATS_RANGES]).default("1h"),
+}).strict();
+
+/** A user id in a path; a sign-in id (`fam_` and a ULID). */
+const USER_ID = "[A-Za-z0-9_-]{1,64}";
+const FAMILY_ID = "fam_[0-9A-Za-z]{26}";
+
+/** Streams CSV lines as an attachment named `<name>-<date>.csv`. */
+function csvAttachment(c: Context<AppEnv>, name: string, lines: AsyncGenerator<string>) {
+  const encoder = new TextEncoder();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = await lines.next();
+      if (next.done) controller.close();
+      else controller.enqueue(encoder.encode(next.value));
+    },
+    async cancel() {
+      await lines.return(undefined);
+    },
+  });
+  const date = new Date(c.var.ctx.clock.now()).toISOString().slice(0, 10);
+  return c.body(body, 200, {
+    "Content-Type": "text/csv; charset=utf-8",
+    "Content-Disposition": `attachment; filename="${name}-${date}.csv"`,
+  });
+}
+
 /** A number range in a path: `+1646` (the `+` may come encoded, or be left out). */
 const prefixSchema = z.string().trim().transform((s) => s.startsWith("+") ? s : `+${s}`)
   .pipe(z.string().regex(/^\+[1-9]\d{1,8}$/));
@@ -52,21 +92,49 @@ const prefixSchema = z.string().trim().transform((s) => s.startsWith("+") ? s : 
 /** Comment lines that keep idle proxies from closing the stream. */
 const SSE_KEEP_ALIVE_MS = 15_000;
 
-/** Admin API: users, account status, the live event stream, stats and settings. */
+/**
+ * Admin API: users (list, detail, sign-ins, status), the live event stream, the audit log,
+ * stats, settings and configuration, deliveries, fraud, and CSV exports.
+ */
 export const adminRoutes = new Hono<AppEnv>()
   .use(requireAdmin)
   .get("/users", query(userListSchema), async (c) => {
     const q = c.req.valid("query");
     return c.json(await listAdminUsers(c.var.ctx, q), 200);
   })
+  .get("/users.csv", (c) => csvAttachment(c, "users", usersCsv(c.var.ctx)))
+  .get(`/users/:id{${USER_ID}}`, async (c) => {
+    return c.json(await readAdminUser(c.var.ctx, c.req.param("id")), 200);
+  })
   .patch(
-    "/users/:id{[A-Za-z0-9_-]{1,64}}",
+    `/users/:id{${USER_ID}}`,
     ...jsonBody(userPatchSchema),
     async (c) => {
-      const user = await updateUser(c.var.ctx, c.req.param("id"), c.req.valid("json"));
+      const { ctx, caller, ip } = c.var;
+      const user = await updateUser(ctx, c.req.param("id"), {
+        patch: c.req.valid("json"),
+        actor: { userId: caller.user.id, ip },
+      });
       return c.json({ user }, 200);
     },
   )
+  .delete(`/users/:id{${USER_ID}}/sessions/:sid{${FAMILY_ID}}`, async (c) => {
+    const { ctx, caller, ip } = c.var;
+    await endUserSignIns(ctx, { userId: c.req.param("id"), familyId: c.req.param("sid") }, {
+      userId: caller.user.id,
+      ip,
+    });
+    return c.body(null, 204);
+  })
+  .delete(`/users/:id{${USER_ID}}/sessions`, async (c) => {
+    const { ctx, caller, ip } = c.var;
+    await endUserSignIns(ctx, { userId: c.req.param("id") }, { userId: caller.user.id, ip });
+    return c.body(null, 204);
+  })
+  .get("/audit", query(auditListSchema), async (c) => {
+    return c.json(await listAdminAudit(c.var.ctx, c.req.valid("query")), 200);
+  })
+  .get("/events.csv", (c) => csvAttachment(c, "events", eventsCsv(c.var.ctx)))
   .get("/events", (c) => {
     const ctx = c.var.ctx;
     const lastEventId = c.req.header("last-event-id")?.slice(0, 64);
@@ -107,12 +175,28 @@ export const adminRoutes = new Hono<AppEnv>()
       }
     });
   })
-  .get("/stats", async (c) => c.json(await readAdminStats(c.var.ctx), 200))
+  // Validated here, not by `query()`: the dashboard's typed client calls it without a query.
+  .get("/stats", async (c) => {
+    const parsed = statsQuerySchema.safeParse(c.req.query());
+    if (!parsed.success) throw validationFailed(parsed.error);
+    return c.json(await readAdminStats(c.var.ctx, parsed.data.range), 200);
+  })
   .get("/settings", async (c) => c.json(await readSettings(c.var.ctx), 200))
   .put("/settings", ...jsonBody(settingsPatchSchema), async (c) => {
-    const { ctx, caller } = c.var;
-    return c.json(await changeSettings(ctx, c.req.valid("json"), { by: caller.user.id }), 200);
+    const { ctx, caller, ip } = c.var;
+    return c.json(
+      await changeSettings(ctx, c.req.valid("json"), { userId: caller.user.id, ip }),
+      200,
+    );
   })
+  .delete("/settings/:name{[a-z_]{1,64}}", async (c) => {
+    const { ctx, caller, ip } = c.var;
+    return c.json(
+      await resetSetting(ctx, c.req.param("name"), { userId: caller.user.id, ip }),
+      200,
+    );
+  })
+  .get("/config", async (c) => c.json(await readAdminConfig(c.var.ctx), 200))
   .get("/deliveries", query(deliveryListSchema), async (c) => {
     return c.json(await listAdminDeliveries(c.var.ctx, c.req.valid("query")), 200);
   })

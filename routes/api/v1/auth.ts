@@ -95,6 +95,7 @@ export const authRoutes = new Hono<AppEnv>()
       requestId: body.request_id,
       code: body.code,
       ip: c.var.ip,
+      userAgent: c.req.header("user-agent") ?? null,
     });
     return c.json(signIn, 200);
   })

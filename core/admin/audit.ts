@@ -1,0 +1,92 @@
+import { addAudit, type AuditEntry, listAudit } from "../../kv/audit.ts";
+import type { Writes } from "../../kv/writes.ts";
+import { addEventWrites } from "../live/emit.ts";
+import type { LiveEvent } from "../live/events.ts";
+import type { Services } from "../services.ts";
+
+/** Who made an admin change, and from where. */
+export interface Actor {
+  userId: string;
+  ip: string;
+}
+
+/** What changed, field by field: each changed field's value before and after. */
+export type Changes = AuditEntry["changes"];
+
+/** An audit entry as events and the admin API show it (`at` only in the API's list). */
+export function auditFields(entry: AuditEntry): Record<string, unknown> {
+  return {
+    id: entry.id,
+    actor: { user_id: entry.actor.userId, ip: entry.actor.ip },
+    action: entry.action,
+    target: entry.target,
+    changes: entry.changes,
+  };
+}
+
+/**
+ * Adds an admin change's audit entry and its `audit` event to the commit of the change
+ * itself; returns the event, to publish once that commit went through. A change about a user
+ * names them (`user_id`), so it is among that user's recent events.
+ */
+export function addAuditWrites(
+  ctx: Services,
+  w: Writes,
+  change: { actor: Actor; action: string; target: string; changes: Changes; userId?: string },
+): LiveEvent {
+  const now = ctx.clock.now();
+  const event = ctx.bus.newEvent("audit", change.action, now);
+  // The event's id is a ULID that only grows on this instance: entries made within one
+  // millisecond keep their order too.
+  const entry: AuditEntry = {
+    id: `aud_${event.id}`,
+    at: now,
+    actor: change.actor,
+    action: change.action,
+    target: change.target,
+    changes: change.changes,
+  };
+  Object.assign(event.data, auditFields(entry), change.userId ? { user_id: change.userId } : {});
+  addAudit(w, entry);
+  addEventWrites(w, event, now);
+  return event;
+}
+
+/** Each field of `after` whose value differs from `before`'s, as `{ from, to }`. */
+export function changesOf(before: object, after: object): Changes {
+  const was = before as Record<string, unknown>;
+  const out: Changes = {};
+  for (const [name, to] of Object.entries(after)) {
+    if (to !== undefined && was[name] !== to) out[name] = { from: was[name] ?? null, to };
+  }
+  return out;
+}
+
+/** One entry of `GET /api/v1/admin/audit`. */
+export interface AuditView {
+  id: string;
+  at: string;
+  actor: { user_id: string; ip: string };
+  action: string;
+  target: string;
+  changes: Changes;
+}
+
+/** `GET /api/v1/admin/audit`: what admins changed, newest first, a page at a time. */
+export async function listAdminAudit(
+  ctx: Services,
+  query: { limit: number; cursor?: string },
+): Promise<{ entries: AuditView[]; cursor: string | null }> {
+  const page = await listAudit(ctx.kv, query);
+  return {
+    entries: page.entries.map((entry) => ({
+      id: entry.id,
+      at: new Date(entry.at).toISOString(),
+      actor: { user_id: entry.actor.userId, ip: entry.actor.ip },
+      action: entry.action,
+      target: entry.target,
+      changes: entry.changes,
+    })),
+    cursor: page.cursor,
+  };
+}

@@ -1,0 +1,66 @@
+import { maskRecipient } from "../auth/recipients.ts";
+import type { Services } from "../services.ts";
+import type { SettingName } from "../settings.ts";
+import { readSettingViews, type SettingView } from "./settings.ts";
+
+/** `GET /api/v1/admin/config`: what Doorman runs with, never a secret, token or code. */
+export interface AdminConfig {
+  settings: Record<SettingName, SettingView>;
+  boot: {
+    app_env: string;
+    public_url: string;
+    providers: {
+      sms: string;
+      email: string;
+      telegram_bot: boolean;
+      telegram_gateway: boolean;
+    };
+    access_token_ttl_seconds: number;
+    refresh_token_ttl_seconds: number;
+    /** Bootstrap admins, masked like recipients in events. */
+    admins: { phones: string[]; emails: string[] };
+    sms_protection: {
+      allowed_countries: string[];
+      prefix_limit_per_hour: number;
+      prefix_autoblock: boolean;
+      daily_limit: number | null;
+    };
+    /** How many test recipients are configured (never who, never their codes). */
+    test_recipients: number;
+  };
+}
+
+/**
+ * The configuration page's data: each admin setting with its default and whether it is
+ * overridden, and the boot-time configuration that only the environment changes.
+ */
+export async function readAdminConfig(ctx: Services): Promise<AdminConfig> {
+  const { config } = ctx;
+  const sms = config.smsProtection;
+  return {
+    settings: await readSettingViews(ctx),
+    boot: {
+      app_env: config.appEnv,
+      public_url: config.publicUrl,
+      providers: {
+        sms: config.sms.provider,
+        email: config.email.provider,
+        telegram_bot: Boolean(config.telegram.botToken),
+        telegram_gateway: config.telegramGateway !== null,
+      },
+      access_token_ttl_seconds: config.accessTokenTtlSeconds,
+      refresh_token_ttl_seconds: config.refreshTokenTtlSeconds,
+      admins: {
+        phones: config.adminPhones.map((value) => maskRecipient({ kind: "phone", value })),
+        emails: config.adminEmails.map((value) => maskRecipient({ kind: "email", value })),
+      },
+      sms_protection: {
+        allowed_countries: sms.allowedCountries,
+        prefix_limit_per_hour: sms.prefixLimitPerHour,
+        prefix_autoblock: sms.prefixAutoblock,
+        daily_limit: sms.dailyLimit,
+      },
+      test_recipients: config.testRecipients.size,
+    },
+  };
+}

@@ -1,0 +1,22 @@
+import { Hono } from "hono";
+import { endOtherSignIns, endOwnSignIn, listOwnSignIns } from "../../../core/auth/sign_ins.ts";
+import type { AppEnv } from "../../../web/env.ts";
+import { requireUser } from "../../../web/middleware.ts";
+
+/** A sign-in id in a path: `fam_` and a ULID (anything else cannot be one). */
+const FAMILY_ID = "fam_[0-9A-Za-z]{26}";
+
+/** `/api/v1/sessions`: the caller sees and ends their own sign-ins. */
+export const sessionRoutes = new Hono<AppEnv>()
+  .use(requireUser)
+  .get("/", async (c) => {
+    return c.json({ sessions: await listOwnSignIns(c.var.ctx, c.var.caller) }, 200);
+  })
+  .delete(`/:id{${FAMILY_ID}}`, async (c) => {
+    await endOwnSignIn(c.var.ctx, c.var.caller, c.req.param("id"));
+    return c.body(null, 204);
+  })
+  .delete("/", async (c) => {
+    await endOtherSignIns(c.var.ctx, c.var.caller);
+    return c.body(null, 204);
+  });
