@@ -10,105 +10,19 @@
  * /usr/bin/chromium it is reported as ignored, never as passed.
  */
 import assert from "node:assert/strict";
-import { type Browser, chromium, type Page } from "playwright-core";
-import { systemClock } from "../../core/clock.ts";
-import { buildIslands } from "../../web/build.ts";
-import { loadAssets, PROJECT_ROOT } from "../../web/assets.ts";
-import { type Harness, serveHarness, startHarness } from "../helpers.ts";
+import {
+  ADMIN,
+  adminGet,
+  ARTIFACTS,
+  hasChromium,
+  launch,
+  LIVE,
+  photograph,
+  signInThroughPage,
+  startDashboard,
+  text,
+} from "./browser.ts";
 
-const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
-const ARTIFACTS = `${PROJECT_ROOT}/tests/artifacts`;
-const ADMIN = "ops@example.com";
-const hasChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
-if (!hasChromium && Deno.env.get("CI")) {
-  throw new Error(`Browser tests need Chromium at ${CHROMIUM} (.ci/run installs it)`);
-}
-
-async function launch(): Promise<Browser> {
-  return await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
-}
-
-async function signInThroughPage(page: Page, base: string, lastCode: () => string | undefined) {
-  await page.goto(`${base}/admin`);
-  await page.waitForURL(/\/admin\/login/);
-  await page.fill("#recipient", ADMIN);
-  await page.click("button[type=submit]");
-  await page.waitForSelector("#code");
-  await page.fill("#code", lastCode()!);
-  await page.click("button[type=submit]");
-  await page.waitForURL(`${base}/admin`);
-}
-
-async function text(page: Page, selector: string): Promise<string> {
-  return (await page.locator(selector).first().textContent())?.trim() ?? "";
-}
-
-const SIZES = [
-  { name: "1440", width: 1440, height: 900 },
-  { name: "390", width: 390, height: 844 },
-];
-
-/**
- * What scrolls sideways, if anything: the page (past the screen), or a table inside its frame
- * (a column too wide to fit). Neither may, at any size.
- */
-async function sidewaysOverflow(page: Page): Promise<string | null> {
-  return await page.evaluate(() => {
-    const { scrollWidth } = document.documentElement;
-    if (scrollWidth > innerWidth) {
-      const wide = [...document.querySelectorAll("body *")]
-        .filter((e) => e.getBoundingClientRect().right > innerWidth + 0.5)
-        .slice(0, 3)
-        .map((e) => `${e.tagName.toLowerCase()}.${e.className}`);
-      return `scrollWidth ${scrollWidth} > ${innerWidth}: ${wide.join(", ")}`;
-    }
-    const table = [...document.querySelectorAll(".table-wrap")]
-      .find((e) => e.scrollWidth > e.clientWidth + 1);
-    return table ? `a table scrolls: ${table.scrollWidth} > ${table.clientWidth}` : null;
-  });
-}
-
-/**
- * Opens a page at 1440 and at 390 px and photographs it light and dark
- * (`<name>_<width>_<scheme>.png`); at neither size may anything scroll sideways.
- */
-async function photograph(
-  page: Page,
-  name: string,
-  open: () => Promise<unknown>,
-  ready?: string,
-): Promise<void> {
-  for (const size of SIZES) {
-    await page.setViewportSize(size);
-    await page.emulateMedia({ colorScheme: "light" });
-    await open();
-    if (ready) await page.waitForSelector(ready);
-    for (const scheme of ["light", "dark"] as const) {
-      await page.emulateMedia({ colorScheme: scheme });
-      assert.equal(await sidewaysOverflow(page), null, `${name} at ${size.name} px`);
-      await page.screenshot({
-        path: `${ARTIFACTS}/${name}_${size.name}_${scheme}.png`,
-        fullPage: true,
-      });
-    }
-  }
-  await page.emulateMedia({ colorScheme: "light" });
-  await page.setViewportSize({ width: 1280, height: 800 });
-}
-
-const LIVE = "[data-testid=live-badge].badge-live";
 /** The dashboard's pages, by the name of their screenshots, and what shows they are ready. */
 const PAGES = [
   ["overview", "/admin", LIVE],
@@ -118,15 +32,6 @@ const PAGES = [
   ["fraud_empty", "/admin/fraud", LIVE],
   ["settings", "/admin/settings", "form.settings"],
 ] as const;
-
-/** `GET` of the admin API with the page's session cookie. */
-async function adminGet(h: Harness, page: Page, path: string) {
-  const cookies = await page.context().cookies();
-  const cookie = cookies.map((c) => `${c.name}=${c.value}`).join("; ");
-  const res = await h.app.request(path, { headers: { cookie } });
-  assert.equal(res.status, 200, path);
-  return await res.json();
-}
 
 /** The `i`th phone of a US number range (`+1646` → `+1646555 01xx`). */
 function phoneIn(range: string, i: number): string {
@@ -139,17 +44,8 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    // Built into a temporary directory: a `deno task dev` running beside the tests keeps its own.
-    const buildDir = await Deno.makeTempDir({ prefix: "doorman-islands-" });
-    await buildIslands({ minify: true, outDir: buildDir });
-    await Deno.mkdir(ARTIFACTS, { recursive: true });
-    await using h = await startHarness({
-      env: { ADMIN_EMAILS: ADMIN, OTP_RESEND_COOLDOWN_SECONDS: "0", SMS_DAILY_LIMIT: "40" },
-      clock: systemClock,
-      assets: await loadAssets({ buildDir }),
-    });
-    await using server = serveHarness(h);
-    const base = server.url;
+    await using dashboard = await startDashboard({ SMS_DAILY_LIMIT: "40" });
+    const { h, base } = dashboard;
     const browser = await launch();
     try {
       // Not UTC, so local times differ from the server's.

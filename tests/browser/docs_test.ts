@@ -8,32 +8,9 @@
  * /usr/bin/chromium it is reported as ignored, never as passed.
  */
 import assert from "node:assert/strict";
-import { type Browser, chromium, type Page } from "playwright-core";
-import { PROJECT_ROOT } from "../../web/assets.ts";
+import type { Page } from "playwright-core";
 import { serveHarness, startHarness } from "../helpers.ts";
-
-const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
-const ARTIFACTS = `${PROJECT_ROOT}/tests/artifacts`;
-const hasChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
-if (!hasChromium && Deno.env.get("CI")) {
-  throw new Error(`Browser tests need Chromium at ${CHROMIUM} (.ci/run installs it)`);
-}
-
-async function launch(): Promise<Browser> {
-  return await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
-}
+import { ARTIFACTS, hasChromium, launch } from "./browser.ts";
 
 /** Records console errors, uncaught errors, CSP violations and requests leaving `origin`. */
 async function watch(page: Page, origin: string): Promise<string[]> {
