@@ -18,10 +18,13 @@ const config: FreshConfig = {
   islands: [
     "islands/LiveOverview.tsx",
     "islands/UsersTable.tsx",
+    "islands/UserDetail.tsx",
     "islands/EventFeed.tsx",
     "islands/SettingsForm.tsx",
     "islands/DeliveryLog.tsx",
     "islands/FraudPanel.tsx",
+    "islands/WebhookStatus.tsx",
+    "islands/AuditLog.tsx",
   ],
   staticDir: "./static",
   buildDir: "./static/build",

@@ -5,6 +5,7 @@
  * reverse, on SIGTERM or SIGINT.
  */
 import { createApp } from "./app.ts";
+import { DEMO_LINK_TTL_MS, demoLinksEnabled, issueDemoLink } from "./core/auth/demo_links.ts";
 import { ConfigError, loadConfig } from "./core/config.ts";
 import { createContext } from "./core/context.ts";
 import { CRON_JOBS } from "./core/jobs/cron.ts";
@@ -26,11 +27,6 @@ try {
   Deno.exit(1);
 }
 
-if (config.kvPath && !config.kvPath.includes("://") && config.kvPath !== ":memory:") {
-  const dir = config.kvPath.replace(/[^/\\]*$/, "");
-  if (dir) await Deno.mkdir(dir, { recursive: true });
-}
-
 const mayBuild = Deno.permissions.querySync({ name: "run" }).state === "granted";
 if (config.appEnv === "development" && mayBuild) {
   // `deno task dev` (which may run `deno bundle`) restarts on every change; the islands
@@ -40,7 +36,11 @@ if (config.appEnv === "development" && mayBuild) {
   console.log(`Built static/build/${file}`);
 }
 
-const kv = await openKv(config.kvPath);
+const kv = await openKv(config.kvPath).catch((error) => {
+  // A refused DENO_KV_ACCESS_TOKEN or an unreachable KV server: said in one line.
+  console.error(`Cannot start: ${error instanceof Error ? error.message : error}`);
+  Deno.exit(1);
+});
 const ctx = await createContext(config, kv);
 const assets = await loadAssets();
 if (!assets.bundleUrl) {
@@ -111,6 +111,7 @@ const server = serveForever(
         email: config.email.provider,
         open_files: files?.soft,
       });
+      if (demoLinksEnabled(config)) printDemoLink(port);
     },
   },
   (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }),
@@ -141,6 +142,16 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
 if (watching) {
   // `npx deno task dev` stopped with SIGTERM ends npx only: stop with whoever started us.
   life.add("ancestor watch", await watchAncestors(() => stop("its parent process exited")));
+}
+
+/** `deno task demo`: prints the one-time link that signs a browser into the dashboard. */
+function printDemoLink(port: number): void {
+  issueDemoLink(ctx).then((token) => {
+    console.log(
+      `\nOpen the live dashboard (one-time link, valid ${DEMO_LINK_TTL_MS / 60_000} minutes):\n` +
+        `  http://localhost:${port}/admin/demo?token=${token}\n`,
+    );
+  }).catch((error) => ctx.log.error("the demo link failed", { error: String(error) }));
 }
 
 /** Whether this process runs under `--watch` (its command line says so; needs `--allow-all`). */

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isKvConnectUrl } from "../kv/open.ts";
 import { normalizeEmail, normalizePhone } from "./auth/recipients.ts";
 import { DEFAULT_SETTINGS, SETTING_RANGES, type Settings, settingsSchema } from "./settings.ts";
 
@@ -63,8 +64,12 @@ const envSchema = z.object({
   TELEGRAM_GATEWAY_TOKEN: optional,
   TELEGRAM_GATEWAY_API_ROOT: url.default("https://gatewayapi.telegram.org"),
   METRICS_TOKEN: z.string().trim().min(16, "at least 16 characters").optional(),
+  EVENT_WEBHOOK_URL: url.optional(),
+  EVENT_WEBHOOK_SECRET: optional,
+  EVENT_WEBHOOK_TYPES: list,
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
   REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(300).max(31_536_000).default(2_592_000),
+  DEMO: flag,
   ...settingsFromEnv,
 });
 
@@ -79,6 +84,15 @@ export type EmailConfig =
   | { provider: "none" | "console" }
   | { provider: "webhook"; url: string; secret?: string }
   | { provider: "smtp"; url: string; from: string };
+
+/** Where events go out (README, "Receiving events"). */
+export interface EventWebhookConfig {
+  url: string;
+  /** Signs every delivery; required in production. */
+  secret?: string;
+  /** Event types that go out (`*` ends a prefix); empty: every type. */
+  types: string[];
+}
 
 /** Everything Doorman reads from its environment, validated and typed. */
 export interface Config {
@@ -110,8 +124,12 @@ export interface Config {
   testRecipients: Map<string, string>;
   /** Telegram Gateway API (verification codes to any phone on Telegram); null when unset. */
   telegramGateway: { token: string; apiRoot: string } | null;
+  /** Outbound event webhook; null when `EVENT_WEBHOOK_URL` is unset. */
+  eventWebhook: EventWebhookConfig | null;
   /** Boot-time defaults of the admin settings (admins may override them at run time). */
   settings: Settings;
+  /** `deno task demo` runs (development only): its one-time dashboard link works. */
+  demo: boolean;
 }
 
 /** What keeps SMS pumping from spending the SMS budget. */
@@ -125,6 +143,9 @@ export interface SmsProtection {
   /** SMS per UTC day, all recipients; null: no cap. */
   dailyLimit: number | null;
 }
+
+/** An event type (`otp.verified`), a prefix of types (`presence.*`, `otp*`) or `*`. */
+const EVENT_TYPE_PATTERN = /^(\*|[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.?\*)?)$/;
 
 /** At most this many test recipients. */
 const MAX_TEST_RECIPIENTS = 20;
@@ -149,12 +170,24 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const problems: string[] = [];
   const production = e.APP_ENV === "production";
   const development = e.APP_ENV === "development";
+  // The demo's link signs anyone who has it in as an admin.
+  if (e.DEMO && !development) problems.push("DEMO: only with APP_ENV=development");
 
   const sms = smsConfig(e, development ? "console" : "none", problems);
   const email = emailConfig(e, development ? "console" : "none", problems);
 
   if (e.JWT_SECRET !== undefined && new TextEncoder().encode(e.JWT_SECRET).length < 32) {
     problems.push("JWT_SECRET: must be at least 32 bytes");
+  }
+  // Deno reads the token itself, and would take any other "scheme://" for a file name.
+  const kvPath = e.KV_PATH ?? "";
+  if (isKvConnectUrl(kvPath)) {
+    if (!URL.canParse(kvPath)) problems.push("KV_PATH: not a valid KV Connect URL");
+    if (!env.DENO_KV_ACCESS_TOKEN?.trim()) {
+      problems.push("DENO_KV_ACCESS_TOKEN: required with a KV Connect URL in KV_PATH");
+    }
+  } else if (kvPath.includes("://")) {
+    problems.push("KV_PATH: a KV Connect URL starts with http:// or https://");
   }
   if (production) {
     if (e.JWT_SECRET === undefined) problems.push("JWT_SECRET: required in production");
@@ -171,6 +204,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     }
     if (email.provider === "webhook" && !email.secret) {
       problems.push("EMAIL_WEBHOOK_SECRET: required with EMAIL_PROVIDER=webhook in production");
+    }
+    // Receivers could not tell Doorman's events from anyone's.
+    if (e.EVENT_WEBHOOK_URL && !e.EVENT_WEBHOOK_SECRET) {
+      problems.push("EVENT_WEBHOOK_SECRET: required with EVENT_WEBHOOK_URL in production");
     }
   }
 
@@ -204,6 +241,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     }
   }
   const testRecipients = parseTestRecipients(e.OTP_TEST_RECIPIENTS, problems);
+  for (const type of e.EVENT_WEBHOOK_TYPES) {
+    if (!EVENT_TYPE_PATTERN.test(type)) {
+      problems.push(
+        `EVENT_WEBHOOK_TYPES: "${type}" is not an event type (otp.verified) or prefix (presence.*)`,
+      );
+    }
+  }
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -242,7 +286,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         apiRoot: e.TELEGRAM_GATEWAY_API_ROOT.replace(/\/+$/, ""),
       }
       : null,
+    eventWebhook: e.EVENT_WEBHOOK_URL
+      ? { url: e.EVENT_WEBHOOK_URL, secret: e.EVENT_WEBHOOK_SECRET, types: e.EVENT_WEBHOOK_TYPES }
+      : null,
     settings,
+    demo: e.DEMO,
   };
 }
 

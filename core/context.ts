@@ -163,6 +163,7 @@ export async function createContext(
       await telegram?.stop();
       gateway?.close();
       deadlines.stop();
+      await services.webhooks?.stop();
       await services.signInUse.settled();
       await services.commits.flush();
     },

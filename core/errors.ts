@@ -1,3 +1,4 @@
+import type { ErrorCode } from "../contract/api.ts";
 import { KvContention } from "../kv/retry.ts";
 import { InvalidCursor } from "../kv/cursor.ts";
 
@@ -16,10 +17,10 @@ export const ERROR_STATUS = {
   TOO_MANY_ATTEMPTS: 429,
   CHANNEL_UNAVAILABLE: 503,
   INTERNAL: 500,
-} as const;
+} as const satisfies Record<ErrorCode, number>;
 
-/** One of the error codes of the README's error table. */
-export type ErrorCode = keyof typeof ERROR_STATUS;
+/** One of the error codes of the README's error table: a wire type, shared with the client SDK. */
+export type { ErrorCode };
 
 /** Extra fields an error carries into `error.*` of the JSON body (`retry_after`, `details`, …). */
 export type ErrorExtra = Record<string, unknown>;

@@ -10,11 +10,14 @@ import { EventBus } from "./live/events.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
 import { SettingsCache } from "./settings.ts";
+import { EventWebhooks } from "./webhooks/outbox.ts";
 
 /**
  * The plain services every core function may use: configuration, storage, time, logging,
  * the settings in force, the keys, the event bus and the counters. They hold no reference to
  * any runtime (sockets, Telegram, delivery), so anything can depend on them without a cycle.
+ * The event webhook sender is here because the group committer fills its outbox; it uses
+ * nothing but KV, the clock and the log.
  */
 export interface Services {
   config: Config;
@@ -39,6 +42,8 @@ export interface Services {
   bus: EventBus;
   /** Counters for `/metrics`. */
   metrics: Metrics;
+  /** Outbound event webhooks (filled by the group committer), when `EVENT_WEBHOOK_URL` is set. */
+  webhooks: EventWebhooks | null;
 }
 
 /** Builds the services over an open KV; settles the signing secret (generated once in dev). */
@@ -57,11 +62,22 @@ export async function createServices(
     });
   const key = new TextEncoder().encode(secret);
   const instance = crypto.randomUUID();
+  const webhooks: EventWebhooks | null = config.eventWebhook
+    ? new EventWebhooks({
+      kv,
+      clock,
+      log,
+      instance,
+      config: config.eventWebhook,
+      commit: (writes): Promise<string | null> => commits.commit(writes),
+    })
+    : null;
   const commits = new GroupCommitter(kv, {
     grouped: deps.groupCommit ?? true,
     instance,
     // A local file applies commits first in, first out; a KV server or Deploy may not.
     pipeline: isLocalKv(config.kvPath) ? 3 : 1,
+    outbox: webhooks ?? undefined,
   });
   return {
     config,
@@ -87,6 +103,7 @@ export async function createServices(
       (error) => log.error("event listener failed", { error: String(error) }),
     ),
     metrics: new Metrics(),
+    webhooks,
   };
 }
 

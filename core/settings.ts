@@ -12,6 +12,7 @@ export const SETTING_RANGES = {
   telegram_autodelete_seconds: { min: 5, max: 60, default: 30 },
   presence_timeout_seconds: { min: 2, max: 3600, default: 120 },
   heartbeat_interval_seconds: { min: 1, max: 600, default: 30 },
+  presence_offline_grace_seconds: { min: 0, max: 60, default: 5 },
 } as const;
 
 /** Name of one admin setting. */

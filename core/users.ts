@@ -1,15 +1,8 @@
+import type { PublicUser } from "../contract/api.ts";
 import type { User } from "../kv/users.ts";
 
-/** A user as the API shows it. */
-export interface PublicUser {
-  id: string;
-  phone: string | null;
-  email: string | null;
-  telegram_id: string | null;
-  status: User["status"];
-  role: User["role"];
-  created_at: string;
-}
+/** A user as the API shows it: a wire type, shared with the client SDK. */
+export type { PublicUser };
 
 /** A user as the API answers it (README, "API in brief"; `/api/v1/openapi.json`). */
 export function publicUser(user: User): PublicUser {

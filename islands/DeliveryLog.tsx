@@ -49,7 +49,7 @@ function searchOf(filters: DeliveryFilters): string {
 }
 
 /** Newest first, by id (ids are in time order): the fresh first page, then older rows kept. */
-export function mergeNewest(fresh: DeliveryRow[], kept: DeliveryRow[]): DeliveryRow[] {
+export function mergeNewest<T extends { id: string }>(fresh: T[], kept: T[]): T[] {
   const oldest = fresh.at(-1)?.id;
   if (oldest === undefined) return kept;
   return [...fresh, ...kept.filter((row) => row.id < oldest)];

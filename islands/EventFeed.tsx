@@ -35,15 +35,34 @@ function tone(type: string): string {
   return BAD.has(type) ? " tag-bad" : GOOD.has(type) ? " tag-good" : "";
 }
 
-/** The live feed of sign-ins, deliveries, failures, presence, fraud and admin changes. */
-export default function EventFeed({ initial }: { initial: LiveEvent[] }) {
+/**
+ * The live feed of sign-ins, deliveries, failures, presence, fraud and admin changes. A page
+ * of older events (`before`: below that event id) stays as it is: new events only say so.
+ */
+export default function EventFeed(
+  { initial, before, older: hasOlder = false }: {
+    initial: LiveEvent[];
+    before?: string;
+    /** Whether the log has events older than the last of `initial`. */
+    older?: boolean;
+  },
+) {
   const [events, setEvents] = useState(initial);
+  const [older, setOlder] = useState(hasOlder);
+  const [newer, setNewer] = useState(false);
   const [kinds, setKinds] = useState<Set<Kind>>(new Set(KINDS));
   useEffect(() =>
     subscribe((event) => {
-      setEvents((list) =>
-        list.some((e) => e.id === event.id) ? list : [event, ...list].slice(0, KEEP)
-      );
+      if (before) {
+        setNewer(true);
+        return;
+      }
+      setEvents((list) => {
+        if (list.some((e) => e.id === event.id)) return list;
+        // The oldest shown drops off: the log still has it.
+        if (list.length >= KEEP) setOlder(true);
+        return [event, ...list].slice(0, KEEP);
+      });
     }, () => {}), []);
   const toggle = (kind: Kind) => {
     const next = new Set(kinds);
@@ -71,8 +90,17 @@ export default function EventFeed({ initial }: { initial: LiveEvent[] }) {
             </ToggleChip>
           ))}
         </div>
+        <a class="button-link" href="/api/v1/admin/events.csv" download data-testid="export-csv">
+          Export CSV
+        </a>
         <LiveBadge />
       </div>
+      {before && (
+        <p class="notice" role="status">
+          {newer ? "New events arrived. " : "Showing older events. "}
+          <a href="/admin/events">Back to newest</a>
+        </p>
+      )}
       <div class="feed">
         <div class="feed-head" aria-hidden="true">
           <TimeZoneNote />
@@ -91,9 +119,20 @@ export default function EventFeed({ initial }: { initial: LiveEvent[] }) {
           {shown.map((event) => <FeedItem key={event.id} event={event} />)}
         </ol>
       </div>
-      <p class="muted small feed-foot">
-        The last {KEEP} events of the last 24 hours. Recipients are masked; codes are never shown.
-      </p>
+      <div class="pager">
+        <span class="muted small">
+          Newest first, from the last 24 hours. Recipients are masked; codes are never shown.
+        </span>
+        {older && events.length > 0 && (
+          <a
+            class="button-link"
+            href={`/admin/events?before=${events[events.length - 1].id}`}
+            data-testid="load-older"
+          >
+            Load older
+          </a>
+        )}
+      </div>
     </div>
   );
 }

@@ -2,13 +2,15 @@ import type { InferRequestType, InferResponseType } from "hono/client";
 import { useState } from "preact/hooks";
 import { api, ApiError, call } from "./lib/api.ts";
 
-/** A setting's range and what it means. */
+/** A setting's range, its boot-time default, and what it means. */
 export interface SettingSpec {
   name: string;
   label: string;
   help: string;
   min: number;
   max: number;
+  /** The value in force without an admin's override (the environment's, or the built-in). */
+  default: number;
   unit?: string;
 }
 
@@ -16,6 +18,9 @@ export interface SettingSpec {
 export type Settings = InferResponseType<typeof api.settings.$get, 200>;
 type SettingsPatch = InferRequestType<typeof api.settings.$put>["json"];
 type Values = Record<string, number>;
+type Status = { kind: "ok" | "error"; text: string };
+
+const settingByName = api.settings[":name{[a-z_]{1,64}}"];
 
 /** Problems with the values as typed, before anything is sent. */
 export function validate(values: Values, specs: SettingSpec[]): Record<string, string> {
@@ -36,15 +41,32 @@ export function validate(values: Values, specs: SettingSpec[]): Record<string, s
   return problems;
 }
 
-/** Every setting with its range, checked here and by the server, effective at once. */
+/**
+ * Every setting with its range, checked here and by the server, effective at once; each says
+ * whether an admin overrode its default, and an override can be reset to it.
+ */
 export default function SettingsForm(
-  { settings, specs }: { settings: Settings; specs: SettingSpec[] },
+  { settings, specs, overridden: initiallyOverridden }: {
+    settings: Settings;
+    specs: SettingSpec[];
+    /** The settings an admin's override is in force for. */
+    overridden: string[];
+  },
 ) {
   const [values, setValues] = useState<Values>(settings);
   const [saved, setSaved] = useState<Values>(settings);
+  const [overridden, setOverridden] = useState(new Set(initiallyOverridden));
   const [problems, setProblems] = useState<Record<string, string>>({});
-  const [status, setStatus] = useState<{ kind: "ok" | "error"; text: string } | null>(null);
+  const [status, setStatus] = useState<Status | null>(null);
+  const [resetting, setResetting] = useState<string | null>(null);
   const dirty = specs.some((spec) => values[spec.name] !== saved[spec.name]);
+
+  const failed = (error: unknown, fallback: string) => {
+    if (error instanceof ApiError && error.details.length > 0) {
+      setProblems(Object.fromEntries(error.details.map((d) => [d.path, d.message])));
+    }
+    setStatus({ kind: "error", text: error instanceof ApiError ? error.message : fallback });
+  };
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -61,23 +83,62 @@ export default function SettingsForm(
       const next = await call(api.settings.$put({ json: changed }));
       setValues(next);
       setSaved(next);
+      // What was sent is stored as an override, even a value equal to the default.
+      setOverridden(new Set([...overridden, ...Object.keys(changed)]));
       setStatus({ kind: "ok", text: "Saved. The new values are in force." });
     } catch (error) {
-      if (error instanceof ApiError && error.details.length > 0) {
-        setProblems(Object.fromEntries(error.details.map((d) => [d.path, d.message])));
-      }
-      setStatus({
-        kind: "error",
-        text: error instanceof ApiError ? error.message : "Saving failed.",
-      });
+      failed(error, "Saving failed.");
+    }
+  };
+
+  /** Drops one override: the setting follows its default again (audited by the server). */
+  const reset = async (spec: SettingSpec) => {
+    setResetting(spec.name);
+    try {
+      const next = await call(settingByName.$delete({ param: { name: spec.name } }));
+      setSaved(next);
+      // Other fields keep what is typed in them and not saved yet.
+      setValues({ ...values, [spec.name]: next[spec.name as keyof Settings] });
+      const rest = new Set(overridden);
+      rest.delete(spec.name);
+      setOverridden(rest);
+      const { [spec.name]: _fixed, ...others } = problems;
+      setProblems(others);
+      setStatus({ kind: "ok", text: `${spec.label} is back to its default.` });
+      // The button is gone: keep the keyboard's place on the value it reset.
+      document.getElementById(spec.name)?.focus();
+    } catch (error) {
+      failed(error, "Resetting failed.");
+    } finally {
+      setResetting(null);
     }
   };
 
   return (
     <form class="settings" onSubmit={submit} noValidate>
       {specs.map((spec) => (
-        <div class={`field${problems[spec.name] ? " field-error" : ""}`} key={spec.name}>
+        <div
+          class={`field${problems[spec.name] ? " field-error" : ""}${
+            overridden.has(spec.name) ? " field-overridden" : ""
+          }`}
+          key={spec.name}
+        >
           <label for={spec.name}>{spec.label}</label>
+          <div class="origin-row">
+            <Origin spec={spec} overridden={overridden.has(spec.name)} />
+            {overridden.has(spec.name) && (
+              <button
+                type="button"
+                class="link reset"
+                onClick={() => reset(spec)}
+                disabled={resetting !== null}
+                aria-label={`Reset to default: ${spec.label}`}
+                data-testid={`reset-${spec.name}`}
+              >
+                {resetting === spec.name ? "Resetting…" : "Reset to default"}
+              </button>
+            )}
+          </div>
           <div class="input-row">
             <input
               id={spec.name}
@@ -110,5 +171,16 @@ export default function SettingsForm(
         )}
       </div>
     </form>
+  );
+}
+
+/** Whether the value is the default or an admin's override, and what the default is. */
+function Origin({ spec, overridden }: { spec: SettingSpec; overridden: boolean }) {
+  const value = `${spec.default}${spec.unit ? ` ${spec.unit}` : ""}`;
+  return (
+    <span class="origin" data-testid={`origin-${spec.name}`}>
+      {overridden ? <strong>overridden</strong> : null}
+      {overridden ? `, default ${value}` : `default ${value}`}
+    </span>
   );
 }

@@ -1,8 +1,10 @@
 import type { InferRequestType, InferResponseType } from "hono/client";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, ApiError, call } from "./lib/api.ts";
+import { userName } from "./lib/format.ts";
 import { ago, subscribe } from "./lib/live.ts";
 import { LiveBadge } from "./LiveStatus.tsx";
+import { LocalTime } from "./LocalTime.tsx";
 
 // `hc` names a route by its path, so the id's pattern is part of the key.
 const userById = api.users[":id{[A-Za-z0-9_-]{1,64}}"];
@@ -16,15 +18,34 @@ type UsersQuery = InferRequestType<typeof api.users.$get>["query"];
 type Filter = NonNullable<UsersQuery["status"]>;
 type Action = { label: string; patch: InferRequestType<typeof userById.$patch>["json"] };
 
+/** What the list shows: presence, search, and the cursor its page starts at (none: newest). */
+export interface UserFilters {
+  status?: "online" | "offline";
+  q?: string;
+  cursor?: string;
+}
+
+const PAGE = "25";
+
+/** The query string of the list's state, so a reload or a shared link shows the same. */
+function searchOf(filters: UserFilters): string {
+  const params = new URLSearchParams();
+  if (filters.status) params.set("status", filters.status);
+  if (filters.q) params.set("q", filters.q);
+  if (filters.cursor) params.set("cursor", filters.cursor);
+  const text = params.toString();
+  return text ? `?${text}` : location.pathname;
+}
+
 function actionsFor(user: AdminUserRow, self: string): Action[] {
   if (user.id === self) return [];
   const actions: Action[] = [];
   if (user.status === "active") {
     actions.push({ label: "Suspend", patch: { status: "suspended" } });
-    actions.push({ label: "Ban", patch: { status: "banned" } });
   } else {
     actions.push({ label: "Reactivate", patch: { status: "active" } });
   }
+  if (user.status !== "banned") actions.push({ label: "Ban", patch: { status: "banned" } });
   actions.push(
     user.role === "admin"
       ? { label: "Remove admin", patch: { role: "user" } }
@@ -33,34 +54,55 @@ function actionsFor(user: AdminUserRow, self: string): Action[] {
   return actions;
 }
 
-/** The live user list: presence dots, last seen, filters, search, pages and account actions. */
+/** "1 user", "1,234 users". */
+function usersText(n: number): string {
+  return `${n.toLocaleString("en-US")} user${n === 1 ? "" : "s"}`;
+}
+
+/**
+ * The live user list: presence dots, last seen, filters, search, pages and account actions,
+ * each row linking to the user's page. Filter, search and page live in the URL.
+ */
 export default function UsersTable(
-  { initial, self }: { initial: UsersPage; self: string },
+  { initial, filters: start, self }: { initial: UsersPage; filters: UserFilters; self: string },
 ) {
   const [users, setUsers] = useState(initial.users);
   const [cursor, setCursor] = useState(initial.cursor);
+  const [total, setTotal] = useState(initial.total);
+  // The cursors of the pages before this one (null: the first).
   const [pages, setPages] = useState<(string | null)[]>([]);
-  const [filter, setFilter] = useState<Filter>("all");
-  const [q, setQ] = useState("");
+  const [filter, setFilter] = useState<Filter>(start.status ?? "all");
+  const [q, setQ] = useState(start.q ?? "");
   const [confirming, setConfirming] = useState<{ id: string; action: Action } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [, tick] = useState(0);
-  const state = useRef({ filter, q, page: null as string | null });
-  state.current.filter = filter;
-  state.current.q = q;
+  // What the list shows now, for loads started by events and timers.
+  const state = useRef({ filter, q: start.q ?? "", page: start.cursor ?? null });
 
   const load = (page: string | null = state.current.page) => {
     state.current.page = page;
+    const { filter, q } = state.current;
+    history.replaceState(
+      null,
+      "",
+      searchOf({
+        status: filter === "all" ? undefined : filter,
+        q: q || undefined,
+        cursor: page ?? undefined,
+      }),
+    );
     const query: UsersQuery = {
-      status: state.current.filter,
-      limit: "25",
-      q: state.current.q.trim() || undefined,
+      status: filter,
+      limit: PAGE,
+      q: q || undefined,
       cursor: page ?? undefined,
     };
     return call(api.users.$get({ query }))
       .then((result) => {
         setUsers(result.users);
         setCursor(result.cursor);
+        setTotal(result.total);
+        setError(null);
       })
       .catch((e) => setError(e instanceof ApiError ? e.message : "Could not load users."));
   };
@@ -98,6 +140,7 @@ export default function UsersTable(
                 ...row,
                 status: event.data.status as AdminUserRow["status"],
                 role: event.data.role as AdminUserRow["role"],
+                suspended_until: (event.data.suspended_until as string | undefined) ?? null,
               }
               : row
           )
@@ -124,13 +167,19 @@ export default function UsersTable(
     }
   };
 
-  const choose = (next: Filter) => {
-    setFilter(next);
-    state.current.filter = next;
+  /** Back to the first page, with the filter and search as they are now. */
+  const restart = () => {
     setPages([]);
     load(null);
   };
 
+  const choose = (next: Filter) => {
+    setFilter(next);
+    state.current.filter = next;
+    restart();
+  };
+
+  const onFirstPage = state.current.page === null;
   return (
     <div>
       <div class="toolbar">
@@ -152,8 +201,8 @@ export default function UsersTable(
           role="search"
           onSubmit={(e) => {
             e.preventDefault();
-            setPages([]);
-            load(null);
+            state.current.q = q.trim();
+            restart();
           }}
         >
           <input
@@ -166,6 +215,14 @@ export default function UsersTable(
           />
           <button type="submit">Search</button>
         </form>
+        <a
+          class="button-link"
+          href="/api/v1/admin/users.csv"
+          download
+          data-testid="export-users"
+        >
+          Export CSV
+        </a>
         <LiveBadge />
       </div>
       {error && <p class="alert" role="alert">{error}</p>}
@@ -191,10 +248,13 @@ export default function UsersTable(
             {users.map((user) => (
               <tr key={user.id} data-user={user.id}>
                 <td class="wide">
-                  <div class="who">
-                    {user.phone ?? user.email ??
-                      (user.telegram_id ? `Telegram ${user.telegram_id}` : user.id)}
-                  </div>
+                  <a
+                    class="who"
+                    href={`/admin/users/${encodeURIComponent(user.id)}`}
+                    data-testid="user-link"
+                  >
+                    {userName(user)}
+                  </a>
                   <div class="muted mono">{user.id}</div>
                 </td>
                 <td data-label="Presence">
@@ -213,6 +273,11 @@ export default function UsersTable(
                   <span class={`pill pill-${user.status}`} data-testid="account-status">
                     {user.status}
                   </span>
+                  {user.suspended_until && (
+                    <div class="muted small">
+                      until <LocalTime iso={user.suspended_until} date />
+                    </div>
+                  )}
                 </td>
                 <td data-label="Role">{user.role}</td>
                 <td class="actions">
@@ -246,13 +311,15 @@ export default function UsersTable(
         </table>
       </div>
       <div class="pager">
+        <span class="muted" data-testid="users-total">{usersText(total)}</span>
         <button
           type="button"
-          disabled={pages.length === 0}
+          disabled={onFirstPage}
           onClick={() => {
-            const previous = pages.slice(0, -1);
-            setPages(previous);
-            load(previous.at(-1) ?? null);
+            // After a reload the pages before are unknown: "Previous" starts over.
+            const back = pages.at(-1) ?? null;
+            setPages(pages.slice(0, -1));
+            load(back);
           }}
         >
           Previous
@@ -261,7 +328,7 @@ export default function UsersTable(
           type="button"
           disabled={!cursor}
           onClick={() => {
-            setPages([...pages, cursor]);
+            setPages([...pages, state.current.page]);
             load(cursor);
           }}
         >

@@ -138,12 +138,17 @@ export async function listEventsAfter(
   return out;
 }
 
-/** The newest `limit` events, newest first. */
-export async function listRecentEvents(kv: Deno.Kv, limit = 100): Promise<StoredEvent[]> {
+/** The newest `limit` events, newest first; with `before`, those older than that event id. */
+export async function listRecentEvents(
+  kv: Deno.Kv,
+  limit = 100,
+  before?: string,
+): Promise<StoredEvent[]> {
   const out: StoredEvent[] = [];
-  for await (
-    const entry of kv.list<StoredEvent>({ prefix: keys.events() }, { limit, reverse: true })
-  ) {
+  const selector = before
+    ? { prefix: keys.events(), end: keys.event(before) }
+    : { prefix: keys.events() };
+  for await (const entry of kv.list<StoredEvent>(selector, { limit, reverse: true })) {
     out.push(entry.value);
   }
   return out;

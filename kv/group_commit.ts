@@ -1,6 +1,7 @@
 import { addInstanceEvent } from "./events.ts";
 import { isLocked, KvContention } from "./retry.ts";
-import type { Mutation, Writes } from "./writes.ts";
+import { addOutboxEntries, type Outbox, type OutboxEntry } from "./webhooks.ts";
+import { type Mutation, Writes } from "./writes.ts";
 
 /** One request's share of a commit: its checks, its mutations and the events it logs. */
 export type Contribution = Pick<Writes, "checks" | "checkedKeys" | "mutations" | "logged" | "size">;
@@ -18,6 +19,8 @@ const LOCKED_BUDGET_MS = 5_000;
 
 interface Pending {
   contribution: Contribution;
+  /** Outbox entries of its logged events, decided once when it was submitted. */
+  outboxed: OutboxEntry[];
   /** Committed on its own: its batch was refused and it must learn whether it was to blame. */
   alone: boolean;
   /** When it first met a locked database. */
@@ -38,6 +41,9 @@ interface Pending {
  * With an `instance`, every logged event is also filed under the instance's next position.
  * KV applies commits in the order they are sent, and positions are given as commits are sent,
  * so other instances tail this instance's events by position and read each one once.
+ *
+ * With an `outbox`, each logged event that goes out by webhook also gets its outbox entry in
+ * the same commit (one more mutation, no read), and the outbox hears of it once it is durable.
  */
 export class GroupCommitter {
   readonly #kv: Deno.Kv;
@@ -45,6 +51,7 @@ export class GroupCommitter {
   readonly #grouped: boolean;
   readonly #instance: string | null;
   readonly #pipeline: number;
+  readonly #outbox: Outbox | null;
   #nextPosition = 0;
   #queue: Pending[] = [];
   #inFlight = 0;
@@ -61,14 +68,20 @@ export class GroupCommitter {
    */
   constructor(
     kv: Deno.Kv,
-    options: { grouped?: boolean; limits?: CommitLimits; instance?: string; pipeline?: number } =
-      {},
+    options: {
+      grouped?: boolean;
+      limits?: CommitLimits;
+      instance?: string;
+      pipeline?: number;
+      outbox?: Outbox;
+    } = {},
   ) {
     this.#kv = kv;
     this.#grouped = options.grouped ?? true;
     this.#limits = options.limits ?? PORTABLE_LIMITS;
     this.#instance = options.instance ?? null;
     this.#pipeline = options.pipeline ?? 1;
+    this.#outbox = options.outbox ?? null;
   }
 
   /**
@@ -80,8 +93,19 @@ export class GroupCommitter {
       throw new RangeError(`A contribution may carry at most ${this.#limits.maxChecks} checks`);
     }
     this.#contributions++;
+    const outbox = this.#outbox;
+    const outboxed = outbox && contribution.logged.length > 0
+      ? contribution.logged.flatMap((event) => outbox.entryFor(event) ?? [])
+      : [];
     return new Promise((resolve, reject) => {
-      this.#queue.push({ contribution, alone: false, lockedSince: null, resolve, reject });
+      this.#queue.push({
+        contribution,
+        outboxed,
+        alone: false,
+        lockedSince: null,
+        resolve,
+        reject,
+      });
       this.#pump();
     });
   }
@@ -131,7 +155,8 @@ export class GroupCommitter {
       const { contribution } = pending;
       if (pending.alone) break;
       checks += contribution.checks.length;
-      size += contribution.size;
+      // Outbox entries, and the pending count they move (one merged sum per commit).
+      size += contribution.size + pending.outboxed.length + (pending.outboxed.length > 0 ? 1 : 0);
       if (n > 0) {
         if (checks > this.#limits.maxChecks || size > this.#limits.maxMutations) break;
         if (contribution.checkedKeys.some((key) => checked.has(key) || written.has(key))) break;
@@ -148,14 +173,18 @@ export class GroupCommitter {
   async #send(batch: Pending[]): Promise<void> {
     const op = this.#kv.atomic();
     const sums = new Map<string, Mutation & { type: "sum" }>();
+    const add = (mutation: Mutation) => {
+      if (mutation.type === "sum") {
+        const merged = sums.get(mutation.id);
+        sums.set(mutation.id, merged ? { ...merged, n: merged.n + mutation.n } : mutation);
+      } else apply(op, mutation);
+    };
+    const outboxed = batch.flatMap((pending) => pending.outboxed);
+    // Its pending count merges with sums to that key in the batch (deliveries finishing).
+    if (outboxed.length > 0) addOutboxEntries(new Writes(), outboxed).mutations.forEach(add);
     for (const { contribution } of batch) {
       if (contribution.checks.length > 0) op.check(...contribution.checks);
-      for (const mutation of contribution.mutations) {
-        if (mutation.type === "sum") {
-          const merged = sums.get(mutation.id);
-          sums.set(mutation.id, merged ? { ...merged, n: merged.n + mutation.n } : mutation);
-        } else apply(op, mutation);
-      }
+      for (const mutation of contribution.mutations) add(mutation);
       if (this.#instance) {
         for (const event of contribution.logged) {
           addInstanceEvent(op, this.#instance, this.#nextPosition++, event);
@@ -183,7 +212,11 @@ export class GroupCommitter {
       return;
     }
     if (result.ok) {
-      for (const pending of batch) pending.resolve(result.versionstamp);
+      const { versionstamp } = result;
+      if (outboxed.length > 0) {
+        this.#outbox!.committed(outboxed.map((entry) => ({ entry, versionstamp })));
+      }
+      for (const pending of batch) pending.resolve(versionstamp);
     } else if (batch.length === 1) {
       batch[0].resolve(null);
     } else {

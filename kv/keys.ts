@@ -14,6 +14,9 @@ export const keys = {
   userByPhone: (phone: string) => ["users_by_phone", phone] as const,
   userByEmail: (email: string) => ["users_by_email", email] as const,
   userByTelegram: (telegramId: bigint) => ["users_by_telegram", telegramId] as const,
+  /** Suspensions that end by themselves, keyed by when: the sweep reads only the due ones. */
+  suspensionEnd: (endsAt: number, userId: string) => ["suspension_ends", endsAt, userId] as const,
+  suspensionEnds: () => ["suspension_ends"] as const,
 
   otpRequest: (id: string) => ["otp_requests", id] as const,
   /** A recipient's live request, hourly window and resend cooldown, in one record. */
@@ -139,8 +142,27 @@ export const keys = {
   audit: (id: string) => ["audit", id] as const,
   audits: () => ["audit"] as const,
 
+  /**
+   * Events waiting to go out to the event webhook, keyed by when each is next due (a lease
+   * moves it forward): the sweep reads only what is due.
+   */
+  webhookOutbox: (dueAt: number, eventId: string) => ["webhook_outbox", dueAt, eventId] as const,
+  webhookOutboxAll: () => ["webhook_outbox"] as const,
+  webhookOutboxBefore: (dueAt: number) => ["webhook_outbox", dueAt] as const,
+  /** Events in the outbox (`KvU64`, summed as they enter and leave it). */
+  webhookPending: () => ["counters", "webhook_pending"] as const,
+  /** Events delivered or given up in one hour (`KvU64`, summed); `hour` is its start in ms. */
+  webhookCount: (hour: number, outcome: "delivered" | "failed") =>
+    ["webhook_counts", hour, outcome] as const,
+  webhookCountsFrom: (hour: number) => ["webhook_counts", hour] as const,
+  webhookCounts: () => ["webhook_counts"] as const,
+  /** The last delivery that succeeded, and the last that failed. */
+  webhookLast: (outcome: "success" | "error") => ["webhook_last", outcome] as const,
+
   /** Dashboard sessions (cookie), stored under the hash of the cookie value. */
   webSession: (hash: string) => ["web_sessions", hash] as const,
+  /** `deno task demo`'s one-time dashboard links, under the hash of their token. */
+  demoLink: (hash: string) => ["demo_links", hash] as const,
 
   settings: () => ["settings", "current"] as const,
   secret: (name: "jwt_secret") => ["secrets", name] as const,

@@ -11,6 +11,11 @@ export interface PresenceState {
   changedAt: number;
   /** When the user was last taken offline on purpose (logout, last socket, suspension). */
   offlineAt: number | null;
+  /**
+   * Set when a last socket closed: `offlineAt` takes effect only from this moment, so activity
+   * before it (a reconnect, a heartbeat) keeps the user online without any transition.
+   */
+  graceUntil?: number;
 }
 
 /** What is stored about one user's presence. */

@@ -18,6 +18,8 @@ export interface User {
   role: UserRole;
   createdAt: number;
   updatedAt: number;
+  /** When a suspension ends by itself (ms); absent or null: it does not (users stored before). */
+  suspendedUntil?: number | null;
 }
 
 /** How a user is found: by canonical phone, email or Telegram id. */
@@ -45,6 +47,13 @@ export function indexKeysOf(user: User): Deno.KvKey[] {
   if (user.email) out.push(keys.userByEmail(user.email));
   if (user.telegramId) out.push(keys.userByTelegram(BigInt(user.telegramId)));
   return out;
+}
+
+/** The index entry that ends a user's suspension when it is due, if their suspension ends. */
+function suspensionEndKey(user: User): Deno.KvKey | null {
+  return user.status === "suspended" && user.suspendedUntil
+    ? keys.suspensionEnd(user.suspendedUntil, user.id)
+    : null;
 }
 
 /** Reads a user by id. */
@@ -79,7 +88,7 @@ export async function saveUser(
  * Adds the writes of `saveUser` to a larger atomic operation. A new user (no `previous`)
  * also raises the user counter, in the same commit, so the total never drifts. A new user's
  * id is fresh, so only its unique indexes need checking: one check fewer lets more sign-ins
- * share a group commit.
+ * share a group commit. The suspension-end index follows the user in the same commit.
  */
 export function addSaveUser<W extends AtomicWrites>(
   op: W,
@@ -101,7 +110,36 @@ export function addSaveUser<W extends AtomicWrites>(
   for (const key of before) {
     if (!after.some((k) => same(k, key))) op.delete(key);
   }
+  const endBefore = previous.value ? suspensionEndKey(previous.value) : null;
+  const endAfter = suspensionEndKey(user);
+  const kept = endBefore !== null && endAfter !== null && same(endBefore, endAfter);
+  if (endBefore && !kept) op.delete(endBefore);
+  if (endAfter && !kept) op.set(endAfter, user.id);
   return op;
+}
+
+/** Suspensions whose end is due by `now` (ms), soonest first: who and when. */
+export async function listDueSuspensions(
+  kv: Deno.Kv,
+  options: { now: number; limit: number },
+): Promise<{ userId: string; endsAt: number }[]> {
+  const out: { userId: string; endsAt: number }[] = [];
+  const iterator = kv.list<string>({
+    start: keys.suspensionEnds(),
+    end: [...keys.suspensionEnds(), options.now + 1],
+  }, { limit: options.limit });
+  for await (const entry of iterator) {
+    out.push({ endsAt: entry.key[1] as number, userId: entry.value });
+  }
+  return out;
+}
+
+/** Adds dropping a suspension-end entry that no longer matches its user. */
+export function addDropSuspensionEnd<W extends AtomicWrites>(
+  op: W,
+  due: { userId: string; endsAt: number },
+): W {
+  return op.delete(keys.suspensionEnd(due.endsAt, due.userId));
 }
 
 /** How many users exist (counted as they are created, never by a scan). */

@@ -219,7 +219,8 @@ export function openApiDocument(serverUrl: string): Json {
           responses: { ...ok(200, "{ user, sessions, events }"), ...errors(401, 403, 404) },
         },
         patch: {
-          summary: "Change a user's status or role",
+          summary:
+            "Change a user's status or role; a suspension may end by itself (suspended_until)",
           security: admin,
           parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
           requestBody: body(userPatchSchema),
@@ -248,7 +249,10 @@ export function openApiDocument(serverUrl: string): Json {
           security: admin,
           parameters: query(auditListSchema),
           responses: {
-            ...ok(200, "{ entries: [{ id, at, actor, action, target, changes }], cursor }"),
+            ...ok(
+              200,
+              "{ entries: [{ id, at, actor: { user_id, ip, name }, action, target, target_name, changes }], cursor }",
+            ),
             ...errors(400, 401, 403),
           },
         },
@@ -302,6 +306,19 @@ export function openApiDocument(serverUrl: string): Json {
           security: admin,
           responses: {
             ...ok(200, "{ blocked_prefixes, sms_today, sms_daily_limit }"),
+            ...errors(401, 403),
+          },
+        },
+      },
+      "/api/v1/admin/webhooks": {
+        get: {
+          summary: "Outbound event webhook: where events go (URL masked) and how delivery goes",
+          security: admin,
+          responses: {
+            ...ok(
+              200,
+              "{ url, pending, delivered_24h, failed_24h, last_error, last_error_at, last_success_at }",
+            ),
             ...errors(401, 403),
           },
         },

@@ -24,7 +24,7 @@ Deno.test("architecture - no import cycles, type imports included", async () => 
 });
 
 Deno.test(
-  "architecture - layers: routes → web/core → kv; kv imports only kv; islands import no server code",
+  "architecture - layers: routes → web/core → kv; kv imports only kv; islands import no server code; client/ only contract/ types",
   async () => {
     const violations = checkLayers(await scanImports(ROOT));
     assert.deepEqual(
@@ -185,5 +185,29 @@ import { z } from "zod"; import { k } from "../kv/users.ts";`,
     "routes/api/v1/me.ts imports app.ts: routes may not import app; only main.ts may import app.ts",
     "web/render.tsx imports routes/_app.tsx: web may not import routes; " +
     "only app.ts may import routes/ from outside routes/",
+  ]);
+});
+
+Deno.test("architecture scanner - client/ imports only itself and contract/ types; contract/ imports nothing", () => {
+  const violations = checkLayers(graphFromSources({
+    "client/mod.ts": `import type { SignIn } from "../contract/api.ts";
+import { PresenceSocket } from "./presence.ts";
+import { CLOSE } from "../core/presence/hub.ts";
+import type { AppEnv } from "../web/env.ts";
+import { z } from "zod";
+import type { Hono } from "hono";`,
+    "client/presence.ts": `import { x } from "../contract/api.ts";`,
+    "contract/api.ts": `import type { User } from "../kv/users.ts"; import type { Z } from "zod";`,
+    "core/users.ts": `import type { PublicUser } from "../contract/api.ts";`,
+    "routes/api/v1/me.ts": `import type { PublicUser } from "../../../contract/api.ts";`,
+  }));
+  assert.deepEqual(violations, [
+    `client/mod.ts imports "hono" (type-only): client may import no packages`,
+    `client/mod.ts imports "zod": client may import no packages`,
+    "client/mod.ts imports core/presence/hub.ts: client may not import core (contract/ only as types)",
+    "client/mod.ts imports web/env.ts (type-only): client may not import web (contract/ only as types)",
+    "client/presence.ts imports contract/api.ts: client may not import contract (contract/ only as types)",
+    `contract/api.ts imports "zod" (type-only): contract may import no packages`,
+    "contract/api.ts imports kv/users.ts (type-only): contract may not import kv",
   ]);
 });

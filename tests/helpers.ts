@@ -9,6 +9,7 @@ import { createApp } from "../app.ts";
 import { PROJECT_ROOT, type WebAssets } from "../web/assets.ts";
 import type { AppEnv } from "../web/env.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "./fakes/webhook_receiver.ts";
+import { assertNoKvViolations, guardKv, kvViolations } from "./kv_guard.ts";
 
 /** A secret good enough for tests (production needs 32 bytes too). */
 export const TEST_SECRET = "test-secret-test-secret-test-secret-0123";
@@ -60,7 +61,9 @@ export async function startHarness(
   const clock = (options.clock ?? new FakeClock()) as FakeClock;
   const log = memoryLogger();
   const ownKv = !options.kv;
-  const kv = options.kv ?? await Deno.openKv(":memory:");
+  // Guarded, so anything Deno Deploy or a denokv server would refuse fails the test.
+  const kv = guardKv(options.kv ?? await Deno.openKv(":memory:"));
+  const violationsBefore = kvViolations.length;
   // Pages need a bundle URL; tests that load it in a browser build it and pass the real one.
   const assets = options.assets ?? {
     bundleUrl: "/static/build/islands.test.js",
@@ -119,6 +122,7 @@ export async function startHarness(
       await life.close();
       await sms.close();
       await email.close();
+      assertNoKvViolations(violationsBefore);
     },
   };
   return harness;

@@ -1,4 +1,5 @@
 import { addAudit, type AuditEntry, listAudit } from "../../kv/audit.ts";
+import { getUsers, type User } from "../../kv/users.ts";
 import type { Writes } from "../../kv/writes.ts";
 import { addEventWrites } from "../live/emit.ts";
 import type { LiveEvent } from "../live/events.ts";
@@ -66,27 +67,47 @@ export function changesOf(before: object, after: object): Changes {
 export interface AuditView {
   id: string;
   at: string;
-  actor: { user_id: string; ip: string };
+  /** The acting admin: `name` is their email, phone or Telegram id as it is now (null: none). */
+  actor: { user_id: string; ip: string; name: string | null };
   action: string;
   target: string;
+  /** A user target as it is now (email, phone or Telegram id); null for other targets. */
+  target_name: string | null;
   changes: Changes;
 }
 
-/** `GET /api/v1/admin/audit`: what admins changed, newest first, a page at a time. */
+/**
+ * `GET /api/v1/admin/audit`: what admins changed, newest first, a page at a time. Entries keep
+ * ids only; the names people recognise are read with the page (one batch of users).
+ */
 export async function listAdminAudit(
   ctx: Services,
   query: { limit: number; cursor?: string },
 ): Promise<{ entries: AuditView[]; cursor: string | null }> {
   const page = await listAudit(ctx.kv, query);
+  const ids = new Set<string>();
+  for (const entry of page.entries) {
+    if (entry.actor.userId) ids.add(entry.actor.userId);
+    if (entry.target.startsWith("usr_")) ids.add(entry.target);
+  }
+  const users = await getUsers(ctx.kv, [...ids]);
+  const nameOf = (id: string) => displayName(users.get(id));
   return {
     entries: page.entries.map((entry) => ({
       id: entry.id,
       at: new Date(entry.at).toISOString(),
-      actor: { user_id: entry.actor.userId, ip: entry.actor.ip },
+      actor: { user_id: entry.actor.userId, ip: entry.actor.ip, name: nameOf(entry.actor.userId) },
       action: entry.action,
       target: entry.target,
+      target_name: entry.target.startsWith("usr_") ? nameOf(entry.target) : null,
       changes: entry.changes,
     })),
     cursor: page.cursor,
   };
+}
+
+/** How the dashboard names a user: email, else phone, else Telegram id; null when unknown. */
+function displayName(user: User | undefined): string | null {
+  if (!user) return null;
+  return user.email ?? user.phone ?? (user.telegramId ? `Telegram ${user.telegramId}` : null);
 }

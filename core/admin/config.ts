@@ -9,6 +9,9 @@ export interface AdminConfig {
   boot: {
     app_env: string;
     public_url: string;
+    /** Where KV lives, by kind only (a KV Connect URL is not shown). */
+    kv: KvLocation;
+    trust_proxy: boolean;
     providers: {
       sms: string;
       email: string;
@@ -30,6 +33,15 @@ export interface AdminConfig {
   };
 }
 
+/** Kinds of KV location: a file, in memory, a KV Connect server, or the platform's own. */
+export type KvLocation = "file" | "memory" | "kv_connect" | "platform";
+
+function kvLocation(path: string | undefined): KvLocation {
+  if (path === undefined) return "platform";
+  if (path === ":memory:") return "memory";
+  return /^https?:\/\//.test(path) ? "kv_connect" : "file";
+}
+
 /**
  * The configuration page's data: each admin setting with its default and whether it is
  * overridden, and the boot-time configuration that only the environment changes.
@@ -42,6 +54,8 @@ export async function readAdminConfig(ctx: Services): Promise<AdminConfig> {
     boot: {
       app_env: config.appEnv,
       public_url: config.publicUrl,
+      kv: kvLocation(config.kvPath),
+      trust_proxy: config.trustProxy,
       providers: {
         sms: config.sms.provider,
         email: config.email.provider,

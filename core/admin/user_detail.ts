@@ -69,6 +69,7 @@ export async function endUserSignIns(
     userId,
     families: ending,
     offline: !familyId,
+    by: actor.userId,
     record: ending.length === 0 ? undefined : (writes) => [
       addAuditWrites(ctx, writes, {
         actor,

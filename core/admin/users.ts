@@ -26,9 +26,13 @@ import {
 import type { Services } from "../services.ts";
 import { type PublicUser, publicUser } from "../users.ts";
 import { type Actor, addAuditWrites, changesOf } from "./audit.ts";
+import { suspensionEndOf } from "./suspensions.ts";
+
+/** A user as admins see them: also when their suspension ends (null: it does not, or none). */
+export type AdminAccount = PublicUser & { suspended_until: string | null };
 
 /** A user with presence joined in, as the admin list shows it. */
-export type AdminUser = PublicUser & { presence: Omit<PresenceView, "user_id"> };
+export type AdminUser = AdminAccount & { presence: Omit<PresenceView, "user_id"> };
 
 /** Which users the admin list shows. */
 export interface UserQuery {
@@ -128,32 +132,60 @@ async function searchUsers(ctx: Services, q: string, limit: number): Promise<Use
   return [...users.values()].sort((a, b) => b.id.localeCompare(a.id)).slice(0, limit);
 }
 
+/** A user as the admin API shows them. */
+export function adminAccount(user: User): AdminAccount {
+  const until = user.status === "suspended" && user.suspendedUntil ? user.suspendedUntil : null;
+  return { ...publicUser(user), suspended_until: until ? new Date(until).toISOString() : null };
+}
+
 /** A user with their presence, as the admin API shows it. */
 export function adminUser(user: User, presence: PresenceView): AdminUser {
   return {
-    ...publicUser(user),
+    ...adminAccount(user),
     presence: { status: presence.status, last_seen: presence.last_seen },
   };
 }
 
+/** What an admin may change about a user; `suspended_until` only with `status: "suspended"`. */
+export interface UserPatch {
+  status?: UserStatus;
+  role?: UserRole;
+  /** ISO-8601: when the suspension ends by itself (ahead, at most 366 days). */
+  suspended_until?: string;
+}
+
 /**
  * Changes a user's status or role, audited (`user.update`, each changed field before and
- * after) in the same commit. Leaving `active` ends every sign-in of the user, takes them
- * offline and (through the `user.updated` event, which names the admin) closes their sockets
- * on every instance.
+ * after) in the same commit. A suspension may be given an end (`suspended_until`), when the
+ * cron sweep or the user's next sign-in lifts it; any other status change clears it. Leaving
+ * `active` ends every sign-in of the user, takes them offline and (through the `user.updated`
+ * event, which names the admin) closes their sockets on every instance.
  */
 export async function updateUser(
   ctx: PresenceContext,
   id: string,
-  change: { patch: { status?: UserStatus; role?: UserRole }; actor: Actor },
-): Promise<PublicUser> {
-  const { patch, actor } = change;
+  change: { patch: UserPatch; actor: Actor },
+): Promise<AdminAccount> {
+  const { status, role } = change.patch;
+  const { actor } = change;
+  const until = change.patch.suspended_until === undefined
+    ? null
+    : suspensionEndOf(change.patch.suspended_until, ctx.clock.now());
   const { before, saved, audit } = await retry(`update user "${id}"`, async () => {
     const entry = await getUserEntry(ctx.kv, id);
     if (!entry.value) throw new AppError("NOT_FOUND", `No user "${id}".`);
-    const next: User = { ...entry.value, ...patch, updatedAt: ctx.clock.now() };
+    const next: User = {
+      ...entry.value,
+      status: status ?? entry.value.status,
+      role: role ?? entry.value.role,
+      updatedAt: ctx.clock.now(),
+    };
+    if (status !== undefined) next.suspendedUntil = status === "suspended" ? until : null;
     const writes = addSaveUser(new Writes(), next, entry);
-    const changes = changesOf(entry.value, patch);
+    const changes = changesOf(entry.value, { status, role });
+    const endBefore = adminAccount(entry.value).suspended_until;
+    const endAfter = adminAccount(next).suspended_until;
+    if (endBefore !== endAfter) changes.suspended_until = { from: endBefore, to: endAfter };
     const audit = Object.keys(changes).length > 0
       ? addAuditWrites(ctx, writes, {
         actor,
@@ -178,15 +210,20 @@ export async function updateUser(
     }));
     await takeOffline(ctx, id);
   }
-  if (before.status !== saved.status || before.role !== saved.role) {
+  const account = adminAccount(saved);
+  if (
+    before.status !== saved.status || before.role !== saved.role ||
+    adminAccount(before).suspended_until !== account.suspended_until
+  ) {
     await emitEvent(ctx, "user", "user.updated", {
       user_id: id,
       status: saved.status,
       role: saved.role,
       previous_status: before.status,
+      suspended_until: account.suspended_until,
       by: actor.userId,
     });
   }
   ctx.log.info("user updated", { user_id: id, status: saved.status, role: saved.role });
-  return publicUser(saved);
+  return account;
 }

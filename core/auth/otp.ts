@@ -1,3 +1,4 @@
+import type { CodeRequested } from "../../contract/api.ts";
 import { addDelivery, type Delivery } from "../../kv/deliveries.ts";
 import {
   addNewRequest,
@@ -61,14 +62,8 @@ const HOUR_MS = 3_600_000;
 /** How the client asked for the code to travel. */
 export type ChannelChoice = "auto" | "sms" | "telegram" | "email";
 
-/** The 202 answer of a code request. */
-export interface CodeRequested {
-  request_id: string;
-  channel: ChannelName;
-  expires_in: number;
-  resend_after: number;
-  deep_link?: string;
-}
+/** The 202 answer of a code request: a wire type, shared with the client SDK. */
+export type { CodeRequested };
 
 /** Where a code is to go: the tries in order, and what SMS protection said about SMS. */
 interface Plan {

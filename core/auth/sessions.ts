@@ -1,3 +1,4 @@
+import type { SignIn } from "../../contract/api.ts";
 import {
   addRevokeFamily,
   addRotation,
@@ -15,17 +16,11 @@ import { addEventWrites, emitEvent } from "../live/emit.ts";
 import type { LiveEvent } from "../live/events.ts";
 import { afterSignOut, type PresenceContext, takeOffline } from "../presence/presence.ts";
 import type { Services } from "../services.ts";
-import { type PublicUser, publicUser } from "../users.ts";
+import { publicUser } from "../users.ts";
 import { type AccessClaims, hashRefreshToken, newRefreshToken } from "./tokens.ts";
 
-/** The answer of verify and refresh. */
-export interface SignIn {
-  access_token: string;
-  refresh_token: string;
-  token_type: "Bearer";
-  expires_in: number;
-  user: PublicUser;
-}
+/** The answer of verify and refresh: a wire type, shared with the client SDK. */
+export type { SignIn };
 
 /** The stored records of a new sign-in, and the refresh token to hand out (never stored). */
 export interface NewSession {
@@ -225,6 +220,8 @@ export async function endSignIns(
     userId: string;
     families: RefreshFamily[];
     offline?: boolean;
+    /** The admin who ends them, named in each `user.signed_out` event (`by`). */
+    by?: string;
     /** Adds writes to the (first) commit; returns events to publish once it went through. */
     record?: (writes: Writes) => LiveEvent[];
   },
@@ -240,6 +237,7 @@ export async function endSignIns(
       const event = ctx.bus.newEvent("user", "user.signed_out", now, {
         user_id: userId,
         family_id: family.id,
+        ...(options.by ? { by: options.by } : {}),
       });
       addEventWrites(writes, event, now);
       events.push(event);

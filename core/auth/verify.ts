@@ -18,6 +18,7 @@ import {
 } from "../../kv/users.ts";
 import { emptyPresenceRecord } from "../../kv/presence.ts";
 import { addSmsVerified } from "../../kv/sms_protection.ts";
+import { addSuspensionEnd, suspensionOver } from "../admin/suspensions.ts";
 import { Writes } from "../../kv/writes.ts";
 import { AppError, rateLimited } from "../errors.ts";
 import { countInWindow } from "../limits.ts";
@@ -136,25 +137,32 @@ export async function signInWithCode(
     const lookup = lookupOf(parseRecipient(request.recipient));
     const index = await getUserIndex(ctx.kv, lookup);
     // An existing user is read with their presence, in one round trip; a new one has neither.
-    const { user, presence: presenceRecord } = index.value
+    const { user: storedUser, presence: presenceRecord } = index.value
       ? await getUserWithPresence(ctx.kv, index.value)
       : { user: emptyUserEntry(newId("usr", now)), presence: null };
     addConsumeRequest(writes, stored);
     // A code that came by SMS and was used: its number range is not pumping.
     const smsPrefix = smsPrefixOf(stored);
     if (smsPrefix) addSmsVerified(writes, smsPrefix, now);
+    // A suspension whose end has come is lifted here, exactly, in this commit.
+    const lifted = storedUser.value && suspensionOver(storedUser.value, now)
+      ? addSuspensionEnd(ctx, writes, storedUser.value)
+      : null;
+    const user: Deno.KvEntryMaybe<User> = lifted
+      ? { ...storedUser as Deno.KvEntry<User>, value: lifted.user }
+      : storedUser;
     if (user.value && user.value.status !== "active") {
       if (!await ctx.commits.commit(writes.check(user))) return CONFLICT;
       return { kind: "disabled", user: user.value, stored };
     }
     const telegramId = await freeTelegramId(ctx, stored, user.value);
-    const save = userToSave(ctx, user, lookup, now, telegramId);
+    const save = userToSave(ctx, user, lookup, now, telegramId) ?? lifted?.user ?? null;
     const userId = String(user.key[1]);
     const session = await newSession(ctx, userId, {
       now,
       client: { userAgent: input.userAgent, ip },
     });
-    if (save) addSaveUser(writes, save, user);
+    if (save) addSaveUser(writes, save, storedUser);
     else writes.check(user);
     addOpenFamily(writes, session.family, session.tokenHash, session.token);
     events.push(ctx.bus.newEvent("otp", "otp.verified", now, {
@@ -183,7 +191,7 @@ export async function signInWithCode(
     const signedIn = (save ?? user.value)!;
     ctx.signIns.rememberUser(signedIn);
     ctx.signIns.rememberFamily(session.family);
-    ctx.bus.publish(...events);
+    ctx.bus.publish(...lifted?.events ?? [], ...events);
     presence.done(versionstamp);
     return {
       kind: "signed_in",

@@ -40,7 +40,7 @@ export async function signInToDashboard(
 }
 
 /** Opens a dashboard session on a sign-in; returns the cookie value (never stored as is). */
-async function openWebSession(
+export async function openWebSession(
   ctx: Services,
   options: { userId: string; familyId: string },
 ): Promise<string> {

@@ -1,5 +1,6 @@
 import { pruneIpCounters } from "../../kv/limits.ts";
 import { pruneStats } from "../admin/stats.ts";
+import { endDueSuspensions } from "../admin/suspensions.ts";
 import { type PresenceContext, sweepPresence } from "../presence/presence.ts";
 
 /** What the jobs use: presence, and the Telegram deleter when there is a bot. */
@@ -25,11 +26,29 @@ export const CRON_JOBS: CronJob[] = [
     },
   },
   {
+    // Exact at sign-in (verify lifts a suspension whose end has come); here for everyone else.
+    name: "suspension ends",
+    schedule: "* * * * *",
+    async run(ctx) {
+      const ended = await endDueSuspensions(ctx);
+      if (ended > 0) ctx.log.info("suspension sweep", { ended });
+    },
+  },
+  {
     name: "telegram deletes",
     schedule: "* * * * *",
     async run(ctx) {
       const deleted = await ctx.telegram?.deleter.sweep() ?? 0;
       if (deleted > 0) ctx.log.info("telegram delete sweep", { deleted });
+    },
+  },
+  {
+    // Events left in the outbox (a restart, another instance, retries coming due) go out.
+    name: "event webhooks",
+    schedule: "* * * * *",
+    async run(ctx) {
+      const taken = await ctx.webhooks?.sweep() ?? 0;
+      if (taken > 0) ctx.log.info("event webhook sweep", { taken });
     },
   },
   {

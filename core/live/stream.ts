@@ -85,7 +85,14 @@ export async function* liveEvents(
   }
 }
 
-/** The newest `limit` events of the log, newest first (the event page's first screen). */
-export async function recentEvents(ctx: Services, limit: number): Promise<LiveEvent[]> {
-  return (await listRecentEvents(ctx.kv, limit)) as LiveEvent[];
+/**
+ * The newest `limit` events of the log, newest first (the event page's first screen); with
+ * `before`, the ones older than that event (the page's "Load older").
+ */
+export async function recentEvents(
+  ctx: Services,
+  limit: number,
+  before?: string,
+): Promise<LiveEvent[]> {
+  return (await listRecentEvents(ctx.kv, limit, before)) as LiveEvent[];
 }

@@ -1,3 +1,8 @@
+import type {
+  PresenceClientMessage,
+  PresenceCloseCodes,
+  PresenceServerMessage,
+} from "../../contract/api.ts";
 import type { Clock, TimerHandle } from "../clock.ts";
 import { AppError } from "../errors.ts";
 import type { EventBus, LiveEvent } from "../live/events.ts";
@@ -26,7 +31,7 @@ export const CLOSE = {
   policy: 1008,
   tooBig: 1009,
   replaced: 4009,
-} as const;
+} as const satisfies PresenceCloseCodes;
 
 /** Limits of one socket. */
 export const SOCKET_LIMITS = {
@@ -63,11 +68,6 @@ interface Connection {
   /** Messages are handled one after another, so `subscribe` right after `auth` works. */
   queue: Promise<void>;
 }
-
-type ClientMessage =
-  | { type: "auth"; token: string }
-  | { type: "ping" }
-  | { type: "subscribe" | "unsubscribe"; user_ids: string[] };
 
 /**
  * The WebSocket side of presence on this instance: authenticates sockets, keeps their users
@@ -364,7 +364,7 @@ export class PresenceHub {
   }
 }
 
-function send(conn: Connection, message: Record<string, unknown>): void {
+function send(conn: Connection, message: PresenceServerMessage): void {
   if (conn.socket.readyState === WebSocket.OPEN) conn.socket.send(JSON.stringify(message));
 }
 
@@ -376,7 +376,7 @@ function setOf<K, V>(map: Map<K, Set<V>>, key: K): Set<V> {
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-function parse(data: string): ClientMessage | null {
+function parse(data: string): PresenceClientMessage | null {
   let value: unknown;
   try {
     value = JSON.parse(data);

@@ -1,3 +1,4 @@
+import type { HeartbeatAnswer, PresenceView } from "../../contract/api.ts";
 import {
   addDueDrop,
   addDueMove,
@@ -30,12 +31,8 @@ export interface PresenceContext extends Services {
   };
 }
 
-/** A user's presence as the API shows it. */
-export interface PresenceView {
-  user_id: string;
-  status: "online" | "offline";
-  last_seen: string | null;
-}
+/** A user's presence as the API shows it: a wire type, shared with the client SDK. */
+export type { PresenceView };
 
 /** One open WebSocket of a user. */
 export interface SocketRef {
@@ -54,16 +51,28 @@ const SWEEP_PAGE = 200;
 
 /**
  * Online means: the account is active, something was seen after the last deliberate
- * offline (logout, last socket closed, suspension), and that was less than the timeout ago.
- * Derived at read time, so it is exact whether or not any job has run.
+ * offline (logout, last socket closed, suspension) or that offline's grace has not ended,
+ * and it was less than the timeout ago. Derived at read time, so it is exact whether or not
+ * any job has run.
  */
 export function isOnline(
   facts: PresenceFacts,
   options: { now: number; timeoutMs: number; active: boolean },
 ): boolean {
   if (!options.active || facts.seen === null) return false;
-  if (facts.state?.offlineAt != null && facts.seen <= facts.state.offlineAt) return false;
-  return options.now - facts.seen < options.timeoutMs;
+  return options.now < offlineFrom(facts, options.timeoutMs);
+}
+
+/**
+ * When a user goes offline if nothing more is seen: the timeout after the last activity, or
+ * sooner when nothing was seen since a deliberate offline — at its moment, or at the end of
+ * its grace (a last socket closed).
+ */
+function offlineFrom(facts: PresenceFacts, timeoutMs: number): number {
+  const silence = (facts.seen ?? -Infinity) + timeoutMs;
+  const offlineAt = facts.state?.offlineAt ?? null;
+  if (offlineAt === null || facts.seen === null || facts.seen > offlineAt) return silence;
+  return Math.min(silence, facts.state?.graceUntil ?? offlineAt);
 }
 
 function view(userId: string, facts: PresenceFacts, online: boolean): PresenceView {
@@ -191,9 +200,9 @@ export async function prepareActivity(
   }
   const events: LiveEvent[] = [];
   if (record.state.value?.online) {
-    // Recorded online but silent past the timeout, and no sweep noticed yet: the offline
-    // transition happened first, at the moment the timeout ran out.
-    const wentOffline = Math.min(at, (record.seen ?? at) + timeout);
+    // Recorded online but silent past the timeout (or a grace), and no sweep noticed yet: the
+    // offline transition happened first, at the moment that ran out.
+    const wentOffline = Math.min(at, offlineFrom(factsOf(record), timeout));
     events.push(presenceEvent(ctx, userId, false, wentOffline, record.seen));
   }
   events.push(presenceEvent(ctx, userId, true, at, at));
@@ -246,12 +255,8 @@ export async function recordActivity(
   });
 }
 
-/** The answer of a heartbeat: the user's presence, and when to send the next one. */
-export interface HeartbeatAnswer {
-  status: "online" | "offline";
-  last_seen: string | null;
-  next_heartbeat_in: number;
-}
+/** The answer of a heartbeat, and when to send the next one: a wire type, shared with the SDK. */
+export type { HeartbeatAnswer };
 
 /** An HTTP heartbeat: keeps the user online and tells the client when to beat again. */
 export async function heartbeat(ctx: PresenceContext, userId: string): Promise<HeartbeatAnswer> {
@@ -307,10 +312,10 @@ export async function settlePresence(ctx: PresenceContext, userId: string): Prom
     if (!record.state.value?.online) return false;
     const active = user?.status === "active";
     if (isOnline(factsOf(record), { now, timeoutMs: timeout, active })) {
-      ctx.presence.deadlines.schedule(userId, (record.seen ?? now) + timeout);
+      ctx.presence.deadlines.schedule(userId, offlineFrom(factsOf(record), timeout));
       return false;
     }
-    const at = active ? Math.min(now, (record.seen ?? now) + timeout) : now;
+    const at = active ? Math.min(now, offlineFrom(factsOf(record), timeout)) : now;
     const events = [presenceEvent(ctx, userId, false, at, record.seen)];
     const state: PresenceState = { ...record.state.value, online: false, changedAt: now };
     const writes = addTransition(new Writes(), {
@@ -352,7 +357,7 @@ export async function sweepPresence(ctx: PresenceContext): Promise<number> {
       const record = await ctx.presence.cache.fresh(userId);
       const writes = new Writes();
       if (record.state.value?.online && record.seen !== null) {
-        const to = dueMinuteOf(record.seen + timeout);
+        const to = dueMinuteOf(offlineFrom(factsOf(record), timeout));
         addDueDrop(writes, userId, minute, null);
         addDueMove(writes, userId, record.dueMinute === minute ? null : record.dueMinute, to);
       } else {
@@ -430,18 +435,58 @@ export async function socketsAlive(ctx: PresenceContext, sockets: SocketRef[]): 
 }
 
 /**
- * A socket closed: the user goes offline at once unless another socket of theirs (on any
- * instance) or a recent HTTP heartbeat from another device still keeps them online.
+ * A socket closed. Another socket of the user (on any instance) or a recent HTTP heartbeat
+ * from another device keeps them online. Otherwise they go offline at the end of the
+ * `presence_offline_grace_seconds` (at once when it is 0): a reconnect or heartbeat before
+ * then, on any instance, keeps them online with no transition at all. The grace is recorded
+ * in KV (the state's `graceUntil`), so whichever instance's deadline or sweep comes first
+ * makes the transition.
  */
 export async function socketClosed(ctx: PresenceContext, socket: SocketRef): Promise<void> {
-  const now = ctx.clock.now();
-  const timeout = await timeoutMs(ctx);
-  const otherSocket = await dropSocket(ctx.kv, {
-    userId: socket.userId,
-    socketId: socket.socketId,
-    freshAfter: now - timeout,
+  const settings = await ctx.settings.get();
+  const timeout = settings.presence_timeout_seconds * 1000;
+  const grace = settings.presence_offline_grace_seconds * 1000;
+  const { userId } = socket;
+  const outcome = await retry(`close a socket of "${userId}"`, async () => {
+    const now = ctx.clock.now();
+    // Listed again on a retry: a reconnect saves its socket before it records activity.
+    const otherSocket = await dropSocket(ctx.kv, {
+      userId,
+      socketId: socket.socketId,
+      freshAfter: now - timeout,
+    });
+    if (otherSocket) return "kept";
+    const record = await ctx.presence.cache.fresh(userId);
+    if (record.heartbeat !== null && now - record.heartbeat < timeout) return "kept";
+    const online = record.state.value?.online === true &&
+      isOnline(factsOf(record), { now, timeoutMs: timeout, active: true });
+    if (grace === 0 || !online) return "offline";
+    const state: PresenceState = {
+      ...record.state.value!,
+      offlineAt: now,
+      graceUntil: now + grace,
+    };
+    const until = offlineFrom({ seen: record.seen, state }, timeout);
+    const dueMinute = dueMinuteOf(until);
+    // No transition yet: the state's versionstamp and `seen` guard it, so activity since the
+    // read is seen on the retry.
+    const writes = addTransition(new Writes(), {
+      userId,
+      record,
+      next: state,
+      events: [],
+      dueMinute,
+      checkSeen: true,
+    });
+    const versionstamp = await ctx.commits.commit(writes);
+    if (!versionstamp) return CONFLICT;
+    ctx.presence.cache.remember(userId, {
+      ...record,
+      state: { key: record.state.key, value: state, versionstamp },
+      dueMinute,
+    });
+    ctx.presence.deadlines.schedule(userId, until);
+    return "deferred";
   });
-  if (otherSocket) return;
-  const { heartbeat } = await ctx.presence.cache.fresh(socket.userId);
-  if (heartbeat === null || now - heartbeat >= timeout) await takeOffline(ctx, socket.userId);
+  if (outcome === "offline") await takeOffline(ctx, userId);
 }

@@ -66,11 +66,12 @@ export function describe(d: Data): string {
         d.prefix ? ` (${d.prefix}${d.country ? `, ${d.country}` : ""})` : ""
       }`;
     case "user.updated":
+      if (d.reason === "suspension_ended") return "Suspension over: the account is active again";
       return `Account now ${d.status}${
         d.previous_status && d.previous_status !== d.status ? ` (was ${d.previous_status})` : ""
       }, role ${d.role}`;
     case "user.signed_out":
-      return "Signed out";
+      return d.by ? "Sign-in ended by an admin" : "Signed out";
     case "channel.down":
       return `${channelName(d.channel)} is failing: ${d.error}`;
     case "channel.up":
@@ -113,6 +114,7 @@ export function subjectsOf(d: Data): Subjects {
   if (typeof d.user_id === "string" && d.user_id) subjects.userId = d.user_id;
   const actor = d.actor as { user_id?: unknown } | undefined;
   const by = typeof actor?.user_id === "string" ? actor.user_id : d.by;
-  if (typeof by === "string" && by) subjects.byUserId = by;
+  // "system": Doorman itself (a suspension that ended), not an admin.
+  if (typeof by === "string" && by && by !== "system") subjects.byUserId = by;
   return subjects;
 }

@@ -57,3 +57,10 @@ export function duration(ms: number | null): string {
   if (ms === null) return "—";
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
 }
+
+/** How the dashboard names a user: phone, else email, else Telegram id, else the user id. */
+export function userName(
+  user: { id: string; phone: string | null; email: string | null; telegram_id: string | null },
+): string {
+  return user.phone ?? user.email ?? (user.telegram_id ? `Telegram ${user.telegram_id}` : user.id);
+}

@@ -4,18 +4,23 @@ const NAV = [
   { href: "/admin", label: "Overview" },
   { href: "/admin/users", label: "Users" },
   { href: "/admin/events", label: "Events" },
+  { href: "/admin/audit", label: "Audit" },
   { href: "/admin/deliveries", label: "Deliveries" },
   { href: "/admin/fraud", label: "Fraud" },
   { href: "/admin/settings", label: "Settings" },
   { href: "/docs", label: "API" },
 ];
 
-/** The dashboard frame: brand, navigation, who is signed in, sign-out. */
+/**
+ * The dashboard frame: brand, navigation, who is signed in, sign-out. A page under another
+ * (`back`: a user under Users) shows the way back as a breadcrumb above its title.
+ */
 export function Layout(
-  { path, admin, title, children }: {
+  { path, admin, title, back, children }: {
     path: string;
     admin: string;
     title: string;
+    back?: { href: string; label: string };
     children: ComponentChildren;
   },
 ) {
@@ -39,6 +44,16 @@ export function Layout(
         </form>
       </header>
       <main>
+        {back && (
+          <nav aria-label="Breadcrumb">
+            <ol class="crumbs">
+              <li>
+                <a href={back.href}>{back.label}</a>
+              </li>
+              <li aria-current="page">{title}</li>
+            </ol>
+          </nav>
+        )}
         <h1>{title}</h1>
         {children}
       </main>

@@ -1,8 +1,13 @@
 import { type Context, Hono } from "hono";
+import { listAdminAudit } from "../../core/admin/audit.ts";
+import { readAdminConfig } from "../../core/admin/config.ts";
+import { readAdminUser } from "../../core/admin/user_detail.ts";
 import { listAdminUsers } from "../../core/admin/users.ts";
+import { readWebhookStatus } from "../../core/admin/webhooks.ts";
 import { listAdminDeliveries } from "../../core/admin/deliveries.ts";
 import { readFraud } from "../../core/admin/fraud.ts";
-import { readAdminStats } from "../../core/admin/stats.ts";
+import { readAdminStats, STATS_RANGES, type StatsRange } from "../../core/admin/stats.ts";
+import { demoLinksEnabled, redeemDemoLink } from "../../core/auth/demo_links.ts";
 import { requestCode } from "../../core/auth/otp.ts";
 import {
   type ContactRecipient,
@@ -22,19 +27,25 @@ import {
 } from "../../core/delivery/sms_protection.ts";
 import { AppError, clientError } from "../../core/errors.ts";
 import { recentEvents } from "../../core/live/stream.ts";
-import { SETTING_RANGES } from "../../core/settings.ts";
+import { SETTING_RANGES, type Settings } from "../../core/settings.ts";
 import type { AppEnv } from "../../web/env.ts";
 import { Island } from "../../web/islands.tsx";
 import { limitBody, SESSION_COOKIE, sessionCookie } from "../../web/middleware.ts";
 import { page } from "../_app.tsx";
 import { csrfGuard, pageSecurity } from "../../web/security.ts";
+import AuditLog from "../../islands/AuditLog.tsx";
 import DeliveryLog, { type DeliveryFilters } from "../../islands/DeliveryLog.tsx";
 import EventFeed from "../../islands/EventFeed.tsx";
 import FraudPanel from "../../islands/FraudPanel.tsx";
 import LiveOverview from "../../islands/LiveOverview.tsx";
+import { RECENT_EVENTS } from "../../islands/overview/RecentActivity.tsx";
 import SettingsForm, { type SettingSpec } from "../../islands/SettingsForm.tsx";
-import UsersTable from "../../islands/UsersTable.tsx";
+import UserDetail from "../../islands/UserDetail.tsx";
+import UsersTable, { type UserFilters } from "../../islands/UsersTable.tsx";
+import WebhookStatus from "../../islands/WebhookStatus.tsx";
+import { userName } from "../../islands/lib/format.ts";
 import { Layout } from "./_layout.tsx";
+import { BootConfig } from "./boot_config.tsx";
 import { CodePage, LoginPage, NotAdminPage } from "./login.tsx";
 
 /** What each setting means, for the settings page. */
@@ -48,6 +59,11 @@ const SETTING_TEXT: Record<keyof typeof SETTING_RANGES, [string, string, string?
   telegram_autodelete_seconds: ["Telegram auto-delete", "A code message deletes itself after", "s"],
   presence_timeout_seconds: ["Presence timeout", "Offline after this long without activity", "s"],
   heartbeat_interval_seconds: ["Heartbeat interval", "What clients are told to use", "s"],
+  presence_offline_grace_seconds: [
+    "Offline grace",
+    "Online this long after the last socket closes",
+    "s",
+  ],
 };
 
 function isSecure(c: Context<AppEnv>): boolean {
@@ -98,8 +114,24 @@ function nameOf(caller: Caller): string {
   return caller.user.email ?? caller.user.phone ?? caller.user.id;
 }
 
+/** Where to go after sign-in: a dashboard page (a user's page too), never another site. */
 function safeNext(next: string | undefined): string {
-  return next && /^\/admin(\/[a-z]*)?(\?[\w=&%.+-]*)?$/.test(next) ? next : "/admin";
+  return next && /^\/admin(\/[a-z]+(\/[\w-]{1,64})?)?(\?[\w=&%.+-]*)?$/.test(next)
+    ? next
+    : "/admin";
+}
+
+/** Users a page of the users list shows. */
+const USERS_PAGE = 25;
+
+/** The users page's filters from its query string; anything else is left out. */
+function userFiltersOf(query: Record<string, string>): UserFilters {
+  const filters: UserFilters = {};
+  if (query.status === "online" || query.status === "offline") filters.status = query.status;
+  const q = (query.q ?? "").trim().slice(0, 254);
+  if (q) filters.q = q;
+  else if (/^[A-Za-z0-9_=-]{1,1024}$/.test(query.cursor ?? "")) filters.cursor = query.cursor;
+  return filters;
 }
 
 /** The deliveries page's filters from its query string; anything else is left out. */
@@ -119,6 +151,21 @@ function deliveryFiltersOf(query: Record<string, string>): DeliveryFilters {
 export const adminPages = new Hono<AppEnv>()
   .use(pageSecurity, csrfGuard)
   .get("/login", (c) => page(c, <LoginPage />, { title: "Sign in" }))
+  // The one-time link `deno task demo` prints (the token in the query: paths are logged).
+  .get("/demo", async (c) => {
+    const ctx = c.var.ctx;
+    if (!demoLinksEnabled(ctx.config)) return c.notFound();
+    const sessionToken = await redeemDemoLink(ctx, c.req.query("token") ?? "", {
+      ip: c.var.ip,
+      userAgent: c.req.header("user-agent") ?? null,
+    });
+    if (!sessionToken) {
+      const error = "This demo link was used already or has expired. Sign in with a code.";
+      return page(c, <LoginPage error={error} />, { title: "Sign in", status: 403 });
+    }
+    setSessionCookie(c, sessionToken);
+    return c.redirect("/admin", 303);
+  })
   .post("/login", limitBody, async (c) => {
     const form = await formOf(c);
     const input = String(form.recipient ?? "").trim().slice(0, 254);
@@ -169,7 +216,12 @@ export const adminPages = new Hono<AppEnv>()
       );
     if (!/^\d{4,10}$/.test(code)) return again("Enter the digits of the code.", 400);
     try {
-      const signIn = await signInToDashboard(ctx, { requestId, code, ip: c.var.ip });
+      const signIn = await signInToDashboard(ctx, {
+        requestId,
+        code,
+        ip: c.var.ip,
+        userAgent: c.req.header("user-agent") ?? null,
+      });
       if (!signIn.admin) return page(c, <NotAdminPage />, { title: "Admins only", status: 403 });
       setSessionCookie(c, signIn.sessionToken);
       return c.redirect(safeNext(c.req.query("next")), 303);
@@ -193,11 +245,17 @@ export const adminPages = new Hono<AppEnv>()
   .get("/", async (c) => {
     const caller = await admin(c);
     if (caller instanceof Response) return caller;
-    const stats = await readAdminStats(c.var.ctx);
+    // The period from the URL (the page keeps it there); anything else shows the last hour.
+    const asked = c.req.query("range") ?? "";
+    const range: StatsRange = Object.hasOwn(STATS_RANGES, asked) ? asked as StatsRange : "1h";
+    const [stats, events] = await Promise.all([
+      readAdminStats(c.var.ctx, range),
+      recentEvents(c.var.ctx, RECENT_EVENTS),
+    ]);
     return page(
       c,
       <Layout path="/admin" admin={nameOf(caller)} title="Overview">
-        <Island name="LiveOverview" component={LiveOverview} props={{ stats }} />
+        <Island name="LiveOverview" component={LiveOverview} props={{ stats, range, events }} />
       </Layout>,
       { title: "Overview" },
     );
@@ -205,17 +263,67 @@ export const adminPages = new Hono<AppEnv>()
   .get("/users", async (c) => {
     const caller = await admin(c);
     if (caller instanceof Response) return caller;
-    const initial = await listAdminUsers(c.var.ctx, { status: "all", limit: 25 });
+    const filters = userFiltersOf(c.req.query());
+    const first = { status: filters.status ?? "all", q: filters.q, limit: USERS_PAGE } as const;
+    const initial = await listAdminUsers(c.var.ctx, { ...first, cursor: filters.cursor })
+      .catch((error) => {
+        // A stale or foreign cursor: start from the newest instead of failing the page.
+        if (!clientError(error)) throw error;
+        delete filters.cursor;
+        return listAdminUsers(c.var.ctx, first);
+      });
     return page(
       c,
       <Layout path="/admin/users" admin={nameOf(caller)} title="Users">
         <Island
           name="UsersTable"
           component={UsersTable}
-          props={{ initial, self: caller.user.id }}
+          props={{ initial, filters, self: caller.user.id }}
         />
       </Layout>,
       { title: "Users" },
+    );
+  })
+  .get("/users/:id", async (c) => {
+    const caller = await admin(c);
+    if (caller instanceof Response) return caller;
+    const id = c.req.param("id");
+    const detail = /^[A-Za-z0-9_-]{1,64}$/.test(id)
+      ? await readAdminUser(c.var.ctx, id).catch((error) => {
+        if (clientError(error)?.code === "NOT_FOUND") return null;
+        throw error;
+      })
+      : null;
+    const back = { href: "/admin/users", label: "Users" };
+    if (!detail) {
+      return page(
+        c,
+        <Layout path="/admin/users" admin={nameOf(caller)} title="No such user" back={back}>
+          <div class="empty-state" data-testid="no-user">
+            <h3>There is no user with this id</h3>
+            <p>
+              <span class="mono">{id.slice(0, 64)}</span>{" "}
+              is not the id of any user. Look for them by phone, email or id in the list.
+            </p>
+            <p>
+              <a href="/admin/users">Back to Users</a>
+            </p>
+          </div>
+        </Layout>,
+        { title: "No such user", status: 404 },
+      );
+    }
+    const name = userName(detail.user);
+    return page(
+      c,
+      <Layout path="/admin/users" admin={nameOf(caller)} title={name} back={back}>
+        <Island
+          name="UserDetail"
+          component={UserDetail}
+          props={{ initial: detail, self: caller.user.id }}
+        />
+      </Layout>,
+      { title: name },
     );
   })
   .get("/deliveries", async (c) => {
@@ -230,14 +338,16 @@ export const adminPages = new Hono<AppEnv>()
         delete filters.cursor;
         return listAdminDeliveries(c.var.ctx, first);
       });
+    const webhooks = await readWebhookStatus(c.var.ctx);
     return page(
       c,
       <Layout path="/admin/deliveries" admin={nameOf(caller)} title="Deliveries">
         <p class="lead muted">
           Every attempt to deliver a code, on every channel and provider, for 7 days. Never the code
-          itself.
+          itself. <a href="#webhooks">Outbound webhooks</a> are at the end of the page.
         </p>
         <Island name="DeliveryLog" component={DeliveryLog} props={{ initial, filters }} />
+        <Island name="WebhookStatus" component={WebhookStatus} props={{ initial: webhooks }} />
       </Layout>,
       { title: "Deliveries" },
     );
@@ -269,28 +379,62 @@ export const adminPages = new Hono<AppEnv>()
   .get("/events", async (c) => {
     const caller = await admin(c);
     if (caller instanceof Response) return caller;
-    const initial = await recentEvents(c.var.ctx, 100);
+    // "Load older" continues below an event id; one more than shown says whether there are more.
+    const asked = c.req.query("before");
+    const before = asked && /^[0-9A-Z]{26}$/.test(asked) ? asked : undefined;
+    const read = await recentEvents(c.var.ctx, 101, before);
+    const initial = read.slice(0, 100);
+    const props = { initial, before, older: read.length > 100 };
     return page(
       c,
       <Layout path="/admin/events" admin={nameOf(caller)} title="Events">
-        <Island name="EventFeed" component={EventFeed} props={{ initial }} />
+        <Island name="EventFeed" component={EventFeed} props={props} />
       </Layout>,
       { title: "Events" },
+    );
+  })
+  .get("/audit", async (c) => {
+    const caller = await admin(c);
+    if (caller instanceof Response) return caller;
+    const asked = c.req.query("cursor");
+    let cursor = asked && /^[A-Za-z0-9_=-]{1,1024}$/.test(asked) ? asked : undefined;
+    const initial = await listAdminAudit(c.var.ctx, { limit: 50, cursor }).catch((error) => {
+      // A stale or foreign cursor: start from the newest instead of failing the page.
+      if (!clientError(error)) throw error;
+      cursor = undefined;
+      return listAdminAudit(c.var.ctx, { limit: 50 });
+    });
+    return page(
+      c,
+      <Layout path="/admin/audit" admin={nameOf(caller)} title="Audit">
+        <Island name="AuditLog" component={AuditLog} props={{ initial, cursor }} />
+      </Layout>,
+      { title: "Audit" },
     );
   })
   .get("/settings", async (c) => {
     const caller = await admin(c);
     if (caller instanceof Response) return caller;
-    const settings = await c.var.ctx.settings.get();
-    const specs: SettingSpec[] = Object.entries(SETTING_RANGES).map(([name, range]) => {
-      const [label, help, unit] = SETTING_TEXT[name as keyof typeof SETTING_RANGES];
-      return { name, label, help, unit, min: range.min, max: range.max };
+    // Read from KV now, not through the one-second cache: a reload right after a change shows it.
+    const config = await readAdminConfig(c.var.ctx);
+    const names = Object.keys(SETTING_RANGES) as (keyof typeof SETTING_RANGES)[];
+    const specs: SettingSpec[] = names.map((name) => {
+      const [label, help, unit] = SETTING_TEXT[name];
+      const { min, max } = SETTING_RANGES[name];
+      return { name, label, help, unit, min, max, default: config.settings[name].default };
     });
+    const settings = Object.fromEntries(names.map((name) => [name, config.settings[name].value]));
+    const overridden = names.filter((name) => config.settings[name].overridden);
     return page(
       c,
       <Layout path="/admin/settings" admin={nameOf(caller)} title="Settings">
         <p class="lead muted">Changes take effect at once, on every instance within a second.</p>
-        <Island name="SettingsForm" component={SettingsForm} props={{ settings, specs }} />
+        <Island
+          name="SettingsForm"
+          component={SettingsForm}
+          props={{ settings: settings as Settings, specs, overridden }}
+        />
+        <BootConfig boot={config.boot} />
       </Layout>,
       { title: "Settings" },
     );

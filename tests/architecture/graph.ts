@@ -124,7 +124,7 @@ const ROOT_FILES: Record<string, string> = {
   "app.ts": "app",
   "fresh.config.ts": "config",
 };
-const SOURCE_DIRS = ["core", "kv", "routes", "web", "islands", "client"];
+const SOURCE_DIRS = ["core", "kv", "routes", "web", "islands", "client", "contract"];
 const SKIP = new Set(["static/build", "data", "tests", "bench", "node_modules"]);
 
 /** Builds the graph from project-relative paths and their sources (no disk access). */
@@ -211,11 +211,13 @@ const MAY_IMPORT: Record<string, RegExp> = {
   app: /^(?!main$)/,
   config: /^$/, // nothing internal
   kv: /^kv$/,
-  core: /^(core|kv)$/,
+  core: /^(core|kv|contract)$/,
   web: /^(web|core|config)$/,
-  routes: /^(routes|web|core|islands|config)$/,
+  routes: /^(routes|web|core|islands|config|contract)$/,
   islands: /^islands$/,
+  // The SDK bundles for browsers alone: the wire types of contract/ (type-only, below) and itself.
   client: /^client$/,
+  contract: /^contract$/,
 };
 const ISLAND_EXTERNALS = /^(preact|preact\/.+|@preact\/signals|hono\/client)$/;
 
@@ -230,13 +232,17 @@ function reasons(e: Edge): string[] {
     if (from === "islands" && !ISLAND_EXTERNALS.test(name)) {
       why.push("islands may import only preact, preact/*, @preact/signals and hono/client");
     }
-    if (from === "client" && !e.typeOnly) why.push("client may import externals only as types");
+    if (from === "client" || from === "contract") why.push(`${from} may import no packages`);
     return why;
   }
   const to = layerOf(e.to);
   // The islands' typed API client needs the route types, and only the types.
   const islandTypes = from === "islands" && e.typeOnly && e.to.startsWith("routes/api/");
-  if (!MAY_IMPORT[from]?.test(to) && !islandTypes) why.push(`${from} may not import ${to}`);
+  const clientTypes = from === "client" && e.typeOnly && to === "contract";
+  if (!MAY_IMPORT[from]?.test(to) && !islandTypes && !clientTypes) {
+    const hint = from === "client" ? " (contract/ only as types)" : "";
+    why.push(`${from} may not import ${to}${hint}`);
+  }
   if (to === "app" && from !== "main") why.push("only main.ts may import app.ts");
   if (to === "routes" && !/^(routes|app)$/.test(from) && !islandTypes) {
     why.push("only app.ts may import routes/ from outside routes/");

@@ -41,10 +41,11 @@ export async function signInThroughPage(
   page: Page,
   base: string,
   lastCode: () => string | undefined,
+  recipient = ADMIN,
 ) {
   await page.goto(`${base}/admin`);
   await page.waitForURL(/\/admin\/login/);
-  await page.fill("#recipient", ADMIN);
+  await page.fill("#recipient", recipient);
   await page.click("button[type=submit]");
   await page.waitForSelector("#code");
   await page.fill("#code", lastCode()!);

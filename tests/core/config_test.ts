@@ -110,3 +110,22 @@ Deno.test("loadConfig() - APP_NAME names the product in messages: trimmed, one l
   assert.throws(() => loadConfig({ APP_NAME: "x".repeat(65) }), /APP_NAME/);
   assert.throws(() => loadConfig({ APP_NAME: "Acme\r\nBcc: eve@example.com" }), /APP_NAME/);
 });
+
+Deno.test("loadConfig() - KV_PATH takes a KV Connect URL, with DENO_KV_ACCESS_TOKEN", () => {
+  const token = { DENO_KV_ACCESS_TOKEN: "denokv-access-token-0123456789" };
+  for (const url of ["https://kv.example.com", "http://denokv:4512", "HTTPS://kv.example.com/v"]) {
+    assert.equal(loadConfig({ KV_PATH: url, ...token }).kvPath, url);
+  }
+  assert.throws(
+    () => loadConfig({ KV_PATH: "http://denokv:4512" }),
+    /DENO_KV_ACCESS_TOKEN: required with a KV Connect URL in KV_PATH/,
+  );
+  assert.throws(
+    () => loadConfig({ KV_PATH: "ftp://kv.example.com", ...token }),
+    /KV_PATH: a KV Connect URL starts with http:\/\/ or https:\/\//,
+  );
+  assert.throws(() => loadConfig({ KV_PATH: "https://", ...token }), /KV_PATH: not a valid/);
+  // A token alone changes nothing for a file or the platform's own KV.
+  assert.equal(loadConfig({ KV_PATH: "/data/kv.sqlite", ...token }).kvPath, "/data/kv.sqlite");
+  assert.equal(loadConfig({ DENO_DEPLOYMENT_ID: "abc", ...token }).kvPath, undefined);
+});

@@ -2,8 +2,10 @@
  * A real `main.ts` in a child process, as tests/multi/two_processes_test.ts runs it: started
  * with an environment, found by its "Doorman is listening" line, its output read to the end
  * (so a chatty server never blocks on a full pipe) and kept for failure messages. Used by the
- * kill -9 test and by `deno task soak`.
+ * kill -9 test and by `deno task soak`. The KV guard is preloaded: what a denokv server or Deno
+ * Deploy would refuse is printed to stderr (`kvGuardLines`).
  */
+import { KV_GUARD_PRELOAD } from "../kv_guard.ts";
 
 const ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname);
 
@@ -42,7 +44,15 @@ export async function startDoorman(
 ): Promise<DoormanProcess> {
   const keep = options.keepLines ?? Infinity;
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "main.ts"],
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-write",
+      ...KV_GUARD_PRELOAD,
+      "main.ts",
+    ],
     cwd: ROOT,
     env,
     clearEnv: true,

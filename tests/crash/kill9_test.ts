@@ -3,6 +3,7 @@ import { normalizePhone } from "../../core/auth/recipients.ts";
 import { keys } from "../../kv/keys.ts";
 import { contactUpdate, type FakeMessage, startFakeTelegram } from "../fakes/telegram.ts";
 import { startWebhookReceiver } from "../fakes/webhook_receiver.ts";
+import { kvGuardLines } from "../kv_guard.ts";
 import {
   baseEnv,
   type DoormanProcess,
@@ -600,6 +601,11 @@ Deno.test("crash - kill -9 under mixed load: after a restart every 2xx holds, du
     check(
       unexpected.length === 0,
       () => `B logged ${unexpected.length} errors:\n${first(unexpected)}`,
+    );
+    const refused = kvGuardLines(servers.flatMap((server) => server.stderr));
+    check(
+      refused.length === 0,
+      () => `${refused.length} KV operations would fail on KV Connect:\n${first(refused)}`,
     );
 
     const counts = [...tally.entries()].sort(([x], [y]) => x.localeCompare(y))

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { GroupCommitter } from "../../kv/group_commit.ts";
 import { Writes } from "../../kv/writes.ts";
+import { guardKv } from "../kv_guard.ts";
 
 /** A KV whose commits are counted. */
 function countingKv(kv: Deno.Kv): { kv: Deno.Kv; commits: () => number } {
@@ -15,7 +16,7 @@ function countingKv(kv: Deno.Kv): { kv: Deno.Kv; commits: () => number } {
     };
     return op;
   };
-  return { kv, commits: () => commits };
+  return { kv: guardKv(kv), commits: () => commits };
 }
 
 Deno.test("GroupCommitter - concurrent writes share commits and each hears its versionstamp", async () => {
@@ -35,7 +36,7 @@ Deno.test("GroupCommitter - concurrent writes share commits and each hears its v
 });
 
 Deno.test("GroupCommitter - two read-check-writes of one key never share a commit", async () => {
-  const kv = await Deno.openKv(":memory:");
+  const kv = guardKv(await Deno.openKv(":memory:"));
   try {
     const committer = new GroupCommitter(kv);
     await kv.set(["n"], 0);
@@ -56,7 +57,7 @@ Deno.test("GroupCommitter - two read-check-writes of one key never share a commi
 });
 
 Deno.test("GroupCommitter - a failed check refuses only its own writes", async () => {
-  const kv = await Deno.openKv(":memory:");
+  const kv = guardKv(await Deno.openKv(":memory:"));
   try {
     const committer = new GroupCommitter(kv);
     const stale = await kv.get(["guard"]);

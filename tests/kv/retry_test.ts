@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { clientError } from "../../core/errors.ts";
 import { CONFLICT, isLocked, KvContention, retry } from "../../kv/retry.ts";
+import { guardKv, KV_GUARD_PRELOAD } from "../kv_guard.ts";
 
 Deno.test("retry() - a lost check is read again and decided anew until it wins", async () => {
-  const kv = await Deno.openKv(":memory:");
+  const kv = guardKv(await Deno.openKv(":memory:"));
   try {
     // Ten writers raise one counter with read-check-write: every raise lands exactly once.
     await Promise.all(Array.from({ length: 10 }, () =>
@@ -85,7 +86,7 @@ Deno.test("retry() - two processes opening and writing one new KV file get every
   try {
     const run = () =>
       new Deno.Command(Deno.execPath(), {
-        args: ["eval", "--unstable-kv", script],
+        args: ["eval", "--unstable-kv", ...KV_GUARD_PRELOAD, script],
         stdout: "piped",
         stderr: "piped",
       }).output();

@@ -4,6 +4,7 @@ import { loadConfig } from "../../core/config.ts";
 import { createContext } from "../../core/context.ts";
 import { memoryLogger } from "../../core/log.ts";
 import { startHarness } from "../helpers.ts";
+import { guardKv } from "../kv_guard.ts";
 
 Deno.test("limits - two processes on one KV file share the resend cooldown", async () => {
   const dir = await Deno.makeTempDir();
@@ -47,7 +48,7 @@ Deno.test("limits - two processes on one KV file share the resend cooldown", asy
 });
 
 Deno.test("config - a development secret is generated once and kept in KV", async () => {
-  const kv = await Deno.openKv(":memory:");
+  const kv = guardKv(await Deno.openKv(":memory:"));
   try {
     const config = loadConfig({ APP_ENV: "development" });
     const log = memoryLogger();

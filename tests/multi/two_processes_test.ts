@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { normalizePhone } from "../../core/auth/recipients.ts";
 import { startWebhookReceiver } from "../fakes/webhook_receiver.ts";
+import { KV_GUARD_PRELOAD, kvGuardLines } from "../kv_guard.ts";
 
 /*
  * Two real `main.ts` processes on one KV file, driven at once by many clients that hop
@@ -32,8 +33,10 @@ interface Server {
 
 /** Starts `main.ts` and waits for its "listening" line; rejects if it exits first. */
 async function startServer(name: string, env: Record<string, string>): Promise<Server> {
+  // Guarded: what a denokv server or Deno Deploy would refuse is printed to stderr.
+  const permissions = ["--allow-net", "--allow-env", "--allow-read", "--allow-write"];
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "main.ts"],
+    args: ["run", ...permissions, ...KV_GUARD_PRELOAD, "main.ts"],
     cwd: ROOT,
     env,
     stdin: "null",
@@ -426,6 +429,11 @@ Deno.test("instances - two processes on one KV file answer no 5xx under mixed lo
     check(
       serverErrors.length === 0,
       () => `${serverErrors.length} answers were 5xx, the first:\n${first(serverErrors)}`,
+    );
+    const refused = kvGuardLines(servers.flatMap((server) => server.stderr));
+    check(
+      refused.length === 0,
+      () => `${refused.length} KV operations would fail on KV Connect:\n${first(refused)}`,
     );
     check(
       badTooMany.length === 0,

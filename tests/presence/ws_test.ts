@@ -106,7 +106,7 @@ Deno.test("ws - an open socket keeps its user online past the timeout", async ()
   assert.equal((await res.json()).users[0].status, "online");
 });
 
-Deno.test("ws - closing the last socket without a recent heartbeat takes the user offline", async () => {
+Deno.test("ws - closing the last socket without a recent heartbeat takes the user offline after the grace", async () => {
   await using h = await startHarness();
   await using server = serveHarness(h);
   const session = await h.signIn("+14155550100");
@@ -120,6 +120,10 @@ Deno.test("ws - closing the last socket without a recent heartbeat takes the use
   await ws.next();
   ws.socket.close();
   await ws.closed;
+  await waitFor(() => h.ctx.presence.hub.size === 0);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(await status(), "online", "presence_offline_grace_seconds: 5");
+  h.clock.advance(5_000);
   await waitFor(async () => (await status()) === "offline");
 });
 

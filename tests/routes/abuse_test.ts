@@ -56,7 +56,9 @@ Deno.test("abuse - an 11th socket of one user closes the oldest with 4009", asyn
   sockets[10].send({ type: "ping" });
   assert.deepEqual(await sockets[10].next(), { type: "pong" }, "the newest works");
   for (const socket of sockets.slice(1)) await socket[Symbol.asyncDispose]();
-  // Closing them all takes the user offline once (the replaced one did not).
+  // Closing them all takes the user offline once (the replaced one did not), after the grace.
+  await waitFor(() => h.ctx.presence.hub.size === 0);
+  h.clock.advance(5_000);
   await waitFor(async () => {
     const res = await h.get(`/api/v1/presence?user_ids=${session.user.id}`, {
       token: (await h.signIn("+14155550199")).access_token,

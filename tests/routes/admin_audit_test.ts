@@ -1,12 +1,17 @@
 import assert from "node:assert/strict";
+import { newId } from "../../core/ids.ts";
 import { DEFAULT_SETTINGS } from "../../core/settings.ts";
+import { addAudit } from "../../kv/audit.ts";
+import { Writes } from "../../kv/writes.ts";
 import { type Harness, recordEvents } from "../helpers.ts";
 import {
   ADMIN,
+  ADMIN_EMAIL,
   ADMIN_IP,
   adminHarness,
   assertCsrfGuarded,
   call,
+  dashboardCookie,
   failsWith,
   json,
 } from "./admin_helpers.ts";
@@ -14,9 +19,10 @@ import {
 interface AuditEntry {
   id: string;
   at: string;
-  actor: { user_id: string; ip: string };
+  actor: { user_id: string; ip: string; name: string | null };
   action: string;
   target: string;
+  target_name: string | null;
   changes: Record<string, { from: unknown; to: unknown }>;
 }
 
@@ -48,15 +54,17 @@ Deno.test("admin audit - a PATCH of a user is audited with each changed field, a
   assert.deepEqual({ ...entry, id: "" }, {
     id: "",
     at: "2026-11-21T10:00:05.000Z",
-    actor: { user_id: admin.user.id, ip: ADMIN_IP },
+    actor: { user_id: admin.user.id, ip: ADMIN_IP, name: ADMIN },
     action: "user.update",
     target: user.user.id,
+    target_name: "+14155550101",
     changes: { status: { from: "active", to: "suspended" } },
   });
   const audit = events.find((e) => e.type === "user.update")!;
   assert.equal(audit.id, entry.id);
   assert.deepEqual(audit.changes, entry.changes);
-  assert.deepEqual(audit.actor, entry.actor);
+  // Events keep ids only (their recipients are masked): the names are the list's.
+  assert.deepEqual(audit.actor, { user_id: admin.user.id, ip: ADMIN_IP });
   const updated = events.find((e) => e.type === "user.updated")!;
   assert.equal(updated.by, admin.user.id, "user.updated names the admin");
 
@@ -82,11 +90,12 @@ Deno.test("admin audit - settings changes and resets are audited; entries page n
   assert.deepEqual(reset, { ...DEFAULT_SETTINGS, otp_ttl_seconds: 120 });
 
   const all = await auditOf(h, token);
-  assert.deepEqual(all.entries.map((e) => [e.action, e.target, e.changes]), [
-    ["settings.update", "settings", { otp_length: { from: 8, to: 6 } }],
-    ["settings.update", "settings", { otp_ttl_seconds: { from: 300, to: 120 } }],
-    ["settings.update", "settings", { otp_length: { from: 6, to: 8 } }],
+  assert.deepEqual(all.entries.map((e) => [e.action, e.target, e.target_name, e.changes]), [
+    ["settings.update", "settings", null, { otp_length: { from: 8, to: 6 } }],
+    ["settings.update", "settings", null, { otp_ttl_seconds: { from: 300, to: 120 } }],
+    ["settings.update", "settings", null, { otp_length: { from: 6, to: 8 } }],
   ]);
+  assert.ok(all.entries.every((e) => e.actor.name === ADMIN), "each names the admin");
 
   const first = await auditOf(h, token, "?limit=2");
   assert.equal(first.entries.length, 2);
@@ -187,6 +196,8 @@ Deno.test("admin config - settings with defaults and overrides, boot config mask
   assert.deepEqual(body.boot, {
     app_env: "test",
     public_url: "http://localhost:8000",
+    kv: "file",
+    trust_proxy: false,
     providers: { sms: "webhook", email: "webhook", telegram_bot: false, telegram_gateway: false },
     access_token_ttl_seconds: 900,
     refresh_token_ttl_seconds: 2_592_000,
@@ -210,4 +221,34 @@ Deno.test("admin config - settings with defaults and overrides, boot config mask
     403,
     "FORBIDDEN",
   );
+});
+
+Deno.test("admin audit - names are the users' as they are now: email first, none when unknown", async () => {
+  await using h = await adminHarness();
+  const admin = await h.signIn(ADMIN);
+  const token = admin.access_token;
+  // The dashboard's admin signs in by email, and changes a setting from the page.
+  const cookie = await dashboardCookie(h);
+  const put = await call(h, "PUT", "/api/v1/admin/settings", {
+    cookie,
+    headers: { "sec-fetch-site": "same-origin" },
+  }, { otp_length: 7 });
+  await json(put);
+  // An entry whose actor is no user (a job, or a user since gone) has no name.
+  h.clock.advance(1_000);
+  const writes = addAudit(new Writes(), {
+    id: newId("aud", h.clock.now()),
+    at: h.clock.now(),
+    actor: { userId: "", ip: "127.0.0.1" },
+    action: "settings.update",
+    target: "settings",
+    changes: { otp_length: { from: 7, to: 6 } },
+  });
+  assert.ok(await h.ctx.commits.commit(writes));
+
+  const { entries } = await auditOf(h, token);
+  assert.deepEqual(entries.map((e) => [e.actor.name, e.actor.ip]), [
+    [null, "127.0.0.1"],
+    [ADMIN_EMAIL, ADMIN_IP],
+  ]);
 });

@@ -22,7 +22,7 @@ async function settingsOf(h: Harness, token: string): Promise<Record<string, num
   return await res.json();
 }
 
-Deno.test("admin settings - GET answers all nine settings: defaults, env boot values", async () => {
+Deno.test("admin settings - GET answers all ten settings: defaults, env boot values", async () => {
   await using h = await startHarness({ env: { ADMIN_PHONES: ADMIN } });
   const admin = await h.signIn(ADMIN);
   assert.deepEqual(await settingsOf(h, admin.access_token), {
@@ -35,6 +35,7 @@ Deno.test("admin settings - GET answers all nine settings: defaults, env boot va
     telegram_autodelete_seconds: 30,
     presence_timeout_seconds: 120,
     heartbeat_interval_seconds: 30,
+    presence_offline_grace_seconds: 5,
   });
 
   await using booted = await startHarness({ env: { ADMIN_PHONES: ADMIN, OTP_LENGTH: "8" } });

@@ -121,7 +121,7 @@ Deno.test("admin user detail - DELETE one sign-in: it ends everywhere, the other
   const [entry] = audit.entries as Record<string, unknown>[];
   assert.equal(entry.action, "user.sessions_revoke");
   assert.equal(entry.target, first.user.id);
-  assert.deepEqual(entry.actor, { user_id: admin.user.id, ip: ADMIN_IP });
+  assert.deepEqual(entry.actor, { user_id: admin.user.id, ip: ADMIN_IP, name: ADMIN });
   assert.deepEqual(entry.changes, {
     sessions: { from: 2, to: 1 },
     session: { from: ended, to: null },
@@ -130,6 +130,7 @@ Deno.test("admin user detail - DELETE one sign-in: it ends everywhere, the other
     events.filter((e) => e.type !== "presence.online").map((e) => [e.type, e.family_id ?? null]),
     [["user.signed_out", ended], ["user.sessions_revoke", null]],
   );
+  assert.equal(events.find((e) => e.type === "user.signed_out")?.by, admin.user.id);
   assert.ok(after.events.some((e) => e.data.type === "user.sessions_revoke"));
 
   // Ended already, unknown, or another user's: 404.

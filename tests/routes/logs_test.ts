@@ -5,6 +5,7 @@ import { memoryLogger } from "../../core/log.ts";
 import { createApp } from "../../app.ts";
 import { loadAssets } from "../../web/assets.ts";
 import { errorOf, startHarness, TEST_SECRET } from "../helpers.ts";
+import { guardKv } from "../kv_guard.ts";
 
 Deno.test("logs - in production no code, token or secret appears in any line", async () => {
   await using h = await startHarness({
@@ -41,7 +42,7 @@ Deno.test("logs - in production no code, token or secret appears in any line", a
 });
 
 Deno.test("console provider - prints the message with its code in development", async () => {
-  const kv = await Deno.openKv(":memory:");
+  const kv = guardKv(await Deno.openKv(":memory:"));
   try {
     const log = memoryLogger({ json: false });
     const ctx = await createContext(loadConfig({ APP_ENV: "development" }), kv, { log });

@@ -135,3 +135,21 @@ Deno.test("mergeNewest() - the fresh first page replaces its rows; older loaded 
   assert.equal(merged[3].status, "delivered", "a row the fresh page has is taken from it");
   assert.deepEqual(mergeNewest([], kept), kept);
 });
+
+Deno.test("event text - a suspension that ended by itself names no admin", () => {
+  const ended = data("user.updated", {
+    user_id: USER,
+    status: "active",
+    role: "user",
+    previous_status: "suspended",
+    reason: "suspension_ended",
+  });
+  assert.equal(describe(ended), "Suspension over: the account is active again");
+  assert.deepEqual(subjectsOf(ended), { userId: USER });
+  const audit = data("user.update", {
+    user_id: USER,
+    actor: { user_id: "system", ip: "" },
+    changes: { status: { from: "suspended", to: "active" } },
+  });
+  assert.deepEqual(subjectsOf(audit), { userId: USER });
+});

@@ -11,6 +11,7 @@ import { liftBlock, readFraud } from "../../../core/admin/fraud.ts";
 import { readAdminStats, STATS_RANGES } from "../../../core/admin/stats.ts";
 import { endUserSignIns, readAdminUser } from "../../../core/admin/user_detail.ts";
 import { listAdminUsers, updateUser } from "../../../core/admin/users.ts";
+import { readWebhookStatus } from "../../../core/admin/webhooks.ts";
 import type { LiveEvent } from "../../../core/live/events.ts";
 import { AppError } from "../../../core/errors.ts";
 import { liveEvents } from "../../../core/live/stream.ts";
@@ -34,12 +35,19 @@ export const userListSchema = z.object({
   cursor: cursorSchema,
 }).strict();
 
-/** `PATCH /users/:id` body: at least one of status and role. */
+/**
+ * `PATCH /users/:id` body: at least one of status and role; a suspension may end by itself
+ * at `suspended_until` (ahead, at most 366 days: checked against the clock in core).
+ */
 export const userPatchSchema = z.object({
   status: z.enum(["active", "inactive", "suspended", "banned"]).optional(),
   role: z.enum(["user", "admin"]).optional(),
+  suspended_until: z.iso.datetime({ offset: true }).optional(),
 }).strict().refine((patch) => patch.status !== undefined || patch.role !== undefined, {
   message: "send status, role or both",
+}).refine((patch) => patch.suspended_until === undefined || patch.status === "suspended", {
+  message: 'only with status "suspended"',
+  path: ["suspended_until"],
 });
 
 /** `GET /deliveries` query. */
@@ -94,7 +102,7 @@ const SSE_KEEP_ALIVE_MS = 15_000;
 
 /**
  * Admin API: users (list, detail, sign-ins, status), the live event stream, the audit log,
- * stats, settings and configuration, deliveries, fraud, and CSV exports.
+ * stats, settings and configuration, deliveries, fraud, event webhooks, and CSV exports.
  */
 export const adminRoutes = new Hono<AppEnv>()
   .use(requireAdmin)
@@ -201,6 +209,7 @@ export const adminRoutes = new Hono<AppEnv>()
     return c.json(await listAdminDeliveries(c.var.ctx, c.req.valid("query")), 200);
   })
   .get("/fraud", async (c) => c.json(await readFraud(c.var.ctx), 200))
+  .get("/webhooks", async (c) => c.json(await readWebhookStatus(c.var.ctx), 200))
   .delete("/fraud/prefixes/:prefix", async (c) => {
     const prefix = prefixSchema.safeParse(c.req.param("prefix"));
     if (!prefix.success) {

@@ -1,0 +1,66 @@
+import type { ErrorBody, ErrorCode } from "../contract/api.ts";
+
+/** What a `DoormanError` is made of. */
+export interface DoormanErrorInit {
+  status: number;
+  code: ErrorCode;
+  message: string;
+  retryAfter?: number | null;
+  attemptsLeft?: number | null;
+  details?: { path: string; message: string }[];
+}
+
+/**
+ * An error answer of Doorman (API.md, "Errors"): the HTTP `status`, the error `code`, and
+ * `retryAfter`, the seconds to wait before trying again (429), else null.
+ */
+export class DoormanError extends Error {
+  readonly status: number;
+  readonly code: ErrorCode;
+  readonly retryAfter: number | null;
+  /** `INVALID_CODE`: attempts the code has left, when known. */
+  readonly attemptsLeft: number | null;
+  /** `VALIDATION_FAILED`: which fields did not match. */
+  readonly details: { path: string; message: string }[];
+
+  constructor(init: DoormanErrorInit) {
+    super(init.message);
+    this.name = "DoormanError";
+    this.status = init.status;
+    this.code = init.code;
+    this.retryAfter = init.retryAfter ?? null;
+    this.attemptsLeft = init.attemptsLeft ?? null;
+    this.details = init.details ?? [];
+  }
+}
+
+/** The error of a non-2xx answer; its body is read. */
+export async function errorOf(res: Response): Promise<DoormanError> {
+  let error: Partial<ErrorBody["error"]> = {};
+  try {
+    error = (await res.json())?.error ?? {};
+  } catch {
+    // Not Doorman's answer (a proxy's error page): the status says what there is to say.
+  }
+  return new DoormanError({
+    status: res.status,
+    code: error.code ?? (res.status === 401 ? "UNAUTHORIZED" : "INTERNAL"),
+    message: error.message ?? `Doorman answered ${res.status} ${res.statusText}`.trim(),
+    retryAfter: error.retry_after ?? retryAfterOf(res.headers.get("retry-after")),
+    attemptsLeft: error.attempts_left,
+    details: error.details,
+  });
+}
+
+/** `Retry-After` in seconds: a number of seconds or an HTTP date. */
+function retryAfterOf(header: string | null): number | null {
+  if (header === null) return null;
+  if (/^\s*\d+\s*$/.test(header)) return Number(header);
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - Date.now()) / 1000));
+}
+
+/** Thrown when a call needs a session and none is stored. */
+export function notSignedIn(): DoormanError {
+  return new DoormanError({ status: 401, code: "UNAUTHORIZED", message: "Not signed in." });
+}

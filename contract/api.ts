@@ -1,0 +1,130 @@
+/**
+ * The wire types of the HTTP and WebSocket contract (/work/shared/API.md, README "API in
+ * brief"), shared by the server and the client SDK. Types only and no imports, so a browser
+ * bundle of `client/` takes nothing else from the server: core's answers are declared with
+ * these types, and tests/client/sdk_test.ts checks that the routes' zod schemas take exactly
+ * the request bodies below.
+ */
+
+/** Every error code a client can receive (API.md, "Errors"). */
+export type ErrorCode =
+  | "VALIDATION_FAILED"
+  | "INVALID_CODE"
+  | "UNAUTHORIZED"
+  | "ACCOUNT_DISABLED"
+  | "FORBIDDEN"
+  | "RECIPIENT_NOT_ALLOWED"
+  | "NOT_FOUND"
+  | "PAYLOAD_TOO_LARGE"
+  | "UNSUPPORTED_MEDIA_TYPE"
+  | "RATE_LIMITED"
+  | "TOO_MANY_ATTEMPTS"
+  | "CHANNEL_UNAVAILABLE"
+  | "INTERNAL";
+
+/** The body of every non-2xx answer under `/api/`. */
+export interface ErrorBody {
+  error: {
+    code: ErrorCode;
+    message: string;
+    /** Seconds to wait (`RATE_LIMITED`), as in the `Retry-After` header. */
+    retry_after?: number;
+    /** `INVALID_CODE`, when known. */
+    attempts_left?: number;
+    /** `VALIDATION_FAILED`: what did not match. */
+    details?: { path: string; message: string }[];
+    /** `ACCOUNT_DISABLED`: the account's status. */
+    status?: AccountStatus;
+  };
+}
+
+/** Account states; only `active` may sign in and be online. */
+export type AccountStatus = "active" | "inactive" | "suspended" | "banned";
+
+/** A user as the API shows it. */
+export interface PublicUser {
+  id: string;
+  phone: string | null;
+  email: string | null;
+  telegram_id: string | null;
+  status: AccountStatus;
+  role: "user" | "admin";
+  created_at: string;
+}
+
+/** `POST /api/v1/auth/otp/request`: a phone or an email, or neither for Telegram deep links. */
+export interface CodeRequestBody {
+  phone?: string;
+  email?: string;
+  channel?: "auto" | "sms" | "telegram" | "email";
+  /** A BCP 47 tag (`de`, `pt-BR`); without it, `Accept-Language` decides. */
+  locale?: string;
+}
+
+/** The 202 answer of a code request. */
+export interface CodeRequested {
+  request_id: string;
+  channel: "sms" | "email" | "telegram";
+  expires_in: number;
+  resend_after: number;
+  /** Only when the channel is `telegram`. */
+  deep_link?: string;
+}
+
+/** `POST /api/v1/auth/otp/verify`. */
+export interface CodeVerifyBody {
+  request_id: string;
+  code: string;
+}
+
+/** The answer of verify and refresh. */
+export interface SignIn {
+  access_token: string;
+  refresh_token: string;
+  token_type: "Bearer";
+  expires_in: number;
+  user: PublicUser;
+}
+
+/** A user's presence as the API shows it. */
+export interface PresenceView {
+  user_id: string;
+  status: "online" | "offline";
+  last_seen: string | null;
+}
+
+/** The answer of a heartbeat: the user's presence, and when to send the next one. */
+export interface HeartbeatAnswer {
+  status: "online" | "offline";
+  last_seen: string | null;
+  next_heartbeat_in: number;
+}
+
+/** What a client sends on the presence WebSocket. */
+export type PresenceClientMessage =
+  | { type: "auth"; token: string }
+  | { type: "ping" }
+  | { type: "subscribe" | "unsubscribe"; user_ids: string[] };
+
+/** What the server sends on the presence WebSocket. */
+export type PresenceServerMessage =
+  | { type: "ready"; user_id: string }
+  | { type: "pong" }
+  | ({ type: "presence" } & PresenceView)
+  | { type: "error"; code: ErrorCode; message: string };
+
+/** The presence WebSocket's close codes, besides 1001 (the server shuts down). */
+export interface PresenceCloseCodes {
+  /** A bad, expired or revoked token, a first message that is not `auth`, or signed out. */
+  badToken: 4001;
+  /** The account is not active. */
+  disabled: 4003;
+  /** No `auth` within 5 s. */
+  authTimeout: 4008;
+  /** Over 60 messages in 10 s, or too many sockets waiting to authenticate. */
+  policy: 1008;
+  /** A message over 4 KiB, or not text. */
+  tooBig: 1009;
+  /** The user opened an 11th socket on the instance: the oldest closes. */
+  replaced: 4009;
+}

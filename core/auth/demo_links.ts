@@ -1,0 +1,87 @@
+import { addConsumeDemoLink, getDemoLink, saveDemoLink } from "../../kv/demo_links.ts";
+import { addOpenFamily } from "../../kv/sessions.ts";
+import { CONFLICT, retry } from "../../kv/retry.ts";
+import {
+  addSaveUser,
+  emptyUserEntry,
+  getUserEntry,
+  getUserIndex,
+  type User,
+} from "../../kv/users.ts";
+import { Writes } from "../../kv/writes.ts";
+import type { Config } from "../config.ts";
+import { newId } from "../ids.ts";
+import type { Services } from "../services.ts";
+import { toBase64Url } from "./codes.ts";
+import { newSession, type SignInClient } from "./sessions.ts";
+import { hashRefreshToken } from "./tokens.ts";
+import { openWebSession } from "./web_sessions.ts";
+
+/** How long the link `deno task demo` prints stays good. */
+export const DEMO_LINK_TTL_MS = 10 * 60_000;
+
+/** Who a demo link signs in: an admin made for the demo. */
+export const DEMO_ADMIN_EMAIL = "demo-admin@example.com";
+
+/** A token as `issueDemoLink` makes them (32 random bytes, base64url). */
+const TOKEN = /^[A-Za-z0-9_-]{43}$/;
+
+/** Whether demo links work: only under `deno task demo`, which runs in development. */
+export function demoLinksEnabled(config: Config): boolean {
+  return config.demo && config.appEnv === "development";
+}
+
+/** Makes a one-time dashboard sign-in token, stored hashed for 10 minutes; returns the token. */
+export async function issueDemoLink(ctx: Services): Promise<string> {
+  const token = toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
+  const now = ctx.clock.now();
+  await saveDemoLink(ctx.kv, await hashRefreshToken(token), {
+    createdAt: now,
+    expiresAt: now + DEMO_LINK_TTL_MS,
+  });
+  return token;
+}
+
+/**
+ * Redeems a demo link: in one commit the link is used up, the demo admin is created (or made an
+ * active admin again) and a sign-in opened for this browser; returns its dashboard session
+ * token. Null when the token is unknown, used or expired.
+ */
+export async function redeemDemoLink(
+  ctx: Services,
+  token: string,
+  client: SignInClient,
+): Promise<string | null> {
+  if (!TOKEN.test(token)) return null;
+  const hash = await hashRefreshToken(token);
+  const signIn = await retry("use a demo link", async () => {
+    const now = ctx.clock.now();
+    const [link, index] = await Promise.all([
+      getDemoLink(ctx.kv, hash),
+      getUserIndex(ctx.kv, { kind: "email", value: DEMO_ADMIN_EMAIL }),
+    ]);
+    if (link.versionstamp === null || link.value.expiresAt <= now) return null;
+    const stored = index.value
+      ? await getUserEntry(ctx.kv, index.value)
+      : emptyUserEntry(newId("usr", now));
+    const admin: User = {
+      id: String(stored.key[1]),
+      phone: null,
+      email: DEMO_ADMIN_EMAIL,
+      telegramId: null,
+      createdAt: now,
+      ...stored.value,
+      status: "active",
+      suspendedUntil: null,
+      role: "admin",
+      updatedAt: now,
+    };
+    const session = await newSession(ctx, admin.id, { now, client });
+    const writes = addConsumeDemoLink(new Writes(), link);
+    addSaveUser(writes, admin, stored);
+    addOpenFamily(writes, session.family, session.tokenHash, session.token);
+    if (!await ctx.commits.commit(writes)) return CONFLICT;
+    return { userId: admin.id, familyId: session.family.id };
+  });
+  return signIn && await openWebSession(ctx, signIn);
+}

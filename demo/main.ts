@@ -1,0 +1,52 @@
+/**
+ * `deno task demo`: Doorman on PORT (8000), in development, with in-memory KV and simulated
+ * people signing in on every channel — SMS through a fake gateway, email through a fake
+ * mailbox, Telegram through the fake Bot API, all on 127.0.0.1 — so the live dashboard has
+ * something to show. Doorman prints a one-time link that signs the browser in as an admin.
+ * Ctrl-C stops everything.
+ */
+import { startFakeTelegram } from "../tests/fakes/telegram.ts";
+import { startWebhookReceiver } from "../tests/fakes/webhook_receiver.ts";
+import { CAST_SIZE, simulate } from "./simulator.ts";
+
+const port = Number(Deno.env.get("PORT") ?? "8000");
+const secret = crypto.randomUUID();
+const inboxes = {
+  sms: startWebhookReceiver({ secret }),
+  email: startWebhookReceiver({ secret }),
+  telegram: startFakeTelegram({ username: "doorman_demo_bot" }),
+};
+
+// Quick presence changes, so people going quiet show within half a minute (unless set).
+const defaults = { PRESENCE_TIMEOUT_SECONDS: "30", HEARTBEAT_INTERVAL_SECONDS: "10" };
+for (const [name, value] of Object.entries(defaults)) {
+  if (!Deno.env.has(name)) Deno.env.set(name, value);
+}
+const demo = {
+  APP_ENV: "development",
+  DEMO: "true",
+  KV_PATH: ":memory:",
+  PUBLIC_URL: `http://localhost:${port}`,
+  // Each simulated person comes from a client IP of their own.
+  TRUST_PROXY: "true",
+  SMS_PROVIDER: "webhook",
+  SMS_WEBHOOK_URL: inboxes.sms.url,
+  SMS_WEBHOOK_SECRET: secret,
+  EMAIL_PROVIDER: "webhook",
+  EMAIL_WEBHOOK_URL: inboxes.email.url,
+  EMAIL_WEBHOOK_SECRET: secret,
+  TELEGRAM_BOT_TOKEN: inboxes.telegram.token,
+  TELEGRAM_API_ROOT: inboxes.telegram.apiRoot,
+};
+for (const [name, value] of Object.entries(demo)) Deno.env.set(name, value);
+
+// Doorman itself, as `deno task start` runs it (it stops the process on Ctrl-C).
+await import("../main.ts");
+
+const baseUrl = `http://127.0.0.1:${port}`;
+for (let ready = false; !ready;) {
+  ready = await fetch(`${baseUrl}/health`).then((res) => (res.body?.cancel(), res.ok), () => false);
+  if (!ready) await new Promise((resolve) => setTimeout(resolve, 100));
+}
+simulate({ baseUrl, inboxes });
+console.log(`Simulating ${CAST_SIZE} people signing in by SMS, email and Telegram. Ctrl-C stops.`);

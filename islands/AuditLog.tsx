@@ -1,0 +1,214 @@
+import type { InferResponseType } from "hono/client";
+import { useEffect, useRef, useState } from "preact/hooks";
+import { mergeNewest } from "./DeliveryLog.tsx";
+import { api, ApiError, call } from "./lib/api.ts";
+import { actionText, type AuditAction, isMoment, valueText } from "./lib/audit_text.ts";
+import { shortId } from "./lib/format.ts";
+import { subscribe } from "./lib/live.ts";
+import { LiveBadge } from "./LiveStatus.tsx";
+import { LocalTime, TimeZoneNote } from "./LocalTime.tsx";
+import { UserLink } from "./UserLink.tsx";
+
+type AnsweredEntry = InferResponseType<typeof api.audit.$get, 200>["entries"][number];
+/** One audit entry (its values before and after are any JSON). */
+export type AuditRow = Omit<AnsweredEntry, "changes"> & AuditAction;
+/** A page of `GET /api/v1/admin/audit`. */
+export interface AuditPage {
+  entries: AuditRow[];
+  cursor: string | null;
+}
+
+const PAGE = 50;
+
+/** The query string of the page's state, so a reload or a shared link shows the same. */
+function searchOf(cursor: string | undefined): string {
+  return cursor ? `?cursor=${encodeURIComponent(cursor)}` : location.pathname;
+}
+
+/** What admins changed, newest first, a page at a time; a new change appears by itself. */
+export default function AuditLog({ initial, cursor: start }: {
+  initial: AuditPage;
+  /** The cursor the first row starts at (a reload after "Load older"); none: the newest. */
+  cursor?: string;
+}) {
+  const [rows, setRows] = useState(initial.entries);
+  const [next, setNext] = useState(initial.cursor);
+  const [from, setFrom] = useState(start);
+  const [newer, setNewer] = useState(false);
+  const [loading, setLoading] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const state = useRef({ from });
+  state.current = { from };
+
+  const fetchPage = (cursor?: string) =>
+    call(api.audit.$get({ query: { limit: String(PAGE), cursor } }));
+  const fail = (e: unknown) =>
+    setError(e instanceof ApiError ? e.message : "Could not load the audit log.");
+
+  useEffect(() => {
+    let pending: ReturnType<typeof setTimeout> | undefined;
+    // A page of older entries stays as it is (a change only says so).
+    const refresh = () => {
+      if (state.current.from) return;
+      fetchPage().then((page) => {
+        setRows((kept) => mergeNewest(page.entries, kept));
+        setNext((cursor) => (page.entries.length < PAGE ? page.cursor : cursor));
+        setError(null);
+      }).catch(fail);
+    };
+    const unsubscribe = subscribe((event) => {
+      if (event.kind !== "audit") return;
+      if (state.current.from) {
+        setNewer(true);
+        return;
+      }
+      // Several changes at once become one read.
+      clearTimeout(pending);
+      pending = setTimeout(refresh, 300);
+    }, refresh);
+    return () => {
+      unsubscribe();
+      clearTimeout(pending);
+    };
+  }, []);
+
+  const backToNewest = () => {
+    state.current = { from: undefined };
+    setFrom(undefined);
+    setNewer(false);
+    history.replaceState(null, "", searchOf(undefined));
+    setLoading(true);
+    fetchPage().then((page) => {
+      setRows(page.entries);
+      setNext(page.cursor);
+      setError(null);
+    }).catch(fail).finally(() => setLoading(false));
+  };
+
+  const loadOlder = () => {
+    if (!next) return;
+    setLoading(true);
+    fetchPage(next).then((page) => {
+      setRows((kept) => [...kept, ...page.entries.filter((e) => !kept.some((k) => k.id === e.id))]);
+      setNext(page.cursor);
+      setError(null);
+      // A reload comes back to the page loaded last.
+      history.replaceState(null, "", searchOf(next));
+    }).catch(fail).finally(() => setLoading(false));
+  };
+
+  return (
+    <div class="audit">
+      <div class="filter-bar">
+        <span class="muted small">Every change an admin made, kept for a year.</span>
+        <LiveBadge />
+      </div>
+      {from && (
+        <p class="notice" role="status">
+          {newer ? "New changes were made. " : "Showing older changes. "}
+          <button type="button" class="link" onClick={backToNewest}>Back to newest</button>
+        </p>
+      )}
+      {error && <p class="alert" role="alert">{error}</p>}
+      <div class="table-wrap" aria-busy={loading}>
+        <table class="audit-table cards-on-phone">
+          <thead>
+            <tr>
+              <th scope="col" class="w-time">
+                <TimeZoneNote />
+              </th>
+              <th scope="col">Admin</th>
+              <th scope="col" class="w-ip">From IP</th>
+              <th scope="col" class="w-action">Action</th>
+              <th scope="col">Target</th>
+              <th scope="col">Changes</th>
+            </tr>
+          </thead>
+          <tbody data-testid="audit" aria-live="polite">
+            {rows.length === 0 && (
+              <tr class="empty-row">
+                <td colSpan={6} class="empty">
+                  Nothing yet. When an admin suspends a user, ends sign-ins, changes a setting or
+                  lifts a block, it is recorded here.
+                </td>
+              </tr>
+            )}
+            {rows.map((entry) => <AuditLine key={entry.id} entry={entry} />)}
+          </tbody>
+        </table>
+      </div>
+      <div class="pager">
+        <span class="muted small">
+          {rows.length} {rows.length === 1 ? "change" : "changes"}
+          {next ? "" : rows.length > 0 ? " · that is all of them" : ""}
+        </span>
+        {next && (
+          <button type="button" onClick={loadOlder} disabled={loading} data-testid="load-more">
+            {loading ? "Loading…" : "Load older"}
+          </button>
+        )}
+      </div>
+    </div>
+  );
+}
+
+function AuditLine({ entry }: { entry: AuditRow }) {
+  const { actor } = entry;
+  return (
+    <tr data-audit={entry.id} data-action={entry.action}>
+      <td data-label="Time" class="nowrap">
+        <LocalTime iso={entry.at} date />
+      </td>
+      <td data-label="Admin" class="c-admin" data-testid="audit-actor">
+        {actor.user_id
+          ? (
+            <>
+              <span class="who">{actor.name ?? "Unknown user"}</span>{" "}
+              <UserLink id={actor.user_id} />
+            </>
+          )
+          : <span class="muted">system</span>}
+      </td>
+      <td data-label="From IP" class="mono c-ip">{actor.ip || "—"}</td>
+      <td data-label="Action" class="c-action">{actionText(entry)}</td>
+      <td data-label="Target" class="c-target">
+        <Target entry={entry} />
+      </td>
+      <td data-label="Changes" class="wide c-changes">
+        <ul class="changes" data-testid="audit-changes">
+          {Object.entries(entry.changes).map(([name, { from, to }]) => (
+            <li key={name}>
+              <span class="mono">{name}</span>: <Value value={from} /> → <Value value={to} />
+            </li>
+          ))}
+        </ul>
+      </td>
+    </tr>
+  );
+}
+
+/** What was changed: a user (linked), the settings by name, or a number range. */
+function Target({ entry }: { entry: AuditRow }) {
+  if (entry.target.startsWith("usr_")) {
+    return (
+      <>
+        {entry.target_name && <span class="target-name">{entry.target_name}</span>}{" "}
+        <UserLink id={entry.target} />
+      </>
+    );
+  }
+  if (entry.target === "settings") {
+    return <span class="mono">{Object.keys(entry.changes).join(", ")}</span>;
+  }
+  return <span class="mono prefix">{entry.target}</span>;
+}
+
+/** A value before or after: a moment in local time, an id shortened, else as it is. */
+function Value({ value }: { value: unknown }) {
+  if (isMoment(value)) return <LocalTime iso={value} date />;
+  const text = valueText(value);
+  if (/^[a-z]{3}_[0-9A-Z]{26}$/.test(text)) {
+    return <span class="mono" title={text}>{shortId(text)}</span>;
+  }
+  return <span class="value">{text}</span>;
+}

@@ -1,0 +1,134 @@
+import assert from "node:assert/strict";
+import { issueDemoLink } from "../../core/auth/demo_links.ts";
+import { hashRefreshToken } from "../../core/auth/tokens.ts";
+import { loadConfig } from "../../core/config.ts";
+import { getDemoLink } from "../../kv/demo_links.ts";
+import { startHarness } from "../helpers.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const LINK = /http:\/\/localhost:(\d+)\/admin\/demo\?token=[A-Za-z0-9_-]+/;
+
+/** A port nothing listens on right now. */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  return port;
+}
+
+/** `name=value` of the dashboard's session cookie in a response, if it sets one. */
+function sessionCookieOf(res: Response): string | undefined {
+  return res.headers.getSetCookie().find((c) => c.startsWith("doorman_session="))?.split(";")[0];
+}
+
+Deno.test("demo - deno task demo prints a one-time admin link to a dashboard that comes alive", async () => {
+  const started = Date.now();
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["task", "demo"],
+    cwd: ROOT,
+    env: { PORT: String(port) },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output: string[] = [];
+  let found!: (link: string) => void;
+  const printed = new Promise<string>((resolve) => found = resolve);
+  const read = async (stream: ReadableStream<Uint8Array<ArrayBuffer>>) => {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      output.push(chunk);
+      const link = LINK.exec(output.join(""))?.[0];
+      if (link) found(link);
+    }
+  };
+  const reading = Promise.all([read(child.stdout), read(child.stderr)]);
+  try {
+    const link = await Promise.race([
+      printed,
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`no link in 20 s:\n${output.join("")}`)), 20_000)
+      ),
+    ]);
+    assert.equal(LINK.exec(link)![1], String(port));
+    const base = `http://127.0.0.1:${port}`;
+
+    const opened = await fetch(link, { redirect: "manual" });
+    assert.equal(opened.status, 303);
+    assert.equal(opened.headers.get("location"), "/admin");
+    const cookie = sessionCookieOf(opened);
+    assert.ok(cookie, "the link sets the dashboard's session cookie");
+    assert.match(opened.headers.getSetCookie().join("\n"), /HttpOnly; SameSite=Strict/);
+    await opened.body?.cancel();
+    const dashboard = await fetch(`${base}/admin`, { headers: { cookie } });
+    assert.equal(dashboard.status, 200);
+    assert.match(dashboard.headers.get("content-type") ?? "", /^text\/html/);
+    await dashboard.body?.cancel();
+
+    // The simulated people sign in, stay online and mistype codes: the stats show it.
+    let stats: { users: { online: number }; otp: Record<string, number> } | null = null;
+    while (Date.now() - started < 30_000) {
+      const res: Response = await fetch(`${base}/api/v1/admin/stats`, { headers: { cookie } });
+      assert.equal(res.status, 200);
+      stats = await res.json();
+      if (stats!.users.online >= 3 && stats!.otp.verified >= 3) break;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    assert.ok(stats!.users.online >= 3, `online: ${JSON.stringify(stats)}`);
+    assert.ok(stats!.otp.requested >= 3 && stats!.otp.verified >= 3, JSON.stringify(stats!.otp));
+
+    const again = await fetch(link, { redirect: "manual" });
+    assert.equal(again.status, 403, "the link works once");
+    assert.equal(sessionCookieOf(again), undefined);
+    await again.body?.cancel();
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await reading;
+  }
+});
+
+Deno.test("demo - the link signs in once, within 10 minutes, and only its hash is stored", async () => {
+  await using h = await startHarness({ env: { APP_ENV: "development", DEMO: "true" } });
+  const token = await issueDemoLink(h.ctx);
+  assert.equal((await getDemoLink(h.ctx.kv, token)).value, null);
+  assert.ok((await getDemoLink(h.ctx.kv, await hashRefreshToken(token))).value);
+
+  const opened = await h.get(`/admin/demo?token=${token}`);
+  assert.equal(opened.status, 303);
+  const cookie = sessionCookieOf(opened)!;
+  const stats = await h.app.request("/api/v1/admin/stats", { headers: { cookie } });
+  assert.equal(stats.status, 200, "the demo admin is an admin");
+  await stats.body?.cancel();
+
+  const used = await h.get(`/admin/demo?token=${token}`);
+  assert.equal(used.status, 403);
+  assert.match(await used.text(), /used already or has expired/);
+  for (const bad of ["", "nope", "x".repeat(43), `${token}x`]) {
+    const res = await h.get(`/admin/demo?token=${encodeURIComponent(bad)}`);
+    assert.equal(res.status, 403, bad);
+    await res.body?.cancel();
+  }
+
+  const late = await issueDemoLink(h.ctx);
+  h.clock.advance(10 * 60_000);
+  const expired = await h.get(`/admin/demo?token=${late}`);
+  assert.equal(expired.status, 403);
+  await expired.body?.cancel();
+});
+
+Deno.test("demo - outside the demo the link route is 404, and DEMO is refused outside development", async () => {
+  for (const env of [{ APP_ENV: "test" }, { APP_ENV: "production" }, { APP_ENV: "development" }]) {
+    await using h = await startHarness({ env });
+    const token = await issueDemoLink(h.ctx);
+    const res = await h.get(`/admin/demo?token=${token}`);
+    assert.equal(res.status, 404, env.APP_ENV);
+    assert.equal(sessionCookieOf(res), undefined);
+    await res.body?.cancel();
+  }
+  for (const APP_ENV of ["test", "production"]) {
+    assert.throws(
+      () => loadConfig({ APP_ENV, DEMO: "true", JWT_SECRET: "x".repeat(32) }),
+      /DEMO: only with APP_ENV=development/,
+    );
+  }
+});
