@@ -2,6 +2,7 @@ import { maskRecipient } from "../auth/recipients.ts";
 import type { Services } from "../services.ts";
 import type { SettingName } from "../settings.ts";
 import { readSettingViews, type SettingView } from "./settings.ts";
+import { maskUrl } from "./webhooks.ts";
 
 /** `GET /api/v1/admin/config`: what Doorman runs with, never a secret, token or code. */
 export interface AdminConfig {
@@ -30,6 +31,8 @@ export interface AdminConfig {
     };
     /** How many test recipients are configured (never who, never their codes). */
     test_recipients: number;
+    /** Outbound events: where (masked), whether signed, which types; null when off. */
+    event_webhook: { url: string; signed: boolean; types: string[] } | null;
   };
 }
 
@@ -75,6 +78,11 @@ export async function readAdminConfig(ctx: Services): Promise<AdminConfig> {
         daily_limit: sms.dailyLimit,
       },
       test_recipients: config.testRecipients.size,
+      event_webhook: config.eventWebhook && {
+        url: maskUrl(config.eventWebhook.url),
+        signed: Boolean(config.eventWebhook.secret),
+        types: config.eventWebhook.types,
+      },
     },
   };
 }

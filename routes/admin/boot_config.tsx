@@ -103,6 +103,20 @@ export function BootConfig({ boot }: { boot: Boot }) {
             <dd>{KV_WORDS[boot.kv]}</dd>
             <dt>Client IP</dt>
             <dd>{boot.trust_proxy ? "X-Forwarded-For (behind a proxy)" : "The connection"}</dd>
+            <dt>Event webhook</dt>
+            <dd>
+              {boot.event_webhook
+                ? (
+                  <>
+                    <code>{boot.event_webhook.url}</code>
+                    {boot.event_webhook.signed ? ", signed" : ", unsigned"}
+                    {boot.event_webhook.types.length > 0
+                      ? `, only ${boot.event_webhook.types.join(", ")}`
+                      : ", every event"}
+                  </>
+                )
+                : <span class="muted">not configured</span>}
+            </dd>
           </dl>
         </div>
       </div>

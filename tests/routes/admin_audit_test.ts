@@ -209,6 +209,7 @@ Deno.test("admin config - settings with defaults and overrides, boot config mask
       daily_limit: 500,
     },
     test_recipients: 2,
+    event_webhook: null,
   });
   const text = JSON.stringify(body);
   for (const secret of ["test-secret", "sms-hook-secret", "424242", "000000", "review@"]) {

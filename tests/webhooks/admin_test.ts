@@ -40,6 +40,16 @@ Deno.test("GET /api/v1/admin/webhooks - admins only; the URL's credentials and q
   assert.ok(!JSON.stringify(body).includes("s3cr3t") && !JSON.stringify(body).includes("pa55"));
   // Received by the receiver even so: the receiver takes its credentials.
   assert.equal(receiver.handled.length, 2);
+  // The boot configuration on the settings page shows it the same way.
+  const config = await json(
+    await call(h, "GET", "/api/v1/admin/config", { token: admin.access_token }),
+  ) as { boot: { event_webhook: unknown } };
+  assert.deepEqual(config.boot.event_webhook, {
+    url: body.url,
+    signed: true,
+    types: ["otp.verified"],
+  });
+  assert.ok(!JSON.stringify(config).includes("s3cr3t") && !JSON.stringify(config).includes(SECRET));
 });
 
 Deno.test("GET /api/v1/admin/webhooks - without EVENT_WEBHOOK_URL: no URL, nothing counted", async () => {
