@@ -57,6 +57,13 @@ export async function startDoorman(
     if (capture) codes.set(to, String(text).match(/\b(\d{4,10})\b/)?.[1] ?? "");
     return Response.json({ ok: true });
   });
+  // `BENCH_EVENT_WEBHOOKS=1`: every event also goes to a receiver here that answers 204.
+  const hooks = Deno.env.get("BENCH_EVENT_WEBHOOKS") === "1"
+    ? Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+      await req.body?.cancel();
+      return new Response(null, { status: 204 });
+    })
+    : null;
   const config = loadConfig({
     APP_ENV: "test",
     JWT_SECRET: "bench-secret-bench-secret-bench-secret",
@@ -72,6 +79,12 @@ export async function startDoorman(
     SMS_PREFIX_LIMIT_PER_HOUR: "1000000",
     SMS_PREFIX_AUTOBLOCK: "false",
     OTP_VERIFY_FAILURES_PER_IP_PER_HOUR: "1000000",
+    ...(hooks
+      ? {
+        EVENT_WEBHOOK_URL: `http://127.0.0.1:${hooks.addr.port}/events`,
+        EVENT_WEBHOOK_SECRET: "bench-webhook-secret",
+      }
+      : {}),
     ...options.env,
   });
   const ctx = await createContext(config, kv, {

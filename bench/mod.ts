@@ -21,6 +21,8 @@ interface Target {
   label: string;
   /** The bench/server.ts mode that serves it. */
   mode: string;
+  /** Extra environment for its server process (a feature switched on). */
+  env?: Record<string, string>;
   ceiling?: boolean;
   /** The wrk script, in bench/lua/. */
   script: string;
@@ -136,6 +138,21 @@ const TARGETS: Target[] = [
   },
 ];
 
+/**
+ * The code request and verify again with event webhooks on (`EVENT_WEBHOOK_URL` to a receiver
+ * in the server's process, answering 204): what the outbox entry in each request's commit and
+ * the POSTs after it cost. The receiver shares the server's core, so this is an upper bound.
+ */
+for (const name of ["request", "verify"]) {
+  const base = TARGETS.find((t) => t.name === name)!;
+  TARGETS.push({
+    ...base,
+    name: `${name}_webhooks`,
+    label: `${base.label} · event webhooks on`,
+    env: { BENCH_EVENT_WEBHOOKS: "1" },
+  });
+}
+
 const options = parseOptions(Deno.args);
 
 if (import.meta.main) await main();
@@ -229,6 +246,7 @@ async function measure(
 function serverCommand(target: Target, dir: string, pinned: boolean): string[] {
   return [
     ...(pinned ? ["taskset", "-c", String(SERVER_CORE)] : []),
+    ...(target.env ? ["env", ...Object.entries(target.env).map(([k, v]) => `${k}=${v}`)] : []),
     "deno",
     "run",
     "--allow-net",

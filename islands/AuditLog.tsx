@@ -1,10 +1,8 @@
 import type { InferResponseType } from "hono/client";
-import { useEffect, useRef, useState } from "preact/hooks";
-import { mergeNewest } from "./DeliveryLog.tsx";
-import { api, ApiError, call } from "./lib/api.ts";
+import { api, call } from "./lib/api.ts";
 import { actionText, type AuditAction, isMoment, valueText } from "./lib/audit_text.ts";
 import { shortId } from "./lib/format.ts";
-import { subscribe } from "./lib/live.ts";
+import { useLiveLog } from "./lib/live_list.ts";
 import { LiveBadge } from "./LiveStatus.tsx";
 import { LocalTime, TimeZoneNote } from "./LocalTime.tsx";
 import { UserLink } from "./UserLink.tsx";
@@ -18,84 +16,23 @@ export interface AuditPage {
   cursor: string | null;
 }
 
-const PAGE = 50;
-
-/** The query string of the page's state, so a reload or a shared link shows the same. */
-function searchOf(cursor: string | undefined): string {
-  return cursor ? `?cursor=${encodeURIComponent(cursor)}` : location.pathname;
-}
-
 /** What admins changed, newest first, a page at a time; a new change appears by itself. */
 export default function AuditLog({ initial, cursor: start }: {
   initial: AuditPage;
   /** The cursor the first row starts at (a reload after "Load older"); none: the newest. */
   cursor?: string;
 }) {
-  const [rows, setRows] = useState(initial.entries);
-  const [next, setNext] = useState(initial.cursor);
-  const [from, setFrom] = useState(start);
-  const [newer, setNewer] = useState(false);
-  const [loading, setLoading] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const state = useRef({ from });
-  state.current = { from };
-
-  const fetchPage = (cursor?: string) =>
-    call(api.audit.$get({ query: { limit: String(PAGE), cursor } }));
-  const fail = (e: unknown) =>
-    setError(e instanceof ApiError ? e.message : "Could not load the audit log.");
-
-  useEffect(() => {
-    let pending: ReturnType<typeof setTimeout> | undefined;
-    // A page of older entries stays as it is (a change only says so).
-    const refresh = () => {
-      if (state.current.from) return;
-      fetchPage().then((page) => {
-        setRows((kept) => mergeNewest(page.entries, kept));
-        setNext((cursor) => (page.entries.length < PAGE ? page.cursor : cursor));
-        setError(null);
-      }).catch(fail);
-    };
-    const unsubscribe = subscribe((event) => {
-      if (event.kind !== "audit") return;
-      if (state.current.from) {
-        setNewer(true);
-        return;
-      }
-      // Several changes at once become one read.
-      clearTimeout(pending);
-      pending = setTimeout(refresh, 300);
-    }, refresh);
-    return () => {
-      unsubscribe();
-      clearTimeout(pending);
-    };
-  }, []);
-
-  const backToNewest = () => {
-    state.current = { from: undefined };
-    setFrom(undefined);
-    setNewer(false);
-    history.replaceState(null, "", searchOf(undefined));
-    setLoading(true);
-    fetchPage().then((page) => {
-      setRows(page.entries);
-      setNext(page.cursor);
-      setError(null);
-    }).catch(fail).finally(() => setLoading(false));
-  };
-
-  const loadOlder = () => {
-    if (!next) return;
-    setLoading(true);
-    fetchPage(next).then((page) => {
-      setRows((kept) => [...kept, ...page.entries.filter((e) => !kept.some((k) => k.id === e.id))]);
-      setNext(page.cursor);
-      setError(null);
-      // A reload comes back to the page loaded last.
-      history.replaceState(null, "", searchOf(next));
-    }).catch(fail).finally(() => setLoading(false));
-  };
+  const { rows, next, from, newer, loading, error, show, loadMore } = useLiveLog({
+    initial: { rows: initial.entries, cursor: initial.cursor },
+    filters: {},
+    from: start,
+    read: (query) =>
+      call(api.audit.$get({ query })).then((page) => ({ rows: page.entries, cursor: page.cursor })),
+    concerns: (event) => event.kind === "audit",
+    // Several changes at once become one read.
+    wait: 300,
+    failure: "Could not load the audit log.",
+  });
 
   return (
     <div class="audit">
@@ -106,7 +43,7 @@ export default function AuditLog({ initial, cursor: start }: {
       {from && (
         <p class="notice" role="status">
           {newer ? "New changes were made. " : "Showing older changes. "}
-          <button type="button" class="link" onClick={backToNewest}>Back to newest</button>
+          <button type="button" class="link" onClick={() => show({})}>Back to newest</button>
         </p>
       )}
       {error && <p class="alert" role="alert">{error}</p>}
@@ -143,7 +80,7 @@ export default function AuditLog({ initial, cursor: start }: {
           {next ? "" : rows.length > 0 ? " · that is all of them" : ""}
         </span>
         {next && (
-          <button type="button" onClick={loadOlder} disabled={loading} data-testid="load-more">
+          <button type="button" onClick={loadMore} disabled={loading} data-testid="load-more">
             {loading ? "Loading…" : "Load older"}
           </button>
         )}

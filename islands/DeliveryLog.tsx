@@ -1,8 +1,7 @@
 import type { InferRequestType, InferResponseType } from "hono/client";
-import { useEffect, useRef, useState } from "preact/hooks";
-import { api, ApiError, call } from "./lib/api.ts";
+import { api, call } from "./lib/api.ts";
 import { duration, shortId } from "./lib/format.ts";
-import { subscribe } from "./lib/live.ts";
+import { useLiveLog } from "./lib/live_list.ts";
 import { LiveBadge } from "./LiveStatus.tsx";
 import { LocalTime, TimeZoneNote } from "./LocalTime.tsx";
 import { ToggleChip } from "./ToggleChip.tsx";
@@ -23,7 +22,6 @@ export interface DeliveryFilters {
   cursor?: string;
 }
 
-const PAGE = 50;
 const CHANNELS: [Channel, string][] = [["sms", "SMS"], ["telegram", "Telegram"], [
   "email",
   "Email",
@@ -38,106 +36,26 @@ const CHANNEL_NAMES: Record<string, string> = Object.fromEntries(CHANNELS);
 /** The `otp` events that mean a new attempt is in the log. */
 const NEW_ATTEMPT = new Set(["otp.sent", "otp.failed", "otp.refused"]);
 
-/** The query string of the page's state, so a reload or a shared link shows the same. */
-function searchOf(filters: DeliveryFilters): string {
-  const params = new URLSearchParams();
-  if (filters.channel) params.set("channel", filters.channel);
-  if (filters.status) params.set("status", filters.status);
-  if (filters.cursor) params.set("cursor", filters.cursor);
-  const text = params.toString();
-  return text ? `?${text}` : location.pathname;
-}
-
-/** Newest first, by id (ids are in time order): the fresh first page, then older rows kept. */
-export function mergeNewest<T extends { id: string }>(fresh: T[], kept: T[]): T[] {
-  const oldest = fresh.at(-1)?.id;
-  if (oldest === undefined) return kept;
-  return [...fresh, ...kept.filter((row) => row.id < oldest)];
-}
-
 /** Every delivery attempt, newest first, filtered by channel and status, kept live. */
 export default function DeliveryLog(
   { initial, filters: start }: { initial: DeliveriesPage; filters: DeliveryFilters },
 ) {
-  const [rows, setRows] = useState(initial.deliveries);
-  const [next, setNext] = useState(initial.cursor);
-  const [channel, setChannel] = useState(start.channel);
-  const [status, setStatus] = useState(start.status);
-  // The view starts at a cursor (a reload after "Load more"): it is not the newest.
-  const [from, setFrom] = useState(start.cursor);
-  const [newer, setNewer] = useState(false);
-  const [loading, setLoading] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const state = useRef({ channel, status, from });
-  state.current = { channel, status, from };
-
-  const fetchPage = (cursor?: string) =>
-    call(api.deliveries.$get({
-      query: {
-        limit: String(PAGE),
-        channel: state.current.channel,
-        status: state.current.status,
-        cursor,
-      },
-    }));
-
-  const fail = (e: unknown) =>
-    setError(e instanceof ApiError ? e.message : "Could not load deliveries.");
-
-  useEffect(() => {
-    let pending: ReturnType<typeof setTimeout> | undefined;
-    const refresh = () => {
-      if (state.current.from) {
-        setNewer(true);
-        return;
-      }
-      fetchPage().then((page) => {
-        setRows((kept) => mergeNewest(page.deliveries, kept));
-        setNext((cursor) => (page.deliveries.length < PAGE ? page.cursor : cursor));
-        setError(null);
-      }).catch(fail);
-    };
-    const unsubscribe = subscribe((event) => {
-      if (!NEW_ATTEMPT.has(String(event.data.type))) return;
-      // A burst of sign-ins becomes one read.
-      clearTimeout(pending);
-      pending = setTimeout(refresh, 500);
-    }, refresh);
-    return () => {
-      unsubscribe();
-      clearTimeout(pending);
-    };
-  }, []);
-
-  /** Shows the newest page for these filters (a filter changed, or "Back to newest"). */
-  const show = (filters: { channel?: Channel; status?: Status }) => {
-    state.current = { channel: filters.channel, status: filters.status, from: undefined };
-    setChannel(filters.channel);
-    setStatus(filters.status);
-    setFrom(undefined);
-    setNewer(false);
-    history.replaceState(null, "", searchOf(filters));
-    setLoading(true);
-    fetchPage().then((page) => {
-      setRows(page.deliveries);
-      setNext(page.cursor);
-      setError(null);
-    }).catch(fail).finally(() => setLoading(false));
-  };
-
-  const loadMore = () => {
-    if (!next) return;
-    setLoading(true);
-    fetchPage(next).then((page) => {
-      setRows((
-        kept,
-      ) => [...kept, ...page.deliveries.filter((d) => !kept.some((k) => k.id === d.id))]);
-      setNext(page.cursor);
-      setError(null);
-      // A reload comes back to the page loaded last.
-      history.replaceState(null, "", searchOf({ channel, status, cursor: next }));
-    }).catch(fail).finally(() => setLoading(false));
-  };
+  const shown: Omit<DeliveryFilters, "cursor"> = { channel: start.channel, status: start.status };
+  const { rows, next, filters, from, newer, loading, error, show, loadMore } = useLiveLog({
+    initial: { rows: initial.deliveries, cursor: initial.cursor },
+    filters: shown,
+    from: start.cursor,
+    read: (query) =>
+      call(api.deliveries.$get({ query })).then((page) => ({
+        rows: page.deliveries,
+        cursor: page.cursor,
+      })),
+    concerns: (event) => NEW_ATTEMPT.has(String(event.data.type)),
+    // A burst of sign-ins becomes one read.
+    wait: 500,
+    failure: "Could not load deliveries.",
+  });
+  const { channel, status } = filters;
 
   const filtered = Boolean(channel || status);
   return (

@@ -1,10 +1,9 @@
 import { useEffect, useState } from "preact/hooks";
-import { describe, subjectsOf } from "./lib/event_text.ts";
+import { EventLine } from "./EventLine.tsx";
 import { KINDS, type LiveEvent, subscribe } from "./lib/live.ts";
 import { LiveBadge } from "./LiveStatus.tsx";
-import { LocalTime, TimeZoneNote } from "./LocalTime.tsx";
+import { TimeZoneNote } from "./LocalTime.tsx";
 import { ToggleChip } from "./ToggleChip.tsx";
-import { UserLink } from "./UserLink.tsx";
 
 const KEEP = 200;
 
@@ -138,25 +137,13 @@ export default function EventFeed(
 }
 
 function FeedItem({ event }: { event: LiveEvent }) {
-  const d = event.data;
-  const who = subjectsOf(d);
+  const type = event.data.type;
   return (
-    <li class={`feed-item feed-${d.type.replace(".", "-")}`}>
-      <LocalTime iso={d.at} />
-      <span class={`tag tag-${event.kind}${tone(d.type)}`}>{d.type}</span>
-      <span class="feed-text">
-        {describe(d)}
-        {d.test === true && <span class="pill pill-test">test</span>}
-      </span>
-      <span class="feed-who">
-        {who.recipient && <span class="recipient" title="Recipient (masked)">{who.recipient}</span>}
-        {who.userId && <UserLink id={who.userId} />}
-        {who.byUserId && (
-          <span class="by">
-            by <UserLink id={who.byUserId} />
-          </span>
-        )}
-      </span>
-    </li>
+    <EventLine
+      event={event}
+      class={`feed-item feed-${type.replace(".", "-")}`}
+      textClass="feed-text"
+      tag={<span class={`tag tag-${event.kind}${tone(type)}`}>{type}</span>}
+    />
   );
 }

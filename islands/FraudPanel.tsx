@@ -1,7 +1,8 @@
 import type { InferResponseType } from "hono/client";
 import { useEffect, useRef, useState } from "preact/hooks";
+import { ConfirmDialog } from "./ConfirmDialog.tsx";
 import { api, ApiError, call } from "./lib/api.ts";
-import { subscribe } from "./lib/live.ts";
+import { refreshOn } from "./lib/live.ts";
 import { LiveBadge } from "./LiveStatus.tsx";
 import { LocalTime, TimeZoneNote } from "./LocalTime.tsx";
 
@@ -37,33 +38,12 @@ export default function FraudPanel({ initial, rules }: { initial: Fraud; rules: 
   const [asking, setAsking] = useState<BlockedRange | null>(null);
   const [failed, setFailed] = useState<{ prefix: string; message: string } | null>(null);
   const [busy, setBusy] = useState(false);
-  const dialog = useRef<HTMLDialogElement>(null);
   const heading = useRef<HTMLHeadingElement>(null);
   const focusAfter = useRef<HTMLElement | null>(null);
 
   const refresh = () => call(api.fraud.$get()).then(setFraud).catch(() => {});
 
-  useEffect(() => {
-    let pending: ReturnType<typeof setTimeout> | undefined;
-    const unsubscribe = subscribe((event) => {
-      if (!concernsSms(event.data)) return;
-      clearTimeout(pending);
-      pending = setTimeout(refresh, 300);
-    }, refresh);
-    return () => {
-      unsubscribe();
-      clearTimeout(pending);
-    };
-  }, []);
-
-  useEffect(() => {
-    if (asking && !dialog.current?.open) dialog.current?.showModal();
-    if (!asking && dialog.current?.open) dialog.current.close();
-    if (!asking && focusAfter.current) {
-      focusAfter.current.focus();
-      focusAfter.current = null;
-    }
-  }, [asking]);
+  useEffect(() => refreshOn((event) => concernsSms(event.data), refresh, 300), []);
 
   const lift = async (range: BlockedRange) => {
     setBusy(true);
@@ -159,37 +139,25 @@ export default function FraudPanel({ initial, rules }: { initial: Fraud; rules: 
         </div>
       )}
 
-      <dialog
-        ref={dialog}
-        class="confirm-dialog"
-        aria-labelledby="lift-title"
+      <ConfirmDialog
+        asking={asking}
+        titleId="lift-title"
+        answer={() => ({ label: busy ? "Lifting…" : "Lift block", danger: true })}
+        busy={busy}
+        onConfirm={lift}
         onClose={() => setAsking(null)}
+        focusAfter={focusAfter}
       >
-        {asking && (
-          <form
-            method="dialog"
-            onSubmit={(e) => {
-              e.preventDefault();
-              lift(asking);
-            }}
-          >
-            <h2 id="lift-title">Lift the block of {asking.prefix}?</h2>
+        {(range) => (
+          <>
+            <h2 id="lift-title">Lift the block of {range.prefix}?</h2>
             <p>
-              SMS to numbers in <strong>{asking.prefix}</strong>{" "}
+              SMS to numbers in <strong>{range.prefix}</strong>{" "}
               go out again at once. For the next hour its unused codes will not block it again.
             </p>
-            <p class="muted small">The change is recorded in the audit log.</p>
-            <div class="dialog-actions">
-              <button type="button" onClick={() => setAsking(null)} autofocus>
-                Cancel
-              </button>
-              <button type="submit" class="danger" disabled={busy}>
-                {busy ? "Lifting…" : "Lift block"}
-              </button>
-            </div>
-          </form>
+          </>
         )}
-      </dialog>
+      </ConfirmDialog>
     </div>
   );
 }

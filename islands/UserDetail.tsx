@@ -1,9 +1,10 @@
 import type { InferRequestType, InferResponseType } from "hono/client";
 import { useEffect, useRef, useState } from "preact/hooks";
+import { ConfirmDialog } from "./ConfirmDialog.tsx";
 import { api, ApiError, call } from "./lib/api.ts";
 import { describe, subjectsOf } from "./lib/event_text.ts";
 import { userName } from "./lib/format.ts";
-import { ago, type LiveEvent, subscribe } from "./lib/live.ts";
+import { ago, type LiveEvent, refreshOn } from "./lib/live.ts";
 import { deviceOf } from "./lib/user_agent.ts";
 import { LiveBadge } from "./LiveStatus.tsx";
 import { LocalTime, TimeZoneNote } from "./LocalTime.tsx";
@@ -88,7 +89,6 @@ export default function UserDetail({ initial, self }: { initial: UserDetailBody;
   const [busy, setBusy] = useState(false);
   const [failed, setFailed] = useState<string | null>(null);
   const [, tick] = useState(0);
-  const dialog = useRef<HTMLDialogElement>(null);
   const signInsHeading = useRef<HTMLHeadingElement>(null);
   const focusAfter = useRef<HTMLElement | null>(null);
   const id = initial.user.id;
@@ -101,29 +101,14 @@ export default function UserDetail({ initial, self }: { initial: UserDetailBody;
     });
 
   useEffect(() => {
-    let pending: ReturnType<typeof setTimeout> | undefined;
-    const unsubscribe = subscribe((event) => {
-      if (!concerns(event, id)) return;
-      clearTimeout(pending);
-      pending = setTimeout(refresh, 250);
-    }, refresh);
+    const unsubscribe = refreshOn((event) => concerns(event, id), refresh, 250);
     // "2 min ago" keeps counting.
     const clock = setInterval(() => tick((n) => n + 1), 5_000);
     return () => {
       unsubscribe();
-      clearTimeout(pending);
       clearInterval(clock);
     };
   }, []);
-
-  useEffect(() => {
-    if (asking && !dialog.current?.open) dialog.current?.showModal();
-    if (!asking && dialog.current?.open) dialog.current.close();
-    if (!asking && focusAfter.current) {
-      focusAfter.current.focus();
-      focusAfter.current = null;
-    }
-  }, [asking]);
 
   const ask = (next: Ask) => {
     setFailed(null);
@@ -238,41 +223,28 @@ export default function UserDetail({ initial, self }: { initial: UserDetailBody;
       </div>
       <UserEvents events={detail.events} />
 
-      <dialog
-        ref={dialog}
-        class="confirm-dialog"
-        aria-labelledby="confirm-title"
+      <ConfirmDialog
+        asking={asking}
+        titleId="confirm-title"
+        answer={(ask) =>
+          "end" in ask
+            ? { label: ask.end ? "End sign-in" : "End all", danger: true }
+            : { label: ask.change.label, danger: ask.change.danger }}
+        busy={busy}
+        error={failed}
+        onConfirm={confirm}
         onClose={() => setAsking(null)}
+        focusAfter={focusAfter}
       >
-        {asking && (
-          <form
-            method="dialog"
-            onSubmit={(e) => {
-              e.preventDefault();
-              confirm(asking);
-            }}
-          >
-            <Question ask={asking} name={name} />
-            {"change" in asking && asking.change.patch.status === "suspended" && (
+        {(ask) => (
+          <>
+            <Question ask={ask} name={name} />
+            {"change" in ask && ask.change.patch.status === "suspended" && (
               <UntilField value={until} onChange={setUntil} />
             )}
-            <p class="muted small">The change is recorded in the audit log.</p>
-            {failed && <p class="error-text" role="alert">{failed}</p>}
-            <div class="dialog-actions">
-              <button type="button" onClick={() => setAsking(null)} autofocus>
-                Cancel
-              </button>
-              <button
-                type="submit"
-                class={"end" in asking || asking.change.danger ? "danger" : "primary"}
-                disabled={busy}
-              >
-                {"end" in asking ? (asking.end ? "End sign-in" : "End all") : asking.change.label}
-              </button>
-            </div>
-          </form>
+          </>
         )}
-      </dialog>
+      </ConfirmDialog>
     </div>
   );
 }

@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { api, ApiError, call } from "./lib/api.ts";
 import { userName } from "./lib/format.ts";
 import { ago, subscribe } from "./lib/live.ts";
+import { searchOf } from "./lib/live_list.ts";
 import { LiveBadge } from "./LiveStatus.tsx";
 import { LocalTime } from "./LocalTime.tsx";
 
@@ -26,16 +27,6 @@ export interface UserFilters {
 }
 
 const PAGE = "25";
-
-/** The query string of the list's state, so a reload or a shared link shows the same. */
-function searchOf(filters: UserFilters): string {
-  const params = new URLSearchParams();
-  if (filters.status) params.set("status", filters.status);
-  if (filters.q) params.set("q", filters.q);
-  if (filters.cursor) params.set("cursor", filters.cursor);
-  const text = params.toString();
-  return text ? `?${text}` : location.pathname;
-}
 
 function actionsFor(user: AdminUserRow, self: string): Action[] {
   if (user.id === self) return [];
@@ -85,11 +76,7 @@ export default function UsersTable(
     history.replaceState(
       null,
       "",
-      searchOf({
-        status: filter === "all" ? undefined : filter,
-        q: q || undefined,
-        cursor: page ?? undefined,
-      }),
+      searchOf({ status: filter === "all" ? undefined : filter, q, cursor: page ?? undefined }),
     );
     const query: UsersQuery = {
       status: filter,

@@ -1,8 +1,10 @@
 import type { OutboundEvent } from "../../kv/webhooks.ts";
-import { notReached, sendingClient } from "../delivery/channel.ts";
+import { notReached } from "../delivery/channel.ts";
 
 /** How long a receiver may take to answer. */
 export const EVENT_TIMEOUT_MS = 5_000;
+/** How long an idle connection to the receiver is kept for the next event. */
+const KEEP_ALIVE_MS = 30_000;
 
 /** How one POST went: a 2xx is delivered; anything else is retried. */
 export type SendOutcome =
@@ -36,15 +38,17 @@ export function eventSigner(secret: string): (body: string, at: number) => Promi
 }
 
 /**
- * POSTs events as `{ id, type, at, data }` JSON to `url`, signed when there is a secret, on a
- * fresh connection each (a kept-alive one that dies unanswered would be retried by `fetch`
- * itself), without following redirects, within `timeoutMs`.
+ * POSTs events as `{ id, type, at, data }` JSON to `url`, signed when there is a secret, over
+ * kept-alive connections, without following redirects, within `timeoutMs`. Unlike a code
+ * message, an event may arrive twice (delivery is at least once; receivers dedupe by id), so
+ * the retry `fetch` makes when a kept-alive connection dies unanswered is harmless, and a
+ * busy instance does not open a connection per event.
  */
 export function eventSender(
   options: { url: string; secret?: string; timeoutMs?: number; now: () => number },
 ): EventSender {
   const sign = options.secret ? eventSigner(options.secret) : null;
-  const client = sendingClient();
+  const client = Deno.createHttpClient({ poolIdleTimeout: KEEP_ALIVE_MS });
   const timeoutMs = options.timeoutMs ?? EVENT_TIMEOUT_MS;
   return async (event) => {
     const body = JSON.stringify(event);

@@ -78,6 +78,28 @@ export function subscribe(onEvent: (event: LiveEvent) => void, poll: () => void)
   };
 }
 
+/**
+ * Follows the stream for a view that reads the API again: a burst of the events `concerns`
+ * picks becomes one `refresh`, `wait` ms after the last; each poll refreshes too. Returns an
+ * unsubscribe.
+ */
+export function refreshOn(
+  concerns: (event: LiveEvent) => boolean,
+  refresh: () => void,
+  wait: number,
+): () => void {
+  let pending: ReturnType<typeof setTimeout> | undefined;
+  const unsubscribe = subscribe((event) => {
+    if (!concerns(event)) return;
+    clearTimeout(pending);
+    pending = setTimeout(refresh, wait);
+  }, refresh);
+  return () => {
+    unsubscribe();
+    clearTimeout(pending);
+  };
+}
+
 /** "3 s ago", "5 min ago", "2 h ago", or a date. */
 export function ago(iso: string | null, now = Date.now()): string {
   if (!iso) return "never";

@@ -1,7 +1,5 @@
-import { describe, subjectsOf } from "../lib/event_text.ts";
+import { EventLine } from "../EventLine.tsx";
 import type { LiveEvent } from "../lib/live.ts";
-import { LocalTime } from "../LocalTime.tsx";
-import { UserLink } from "../UserLink.tsx";
 
 /** How many events the overview lists. */
 export const RECENT_EVENTS = 12;
@@ -29,32 +27,15 @@ export function RecentActivity({ events, fresh }: { events: LiveEvent[]; fresh: 
           <li class="empty">Nothing yet. Sign-ins and changes appear here as they happen.</li>
         )}
         {events.map((event) => (
-          <ActivityItem key={event.id} event={event} fresh={fresh.has(event.id)} />
+          <EventLine
+            key={event.id}
+            event={event}
+            class={`activity-item${fresh.has(event.id) ? " activity-new" : ""}`}
+            textClass="activity-text"
+            data-type={event.data.type}
+          />
         ))}
       </ol>
     </section>
-  );
-}
-
-function ActivityItem({ event, fresh }: { event: LiveEvent; fresh: boolean }) {
-  const d = event.data;
-  const who = subjectsOf(d);
-  return (
-    <li class={`activity-item${fresh ? " activity-new" : ""}`} data-type={d.type}>
-      <LocalTime iso={d.at} />
-      <span class="activity-text">
-        {describe(d)}
-        {d.test === true && <span class="pill pill-test">test</span>}
-      </span>
-      <span class="feed-who">
-        {who.recipient && <span class="recipient" title="Recipient (masked)">{who.recipient}</span>}
-        {who.userId && <UserLink id={who.userId} />}
-        {who.byUserId && (
-          <span class="by">
-            by <UserLink id={who.byUserId} />
-          </span>
-        )}
-      </span>
-    </li>
   );
 }

@@ -1,13 +1,14 @@
 /**
  * What the browser tests share: Debian's Chromium driven by playwright-core, an admin signed in
  * through the login page, a dashboard served with freshly built islands, and photographs of a
- * page at 1440 and 390 px, light and dark, that fail when anything scrolls sideways.
+ * page at 1440 and 390 px, light and dark, that fail when anything scrolls sideways;
+ * `browserTest` runs a test with all that and fails it on any error a page logs.
  *
  * `.ci/run` installs Chromium, and there (CI=true) these tests must run. On a machine without
  * /usr/bin/chromium they are reported as ignored, never as passed.
  */
 import assert from "node:assert/strict";
-import { type Browser, chromium, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { systemClock } from "../../core/clock.ts";
 import { buildIslands } from "../../web/build.ts";
 import { loadAssets, PROJECT_ROOT } from "../../web/assets.ts";
@@ -134,13 +135,92 @@ export async function startDashboard(env: Record<string, string> = {}) {
     assets: await loadAssets({ buildDir }),
   });
   const server = serveHarness(h);
+  const base = server.url;
   return {
     h,
-    base: server.url,
+    base,
+    /** Signs `recipient` (an admin) in through `page`'s login form, with the code emailed. */
+    signIn: (page: Page, recipient = ADMIN) =>
+      signInThroughPage(page, base, () => h.email.lastCode(recipient), recipient),
     async [Symbol.asyncDispose]() {
       await server[Symbol.asyncDispose]();
       await h[Symbol.asyncDispose]();
       await Deno.remove(buildDir, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/** A dashboard served for a browser test. */
+export type Dashboard = Awaited<ReturnType<typeof startDashboard>>;
+
+/** What a browser test works with. */
+export interface BrowserSession {
+  browser: Browser;
+  /** The first page's context: a 1280 × 800 window in the test's time zone. */
+  context: BrowserContext;
+  page: Page;
+  /** A page in a context of its own like the first (another person's); its errors count too. */
+  newPage(): Promise<Page>;
+  /** `startDashboard`, stopped once the browser has closed. */
+  startDashboard(env?: Record<string, string>): Promise<Dashboard>;
+}
+
+/** How a browser test differs from the others. */
+export interface BrowserTestOptions {
+  /** The browser's time zone, Paris by default: never UTC, so local times are not the server's. */
+  timezoneId?: string;
+  /** Errors the pages are expected to log (of an event stream the test cuts, say). */
+  ignoreErrors?: RegExp;
+}
+
+/**
+ * A test in Chromium, reported as ignored without it, that fails if a page of `newPage`
+ * throws or logs an error `ignoreErrors` does not match. Sanitizers are off: the browser and
+ * its event streams outlive the test's own ops.
+ */
+export function browserTest(
+  name: string,
+  fn: (session: BrowserSession) => Promise<void>,
+  options: BrowserTestOptions = {},
+): void {
+  const { timezoneId = "Europe/Paris", ignoreErrors } = options;
+  Deno.test({
+    name,
+    ignore: !hasChromium,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      const dashboards: Dashboard[] = [];
+      const errors: string[] = [];
+      const browser = await launch();
+      try {
+        const newPage = async () => {
+          const viewport = { width: 1280, height: 800 };
+          const page = await (await browser.newContext({ viewport, timezoneId })).newPage();
+          page.on("pageerror", (error) => errors.push(String(error)));
+          page.on("console", (message) => {
+            if (message.type() === "error") errors.push(message.text());
+          });
+          return page;
+        };
+        const page = await newPage();
+        await fn({
+          browser,
+          context: page.context(),
+          page,
+          newPage,
+          async startDashboard(env) {
+            const dashboard = await startDashboard(env);
+            dashboards.push(dashboard);
+            return dashboard;
+          },
+        });
+        const unexpected = errors.filter((error) => !ignoreErrors?.test(error));
+        assert.deepEqual(unexpected, [], "no errors in the browser console");
+      } finally {
+        await browser.close();
+        for (const dashboard of dashboards) await dashboard[Symbol.asyncDispose]();
+      }
+    },
+  });
 }

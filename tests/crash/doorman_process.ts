@@ -1,9 +1,9 @@
 /**
- * A real `main.ts` in a child process, as tests/multi/two_processes_test.ts runs it: started
- * with an environment, found by its "Doorman is listening" line, its output read to the end
- * (so a chatty server never blocks on a full pipe) and kept for failure messages. Used by the
- * kill -9 test and by `deno task soak`. The KV guard is preloaded: what a denokv server or Deno
- * Deploy would refuse is printed to stderr (`kvGuardLines`).
+ * A real `main.ts` in a child process: started with an environment, found by its "Doorman is
+ * listening" line, its output read to the end (so a chatty server never blocks on a full pipe)
+ * and kept for failure messages. Used by the two-process, kill -9 and webhook tests and by
+ * `deno task soak`. The KV guard is preloaded: what a denokv server or Deno Deploy would refuse
+ * is printed to stderr (`kvGuardLines`).
  */
 import { KV_GUARD_PRELOAD } from "../kv_guard.ts";
 
@@ -195,6 +195,38 @@ export function baseEnv(): Record<string, string> {
     Object.entries(Deno.env.toObject()).filter(([name]) => !DOORMAN_VARIABLES.test(name)),
   );
 }
+
+/**
+ * The environment of a child under test: `baseEnv`, a KV file, any free port, SMS by webhook to
+ * a fake receiver, no email. Callers add their own settings on top.
+ */
+export function doormanEnv(
+  options: { kvPath: string; jwtSecret: string; smsUrl: string; smsSecret: string },
+): Record<string, string> {
+  return {
+    ...baseEnv(),
+    KV_PATH: options.kvPath,
+    PORT: "0",
+    APP_ENV: "test",
+    JWT_SECRET: options.jwtSecret,
+    SMS_PROVIDER: "webhook",
+    SMS_WEBHOOK_URL: options.smsUrl,
+    SMS_WEBHOOK_SECRET: options.smsSecret,
+    EMAIL_PROVIDER: "none",
+  };
+}
+
+/**
+ * Limits out of the way of a load test, whose clients all come from 127.0.0.1 and a few number
+ * ranges: it tests the load, not rate limits or SMS pumping (their own tests do).
+ */
+export const UNDER_LOAD: Record<string, string> = {
+  OTP_RATE_LIMIT_PER_HOUR: "1000",
+  OTP_IP_RATE_LIMIT_PER_HOUR: "1000000",
+  SMS_PREFIX_LIMIT_PER_HOUR: "1000000",
+  SMS_PREFIX_AUTOBLOCK: "false",
+  OTP_RESEND_COOLDOWN_SECONDS: "0",
+};
 
 /** Valid, canonical phones `<range>0100` … `<range>9999` (e.g. range "+1415555"). */
 export function* phonesIn(range: string, normalize: (phone: string) => string | null) {

@@ -5,13 +5,14 @@ import { contactUpdate, type FakeMessage, startFakeTelegram } from "../fakes/tel
 import { startWebhookReceiver } from "../fakes/webhook_receiver.ts";
 import { kvGuardLines } from "../kv_guard.ts";
 import {
-  baseEnv,
+  doormanEnv,
   type DoormanProcess,
   familyOf,
   outputOf,
   phonesIn,
   startDoorman,
   stopDoorman,
+  UNDER_LOAD,
   warningsOf,
 } from "./doorman_process.ts";
 
@@ -84,27 +85,14 @@ Deno.test("crash - kill -9 under mixed load: after a restart every 2xx holds, du
   let kv: Deno.Kv | null = null;
   try {
     const env = {
-      ...baseEnv(),
-      KV_PATH: kvPath,
-      PORT: "0",
-      APP_ENV: "test",
-      JWT_SECRET,
-      SMS_PROVIDER: "webhook",
-      SMS_WEBHOOK_URL: sms.url,
-      SMS_WEBHOOK_SECRET: HOOK_SECRET,
-      EMAIL_PROVIDER: "none",
+      ...doormanEnv({ kvPath, jwtSecret: JWT_SECRET, smsUrl: sms.url, smsSecret: HOOK_SECRET }),
+      ...UNDER_LOAD,
       // No https PUBLIC_URL: the bot long-polls the fake for updates.
       TELEGRAM_BOT_TOKEN: tg.token,
       TELEGRAM_API_ROOT: tg.apiRoot,
-      OTP_RATE_LIMIT_PER_HOUR: "1000",
-      OTP_IP_RATE_LIMIT_PER_HOUR: "1000000",
-      // Every worker shares 127.0.0.1 and some send wrong codes on purpose: the per-IP cap on
-      // wrong codes is tested in tests/routes/abuse_test.ts, not by the crash.
+      // Some workers send wrong codes on purpose: the per-IP cap on wrong codes is tested in
+      // tests/routes/abuse_test.ts, not by the crash.
       OTP_VERIFY_FAILURES_PER_IP_PER_HOUR: "1000000",
-      // A load test of one number range, not of SMS pumping: the range cap is high, no block.
-      SMS_PREFIX_LIMIT_PER_HOUR: "1000000",
-      SMS_PREFIX_AUTOBLOCK: "false",
-      OTP_RESEND_COOLDOWN_SECONDS: "0",
       PRESENCE_TIMEOUT_SECONDS: String(PRESENCE_TIMEOUT_S),
       HEARTBEAT_INTERVAL_SECONDS: "1",
       TELEGRAM_AUTODELETE_SECONDS: String(AUTODELETE_S),

@@ -1,7 +1,18 @@
 import assert from "node:assert/strict";
 import { normalizePhone } from "../../core/auth/recipients.ts";
 import { startWebhookReceiver } from "../fakes/webhook_receiver.ts";
-import { KV_GUARD_PRELOAD, kvGuardLines } from "../kv_guard.ts";
+import {
+  doormanEnv,
+  type DoormanProcess,
+  familyOf,
+  outputOf,
+  phonesIn,
+  startDoorman,
+  stopDoorman,
+  UNDER_LOAD,
+  warningsOf,
+} from "../crash/doorman_process.ts";
+import { kvGuardLines } from "../kv_guard.ts";
 
 /*
  * Two real `main.ts` processes on one KV file, driven at once by many clients that hop
@@ -10,7 +21,6 @@ import { KV_GUARD_PRELOAD, kvGuardLines } from "../kv_guard.ts";
  * phone that signed in, and a user counter that agrees.
  */
 
-const ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname);
 const WORKERS = 20;
 const LOAD_MS = 6_000;
 const STOP_WITHIN_MS = 12_000;
@@ -20,147 +30,9 @@ const JWT_SECRET = "two-processes-jwt-secret-0123456789abcdef";
 /** Phones many workers sign in with at once (users created and signed in concurrently). */
 const SHARED_PHONES = 6;
 
-/** One running `main.ts`, with everything it printed so far. */
-interface Server {
-  name: string;
-  url: string;
-  child: Deno.ChildProcess;
-  stdout: string[];
-  stderr: string[];
-  /** Resolves once both pipes reached their end. */
-  drained: Promise<void>;
-}
-
-/** Starts `main.ts` and waits for its "listening" line; rejects if it exits first. */
-async function startServer(name: string, env: Record<string, string>): Promise<Server> {
-  // Guarded: what a denokv server or Deno Deploy would refuse is printed to stderr.
-  const permissions = ["--allow-net", "--allow-env", "--allow-read", "--allow-write"];
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...permissions, ...KV_GUARD_PRELOAD, "main.ts"],
-    cwd: ROOT,
-    env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  let listening: (url: string) => void = () => {};
-  const port = new Promise<string>((resolve) => listening = resolve);
-  // Read both pipes to their end, always, so a chatty server never blocks on a full pipe.
-  const pump = async (
-    stream: ReadableStream<Uint8Array<ArrayBuffer>>,
-    into: string[],
-    watch: boolean,
-  ) => {
-    let partial = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      const lines = (partial + chunk).split("\n");
-      partial = lines.pop()!;
-      for (const line of lines) {
-        into.push(line);
-        const match = watch && line.match(/Doorman is listening\s+url=http:\/\/[^\s:]+:(\d+)/);
-        if (match) listening(`http://127.0.0.1:${match[1]}`);
-      }
-    }
-    if (partial) into.push(partial);
-  };
-  const drained = Promise.all([pump(child.stdout, stdout, true), pump(child.stderr, stderr, false)])
-    .then(() => {});
-  const exited = child.status.then((status) => {
-    throw new Error(
-      `${name} exited (code ${status.code}) before listening:\n${stderr.join("\n")}`,
-    );
-  });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const tooSlow = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${name} did not listen within 30 s`)), 30_000);
-  });
-  try {
-    const url = await Promise.race([port, exited, tooSlow]);
-    return { name, url, child, stdout, stderr, drained };
-  } catch (error) {
-    await stop({ name, url: "", child, stdout, stderr, drained }, "SIGKILL");
-    throw error;
-  } finally {
-    clearTimeout(timer);
-    exited.catch(() => {});
-  }
-}
-
-/**
- * Sends `signal` (if still running) and waits for the exit and the end of the output; a
- * process still running `STOP_WITHIN_MS` later is killed, so a hung server fails the test
- * instead of hanging it.
- */
-async function stop(
-  server: Server,
-  signal: Deno.Signal,
-): Promise<{ code: number; signal: Deno.Signal | null; ms: number; killed: boolean }> {
-  const started = performance.now();
-  try {
-    server.child.kill(signal);
-  } catch {
-    // Exited already.
-  }
-  let killed = false;
-  const timer = setTimeout(() => {
-    killed = true;
-    try {
-      server.child.kill("SIGKILL");
-    } catch {
-      // Exited meanwhile.
-    }
-  }, STOP_WITHIN_MS);
-  const status = await server.child.status;
-  const ms = performance.now() - started;
-  clearTimeout(timer);
-  await server.drained;
-  return { code: status.code, signal: status.signal, ms, killed };
-}
-
-/**
- * What a server printed, for failure messages: stderr (errors with their stacks) without the
- * repetitive refresh-reuse warnings, and the tail of stdout.
- */
-function output(server: Server): string {
-  const noise = /refresh token reused/;
-  const stderr = server.stderr.filter((line) => !noise.test(line));
-  const skipped = server.stderr.length - stderr.length;
-  return `--- ${server.name} stderr (${skipped} "refresh token reused" warnings left out) ---\n` +
-    `${stderr.slice(-300).join("\n")}\n` +
-    `--- ${server.name} stdout (last 40 lines) ---\n${server.stdout.slice(-40).join("\n")}`;
-}
-
-/** Server stderr lines counted by level and message, fields left out. */
-function warnings(servers: Server[]): string {
-  const kinds = new Map<string, number>();
-  for (const server of servers) {
-    for (const line of server.stderr) {
-      // Stack lines continue the line before; uncaught errors print without a level.
-      if (/^\s/.test(line) || line === "") continue;
-      const [, level = "", message = line] = line.match(/^([A-Z]+)\s+(.*?)(?:\s{2}|$)/) ?? [];
-      const kind = `${server.name} ${level} ${message.slice(0, 80)}`;
-      kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
-    }
-  }
-  return kinds.size === 0 ? "empty" : [...kinds].map(([kind, n]) => `${kind} ×${n}`).join("; ");
-}
-
 /** Valid, canonical phones from +1 415 555 xxxx, then +1 646 555 xxxx. */
 function* validPhones(): Generator<string> {
-  for (const range of ["+1415555", "+1646555"]) {
-    for (let i = 100; i < 10_000; i++) {
-      const phone = `${range}${String(i).padStart(4, "0")}`;
-      if (normalizePhone(phone) === phone) yield phone;
-    }
-  }
-}
-
-/** The `sid` (refresh family) claim of an access token. */
-function familyOf(accessToken: string): string {
-  const payload = accessToken.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-  return JSON.parse(atob(payload.padEnd(Math.ceil(payload.length / 4) * 4, "="))).sid;
+  for (const range of ["+1415555", "+1646555"]) yield* phonesIn(range, normalizePhone);
 }
 
 interface Answer {
@@ -177,27 +49,14 @@ Deno.test("instances - two processes on one KV file answer no 5xx under mixed lo
   const dir = await Deno.makeTempDir({ prefix: "doorman_two_processes_" });
   const kvPath = `${dir}/kv.sqlite`;
   const sms = startWebhookReceiver({ secret: HOOK_SECRET });
-  const servers: Server[] = [];
+  const servers: DoormanProcess[] = [];
   let kv: Deno.Kv | null = null;
   try {
     const env = {
-      ...Deno.env.toObject(),
-      KV_PATH: kvPath,
-      PORT: "0",
-      APP_ENV: "test",
-      JWT_SECRET,
-      SMS_PROVIDER: "webhook",
-      SMS_WEBHOOK_URL: sms.url,
-      SMS_WEBHOOK_SECRET: HOOK_SECRET,
-      EMAIL_PROVIDER: "none",
-      OTP_RATE_LIMIT_PER_HOUR: "1000",
-      OTP_IP_RATE_LIMIT_PER_HOUR: "1000000",
-      // A load test of one number range, not of SMS pumping: the range cap is high, no block.
-      SMS_PREFIX_LIMIT_PER_HOUR: "1000000",
-      SMS_PREFIX_AUTOBLOCK: "false",
-      OTP_RESEND_COOLDOWN_SECONDS: "0",
+      ...doormanEnv({ kvPath, jwtSecret: JWT_SECRET, smsUrl: sms.url, smsSecret: HOOK_SECRET }),
+      ...UNDER_LOAD,
     };
-    const started = await Promise.allSettled([startServer("A", env), startServer("B", env)]);
+    const started = await Promise.allSettled([startDoorman("A", env), startDoorman("B", env)]);
     for (const result of started) if (result.status === "fulfilled") servers.push(result.value);
     for (const result of started) if (result.status === "rejected") throw result.reason;
     const startedMs = performance.now() - testStarted;
@@ -224,7 +83,7 @@ Deno.test("instances - two processes on one KV file answer no 5xx under mixed lo
 
     const call = async (
       endpoint: Endpoint,
-      server: Server,
+      server: DoormanProcess,
       init: { method: "GET" | "POST"; path: string; body?: unknown; token?: string },
     ): Promise<Answer | null> => {
       const headers: Record<string, string> = {};
@@ -396,9 +255,11 @@ Deno.test("instances - two processes on one KV file answer no 5xx under mixed lo
     const loadMs = performance.now() - loadStarted;
 
     // --- stop both the way an orchestrator does ---
-    const stopped = await Promise.all(servers.map((server) => stop(server, "SIGTERM")));
+    const stopped = await Promise.all(
+      servers.map((server) => stopDoorman(server, "SIGTERM", STOP_WITHIN_MS)),
+    );
 
-    const logs = servers.map(output).join("\n");
+    const logs = servers.map((server) => outputOf(server)).join("\n");
     const counts = [...tally.entries()].sort(([a], [b]) => a.localeCompare(b))
       .map(([key, n]) => `  ${key.padEnd(40)} ${n}`).join("\n");
     console.log(
@@ -409,7 +270,7 @@ Deno.test("instances - two processes on one KV file answer no 5xx under mixed lo
         `  refresh races won by exactly one: ${raceWins}; ` +
         `sessions ended (401) after a race: ${endedAfterRace}, without one: ` +
         `${endedOtherwise.length}\n` +
-        `  server stderr: ${warnings(servers)}\n` +
+        `  server stderr: ${warningsOf(servers)}\n` +
         stopped.map((s, i) =>
           `  ${servers[i].name} stopped: code ${s.code} signal ${s.signal} in ${s.ms.toFixed(0)} ms`
         ).join("\n"),
@@ -552,7 +413,7 @@ Deno.test("instances - two processes on one KV file answer no 5xx under mixed lo
     assert.equal(problems.length, 0, `${problems.join("\n")}\n${logs}`);
   } finally {
     kv?.close();
-    await Promise.all(servers.map((server) => stop(server, "SIGKILL")));
+    await Promise.all(servers.map((server) => stopDoorman(server, "SIGKILL")));
     await sms.close();
     await Deno.remove(dir, { recursive: true });
   }

@@ -44,6 +44,17 @@ function settle(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 50));
 }
 
+/**
+ * `PHONE` signs in and, `afterMs` later, opens a socket; the events from then on are recorded
+ * (the socket's own online event is not).
+ */
+async function signInAndConnect(h: Harness, wsUrl: string, afterMs: number) {
+  const session = await h.signIn(PHONE);
+  h.clock.advance(afterMs);
+  const ws = await connect(wsUrl, session.access_token);
+  return { session, id: session.user.id, ws, events: recordEvents(h) };
+}
+
 async function loggedPresenceEvents(kv: Deno.Kv): Promise<string[]> {
   return (await listEventsAfter(kv, "0")).map((e) => String(e.data.type))
     .filter((type) => type.startsWith("presence."));
@@ -52,11 +63,8 @@ async function loggedPresenceEvents(kv: Deno.Kv): Promise<string[]> {
 Deno.test("grace - a socket reopened within the grace emits nothing and the user stays online", async () => {
   await using h = await startHarness();
   await using server = serveHarness(h);
-  const session = await h.signIn(PHONE);
   const observer = await h.signIn(OBSERVER);
-  const id = session.user.id;
-  const first = await connect(server.wsUrl, session.access_token);
-  const events = recordEvents(h);
+  const { session, id, ws: first, events } = await signInAndConnect(h, server.wsUrl, 0);
   const logged = (await loggedPresenceEvents(h.ctx.kv)).length;
 
   await disconnect(h, first, id);
@@ -75,11 +83,7 @@ Deno.test("grace - a socket reopened within the grace emits nothing and the user
 Deno.test("grace - a heartbeat within the grace keeps the user online with no transition, and reads nothing", async () => {
   await using h = await startHarness();
   await using server = serveHarness(h);
-  const session = await h.signIn(PHONE);
-  const id = session.user.id;
-  h.clock.advance(60_000);
-  const ws = await connect(server.wsUrl, session.access_token);
-  const events = recordEvents(h);
+  const { session, id, ws, events } = await signInAndConnect(h, server.wsUrl, 60_000);
   await disconnect(h, ws, id);
   h.clock.advance(500);
 
@@ -119,12 +123,8 @@ Deno.test("grace - a heartbeat within the grace keeps the user online with no tr
 Deno.test("grace - a socket that stays closed takes the user offline at the grace's end", async () => {
   await using h = await startHarness();
   await using server = serveHarness(h);
-  const session = await h.signIn(PHONE);
   const observer = await h.signIn(OBSERVER);
-  const id = session.user.id;
-  h.clock.advance(60_000);
-  const ws = await connect(server.wsUrl, session.access_token);
-  const events = recordEvents(h);
+  const { id, ws, events } = await signInAndConnect(h, server.wsUrl, 60_000);
   const closedAt = h.clock.now();
   await disconnect(h, ws, id);
 
@@ -171,11 +171,7 @@ Deno.test("grace - a user kept online by HTTP heartbeats is left alone when a so
 Deno.test("grace - presence_offline_grace_seconds 0 takes the user offline as the socket closes", async () => {
   await using h = await startHarness({ env: { PRESENCE_OFFLINE_GRACE_SECONDS: "0" } });
   await using server = serveHarness(h);
-  const session = await h.signIn(PHONE);
-  const id = session.user.id;
-  h.clock.advance(60_000);
-  const ws = await connect(server.wsUrl, session.access_token);
-  const events = recordEvents(h);
+  const { session, id, ws, events } = await signInAndConnect(h, server.wsUrl, 60_000);
   const closedAt = new Date(h.clock.now()).toISOString();
   await disconnect(h, ws, id);
   await waitFor(() => events.some((e) => e.type === "presence.offline"));
@@ -195,10 +191,7 @@ Deno.test("grace - an admin changes presence_offline_grace_seconds at run time",
   });
   assert.equal(put.status, 200);
   assert.equal((await put.json()).presence_offline_grace_seconds, 30);
-  const session = await h.signIn(PHONE);
-  const id = session.user.id;
-  h.clock.advance(60_000);
-  const ws = await connect(server.wsUrl, session.access_token);
+  const { id, ws } = await signInAndConnect(h, server.wsUrl, 60_000);
   await disconnect(h, ws, id);
   h.clock.advance(29_999);
   assert.equal(await statusOf(h, id, admin.access_token), "online");

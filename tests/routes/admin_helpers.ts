@@ -49,31 +49,46 @@ export async function failsWith(res: Response, status: number, code: string): Pr
   assert.equal((body.error as { code: string }).code, code);
 }
 
-/** Signs `ADMIN_EMAIL` in on the dashboard's forms; returns the session cookie (`name=value`). */
-export async function dashboardCookie(h: Harness): Promise<string> {
-  const form = (fields: Record<string, string>): RequestInit => ({
+/** A POST of one of the dashboard's sign-in forms, from the dashboard itself. */
+export function form(fields: Record<string, string>): RequestInit {
+  return {
     method: "POST",
     headers: {
       "content-type": "application/x-www-form-urlencoded",
       "sec-fetch-site": "same-origin",
     },
     body: new URLSearchParams(fields),
-  });
+  };
+}
+
+/**
+ * Signs `email` in on the dashboard's forms with the code it was emailed: the verify answer
+ * (body unread) and the session cookie it set (`name=value`, empty if none).
+ */
+export async function dashboardSignIn(
+  h: Harness,
+  email = ADMIN_EMAIL,
+): Promise<{ cookie: string; res: Response }> {
   h.clock.advance(61_000);
-  const step1 = await h.app.request("/admin/login", form({ recipient: ADMIN_EMAIL }));
+  const step1 = await h.app.request("/admin/login", form({ recipient: email }));
   assert.equal(step1.status, 200);
   const requestId = (await step1.text()).match(/name="request_id" value="([^"]+)"/)![1];
   const res = await h.app.request(
     "/admin/login/verify",
     form({
       request_id: requestId,
-      code: h.email.lastCode(ADMIN_EMAIL)!,
-      sent_to: ADMIN_EMAIL,
+      code: h.email.lastCode(email)!,
+      sent_to: email,
       channel: "email",
     }),
   );
+  return { cookie: (res.headers.get("set-cookie") ?? "").split(";")[0], res };
+}
+
+/** Signs `ADMIN_EMAIL` in on the dashboard's forms; returns the session cookie (`name=value`). */
+export async function dashboardCookie(h: Harness): Promise<string> {
+  const { cookie, res } = await dashboardSignIn(h);
   await res.body?.cancel();
-  const cookie = (res.headers.get("set-cookie") ?? "").split(";")[0];
   assert.ok(cookie, "the dashboard sign-in set a cookie");
   return cookie;
 }

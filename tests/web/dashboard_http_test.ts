@@ -1,42 +1,7 @@
 import assert from "node:assert/strict";
 import { isSameOrigin } from "../../web/security.ts";
-import { type Harness, startHarness } from "../helpers.ts";
-
-const ADMIN = "ops@example.com";
-
-function form(fields: Record<string, string>): RequestInit {
-  return {
-    method: "POST",
-    headers: {
-      "content-type": "application/x-www-form-urlencoded",
-      "sec-fetch-site": "same-origin",
-    },
-    body: new URLSearchParams(fields),
-  };
-}
-
-/** Signs in through the login forms and returns the session cookie (`name=value`). */
-async function dashboardSignIn(
-  h: Harness,
-  email = ADMIN,
-): Promise<{ cookie: string; res: Response }> {
-  h.clock.advance(61_000);
-  const step1 = await h.app.request("/admin/login", form({ recipient: email }));
-  assert.equal(step1.status, 200);
-  const page = await step1.text();
-  const requestId = page.match(/name="request_id" value="([^"]+)"/)![1];
-  const res = await h.app.request(
-    "/admin/login/verify",
-    form({
-      request_id: requestId,
-      code: h.email.lastCode(email)!,
-      sent_to: email,
-      channel: "email",
-    }),
-  );
-  const setCookie = res.headers.get("set-cookie") ?? "";
-  return { cookie: setCookie.split(";")[0], res };
-}
+import { startHarness } from "../helpers.ts";
+import { ADMIN_EMAIL as ADMIN, dashboardSignIn, form } from "../routes/admin_helpers.ts";
 
 Deno.test("dashboard - pages need a session: /admin redirects to the sign-in page", async () => {
   await using h = await startHarness({ env: { ADMIN_EMAILS: ADMIN } });

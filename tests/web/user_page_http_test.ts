@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Harness } from "../helpers.ts";
-import { ADMIN, adminHarness, dashboardCookie } from "../routes/admin_helpers.ts";
+import { ADMIN, adminHarness, dashboardCookie, form } from "../routes/admin_helpers.ts";
 
 /** The props of the page's islands, from its JSON block. */
 function islandsOf(html: string): { name: string; props: Record<string, unknown> }[] {
@@ -79,14 +79,6 @@ Deno.test("user page - signing in from a user page's link comes back to it", asy
   assert.equal(res.headers.get("location"), `/admin/login?next=${encodeURIComponent(path)}`);
 
   h.clock.advance(61_000);
-  const form = (fields: Record<string, string>): RequestInit => ({
-    method: "POST",
-    headers: {
-      "content-type": "application/x-www-form-urlencoded",
-      "sec-fetch-site": "same-origin",
-    },
-    body: new URLSearchParams(fields),
-  });
   const step1 = await h.app.request("/admin/login", form({ recipient: ADMIN }));
   const requestId = (await step1.text()).match(/name="request_id" value="([^"]+)"/)![1];
   const verified = await h.app.request(

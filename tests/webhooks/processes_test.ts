@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { PROMPT_MS, typeFilter } from "../../core/webhooks/outbox.ts";
 import { listRecentEvents } from "../../kv/events.ts";
-import { baseEnv, outputOf, startDoorman, stopDoorman } from "../crash/doorman_process.ts";
+import { doormanEnv, outputOf, startDoorman, stopDoorman } from "../crash/doorman_process.ts";
 import type { DoormanProcess } from "../crash/doorman_process.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "../fakes/webhook_receiver.ts";
 import { kvGuardLines } from "../kv_guard.ts";
-import { type EventReceiver, startEventReceiver } from "./receiver.ts";
+import { startEventReceiver } from "./receiver.ts";
 
 /*
  * Real `main.ts` processes over one KV file, sending events to a receiver in this process:
@@ -21,20 +21,39 @@ const goesOut = typeFilter(TYPES.split(","));
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function envFor(kvPath: string, sms: WebhookReceiver, events: EventReceiver) {
-  return {
-    ...baseEnv(),
-    KV_PATH: kvPath,
-    PORT: "0",
-    APP_ENV: "test",
-    JWT_SECRET,
-    SMS_PROVIDER: "webhook",
-    SMS_WEBHOOK_URL: sms.url,
-    SMS_WEBHOOK_SECRET: HOOK_SECRET,
-    EMAIL_PROVIDER: "none",
+/**
+ * A KV file in a directory of its own, the SMS and event receivers, and `main.ts` processes
+ * started on them; on dispose the processes are stopped and all of it removed.
+ */
+async function startSetup(prefix: string) {
+  const dir = await Deno.makeTempDir({ prefix });
+  const kvPath = `${dir}/kv.sqlite`;
+  const sms = startWebhookReceiver({ secret: HOOK_SECRET });
+  const events = await startEventReceiver(SECRET);
+  const env = {
+    ...doormanEnv({ kvPath, jwtSecret: JWT_SECRET, smsUrl: sms.url, smsSecret: HOOK_SECRET }),
     EVENT_WEBHOOK_URL: events.url,
     EVENT_WEBHOOK_SECRET: SECRET,
     EVENT_WEBHOOK_TYPES: TYPES,
+  };
+  /** The processes started; those still in it are stopped on dispose. */
+  const servers: DoormanProcess[] = [];
+  return {
+    kvPath,
+    sms,
+    events,
+    servers,
+    async start(name: string): Promise<DoormanProcess> {
+      const server = await startDoorman(name, env);
+      servers.push(server);
+      return server;
+    },
+    async [Symbol.asyncDispose]() {
+      for (const server of servers) await stopDoorman(server, "SIGTERM");
+      await sms.close();
+      await events[Symbol.asyncDispose]();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
   };
 }
 
@@ -74,82 +93,59 @@ async function until(what: string, check: () => boolean | Promise<boolean>, ms: 
 }
 
 Deno.test("event webhooks - killed with SIGKILL while the receiver is down: after a restart the pending events arrive", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "doorman_webhooks_kill9_" });
-  const kvPath = `${dir}/kv.sqlite`;
-  const sms = startWebhookReceiver({ secret: HOOK_SECRET });
-  await using events = await startEventReceiver(SECRET);
-  const servers: DoormanProcess[] = [];
-  try {
-    const env = envFor(kvPath, sms, events);
-    events.status = 503;
-    const a = await startDoorman("A", env);
-    servers.push(a);
-    for (const phone of ["+14155550100", "+14155550101", "+14155550102"]) {
-      await signIn(a, sms, phone);
-    }
-    const expected = await outgoing(kvPath);
-    assert.ok(expected.length >= 9, "a code, a sign-in and going online, three times");
-    const tried = () => new Set(events.deliveries.map((d) => d.id));
-    await until("every event tried once", () => tried().size === expected.length, 5_000);
-    // Killed between tries: the first retries are due seconds later.
-    assert.equal((await stopDoorman(a, "SIGKILL")).signal, "SIGKILL");
-    assert.deepEqual(events.handled, []);
-
-    events.status = 204;
-    const b = await startDoorman("B", env);
-    servers.push(b);
-    await until(
-      "the pending events arrive",
-      () => events.handled.length === expected.length,
-      30_000,
-    ).catch((error) => {
-      throw new Error(`${error.message}\n${outputOf(b)}`);
-    });
-    const arrived = Date.now() - b.listeningAt;
-    assert.ok(arrived < 90_000, `within 90 s of the restart (${arrived} ms)`);
-    assert.deepEqual([...events.handled].sort(), expected);
-    const delivered = events.deliveries.filter((d) => d.status === 204).map((d) => d.id);
-    assert.equal(delivered.length, expected.length, "each delivered once");
-    assert.ok(events.deliveries.every((d) => d.verified), "every delivery signed");
-    assert.deepEqual(kvGuardLines([...a.stderr, ...b.stderr]), []);
-  } finally {
-    for (const server of servers) await stopDoorman(server, "SIGTERM");
-    await sms.close();
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  await using setup = await startSetup("doorman_webhooks_kill9_");
+  const { kvPath, sms, events } = setup;
+  events.status = 503;
+  const a = await setup.start("A");
+  for (const phone of ["+14155550100", "+14155550101", "+14155550102"]) {
+    await signIn(a, sms, phone);
   }
+  const expected = await outgoing(kvPath);
+  assert.ok(expected.length >= 9, "a code, a sign-in and going online, three times");
+  const tried = () => new Set(events.deliveries.map((d) => d.id));
+  await until("every event tried once", () => tried().size === expected.length, 5_000);
+  // Killed between tries: the first retries are due seconds later.
+  assert.equal((await stopDoorman(a, "SIGKILL")).signal, "SIGKILL");
+  assert.deepEqual(events.handled, []);
+
+  events.status = 204;
+  const b = await setup.start("B");
+  await until(
+    "the pending events arrive",
+    () => events.handled.length === expected.length,
+    30_000,
+  ).catch((error) => {
+    throw new Error(`${error.message}\n${outputOf(b)}`);
+  });
+  const arrived = Date.now() - b.listeningAt;
+  assert.ok(arrived < 90_000, `within 90 s of the restart (${arrived} ms)`);
+  assert.deepEqual([...events.handled].sort(), expected);
+  const delivered = events.deliveries.filter((d) => d.status === 204).map((d) => d.id);
+  assert.equal(delivered.length, expected.length, "each delivered once");
+  assert.ok(events.deliveries.every((d) => d.verified), "every delivery signed");
+  assert.deepEqual(kvGuardLines([...a.stderr, ...b.stderr]), []);
 });
 
 Deno.test("event webhooks - two real instances over one KV file deliver each event exactly once", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "doorman_webhooks_two_" });
-  const kvPath = `${dir}/kv.sqlite`;
-  const sms = startWebhookReceiver({ secret: HOOK_SECRET });
-  await using events = await startEventReceiver(SECRET);
-  const servers: DoormanProcess[] = [];
-  try {
-    const env = envFor(kvPath, sms, events);
-    const [a, b] = await Promise.all([startDoorman("A", env), startDoorman("B", env)]);
-    servers.push(a, b);
-    // Sign-ins through both, at once, while each one's start-up sweep runs too.
-    await Promise.all(
-      Array.from({ length: 6 }, (_, i) => signIn(i % 2 ? a : b, sms, `+1415555011${i}`)),
-    );
-    const signedIn = Date.now();
-    const expected = await outgoing(kvPath);
-    assert.ok(expected.length >= 18);
-    await until("every event arrives", () => events.handled.length === expected.length, 10_000);
-    // Each start-up sweep saw the other's new entries and held them for when they would be
-    // its to take: past that, the claims lost to the sends that came first.
-    await sleep(signedIn + PROMPT_MS + 1_000 - Date.now());
-    for (const server of servers.splice(0)) await stopDoorman(server, "SIGTERM");
+  await using setup = await startSetup("doorman_webhooks_two_");
+  const { kvPath, sms, events, servers } = setup;
+  const [a, b] = await Promise.all([setup.start("A"), setup.start("B")]);
+  // Sign-ins through both, at once, while each one's start-up sweep runs too.
+  await Promise.all(
+    Array.from({ length: 6 }, (_, i) => signIn(i % 2 ? a : b, sms, `+1415555011${i}`)),
+  );
+  const signedIn = Date.now();
+  const expected = await outgoing(kvPath);
+  assert.ok(expected.length >= 18);
+  await until("every event arrives", () => events.handled.length === expected.length, 10_000);
+  // Each start-up sweep saw the other's new entries and held them for when they would be
+  // its to take: past that, the claims lost to the sends that came first.
+  await sleep(signedIn + PROMPT_MS + 1_000 - Date.now());
+  for (const server of servers.splice(0)) await stopDoorman(server, "SIGTERM");
 
-    assert.deepEqual([...events.handled].sort(), expected);
-    assert.deepEqual(events.deliveries.map((d) => d.id).sort(), expected, "each sent once");
-    assert.ok(events.deliveries.every((d) => d.verified && d.status === 204));
-    assert.equal((await outgoing(kvPath)).length, expected.length);
-    assert.deepEqual(kvGuardLines([...a.stderr, ...b.stderr]), []);
-  } finally {
-    for (const server of servers) await stopDoorman(server, "SIGTERM");
-    await sms.close();
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
+  assert.deepEqual([...events.handled].sort(), expected);
+  assert.deepEqual(events.deliveries.map((d) => d.id).sort(), expected, "each sent once");
+  assert.ok(events.deliveries.every((d) => d.verified && d.status === 204));
+  assert.equal((await outgoing(kvPath)).length, expected.length);
+  assert.deepEqual(kvGuardLines([...a.stderr, ...b.stderr]), []);
 });
