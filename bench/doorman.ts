@@ -57,13 +57,11 @@ export async function startDoorman(
     if (capture) codes.set(to, String(text).match(/\b(\d{4,10})\b/)?.[1] ?? "");
     return Response.json({ ok: true });
   });
-  // `BENCH_EVENT_WEBHOOKS=1`: every event also goes to a receiver here that answers 204.
-  const hooks = Deno.env.get("BENCH_EVENT_WEBHOOKS") === "1"
-    ? Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
-      await req.body?.cancel();
-      return new Response(null, { status: 204 });
-    })
-    : null;
+  // `BENCH_SINK_URL`: bench/sink.ts in another process takes what goes to providers: the SMS
+  // of a target that keeps no codes, and with `BENCH_EVENT_WEBHOOKS=1` every event.
+  const sink = Deno.env.get("BENCH_SINK_URL");
+  const hooks = Deno.env.get("BENCH_EVENT_WEBHOOKS") === "1";
+  if (hooks && !sink) throw new Error("BENCH_EVENT_WEBHOOKS needs BENCH_SINK_URL");
   const config = loadConfig({
     APP_ENV: "test",
     JWT_SECRET: "bench-secret-bench-secret-bench-secret",
@@ -79,11 +77,9 @@ export async function startDoorman(
     SMS_PREFIX_LIMIT_PER_HOUR: "1000000",
     SMS_PREFIX_AUTOBLOCK: "false",
     OTP_VERIFY_FAILURES_PER_IP_PER_HOUR: "1000000",
+    ...(sink && !capture ? { SMS_WEBHOOK_URL: `${sink}sms` } : {}),
     ...(hooks
-      ? {
-        EVENT_WEBHOOK_URL: `http://127.0.0.1:${hooks.addr.port}/events`,
-        EVENT_WEBHOOK_SECRET: "bench-webhook-secret",
-      }
+      ? { EVENT_WEBHOOK_URL: `${sink}events`, EVENT_WEBHOOK_SECRET: "bench-hook-secret" }
       : {}),
     ...options.env,
   });

@@ -23,6 +23,11 @@ interface Target {
   mode: string;
   /** Extra environment for its server process (a feature switched on). */
   env?: Record<string, string>;
+  /**
+   * Sends go to bench/sink.ts in its own process on wrk's core (SMS in the measured run, and
+   * events with `BENCH_EVENT_WEBHOOKS`), as they go to other machines in production.
+   */
+  sink?: boolean;
   ceiling?: boolean;
   /** The wrk script, in bench/lua/. */
   script: string;
@@ -107,6 +112,7 @@ const TARGETS: Target[] = [
     name: "request",
     label: "POST /api/v1/auth/otp/request",
     mode: "request",
+    sink: true,
     script: "otp_request.lua",
     args: ({ offset }) => [String(THREADS), String(offset)],
   },
@@ -150,6 +156,7 @@ for (const name of ["request", "verify"]) {
     name: `${name}_webhooks`,
     label: `${base.label} · event webhooks on`,
     env: { BENCH_EVENT_WEBHOOKS: "1" },
+    sink: true,
   });
 }
 
@@ -196,7 +203,17 @@ async function measure(
   pinned: boolean,
 ): Promise<{ result: WrkResult; counters: Counters }> {
   const dir = await Deno.makeTempDir({ prefix: "doorman-bench-" });
-  const server = await startChild<{ port: number }>(serverCommand(target, dir, pinned), ROOT);
+  const sink = target.sink ? await startChild<{ port: number }>(sinkCommand(pinned), ROOT) : null;
+  const sinkEnv: Record<string, string> = sink
+    ? { BENCH_SINK_URL: `http://127.0.0.1:${sink.ready.port}/` }
+    : {};
+  const server = await startChild<{ port: number }>(
+    serverCommand(target, dir, pinned, sinkEnv),
+    ROOT,
+  ).catch(async (error) => {
+    await sink?.stop();
+    throw error;
+  });
   try {
     const base = `http://127.0.0.1:${server.ready.port}`;
     const wrk = (phase: ScriptRun["phase"], seconds: number, offset: number) =>
@@ -238,15 +255,22 @@ async function measure(
     return { result, counters };
   } finally {
     await server.stop();
+    await sink?.stop();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }
 
 /** The server's command line (also printed in the report). */
-function serverCommand(target: Target, dir: string, pinned: boolean): string[] {
+function serverCommand(
+  target: Target,
+  dir: string,
+  pinned: boolean,
+  extraEnv: Record<string, string> = {},
+): string[] {
+  const env = Object.entries({ ...target.env, ...extraEnv }).map(([k, v]) => `${k}=${v}`);
   return [
     ...(pinned ? ["taskset", "-c", String(SERVER_CORE)] : []),
-    ...(target.env ? ["env", ...Object.entries(target.env).map(([k, v]) => `${k}=${v}`)] : []),
+    ...(env.length > 0 ? ["env", ...env] : []),
     "deno",
     "run",
     "--allow-net",
@@ -257,6 +281,17 @@ function serverCommand(target: Target, dir: string, pinned: boolean): string[] {
     target.mode,
     dir,
     ...(target.pool ? [String(target.pool())] : []),
+  ];
+}
+
+/** The providers' sink (bench/sink.ts), on wrk's core. */
+function sinkCommand(pinned: boolean): string[] {
+  return [
+    ...(pinned ? ["taskset", "-c", String(WRK_CORE)] : []),
+    "deno",
+    "run",
+    "--allow-net",
+    "bench/sink.ts",
   ];
 }
 
@@ -337,9 +372,13 @@ async function report(
       threads: THREADS,
       core: pinned ? WRK_CORE : null,
     };
-    return `- ${target.name}: \`${serverCommand(target, "$DIR", pinned).join(" ")}\`, then \`${
-      wrkCommand(run).join(" ")
-    }\``;
+    const sink = target.sink ? `\`${sinkCommand(pinned).join(" ")}\` (prints $SINK), then ` : "";
+    const env: Record<string, string> = target.sink
+      ? { BENCH_SINK_URL: "http://127.0.0.1:$SINK/" }
+      : {};
+    return `- ${target.name}: ${sink}\`${
+      serverCommand(target, "$DIR", pinned, env).join(" ")
+    }\`, then \`${wrkCommand(run).join(" ")}\``;
   });
 
   const failed = rows.filter((row) => row.error);

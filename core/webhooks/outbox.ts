@@ -17,13 +17,15 @@ import type { EventWebhookConfig } from "../config.ts";
 import { decodeTime } from "../ids.ts";
 import { Deadlines } from "../jobs/timers.ts";
 import type { Logger } from "../log.ts";
-import { type EventSender, eventSender } from "./send.ts";
+import { EVENT_TIMEOUT_MS, type EventSender, eventSender } from "./send.ts";
 
 const HOUR_MS = 3_600_000;
 /** A new event is this instance's to send first; after this any instance's sweep takes it. */
 export const PROMPT_MS = 10_000;
 /** A claim holds an entry this long: well past a send's timeout, so one sender at a time. */
 export const LEASE_MS = 30_000;
+/** Room left before `dueAt` for clock skew between instances, when a send goes unclaimed. */
+const CLAIM_MARGIN_MS = 2_000;
 /** Tries stop this long after the event. */
 export const GIVE_UP_MS = 24 * HOUR_MS;
 /** POSTs in flight at once. */
@@ -238,17 +240,25 @@ export class EventWebhooks implements Outbox {
     for (const resolve of this.#idle.splice(0)) resolve();
   }
 
-  /** Claims an entry, sends it, and records how it went. */
+  /** Claims an entry (unless it is still this instance's alone), sends it, records how it went. */
   async #deliver(held: HeldEntry): Promise<void> {
-    const leased: OutboxEntry = {
-      ...held.entry,
-      dueAt: this.#clock.now() + LEASE_MS,
-      leasedBy: this.#instance,
-    };
-    const claimed = await this.#commit(addMove(new Writes(), held, leased));
-    // Sent, or being sent, by someone else.
-    if (!claimed) return;
-    const mine: HeldEntry = { entry: leased, versionstamp: claimed };
+    const now = this.#clock.now();
+    let mine = held;
+    // Not yet due, the entry is this instance's own, fresh from its commit: no sweep takes it
+    // before `dueAt`, and the send ends (timeout) well before then, so it needs no claim —
+    // one commit less per event. Anything later is claimed first.
+    if (now + EVENT_TIMEOUT_MS + CLAIM_MARGIN_MS > held.entry.dueAt) {
+      const leased: OutboxEntry = {
+        ...held.entry,
+        dueAt: now + LEASE_MS,
+        leasedBy: this.#instance,
+      };
+      const claimed = await this.#commit(addMove(new Writes(), held, leased));
+      // Sent, or being sent, by someone else.
+      if (!claimed) return;
+      mine = { entry: leased, versionstamp: claimed };
+    }
+    const leased = mine.entry;
     const { event } = leased;
     const outcome = await this.#send(event);
     const at = this.#clock.now();

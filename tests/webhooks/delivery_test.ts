@@ -3,7 +3,8 @@ import { listRecentEvents } from "../../kv/events.ts";
 import { keys } from "../../kv/keys.ts";
 import { readWebhookStatus } from "../../core/admin/webhooks.ts";
 import { eventSender, eventSigner } from "../../core/webhooks/send.ts";
-import { GIVE_UP_MS, retryDelay, typeFilter } from "../../core/webhooks/outbox.ts";
+import { GIVE_UP_MS, PROMPT_MS, retryDelay, typeFilter } from "../../core/webhooks/outbox.ts";
+import type { OutboxEntry } from "../../kv/webhooks.ts";
 import { type Harness, startHarness } from "../helpers.ts";
 import { type EventReceiver, startEventReceiver } from "./receiver.ts";
 
@@ -63,6 +64,47 @@ Deno.test("event webhooks - every logged event reaches a real receiver, signed, 
   const verified = receiver.deliveries.find((d) => d.type === "otp.verified")!;
   assert.equal(verified.body.data.user_id, signedIn.user.id);
   assert.equal(await h.ctx.kv.get(keys.webhookPending()).then((e) => Number(e.value)), 0);
+});
+
+Deno.test("event webhooks - a fresh event goes out unclaimed, in one commit after it; a late one is claimed first", async () => {
+  await using t = await withReceiver({ EVENT_WEBHOOK_TYPES: "otp.sent" });
+  const { h, receiver } = t;
+  const outbox = async () =>
+    (await Array.fromAsync(h.ctx.kv.list<OutboxEntry>({ prefix: keys.webhookOutboxAll() })))
+      .map((e) => e.value);
+  // While the POST of a fresh event is in flight its entry is as written: still this
+  // instance's alone (no sweep takes it before it is due), so no claim commit came first.
+  const release = Promise.withResolvers<void>();
+  receiver.hold = release.promise;
+  let before: number;
+  try {
+    await h.requestCode("+14155550100");
+    await h.ctx.commits.flush();
+    while (receiver.deliveries.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const [inFlight] = await outbox();
+    assert.equal(inFlight.leasedBy, null);
+    assert.equal(inFlight.dueAt, inFlight.createdAt + PROMPT_MS);
+    before = h.ctx.commits.stats.commits;
+  } finally {
+    receiver.hold = null;
+    release.resolve();
+  }
+  await settle(h);
+  assert.equal(receiver.handled.length, 1);
+  assert.equal(h.ctx.commits.stats.commits - before, 1, "only the delivery is recorded");
+  assert.deepEqual(await outbox(), []);
+
+  // Sent again after its first seconds (a retry here): claimed first, then recorded.
+  receiver.status = 503;
+  await h.requestCode("+14155550101");
+  await settle(h);
+  receiver.status = 204;
+  h.clock.advance(retryDelay(1));
+  const retried = h.ctx.commits.stats.commits;
+  await h.ctx.webhooks!.sweep();
+  await settle(h);
+  assert.equal(receiver.handled.length, 2);
+  assert.equal(h.ctx.commits.stats.commits - retried, 2, "a claim, then the delivery");
 });
 
 Deno.test("event webhooks - the receiver refuses a changed body, an old timestamp and another secret", async () => {

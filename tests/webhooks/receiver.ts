@@ -31,6 +31,8 @@ export interface EventReceiver extends AsyncDisposable {
   script: number[];
   /** Answered while no script is left: 204, or e.g. 503 while "down". */
   status: number;
+  /** When set, each answer waits for it (a slow receiver; the POST is recorded first). */
+  hold: Promise<void> | null;
   close(): Promise<void>;
 }
 
@@ -57,6 +59,7 @@ export async function startEventReceiver(
     handled: [],
     script: [],
     status: 204,
+    hold: null,
     close: () => server.shutdown(),
     [Symbol.asyncDispose]: () => receiver.close(),
   };
@@ -85,6 +88,7 @@ export async function startEventReceiver(
       seen.add(event.id);
       receiver.handled.push(event.id);
     }
+    await receiver.hold;
     return new Response(null, { status });
   });
   receiver.url = `http://127.0.0.1:${server.addr.port}/doorman/events`;
