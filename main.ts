@@ -109,7 +109,8 @@ const server = serveForever(
         env: config.appEnv,
         sms: config.sms.provider,
         email: config.email.provider,
-        open_files: files?.soft,
+        // Reading /proc/self/limits takes --allow-all in Deno 2.9: "unknown" under `start`.
+        open_files: files ? files.soft : "unknown",
       });
       if (demoLinksEnabled(config)) printDemoLink(port);
     },
