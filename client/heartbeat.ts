@@ -44,6 +44,8 @@ export class HeartbeatLoop {
     if (!this.#running) return;
     this.#running = false;
     this.#run++;
+    // A beat still on the wire belongs to the ended run: the next run must not wait for it.
+    this.#beating = false;
     this.#cancel();
     this.#deps.document?.removeEventListener("visibilitychange", this.#onVisibility);
   }

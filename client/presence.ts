@@ -88,10 +88,10 @@ export class PresenceSocket {
       for (const id of ids) {
         const listeners = this.#listeners.get(id);
         listeners?.delete(listener);
-        if (listeners?.size === 0) this.#listeners.delete(id), this.#last.delete(id);
+        if (listeners?.size === 0) this.#listeners.delete(id);
       }
       if (this.#listeners.size === 0) this.#shutdown();
-      else this.#queueSync();
+      this.#queueSync();
     };
   }
 
@@ -218,6 +218,9 @@ export class PresenceSocket {
 
   /** Subscribes the socket to what is wanted now, and unsubscribes what no longer is. */
   #sync(): void {
+    // Forgotten only here: an id unsubscribed and subscribed again in one go stays subscribed
+    // on the socket, which tells nothing new, so its new subscriber gets what was last seen.
+    for (const id of this.#last.keys()) if (!this.#listeners.has(id)) this.#last.delete(id);
     if (this.#state !== "open") return;
     const add = [...this.#listeners.keys()].filter((id) => !this.#subscribed.has(id));
     const remove = [...this.#subscribed].filter((id) => !this.#listeners.has(id));

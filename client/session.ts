@@ -71,6 +71,12 @@ export class Sessions {
     });
     if (res.ok) {
       const next: SignIn = await res.json();
+      // Logged out (or signed in anew) while the answer came: that session is not kept.
+      const now = await this.current();
+      if (now?.refresh_token !== session.refresh_token) {
+        if (!now) throw notSignedIn();
+        return now;
+      }
       await this.save(next);
       return next;
     }

@@ -1,5 +1,6 @@
 import type { PublicUser } from "../contract/api.ts";
 import type { User } from "../kv/users.ts";
+import { AppError } from "./errors.ts";
 
 /** A user as the API shows it: a wire type, shared with the client SDK. */
 export type { PublicUser };
@@ -15,4 +16,11 @@ export function publicUser(user: User): PublicUser {
     role: user.role,
     created_at: new Date(user.createdAt).toISOString(),
   };
+}
+
+/** 403 `ACCOUNT_DISABLED` naming the account's status. */
+export function accountDisabled(user: User): AppError {
+  return new AppError("ACCOUNT_DISABLED", `This account is ${user.status}.`, {
+    status: user.status,
+  });
 }

@@ -16,8 +16,11 @@ import { addEventWrites, emitEvent } from "../live/emit.ts";
 import type { LiveEvent } from "../live/events.ts";
 import { afterSignOut, type PresenceContext, takeOffline } from "../presence/presence.ts";
 import type { Services } from "../services.ts";
-import { publicUser } from "../users.ts";
+import { accountDisabled, publicUser } from "../users.ts";
 import { type AccessClaims, hashRefreshToken, newRefreshToken } from "./tokens.ts";
+
+/** 403 `ACCOUNT_DISABLED`: kept with the users, where presence raises it too. */
+export { accountDisabled };
 
 /** The answer of verify and refresh: a wire type, shared with the client SDK. */
 export type { SignIn };
@@ -252,13 +255,6 @@ export async function endSignIns(
   if (options.offline) await takeOffline(ctx, userId);
   else if (families.length > 0) await afterSignOut(ctx, userId);
   ctx.log.info("signed out", { user_id: userId, sign_ins: families.length });
-}
-
-/** 403 `ACCOUNT_DISABLED` naming the account's status. */
-export function accountDisabled(user: User): AppError {
-  return new AppError("ACCOUNT_DISABLED", `This account is ${user.status}.`, {
-    status: user.status,
-  });
 }
 
 function badRefresh(): AppError {

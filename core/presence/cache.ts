@@ -1,4 +1,5 @@
 import { type PresenceRecord, readPresence, readPresenceMany } from "../../kv/presence.ts";
+import { getUserWithPresence, type User } from "../../kv/users.ts";
 import { TtlCache } from "../cache.ts";
 import type { EventBus } from "../live/events.ts";
 
@@ -38,6 +39,15 @@ export class PresenceCache {
     const record = await readPresence(this.#kv, userId);
     this.#records.set(userId, record);
     return record;
+  }
+
+  /** A user's record and account read from KV now, in one round trip (before a transition). */
+  async freshWithUser(
+    userId: string,
+  ): Promise<{ record: PresenceRecord; user: Deno.KvEntryMaybe<User> }> {
+    const { user, presence } = await getUserWithPresence(this.#kv, userId);
+    this.#records.set(userId, presence);
+    return { record: presence, user };
   }
 
   /** Many users' records, missing ones read in batches. */

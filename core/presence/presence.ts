@@ -15,10 +15,12 @@ import { CONFLICT, retry } from "../../kv/retry.ts";
 import { listFamiliesOfUser } from "../../kv/sessions.ts";
 import type { User } from "../../kv/users.ts";
 import { Writes } from "../../kv/writes.ts";
+import { AppError } from "../errors.ts";
 import type { Deadlines } from "../jobs/timers.ts";
 import { addEventWrites } from "../live/emit.ts";
 import type { LiveEvent } from "../live/events.ts";
 import type { Services } from "../services.ts";
+import { accountDisabled } from "../users.ts";
 import type { PresenceCache } from "./cache.ts";
 
 /** What presence needs besides the services: its cache and this instance's deadlines. */
@@ -50,10 +52,10 @@ interface PresenceFacts {
 const SWEEP_PAGE = 200;
 
 /**
- * Online means: the account is active, something was seen after the last deliberate
- * offline (logout, last socket closed, suspension) or that offline's grace has not ended,
- * and it was less than the timeout ago. Derived at read time, so it is exact whether or not
- * any job has run.
+ * Online means: the account is active, and either something was seen after the last
+ * deliberate offline (logout, last socket closed, suspension) less than the timeout ago, or
+ * that offline's grace has not ended. Derived at read time, so it is exact whether or not any
+ * job has run.
  */
 export function isOnline(
   facts: PresenceFacts,
@@ -64,15 +66,16 @@ export function isOnline(
 }
 
 /**
- * When a user goes offline if nothing more is seen: the timeout after the last activity, or
- * sooner when nothing was seen since a deliberate offline — at its moment, or at the end of
- * its grace (a last socket closed).
+ * When a user goes offline if nothing more is seen: the timeout after the last activity, or,
+ * when nothing was seen since a deliberate offline, at its moment — or at the end of its grace
+ * (a last socket closed: open until then, it counts for the whole grace, even one longer than
+ * the timeout or ending after the silence since the socket's last keep-alive would).
  */
 function offlineFrom(facts: PresenceFacts, timeoutMs: number): number {
   const silence = (facts.seen ?? -Infinity) + timeoutMs;
   const offlineAt = facts.state?.offlineAt ?? null;
   if (offlineAt === null || facts.seen === null || facts.seen > offlineAt) return silence;
-  return Math.min(silence, facts.state?.graceUntil ?? offlineAt);
+  return facts.state?.graceUntil ?? Math.min(silence, offlineAt);
 }
 
 function view(userId: string, facts: PresenceFacts, online: boolean): PresenceView {
@@ -179,11 +182,13 @@ export async function prepareActivity(
   const staysOnline = (r: PresenceRecord) =>
     r.state.value?.online === true &&
     isOnline(factsOf(r), { now: at, timeoutMs: timeout, active: true });
-  let record = options.read ??
-    (options.fresh ? await cache.fresh(userId) : await cache.get(userId));
-  // A transition is decided on what KV says now, never on a cached copy.
-  if (!staysOnline(record) && !options.fresh && !options.read) {
-    record = await cache.fresh(userId);
+  let record = options.read ?? (options.fresh ? null : await cache.get(userId));
+  // A transition is decided on what KV says now, never on a cached copy, and read with the
+  // account: one suspended since the caller looked (a keep-alive of a socket not closed yet,
+  // a heartbeat on a sign-in cached a moment ago) is not brought back online.
+  let account: Deno.KvEntryMaybe<User> | null = null;
+  if (record === null || (!options.read && !staysOnline(record))) {
+    ({ record, user: account } = await cache.freshWithUser(userId));
   }
   const writes = new Writes();
   if (staysOnline(record)) {
@@ -198,6 +203,9 @@ export async function prepareActivity(
       },
     };
   }
+  // A suspension landing after this read takes them offline again: its own `takeOffline`
+  // comes after it, and is checked against this transition's state.
+  if (account?.value && account.value.status !== "active") throw accountDisabled(account.value);
   const events: LiveEvent[] = [];
   if (record.state.value?.online) {
     // Recorded online but silent past the timeout (or a grace), and no sweep noticed yet: the
@@ -431,7 +439,14 @@ export async function socketsAlive(ctx: PresenceContext, sockets: SocketRef[]): 
   const ttlMs = (await timeoutMs(ctx)) * 2;
   await saveSockets(ctx.kv, { sockets, instance: ctx.instance, at: ctx.clock.now(), ttlMs });
   const users = [...new Set(sockets.map((socket) => socket.userId))];
-  await Promise.all(users.map((userId) => recordActivity(ctx, userId, { heartbeat: false })));
+  await Promise.all(users.map(async (userId) => {
+    try {
+      await recordActivity(ctx, userId, { heartbeat: false });
+    } catch (error) {
+      // Disabled since the socket opened: the account's event closes it on every instance.
+      if (!(error instanceof AppError && error.code === "ACCOUNT_DISABLED")) throw error;
+    }
+  }));
 }
 
 /**

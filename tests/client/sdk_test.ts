@@ -235,6 +235,39 @@ Deno.test("client - a refresh token reused within the grace window by a tab shar
   assert.notEqual(next.refresh_token, a.refresh_token);
 });
 
+Deno.test("client - a refresh answered after logout() does not bring the session back", async () => {
+  await using h = await startHarness();
+  await using server = serveHarness(h);
+  const storage = memoryStorage();
+  const signOuts: (DoormanError | null)[] = [];
+  let reached = false;
+  let release = () => {};
+  const held = new Promise<void>((resolve) => release = resolve);
+  const client = clientOf(server.url, {
+    storage,
+    onSignOut: (error) => signOuts.push(error),
+    fetch: async (url, init) => {
+      const res = await fetch(url, init);
+      if (url.endsWith("/auth/refresh")) {
+        reached = true;
+        await held; // the server rotated the token; its answer is slow to arrive
+      }
+      return res;
+    },
+  });
+  await signIn(client, h.sms, "+14155550120");
+  const refreshing = client.refresh().then(() => null, (error) => error);
+  await waitFor(() => reached);
+
+  await client.logout();
+  assert.equal(await storage.get(), null);
+  release();
+  const error = await refreshing;
+  assert.equal(await storage.get(), null, "signed out stays signed out");
+  assert.ok(error instanceof DoormanError && error.status === 401, `${error}`);
+  assert.deepEqual(signOuts, [null]);
+});
+
 Deno.test("client - the heartbeat loop waits the server's next_heartbeat_in, pauses while hidden and beats at once when shown", async () => {
   await using h = await startHarness({
     env: { HEARTBEAT_INTERVAL_SECONDS: "7", ADMIN_PHONES: ADMIN },
@@ -279,6 +312,40 @@ Deno.test("client - the heartbeat loop waits the server's next_heartbeat_in, pau
   page.show(true);
   assert.equal(time.pending.size, 0, "a stopped loop ignores the page");
   assert.equal(beats(), 3);
+});
+
+Deno.test("client - a heartbeat loop stopped mid-beat, then started while the page is hidden, beats once it is shown", async () => {
+  await using h = await startHarness({ env: { HEARTBEAT_INTERVAL_SECONDS: "7" } });
+  await using server = serveHarness(h);
+  const net = countingFetch();
+  const time = manualTimers();
+  const page = new FakeDocument();
+  const answered: Promise<unknown>[] = [];
+  const client = clientOf(server.url, {
+    timers: time.timers,
+    document: page,
+    fetch: (url, init) => {
+      const res = net.fetch(url, init);
+      if (url.endsWith("/heartbeat")) answered.push(res.then((r) => r.clone().text()));
+      return res;
+    },
+  });
+  await signIn(client, h.sms, "+14155550116");
+  const beats = () => net.count("POST /api/v1/presence/heartbeat");
+
+  client.startHeartbeat();
+  client.stopHeartbeat(); // while its first beat is on the wire
+  await Promise.all(answered);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(time.pending.size, 0, "the stopped loop schedules nothing");
+
+  page.show(false);
+  client.startHeartbeat(); // hidden: nothing yet
+  assert.equal(beats(), 1);
+  page.show(true);
+  await waitFor(() => time.pending.size === 1);
+  assert.equal(beats(), 2, "shown: a heartbeat at once");
+  client.stopHeartbeat();
 });
 
 Deno.test("client - heartbeat failures back off (at least Retry-After) instead of spinning; 403 stops the loop", async () => {
@@ -367,6 +434,37 @@ Deno.test("client - presence.subscribe gets another user's changes over one shar
   unsubscribeSecond();
   await sockets.allClosed();
   client.close();
+});
+
+Deno.test("client - presence: a user unsubscribed and subscribed again in one go (a row rendering again) is told their presence now", async () => {
+  await using h = await startHarness();
+  await using server = serveHarness(h);
+  const sockets = trackedSockets();
+  const client = clientOf(server.url, { WebSocket: sockets.WebSocket });
+  await signIn(client, h.sms, "+14155550117");
+  const friend = await h.signIn("+14155550118");
+  const other = await h.signIn("+14155550119");
+  // The rest of the list keeps the socket open throughout.
+  const list = presenceLog();
+  client.presence.subscribe([other.user.id], list.onChange);
+  const row = presenceLog();
+  const unsubscribeRow = client.presence.subscribe([friend.user.id], row.onChange);
+  await waitFor(() => list.seen.length === 1 && row.seen.length === 1);
+
+  unsubscribeRow();
+  const again = presenceLog();
+  client.presence.subscribe([friend.user.id], again.onChange);
+  await waitFor(() => again.seen.length === 1);
+  assert.deepEqual(again.seen[0], row.seen[0]);
+
+  const res = await h.post("/api/v1/auth/logout", {}, { token: friend.access_token });
+  assert.equal(res.status, 204);
+  await waitFor(() => again.seen.length === 2);
+  assert.deepEqual(again.statuses(), ["online", "offline"]);
+  assert.equal(row.seen.length, 1, "the ended subscription hears nothing more");
+  assert.equal(sockets.opened.length, 1);
+  client.close();
+  await sockets.allClosed();
 });
 
 Deno.test("client - presence re-authenticates with a refreshed token after 4001", async () => {

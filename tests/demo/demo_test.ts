@@ -116,6 +116,15 @@ Deno.test("demo - the link signs in once, within 10 minutes, and only its hash i
   await expired.body?.cancel();
 });
 
+Deno.test("demo - two browsers opening the link at once: one is signed in, the other refused", async () => {
+  await using h = await startHarness({ env: { APP_ENV: "development", DEMO: "true" } });
+  const token = await issueDemoLink(h.ctx);
+  const opened = await Promise.all([1, 2, 3].map(() => h.get(`/admin/demo?token=${token}`)));
+  assert.deepEqual(opened.map((res) => res.status).sort(), [303, 403, 403]);
+  assert.equal(opened.filter((res) => sessionCookieOf(res)).length, 1);
+  for (const res of opened) await res.body?.cancel();
+});
+
 Deno.test("demo - outside the demo the link route is 404, and DEMO is refused outside development", async () => {
   for (const env of [{ APP_ENV: "test" }, { APP_ENV: "production" }, { APP_ENV: "development" }]) {
     await using h = await startHarness({ env });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { sweepPresence } from "../../core/presence/presence.ts";
+import { socketsAlive, sweepPresence } from "../../core/presence/presence.ts";
 import { listEventsAfter } from "../../kv/events.ts";
 import { readOnlineCount, readPresence } from "../../kv/presence.ts";
 import {
@@ -139,6 +139,90 @@ Deno.test("grace - a socket that stays closed takes the user offline at the grac
     ["presence.offline", id, new Date(closedAt + 5_000).toISOString()],
   ]);
   assert.equal(await readOnlineCount(h.ctx.kv), 1, "only the observer");
+});
+
+Deno.test("grace - a grace longer than the timeout keeps the user online for all of it", async () => {
+  await using h = await startHarness({
+    env: {
+      PRESENCE_TIMEOUT_SECONDS: "20",
+      HEARTBEAT_INTERVAL_SECONDS: "10",
+      PRESENCE_OFFLINE_GRACE_SECONDS: "30",
+    },
+  });
+  await using server = serveHarness(h);
+  const observer = await h.signIn(OBSERVER);
+  const { session, id, ws, events } = await signInAndConnect(h, server.wsUrl, 60_000);
+  // Last recorded alive as it opened; it closes 9 s later, before its next keep-alive.
+  h.clock.advance(9_000);
+  const closedAt = h.clock.now();
+  await disconnect(h, ws, id);
+
+  // Past the timeout after the socket was last recorded, still within the grace.
+  h.clock.advance(25_000);
+  await settle();
+  assert.equal(await statusOf(h, id, observer.access_token), "online", "online all the grace");
+  await using _again = await connect(server.wsUrl, session.access_token);
+  assert.deepEqual(events.filter((e) => e.type.startsWith("presence.")), [], "no offline/online");
+
+  // Closed again and left closed: offline at the grace's end, dated then.
+  const closedAgainAt = h.clock.now();
+  await disconnect(h, _again, id);
+  h.clock.advance(29_999);
+  await settle();
+  assert.equal(await statusOf(h, id, observer.access_token), "online");
+  h.clock.advance(1);
+  await waitFor(() => events.some((e) => e.type === "presence.offline"));
+  assert.deepEqual(events.map((e) => [e.type, e.at]), [
+    ["presence.offline", new Date(closedAgainAt + 30_000).toISOString()],
+  ]);
+  assert.equal(closedAgainAt - closedAt, 25_000);
+});
+
+Deno.test("grace - an admin suspends a user in the grace: offline at once, nothing at its end", async () => {
+  await using h = await startHarness({ env: { ADMIN_PHONES: OBSERVER } });
+  await using server = serveHarness(h);
+  const admin = await h.signIn(OBSERVER);
+  const { id, ws, events } = await signInAndConnect(h, server.wsUrl, 60_000);
+  await disconnect(h, ws, id);
+  h.clock.advance(2_000);
+  const suspendedAt = new Date(h.clock.now()).toISOString();
+  const res = await h.app.request(`/api/v1/admin/users/${id}`, {
+    method: "PATCH",
+    headers: { "content-type": "application/json", authorization: `Bearer ${admin.access_token}` },
+    body: JSON.stringify({ status: "suspended" }),
+  });
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+  const presence = () => events.filter((e) => e.type.startsWith("presence.") && e.user_id === id);
+  assert.deepEqual(presence().map((e) => [e.type, e.at]), [["presence.offline", suspendedAt]]);
+  assert.equal(await statusOf(h, id, admin.access_token), "offline");
+  assert.equal(await readOnlineCount(h.ctx.kv), 1, "only the admin");
+  h.clock.advance(60_000);
+  await settle();
+  assert.equal(await sweepPresence(h.ctx), 0);
+  assert.deepEqual(presence().map((e) => [e.type, e.at]), [["presence.offline", suspendedAt]]);
+});
+
+Deno.test("grace - a keep-alive of a socket whose user was just suspended brings nobody online", async () => {
+  await using h = await startHarness({ env: { ADMIN_PHONES: OBSERVER } });
+  const admin = await h.signIn(OBSERVER);
+  const { user } = await h.signIn(PHONE);
+  const events = recordEvents(h);
+  const res = await h.app.request(`/api/v1/admin/users/${user.id}`, {
+    method: "PATCH",
+    headers: { "content-type": "application/json", authorization: `Bearer ${admin.access_token}` },
+    body: JSON.stringify({ status: "suspended" }),
+  });
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+  // A keep-alive tick lists its sockets, then records them: the suspension (on this instance
+  // or another, heard of a moment later) may land in between, before the socket is closed.
+  h.clock.advance(30_000);
+  await socketsAlive(h.ctx, [{ userId: user.id, socketId: "socket-open-elsewhere" }]);
+  const presence = events.filter((e) => e.type.startsWith("presence."));
+  assert.deepEqual(presence.map((e) => e.type), ["presence.offline"], "no presence.online");
+  assert.equal(await readOnlineCount(h.ctx.kv), 1, "only the admin");
+  assert.equal((await readPresence(h.ctx.kv, user.id)).state.value?.online, false);
 });
 
 Deno.test("grace - a user kept online by HTTP heartbeats is left alone when a socket closes", async () => {
