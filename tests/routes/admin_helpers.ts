@@ -115,3 +115,9 @@ export async function assertCsrfGuarded(
   const anonymous = await call(h, request.method, request.path, {}, request.body);
   await failsWith(anonymous, 401, "UNAUTHORIZED");
 }
+
+/** The islands a dashboard page renders, with their props (none when it has no islands). */
+export function islandsOf(html: string): { name: string; props: Record<string, unknown> }[] {
+  const json = html.match(/<script type="application\/json" id="__islands"[^>]*>(.*?)<\/script>/s);
+  return json ? JSON.parse(json[1]) : [];
+}

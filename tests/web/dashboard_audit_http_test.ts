@@ -1,13 +1,15 @@
 import assert from "node:assert/strict";
 import { TEST_SECRET } from "../helpers.ts";
-import { ADMIN, adminHarness, call, dashboardCookie, json } from "../routes/admin_helpers.ts";
+import {
+  ADMIN,
+  adminHarness,
+  call,
+  dashboardCookie,
+  islandsOf,
+  json,
+} from "../routes/admin_helpers.ts";
 
 /** The props of the page's islands, from its JSON block. */
-function islandsOf(html: string): { name: string; props: Record<string, unknown> }[] {
-  const block = html.match(/<script type="application\/json" id="__islands"[^>]*>(.*?)<\/script>/s);
-  return JSON.parse(block![1]);
-}
-
 async function pageOf(path: string, cookie: string, h: Parameters<typeof call>[0]) {
   const res = await h.app.request(path, { headers: { cookie } });
   assert.equal(res.status, 200, path);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { isSameOrigin } from "../../web/security.ts";
 import { startHarness } from "../helpers.ts";
-import { ADMIN_EMAIL as ADMIN, dashboardSignIn, form } from "../routes/admin_helpers.ts";
+import { ADMIN_EMAIL as ADMIN, dashboardSignIn, form, islandsOf } from "../routes/admin_helpers.ts";
 
 Deno.test("dashboard - pages need a session: /admin redirects to the sign-in page", async () => {
   await using h = await startHarness({ env: { ADMIN_EMAILS: ADMIN } });
@@ -15,11 +15,6 @@ Deno.test("dashboard - pages need a session: /admin redirects to the sign-in pag
 });
 
 /** The props of the page's islands, from its JSON block. */
-function islandsOf(html: string): { name: string; props: Record<string, unknown> }[] {
-  const json = html.match(/<script type="application\/json" id="__islands"[^>]*>(.*?)<\/script>/s);
-  return JSON.parse(json![1]);
-}
-
 Deno.test("dashboard - deliveries page: filters come from the query, anything else is left out", async () => {
   await using h = await startHarness({ env: { ADMIN_EMAILS: ADMIN } });
   const { cookie } = await dashboardSignIn(h);

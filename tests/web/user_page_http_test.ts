@@ -1,13 +1,8 @@
 import assert from "node:assert/strict";
 import type { Harness } from "../helpers.ts";
-import { ADMIN, adminHarness, dashboardCookie, form } from "../routes/admin_helpers.ts";
+import { ADMIN, adminHarness, dashboardCookie, form, islandsOf } from "../routes/admin_helpers.ts";
 
 /** The props of the page's islands, from its JSON block. */
-function islandsOf(html: string): { name: string; props: Record<string, unknown> }[] {
-  const json = html.match(/<script type="application\/json" id="__islands"[^>]*>(.*?)<\/script>/s);
-  return json ? JSON.parse(json[1]) : [];
-}
-
 async function open(h: Harness, path: string, cookie: string) {
   const res = await h.app.request(path, { headers: { cookie } });
   return { status: res.status, html: await res.text() };
