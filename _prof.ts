@@ -1,2 +1,0 @@
-Deno.addSignalListener("SIGINT", () => Deno.exit(0));
-await import("./bench/server.ts");
