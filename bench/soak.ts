@@ -32,7 +32,9 @@
 import { normalizePhone } from "../core/auth/recipients.ts";
 import {
   baseEnv,
+  callJson,
   familyOf,
+  type JsonAnswer,
   outputOf,
   phonesIn,
   startDoorman,
@@ -211,11 +213,7 @@ function record(endpoint: Endpoint, status: string, ms: number) {
   latencies.set(endpoint, list);
 }
 
-interface Answer {
-  status: number;
-  body: Record<string, unknown> | null;
-  text: string;
-}
+type Answer = JsonAnswer;
 
 /** One request from `ip`; answers outside `expected` are listed in the summary. */
 async function call(
@@ -223,41 +221,28 @@ async function call(
   init: { method: "GET" | "POST"; path: string; ip: string; body?: unknown; token?: string },
   expected: number[],
 ): Promise<Answer | null> {
-  const headers: Record<string, string> = { "x-forwarded-for": init.ip };
-  if (init.body !== undefined) headers["content-type"] = "application/json";
-  if (init.token) headers.authorization = `Bearer ${init.token}`;
   requests++;
   const started = performance.now();
-  let res: Response;
-  let text: string;
+  let answer;
   try {
-    res = await fetch(`${base}${init.path}`, {
-      method: init.method,
-      headers,
-      body: init.body === undefined ? undefined : JSON.stringify(init.body),
-      signal: AbortSignal.timeout(15_000),
+    answer = await callJson(`${base}${init.path}`, {
+      ...init,
+      headers: { "x-forwarded-for": init.ip },
     });
-    text = await res.text();
   } catch (error) {
     if (transportErrors.length < 50) transportErrors.push(`${endpoint}: ${error}`);
     record(endpoint, "no answer", performance.now() - started);
     return null;
   }
-  let body: Record<string, unknown> | null = null;
-  try {
-    body = text ? JSON.parse(text) : null;
-  } catch {
-    // Not JSON; kept as text.
+  const { status, code, text } = answer;
+  record(endpoint, `${status}${code ? ` ${code}` : ""}`, performance.now() - started);
+  if (status >= 500 && serverErrors.length < 50) {
+    serverErrors.push(`${endpoint} → ${status} ${text.slice(0, 300)}`);
   }
-  const code = (body?.error as { code?: string } | undefined)?.code;
-  record(endpoint, `${res.status}${code ? ` ${code}` : ""}`, performance.now() - started);
-  if (res.status >= 500 && serverErrors.length < 50) {
-    serverErrors.push(`${endpoint} → ${res.status} ${text.slice(0, 300)}`);
+  if (!expected.includes(status) && unexpected.length < 50) {
+    unexpected.push(`${endpoint} → ${status} ${text.slice(0, 300)}`);
   }
-  if (!expected.includes(res.status) && unexpected.length < 50) {
-    unexpected.push(`${endpoint} → ${res.status} ${text.slice(0, 300)}`);
-  }
-  return { status: res.status, body, text };
+  return answer;
 }
 
 const wrongFor = (code: string) => code === "000000" ? "111111" : "000000";

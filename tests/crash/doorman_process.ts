@@ -241,3 +241,46 @@ export function familyOf(accessToken: string): string {
   const payload = accessToken.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
   return JSON.parse(atob(payload.padEnd(Math.ceil(payload.length / 4) * 4, "="))).sid;
 }
+
+/** An answer of a child Doorman: status, the body parsed when it is JSON, and as text. */
+export interface JsonAnswer {
+  status: number;
+  body: Record<string, unknown> | null;
+  text: string;
+  headers: Headers;
+  /** The error code of an error answer (`RATE_LIMITED`, …), if any. */
+  code: string | undefined;
+}
+
+/**
+ * One JSON request to a child Doorman (a Bearer `token`, extra `headers`), within 15 s.
+ * Throws only when no answer came (connection refused or cut, timeout).
+ */
+export async function callJson(
+  url: string,
+  init: {
+    method: "GET" | "POST";
+    body?: unknown;
+    token?: string;
+    headers?: Record<string, string>;
+  },
+): Promise<JsonAnswer> {
+  const headers: Record<string, string> = { ...init.headers };
+  if (init.body !== undefined) headers["content-type"] = "application/json";
+  if (init.token) headers.authorization = `Bearer ${init.token}`;
+  const res = await fetch(url, {
+    method: init.method,
+    headers,
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    signal: AbortSignal.timeout(15_000),
+  });
+  const text = await res.text();
+  let body: Record<string, unknown> | null = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    // Not JSON; kept as text.
+  }
+  const code = (body?.error as { code?: string } | undefined)?.code;
+  return { status: res.status, body, text, headers: res.headers, code };
+}

@@ -5,9 +5,11 @@ import { contactUpdate, type FakeMessage, startFakeTelegram } from "../fakes/tel
 import { startWebhookReceiver } from "../fakes/webhook_receiver.ts";
 import { kvGuardLines } from "../kv_guard.ts";
 import {
+  callJson,
   doormanEnv,
   type DoormanProcess,
   familyOf,
+  type JsonAnswer,
   outputOf,
   phonesIn,
   startDoorman,
@@ -57,11 +59,7 @@ interface Session {
   refreshUnanswered: boolean;
 }
 
-interface Answer {
-  status: number;
-  body: Record<string, unknown> | null;
-  text: string;
-}
+type Answer = JsonAnswer;
 
 type Endpoint = "request" | "verify" | "wrong code" | "refresh" | "heartbeat" | "me";
 
@@ -143,36 +141,20 @@ Deno.test("crash - kill -9 under mixed load: after a restart every 2xx holds, du
       init: { method: "GET" | "POST"; path: string; body?: unknown; token?: string },
     ): Promise<Answer | null> => {
       if (killedAt !== null) return null;
-      const headers: Record<string, string> = {};
-      if (init.body !== undefined) headers["content-type"] = "application/json";
-      if (init.token) headers.authorization = `Bearer ${init.token}`;
       requests++;
-      let res: Response;
-      let text: string;
+      let answer;
       try {
-        res = await fetch(`${a.url}${init.path}`, {
-          method: init.method,
-          headers,
-          body: init.body === undefined ? undefined : JSON.stringify(init.body),
-          signal: AbortSignal.timeout(15_000),
-        });
-        text = await res.text();
+        answer = await callJson(`${a.url}${init.path}`, init);
       } catch (error) {
         if (killedAt === null) lostBeforeKill.push(`${endpoint}: ${error}`);
         else unanswered.set(endpoint, (unanswered.get(endpoint) ?? 0) + 1);
         return null;
       }
-      let body: Record<string, unknown> | null = null;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        // Not JSON; kept as text.
-      }
-      const code = (body?.error as { code?: string } | undefined)?.code;
-      const key = `${endpoint.padEnd(10)} ${res.status}${code ? ` ${code}` : ""}`;
+      const { status, code, text } = answer;
+      const key = `${endpoint.padEnd(10)} ${status}${code ? ` ${code}` : ""}`;
       tally.set(key, (tally.get(key) ?? 0) + 1);
-      if (res.status >= 500) serverErrors.push(`${endpoint} → ${res.status} ${text}`);
-      return { status: res.status, body, text };
+      if (status >= 500) serverErrors.push(`${endpoint} → ${status} ${text}`);
+      return answer;
     };
 
     const smsPhones = phonesIn("+1415555", normalizePhone);

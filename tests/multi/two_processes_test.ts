@@ -2,9 +2,11 @@ import assert from "node:assert/strict";
 import { normalizePhone } from "../../core/auth/recipients.ts";
 import { startWebhookReceiver } from "../fakes/webhook_receiver.ts";
 import {
+  callJson,
   doormanEnv,
   type DoormanProcess,
   familyOf,
+  type JsonAnswer,
   outputOf,
   phonesIn,
   startDoorman,
@@ -35,12 +37,7 @@ function* validPhones(): Generator<string> {
   for (const range of ["+1415555", "+1646555"]) yield* phonesIn(range, normalizePhone);
 }
 
-interface Answer {
-  status: number;
-  body: Record<string, unknown> | null;
-  text: string;
-  retryAfter: string | null;
-}
+type Answer = JsonAnswer;
 
 type Endpoint = "request" | "verify" | "refresh" | "heartbeat" | "me";
 
@@ -86,46 +83,26 @@ Deno.test("instances - two processes on one KV file answer no 5xx under mixed lo
       server: DoormanProcess,
       init: { method: "GET" | "POST"; path: string; body?: unknown; token?: string },
     ): Promise<Answer | null> => {
-      const headers: Record<string, string> = {};
-      if (init.body !== undefined) headers["content-type"] = "application/json";
-      if (init.token) headers.authorization = `Bearer ${init.token}`;
       requests++;
-      let res: Response;
-      let text: string;
+      let answer;
       try {
-        res = await fetch(`${server.url}${init.path}`, {
-          method: init.method,
-          headers,
-          body: init.body === undefined ? undefined : JSON.stringify(init.body),
-          signal: AbortSignal.timeout(15_000),
-        });
-        text = await res.text();
+        answer = await callJson(`${server.url}${init.path}`, init);
       } catch (error) {
         transportErrors.push(`${endpoint} on ${server.name}: ${error}`);
         return null;
       }
-      let body: Record<string, unknown> | null = null;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        // Not JSON; kept as text.
-      }
-      const code = (body?.error as { code?: string } | undefined)?.code;
-      const key = `${endpoint.padEnd(9)} ${res.status}${code ? ` ${code}` : ""}`;
+      const { status, code, text } = answer;
+      const key = `${endpoint.padEnd(9)} ${status}${code ? ` ${code}` : ""}`;
       tally.set(key, (tally.get(key) ?? 0) + 1);
-      const answer = { status: res.status, body, text, retryAfter: res.headers.get("retry-after") };
-      if (res.status >= 500) {
-        serverErrors.push(`${endpoint} on ${server.name} → ${res.status} ${text}`);
-      }
-      if (res.status === 429) {
+      if (status >= 500) serverErrors.push(`${endpoint} on ${server.name} → ${status} ${text}`);
+      if (status === 429) {
         tooMany++;
         if (tooManyFirst.length < 3) tooManyFirst.push(`${endpoint} on ${server.name} → ${text}`);
         // Each request is verified once, so no code can run out of attempts: load may only
         // answer "busy, try again".
-        if (code !== "RATE_LIMITED" || !answer.retryAfter) {
-          badTooMany.push(
-            `${endpoint} on ${server.name} → 429 retry-after=${answer.retryAfter} ${text}`,
-          );
+        const retryAfter = answer.headers.get("retry-after");
+        if (code !== "RATE_LIMITED" || !retryAfter) {
+          badTooMany.push(`${endpoint} on ${server.name} → 429 retry-after=${retryAfter} ${text}`);
         }
       }
       return answer;

@@ -107,6 +107,17 @@ Deno.test("event webhooks - a fresh event goes out unclaimed, in one commit afte
   assert.equal(h.ctx.commits.stats.commits - retried, 2, "a claim, then the delivery");
 });
 
+Deno.test("event webhooks - one event after another go over one kept-alive connection", async () => {
+  await using t = await withReceiver({ EVENT_WEBHOOK_TYPES: "otp.sent" });
+  const { h, receiver } = t;
+  for (const phone of ["+14155550100", "+14155550101", "+14155550102"]) {
+    await h.requestCode(phone);
+    await settle(h);
+  }
+  assert.equal(receiver.handled.length, 3);
+  assert.equal(new Set(receiver.deliveries.map((d) => d.port)).size, 1, "one connection");
+});
+
 Deno.test("event webhooks - the receiver refuses a changed body, an old timestamp and another secret", async () => {
   await using receiver = await startEventReceiver(SECRET);
   const body = JSON.stringify({ id: "01JX", type: "otp.verified", at: "…", data: {} });

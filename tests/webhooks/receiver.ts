@@ -19,6 +19,8 @@ export interface Delivery {
   status: number;
   /** Its clock when the POST came (ms). */
   at: number;
+  /** The sender's port: the same port again means the same (kept-alive) connection. */
+  port: number;
 }
 
 /** A running receiver. */
@@ -63,34 +65,38 @@ export async function startEventReceiver(
     close: () => server.shutdown(),
     [Symbol.asyncDispose]: () => receiver.close(),
   };
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
-    const body = await req.text();
-    // The README example, line for line (with this receiver's clock).
-    const signature = req.headers.get("x-doorman-signature") ?? "";
-    const [, t, v1] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(signature) ?? [];
-    const mac = Uint8Array.from(v1?.match(/../g) ?? [], (h) => parseInt(h, 16));
-    const fresh = Math.abs(now() / 1000 - Number(t)) < TOLERANCE_S;
-    const verified = !(!t || !fresh ||
-      !await crypto.subtle.verify("HMAC", key, mac, encoder.encode(`${t}.${body}`)));
-    const event = JSON.parse(body);
-    const status = !verified ? 401 : receiver.script.shift() ?? receiver.status;
-    receiver.deliveries.push({
-      id: event.id,
-      type: event.type,
-      body: event,
-      header: req.headers.get("x-doorman-event-id"),
-      contentType: req.headers.get("content-type"),
-      verified,
-      status,
-      at: now(),
-    });
-    if (status < 300 && !seen.has(event.id)) {
-      seen.add(event.id);
-      receiver.handled.push(event.id);
-    }
-    await receiver.hold;
-    return new Response(null, { status });
-  });
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    async (req, info) => {
+      const body = await req.text();
+      // The README example, line for line (with this receiver's clock).
+      const signature = req.headers.get("x-doorman-signature") ?? "";
+      const [, t, v1] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(signature) ?? [];
+      const mac = Uint8Array.from(v1?.match(/../g) ?? [], (h) => parseInt(h, 16));
+      const fresh = Math.abs(now() / 1000 - Number(t)) < TOLERANCE_S;
+      const verified = !(!t || !fresh ||
+        !await crypto.subtle.verify("HMAC", key, mac, encoder.encode(`${t}.${body}`)));
+      const event = JSON.parse(body);
+      const status = !verified ? 401 : receiver.script.shift() ?? receiver.status;
+      receiver.deliveries.push({
+        id: event.id,
+        type: event.type,
+        body: event,
+        header: req.headers.get("x-doorman-event-id"),
+        contentType: req.headers.get("content-type"),
+        verified,
+        status,
+        at: now(),
+        port: info.remoteAddr.port,
+      });
+      if (status < 300 && !seen.has(event.id)) {
+        seen.add(event.id);
+        receiver.handled.push(event.id);
+      }
+      await receiver.hold;
+      return new Response(null, { status });
+    },
+  );
   receiver.url = `http://127.0.0.1:${server.addr.port}/doorman/events`;
   return receiver;
 }
