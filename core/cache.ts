@@ -103,42 +103,50 @@ export class TtlCache<V> {
     return loading;
   }
 
-  /** Values of many keys: cached ones as they are, the rest from one `loadMany` call. */
+  /**
+   * Values of many keys, in their order: cached ones as they are, the rest from one `loadMany`
+   * call (`absent` for a key it does not return).
+   */
   async many(
     keys: string[],
     loadMany: (missing: string[]) => Promise<Map<string, V>>,
     absent: V,
-  ): Promise<Map<string, V>> {
-    const out = new Map<string, V>();
+  ): Promise<V[]> {
+    const out = new Array<V>(keys.length);
     const missing: string[] = [];
     // Both clocks once for the whole batch: a hundred keys need not ask a hundred times.
     const real = performance.now();
     const clock = this.#now();
     // Keys another call is loading already are waited for, not read again: when a batch of
     // entries ages out together, every concurrent caller would otherwise read it too.
-    const pending: [string, Promise<V>][] = [];
-    for (const key of keys) {
-      const entry = this.#entries.get(key);
-      if (entry && this.#freshAt(entry, real, clock)) out.set(key, entry.value);
+    const pending: [number, Promise<V>][] = [];
+    const missingAt: number[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const entry = this.#entries.get(keys[i]);
+      if (entry && this.#freshAt(entry, real, clock)) out[i] = entry.value;
       else {
-        const loading = this.#loading.get(key);
-        if (loading) pending.push([key, loading]);
-        else missing.push(key);
+        const loading = this.#loading.get(keys[i]);
+        if (loading) pending.push([i, loading]);
+        else {
+          missing.push(keys[i]);
+          missingAt.push(i);
+        }
       }
     }
     if (missing.length > 0) {
       const started = ++this.#epoch;
       const batch = loadMany(missing);
-      for (const key of missing) {
+      for (let m = 0; m < missing.length; m++) {
+        const key = missing[m];
         pending.push([
-          key,
+          missingAt[m],
           this.#load(key, started, batch.then((loaded) => loaded.get(key) ?? absent)),
         ]);
       }
     }
     if (pending.length === 0) return out;
     const values = await Promise.all(pending.map(([, loading]) => loading));
-    for (let i = 0; i < pending.length; i++) out.set(pending[i][0], values[i]);
+    for (let i = 0; i < pending.length; i++) out[pending[i][0]] = values[i];
     return out;
   }
 

@@ -31,6 +31,8 @@ export interface PresenceRecord {
   dueMinute: number | null;
   /** `seen` as an ISO string, worked out once per record by whoever needs it first. */
   seenIso?: string | null;
+  /** The record's entry in a presence answer, as JSON text, online and offline: the same. */
+  json?: { online?: string; offline?: string };
 }
 
 /** One activity to record: `heartbeat` also raises the HTTP heartbeat time. */

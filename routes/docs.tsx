@@ -14,9 +14,9 @@ const SPEC_URL = "/api/v1/openapi.json";
  */
 export const docsRoutes = new Hono<AppEnv>()
   .get("/", pageSecurity, async (c) => {
-    const { version } = await referenceAssets(c.var.assets.staticDir);
+    const { version } = await referenceAssets(c.get("assets").staticDir);
     const asset = (name: string) => `/docs/assets/${version}/${name}`;
-    const nonce = c.var.nonce;
+    const nonce = c.get("nonce");
     return renderPage(
       c,
       <>
@@ -57,7 +57,7 @@ export const docsRoutes = new Hono<AppEnv>()
     );
   })
   .get("/assets/:version/:file", async (c) => {
-    const { version, files } = await referenceAssets(c.var.assets.staticDir);
+    const { version, files } = await referenceAssets(c.get("assets").staticDir);
     const file = files.get(c.req.param("file"));
     if (!file) throw new AppError("NOT_FOUND", "No such file.");
     c.header("Content-Type", file.contentType);

@@ -9,6 +9,6 @@ export const livenessRoutes = new Hono<AppEnv>()
 /** `GET /api/v1/health`: readiness with KV and channel health. */
 export const healthRoutes = new Hono<AppEnv>()
   .get("/", async (c) => {
-    const ready = await readiness(c.var.ctx);
+    const ready = await readiness(c.get("ctx"));
     return c.json(ready, ready.kv === "ok" ? 200 : 503);
   });

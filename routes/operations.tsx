@@ -8,8 +8,8 @@ import { openApiDocument } from "./openapi.ts";
 /** `/metrics`, `/api/v1/openapi.json` and the API reference at `/docs`. */
 export const operationsRoutes = new Hono<AppEnv>()
   .get("/metrics", metricsAccess, async (c) => {
-    const text = await metricsText(c.var.ctx);
+    const text = await metricsText(c.get("ctx"));
     return c.text(text, 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
   })
-  .get("/api/v1/openapi.json", (c) => c.json(openApiDocument(c.var.ctx.config.publicUrl)))
+  .get("/api/v1/openapi.json", (c) => c.json(openApiDocument(c.get("ctx").config.publicUrl)))
   .route("/docs", docsRoutes);

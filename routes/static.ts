@@ -32,7 +32,7 @@ export const staticRoutes = new Hono<AppEnv>()
     ) {
       throw noSuchFile();
     }
-    const { staticDir, buildDir } = c.var.assets;
+    const { staticDir, buildDir } = c.get("assets");
     const file = path.startsWith("build/")
       ? `${buildDir}/${path.slice("build/".length)}`
       : `${staticDir}/${path}`;

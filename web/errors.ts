@@ -23,14 +23,14 @@ export function toAppError(error: unknown): AppError {
 export function answerError(error: Error, c: Context<AppEnv>): Response {
   const appError = toAppError(error);
   if (appError.code === "INTERNAL") {
-    c.var.ctx.log.error("unhandled error", {
-      request_id: c.var.requestId,
+    c.get("ctx").log.error("unhandled error", {
+      request_id: c.get("requestId"),
       error: `${error.name}: ${error.message}`,
       stack: error.stack,
     });
   } else if (!(error instanceof AppError)) {
-    c.var.ctx.log.warn("gave up on a contended write", {
-      request_id: c.var.requestId,
+    c.get("ctx").log.warn("gave up on a contended write", {
+      request_id: c.get("requestId"),
       error: error.message,
     });
   }

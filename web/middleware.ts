@@ -19,7 +19,7 @@ const factory = createFactory<AppEnv>();
 /** Gives each request an id, counts it for `/metrics` and logs one line when it is answered. */
 export const requestLog = factory.createMiddleware(async (c, next) => {
   await requestId({ limitLength: 64 })(c, async () => {
-    const ctx = c.var.ctx;
+    const ctx = c.get("ctx");
     const started = performance.now();
     await next();
     ctx.metrics.inc("doorman_http_requests_total", "HTTP requests answered by this instance.", {
@@ -28,7 +28,7 @@ export const requestLog = factory.createMiddleware(async (c, next) => {
     });
     // The path only: query strings may carry things that do not belong in logs.
     ctx.log.info("request", {
-      request_id: c.var.requestId,
+      request_id: c.get("requestId"),
       method: c.req.method,
       path: c.req.path.slice(0, 200),
       status: c.res.status,
@@ -69,7 +69,7 @@ export function apiCors(origins: string[]) {
 /** Works out the client IP once per request. */
 export const clientIp = factory.createMiddleware(async (c, next) => {
   let ip = c.env?.remoteAddr?.hostname ?? "unknown";
-  if (c.var.ctx.config.trustProxy) {
+  if (c.get("ctx").config.trustProxy) {
     // The last hop is the one our own proxy appended; earlier ones are the client's word.
     const forwarded = c.req.header("x-forwarded-for")?.split(",").map((s) => s.trim())
       .filter((s) => s.length > 0 && s.length <= 64);
@@ -151,6 +151,19 @@ export function query<T extends z.ZodType>(schema: T) {
   });
 }
 
+/**
+ * The query string validated against `schema`, in a handler (as `query(schema)` would give
+ * it): a parameter given once is a string, one repeated is an array.
+ */
+export function validQuery<T extends z.ZodType>(c: Context<AppEnv>, schema: T): z.infer<T> {
+  const value = Object.fromEntries(
+    Object.entries(c.req.queries()).map(([k, v]) => v.length === 1 ? [k, v[0]] : [k, v]),
+  );
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw validationFailed(parsed.error);
+  return parsed.data;
+}
+
 /** 400 `VALIDATION_FAILED` listing each problem as `{ path, message }`. */
 export function validationFailed(
   error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] },
@@ -166,7 +179,7 @@ export function validationFailed(
 
 /** Requires a valid access token of an active user; sets `caller`. */
 export const requireUser = factory.createMiddleware(async (c, next) => {
-  c.set("caller", await authenticate(c.var.ctx, c.req.header("authorization")));
+  c.set("caller", await authenticate(c.get("ctx"), c.req.header("authorization")));
   await next();
 });
 
@@ -176,7 +189,7 @@ export const requireUser = factory.createMiddleware(async (c, next) => {
  * the request to come from our own pages when it changes anything.
  */
 export const requireAdmin = factory.createMiddleware(async (c, next) => {
-  const ctx = c.var.ctx;
+  const ctx = c.get("ctx");
   const authorization = c.req.header("authorization");
   const cookie = sessionCookie(c.req.header("cookie"));
   let caller;

@@ -13,9 +13,9 @@ export function renderPage(
   page: VNode,
   options: { shell: Shell; status?: number },
 ): Response {
-  const assets = c.var.assets;
+  const assets = c.get("assets");
   const html = renderDocument(page, {
-    nonce: c.var.nonce,
+    nonce: c.get("nonce"),
     bundleUrl: assets.bundleUrl,
     shell: (body, scripts) => options.shell({ body, scripts, assets }),
   });

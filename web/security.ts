@@ -22,7 +22,7 @@ export function isSameOrigin(headers: Headers, ownOrigins: string[]): boolean {
 /** 403 for a state-changing request from another site (CSRF). */
 export const csrfGuard = factory.createMiddleware(async (c, next) => {
   if (UNSAFE.has(c.req.method)) {
-    const own = [new URL(c.req.url).origin, new URL(c.var.ctx.config.publicUrl).origin];
+    const own = [new URL(c.req.url).origin, new URL(c.get("ctx").config.publicUrl).origin];
     if (!isSameOrigin(c.req.raw.headers, own)) {
       throw new AppError("FORBIDDEN", "Cross-site request refused.");
     }
@@ -64,7 +64,7 @@ export const pageSecurity = factory.createMiddleware(async (c, next) => {
  * (404), since it tells how busy the service is.
  */
 export const metricsAccess = factory.createMiddleware(async (c, next) => {
-  const { metricsToken, appEnv } = c.var.ctx.config;
+  const { metricsToken, appEnv } = c.get("ctx").config;
   if (metricsToken) {
     const given = c.req.header("authorization")?.match(/^Bearer\s+(\S+)\s*$/i)?.[1] ?? "";
     if (!sameSecret(given, metricsToken)) {

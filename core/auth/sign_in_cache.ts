@@ -44,12 +44,9 @@ export class SignInCache {
     return this.#users.through(id, () => getUser(this.#kv, id));
   }
 
-  /** Many users by id (unknown ids are absent), missing ones read in one batch. */
-  async users(ids: string[]): Promise<Map<string, User>> {
-    const all = await this.#users.many(ids, (missing) => getUsers(this.#kv, missing), null);
-    const out = new Map<string, User>();
-    for (const [id, user] of all) if (user) out.set(id, user);
-    return out;
+  /** Many users by id, in their order (null for an unknown id), missing ones read in one batch. */
+  users(ids: string[]): Promise<(User | null)[]> {
+    return this.#users.many(ids, (missing) => getUsers(this.#kv, missing), null);
   }
 
   /** Remembers a sign-in this instance just opened. */

@@ -50,8 +50,8 @@ export class PresenceCache {
     return { record: presence, user };
   }
 
-  /** Many users' records, missing ones read in batches. */
-  many(userIds: string[]): Promise<Map<string, PresenceRecord>> {
+  /** Many users' records, in their order (empty for an unknown user), missing ones read in batches. */
+  many(userIds: string[]): Promise<PresenceRecord[]> {
     return this.#records.many(userIds, (missing) => readPresenceMany(this.#kv, missing), EMPTY);
   }
 

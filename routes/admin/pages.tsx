@@ -67,7 +67,7 @@ const SETTING_TEXT: Record<keyof typeof SETTING_RANGES, [string, string, string?
 };
 
 function isSecure(c: Context<AppEnv>): boolean {
-  return c.var.ctx.config.publicUrl.startsWith("https://") ||
+  return c.get("ctx").config.publicUrl.startsWith("https://") ||
     new URL(c.req.url).protocol === "https:";
 }
 
@@ -89,7 +89,7 @@ async function admin(c: Context<AppEnv>): Promise<Caller | Response> {
     return c.redirect(`/admin/login?next=${encodeURIComponent(pathname + search)}`, 303);
   }
   try {
-    const caller = await authenticateWebSession(c.var.ctx, token);
+    const caller = await authenticateWebSession(c.get("ctx"), token);
     if (caller.user.role !== "admin") {
       return page(c, <NotAdminPage />, { title: "Admins only", status: 403 });
     }
@@ -153,10 +153,10 @@ export const adminPages = new Hono<AppEnv>()
   .get("/login", (c) => page(c, <LoginPage />, { title: "Sign in" }))
   // The one-time link `deno task demo` prints (the token in the query: paths are logged).
   .get("/demo", async (c) => {
-    const ctx = c.var.ctx;
+    const ctx = c.get("ctx");
     if (!demoLinksEnabled(ctx.config)) return c.notFound();
     const sessionToken = await redeemDemoLink(ctx, c.req.query("token") ?? "", {
-      ip: c.var.ip,
+      ip: c.get("ip"),
       userAgent: c.req.header("user-agent") ?? null,
     });
     if (!sessionToken) {
@@ -183,10 +183,10 @@ export const adminPages = new Hono<AppEnv>()
       );
     }
     try {
-      const sent = await requestCode(c.var.ctx, {
+      const sent = await requestCode(c.get("ctx"), {
         recipient,
         channel: recipient.kind === "email" ? "email" : "auto",
-        ip: c.var.ip,
+        ip: c.get("ip"),
       });
       return page(
         c,
@@ -202,7 +202,7 @@ export const adminPages = new Hono<AppEnv>()
     }
   })
   .post("/login/verify", limitBody, async (c) => {
-    const ctx = c.var.ctx;
+    const ctx = c.get("ctx");
     const form = await formOf(c);
     const requestId = String(form.request_id ?? "").slice(0, 64);
     const sentTo = String(form.sent_to ?? "").slice(0, 254);
@@ -219,7 +219,7 @@ export const adminPages = new Hono<AppEnv>()
       const signIn = await signInToDashboard(ctx, {
         requestId,
         code,
-        ip: c.var.ip,
+        ip: c.get("ip"),
         userAgent: c.req.header("user-agent") ?? null,
       });
       if (!signIn.admin) return page(c, <NotAdminPage />, { title: "Admins only", status: 403 });
@@ -238,7 +238,7 @@ export const adminPages = new Hono<AppEnv>()
   })
   .post("/logout", async (c) => {
     const token = sessionCookie(c.req.header("cookie"));
-    if (token) await closeWebSession(c.var.ctx, token);
+    if (token) await closeWebSession(c.get("ctx"), token);
     setSessionCookie(c, null);
     return c.redirect("/admin/login", 303);
   })
@@ -249,8 +249,8 @@ export const adminPages = new Hono<AppEnv>()
     const asked = c.req.query("range") ?? "";
     const range: StatsRange = Object.hasOwn(STATS_RANGES, asked) ? asked as StatsRange : "1h";
     const [stats, events] = await Promise.all([
-      readAdminStats(c.var.ctx, range),
-      recentEvents(c.var.ctx, RECENT_EVENTS),
+      readAdminStats(c.get("ctx"), range),
+      recentEvents(c.get("ctx"), RECENT_EVENTS),
     ]);
     return page(
       c,
@@ -265,12 +265,12 @@ export const adminPages = new Hono<AppEnv>()
     if (caller instanceof Response) return caller;
     const filters = userFiltersOf(c.req.query());
     const first = { status: filters.status ?? "all", q: filters.q, limit: USERS_PAGE } as const;
-    const initial = await listAdminUsers(c.var.ctx, { ...first, cursor: filters.cursor })
+    const initial = await listAdminUsers(c.get("ctx"), { ...first, cursor: filters.cursor })
       .catch((error) => {
         // A stale or foreign cursor: start from the newest instead of failing the page.
         if (!clientError(error)) throw error;
         delete filters.cursor;
-        return listAdminUsers(c.var.ctx, first);
+        return listAdminUsers(c.get("ctx"), first);
       });
     return page(
       c,
@@ -289,7 +289,7 @@ export const adminPages = new Hono<AppEnv>()
     if (caller instanceof Response) return caller;
     const id = c.req.param("id");
     const detail = /^[A-Za-z0-9_-]{1,64}$/.test(id)
-      ? await readAdminUser(c.var.ctx, id).catch((error) => {
+      ? await readAdminUser(c.get("ctx"), id).catch((error) => {
         if (clientError(error)?.code === "NOT_FOUND") return null;
         throw error;
       })
@@ -331,14 +331,14 @@ export const adminPages = new Hono<AppEnv>()
     if (caller instanceof Response) return caller;
     const filters = deliveryFiltersOf(c.req.query());
     const first = { limit: 50, channel: filters.channel, status: filters.status };
-    const initial = await listAdminDeliveries(c.var.ctx, { ...first, cursor: filters.cursor })
+    const initial = await listAdminDeliveries(c.get("ctx"), { ...first, cursor: filters.cursor })
       .catch((error) => {
         // A stale or foreign cursor: start from the newest instead of failing the page.
         if (!clientError(error)) throw error;
         delete filters.cursor;
-        return listAdminDeliveries(c.var.ctx, first);
+        return listAdminDeliveries(c.get("ctx"), first);
       });
-    const webhooks = await readWebhookStatus(c.var.ctx);
+    const webhooks = await readWebhookStatus(c.get("ctx"));
     return page(
       c,
       <Layout path="/admin/deliveries" admin={nameOf(caller)} title="Deliveries">
@@ -355,7 +355,7 @@ export const adminPages = new Hono<AppEnv>()
   .get("/fraud", async (c) => {
     const caller = await admin(c);
     if (caller instanceof Response) return caller;
-    const ctx = c.var.ctx;
+    const ctx = c.get("ctx");
     const initial = await readFraud(ctx);
     const protection = ctx.config.smsProtection;
     const rules = {
@@ -382,7 +382,7 @@ export const adminPages = new Hono<AppEnv>()
     // "Load older" continues below an event id; one more than shown says whether there are more.
     const asked = c.req.query("before");
     const before = asked && /^[0-9A-Z]{26}$/.test(asked) ? asked : undefined;
-    const read = await recentEvents(c.var.ctx, 101, before);
+    const read = await recentEvents(c.get("ctx"), 101, before);
     const initial = read.slice(0, 100);
     const props = { initial, before, older: read.length > 100 };
     return page(
@@ -398,11 +398,11 @@ export const adminPages = new Hono<AppEnv>()
     if (caller instanceof Response) return caller;
     const asked = c.req.query("cursor");
     let cursor = asked && /^[A-Za-z0-9_=-]{1,1024}$/.test(asked) ? asked : undefined;
-    const initial = await listAdminAudit(c.var.ctx, { limit: 50, cursor }).catch((error) => {
+    const initial = await listAdminAudit(c.get("ctx"), { limit: 50, cursor }).catch((error) => {
       // A stale or foreign cursor: start from the newest instead of failing the page.
       if (!clientError(error)) throw error;
       cursor = undefined;
-      return listAdminAudit(c.var.ctx, { limit: 50 });
+      return listAdminAudit(c.get("ctx"), { limit: 50 });
     });
     return page(
       c,
@@ -416,7 +416,7 @@ export const adminPages = new Hono<AppEnv>()
     const caller = await admin(c);
     if (caller instanceof Response) return caller;
     // Read from KV now, not through the one-second cache: a reload right after a change shows it.
-    const config = await readAdminConfig(c.var.ctx);
+    const config = await readAdminConfig(c.get("ctx"));
     const names = Object.keys(SETTING_RANGES) as (keyof typeof SETTING_RANGES)[];
     const specs: SettingSpec[] = names.map((name) => {
       const [label, help, unit] = SETTING_TEXT[name];

@@ -34,7 +34,7 @@ export const telegramRoutes = new Hono<AppEnv>()
     // Updates can carry long messages: more room than the API's 16 KiB, still bounded.
     ...jsonBody(updateSchema, { maxBytes: 256 * 1024 }),
     (c) => {
-      c.var.ctx.telegram!.process(c.req.valid("json") as unknown as Update);
+      c.get("ctx").telegram!.process(c.req.valid("json") as unknown as Update);
       return c.json({ ok: true }, 200);
     },
   );

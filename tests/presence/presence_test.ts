@@ -206,3 +206,27 @@ Deno.test("presence - the sweep reads only users whose silence ran out, not ever
   assert.equal(stats.status, 200);
   await stats.body?.cancel();
 });
+
+Deno.test("presence - a bulk answer follows each change of a user already in it", async () => {
+  await using h = await startHarness();
+  const session = await h.signIn(PHONE);
+  const other = await h.signIn("+14155550111");
+  const ask = async () =>
+    (await (await h.get(
+      `/api/v1/presence?user_ids=${session.user.id},${other.user.id},usr_nobody`,
+      { token: other.access_token },
+    )).json()).users;
+  const entry = (status: string, at: string) => ({
+    user_id: session.user.id,
+    status,
+    last_seen: `2026-11-21T${at}.000Z`,
+  });
+  assert.deepEqual((await ask())[0], entry("online", "10:00:00"));
+  h.clock.advance(60_000);
+  await (await h.post("/api/v1/presence/heartbeat", {}, { token: session.access_token })).json();
+  assert.deepEqual((await ask())[0], entry("online", "10:01:00"), "a heartbeat moves last_seen");
+  h.clock.advance(120_000);
+  const answer = await ask();
+  assert.deepEqual(answer[0], entry("offline", "10:01:00"), "silence: offline, same last_seen");
+  assert.deepEqual(answer[2], { user_id: "usr_nobody", status: "offline", last_seen: null });
+});

@@ -86,7 +86,7 @@ function csvAttachment(c: Context<AppEnv>, name: string, lines: AsyncGenerator<s
       await lines.return(undefined);
     },
   });
-  const date = new Date(c.var.ctx.clock.now()).toISOString().slice(0, 10);
+  const date = new Date(c.get("ctx").clock.now()).toISOString().slice(0, 10);
   return c.body(body, 200, {
     "Content-Type": "text/csv; charset=utf-8",
     "Content-Disposition": `attachment; filename="${name}-${date}.csv"`,
@@ -108,11 +108,11 @@ export const adminRoutes = new Hono<AppEnv>()
   .use(requireAdmin)
   .get("/users", query(userListSchema), async (c) => {
     const q = c.req.valid("query");
-    return c.json(await listAdminUsers(c.var.ctx, q), 200);
+    return c.json(await listAdminUsers(c.get("ctx"), q), 200);
   })
-  .get("/users.csv", (c) => csvAttachment(c, "users", usersCsv(c.var.ctx)))
+  .get("/users.csv", (c) => csvAttachment(c, "users", usersCsv(c.get("ctx"))))
   .get(`/users/:id{${USER_ID}}`, async (c) => {
-    return c.json(await readAdminUser(c.var.ctx, c.req.param("id")), 200);
+    return c.json(await readAdminUser(c.get("ctx"), c.req.param("id")), 200);
   })
   .patch(
     `/users/:id{${USER_ID}}`,
@@ -140,13 +140,13 @@ export const adminRoutes = new Hono<AppEnv>()
     return c.body(null, 204);
   })
   .get("/audit", query(auditListSchema), async (c) => {
-    return c.json(await listAdminAudit(c.var.ctx, c.req.valid("query")), 200);
+    return c.json(await listAdminAudit(c.get("ctx"), c.req.valid("query")), 200);
   })
-  .get("/events.csv", (c) => csvAttachment(c, "events", eventsCsv(c.var.ctx)))
+  .get("/events.csv", (c) => csvAttachment(c, "events", eventsCsv(c.get("ctx"))))
   .get("/events", (c) => {
-    const ctx = c.var.ctx;
+    const ctx = c.get("ctx");
     const lastEventId = c.req.header("last-event-id")?.slice(0, 64);
-    const release = ctx.streams.acquire(c.var.caller.user.id);
+    const release = ctx.streams.acquire(c.get("caller").user.id);
     if (!release) {
       throw new AppError("RATE_LIMITED", "Too many open event streams. Close one first.", {
         retry_after: 5,
@@ -187,9 +187,9 @@ export const adminRoutes = new Hono<AppEnv>()
   .get("/stats", async (c) => {
     const parsed = statsQuerySchema.safeParse(c.req.query());
     if (!parsed.success) throw validationFailed(parsed.error);
-    return c.json(await readAdminStats(c.var.ctx, parsed.data.range), 200);
+    return c.json(await readAdminStats(c.get("ctx"), parsed.data.range), 200);
   })
-  .get("/settings", async (c) => c.json(await readSettings(c.var.ctx), 200))
+  .get("/settings", async (c) => c.json(await readSettings(c.get("ctx")), 200))
   .put("/settings", ...jsonBody(settingsPatchSchema), async (c) => {
     const { ctx, caller, ip } = c.var;
     return c.json(
@@ -204,12 +204,12 @@ export const adminRoutes = new Hono<AppEnv>()
       200,
     );
   })
-  .get("/config", async (c) => c.json(await readAdminConfig(c.var.ctx), 200))
+  .get("/config", async (c) => c.json(await readAdminConfig(c.get("ctx")), 200))
   .get("/deliveries", query(deliveryListSchema), async (c) => {
-    return c.json(await listAdminDeliveries(c.var.ctx, c.req.valid("query")), 200);
+    return c.json(await listAdminDeliveries(c.get("ctx"), c.req.valid("query")), 200);
   })
-  .get("/fraud", async (c) => c.json(await readFraud(c.var.ctx), 200))
-  .get("/webhooks", async (c) => c.json(await readWebhookStatus(c.var.ctx), 200))
+  .get("/fraud", async (c) => c.json(await readFraud(c.get("ctx")), 200))
+  .get("/webhooks", async (c) => c.json(await readWebhookStatus(c.get("ctx")), 200))
   .delete("/fraud/prefixes/:prefix", async (c) => {
     const prefix = prefixSchema.safeParse(c.req.param("prefix"));
     if (!prefix.success) {

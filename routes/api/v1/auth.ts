@@ -81,29 +81,29 @@ export const logoutSchema = z.object({ refresh_token: z.string().min(1).max(512)
 export const authRoutes = new Hono<AppEnv>()
   .post("/otp/request", ...jsonBody(codeRequestSchema), async (c) => {
     const { recipient, channel, locale } = c.req.valid("json");
-    const answer = await requestCode(c.var.ctx, {
+    const answer = await requestCode(c.get("ctx"), {
       recipient,
       channel,
-      ip: c.var.ip,
+      ip: c.get("ip"),
       locale: pickLocale(locale, c.req.header("accept-language") ?? null),
     });
     return c.json(answer, 202);
   })
   .post("/otp/verify", ...jsonBody(codeVerifySchema), async (c) => {
     const body = c.req.valid("json");
-    const signIn = await verifyCode(c.var.ctx, {
+    const signIn = await verifyCode(c.get("ctx"), {
       requestId: body.request_id,
       code: body.code,
-      ip: c.var.ip,
+      ip: c.get("ip"),
       userAgent: c.req.header("user-agent") ?? null,
     });
     return c.json(signIn, 200);
   })
   .post("/refresh", ...jsonBody(refreshSchema), async (c) => {
-    return c.json(await refreshSession(c.var.ctx, c.req.valid("json").refresh_token), 200);
+    return c.json(await refreshSession(c.get("ctx"), c.req.valid("json").refresh_token), 200);
   })
   .post("/logout", requireUser, limitBody, async (c) => {
     const body = await optionalJsonBody(c, logoutSchema);
-    await logout(c.var.ctx, c.var.caller, body.refresh_token);
+    await logout(c.get("ctx"), c.get("caller"), body.refresh_token);
     return c.body(null, 204);
   });

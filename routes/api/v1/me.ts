@@ -5,4 +5,4 @@ import { requireUser } from "../../../web/middleware.ts";
 
 /** `GET /api/v1/me`: the signed-in user. */
 export const meRoutes = new Hono<AppEnv>()
-  .get("/", requireUser, (c) => c.json({ user: publicUser(c.var.caller.user) }));
+  .get("/", requireUser, (c) => c.json({ user: publicUser(c.get("caller").user) }));

@@ -1,17 +1,22 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { heartbeat, presenceOf } from "../../../core/presence/presence.ts";
+import { heartbeat, presenceJson } from "../../../core/presence/presence.ts";
 import type { AppEnv } from "../../../web/env.ts";
-import { query, requireUser } from "../../../web/middleware.ts";
+import { requireUser, validQuery } from "../../../web/middleware.ts";
+
+/** Ids one query may ask for. */
+const MAX_IDS = 100;
+/** Longest user id. */
+const MAX_ID_LENGTH = 64;
 
 /** `?user_ids=usr_a,usr_b`: 1 to 100 distinct ids. */
 export const presenceQuerySchema = z.object({
-  user_ids: z.string().max(100 * 65).transform((s) => [
+  user_ids: z.string().max(MAX_IDS * (MAX_ID_LENGTH + 1)).transform((s) => [
     ...new Set(s.split(",").map((id) => id.trim()).filter((id) => id.length > 0)),
   ]).pipe(
     // One check of the whole list: a hundred schemas of one regex each cost more than the
     // lookups they guard.
-    z.array(z.string()).min(1).max(100).refine((ids) => ids.every((id) => USER_ID.test(id)), {
+    z.array(z.string()).min(1).max(MAX_IDS).refine((ids) => ids.every((id) => USER_ID.test(id)), {
       message: "must be user ids",
     }),
   ),
@@ -19,12 +24,37 @@ export const presenceQuerySchema = z.object({
 
 const USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** A query that is `user_ids=` and nothing but id characters and commas. */
+const PLAIN_QUERY = /^user_ids=[A-Za-z0-9_,-]+$/;
+
+/**
+ * The ids of a query of the plain shape apps send (`?user_ids=a,b,c`, nothing encoded, no
+ * other parameter) when it is valid — the same list `presenceQuerySchema` gives, for a tenth
+ * of its time; `null` for any other query, which the schema then judges (and explains).
+ */
+export function plainUserIds(url: string): string[] | null {
+  const at = url.indexOf("?");
+  if (at < 0) return null;
+  const query = url.slice(at + 1);
+  if (query.length > "user_ids=".length + MAX_IDS * (MAX_ID_LENGTH + 1)) return null;
+  if (!PLAIN_QUERY.test(query)) return null;
+  const ids = new Set<string>();
+  for (const id of query.slice("user_ids=".length).split(",")) {
+    if (id.length > MAX_ID_LENGTH) return null;
+    if (id.length > 0) ids.add(id);
+  }
+  return ids.size === 0 || ids.size > MAX_IDS ? null : [...ids];
+}
+
 /** Presence: heartbeats and bulk status. The WebSocket lives in presence_ws.ts. */
 export const presenceRoutes = new Hono<AppEnv>()
   .post("/heartbeat", requireUser, async (c) => {
-    return c.json(await heartbeat(c.var.ctx, c.var.caller.user.id), 200);
+    return c.json(await heartbeat(c.get("ctx"), c.get("caller").user.id), 200);
   })
-  .get("/", requireUser, query(presenceQuerySchema), async (c) => {
-    const users = await presenceOf(c.var.ctx, c.req.valid("query").user_ids);
-    return c.json({ users }, 200);
+  .get("/", requireUser, async (c) => {
+    const ids = plainUserIds(c.req.url) ?? validQuery(c, presenceQuerySchema).user_ids;
+    // Written as text: each user's entry is kept serialized (a JSON.stringify of the whole
+    // answer was a tenth of this request's time).
+    const users = await presenceJson(c.get("ctx"), ids);
+    return c.body(`{"users":${users}}`, 200, { "Content-Type": "application/json" });
   });

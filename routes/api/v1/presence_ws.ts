@@ -19,6 +19,6 @@ export const presenceSocketRoutes = new Hono<AppEnv>()
         }],
       });
     }
-    c.var.ctx.presence.hub.accept(upgraded.socket, { ip: c.var.ip });
+    c.get("ctx").presence.hub.accept(upgraded.socket, { ip: c.get("ip") });
     return upgraded.response;
   });

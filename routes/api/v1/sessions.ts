@@ -10,13 +10,13 @@ const FAMILY_ID = "fam_[0-9A-Za-z]{26}";
 export const sessionRoutes = new Hono<AppEnv>()
   .use(requireUser)
   .get("/", async (c) => {
-    return c.json({ sessions: await listOwnSignIns(c.var.ctx, c.var.caller) }, 200);
+    return c.json({ sessions: await listOwnSignIns(c.get("ctx"), c.get("caller")) }, 200);
   })
   .delete(`/:id{${FAMILY_ID}}`, async (c) => {
-    await endOwnSignIn(c.var.ctx, c.var.caller, c.req.param("id"));
+    await endOwnSignIn(c.get("ctx"), c.get("caller"), c.req.param("id"));
     return c.body(null, 204);
   })
   .delete("/", async (c) => {
-    await endOtherSignIns(c.var.ctx, c.var.caller);
+    await endOtherSignIns(c.get("ctx"), c.get("caller"));
     return c.body(null, 204);
   });
