@@ -1,4 +1,4 @@
-import { GroupCommitter } from "../kv/group_commit.ts";
+import { commitLimitsOf, GroupCommitter } from "../kv/group_commit.ts";
 import { getOrCreateSecret } from "../kv/secrets.ts";
 import { type CodeKey, deriveCodeKey, toBase64Url } from "./auth/codes.ts";
 import { SignInCache } from "./auth/sign_in_cache.ts";
@@ -75,8 +75,10 @@ export async function createServices(
   const commits = new GroupCommitter(kv, {
     grouped: deps.groupCommit ?? true,
     instance,
-    // A local file applies commits first in, first out; a KV server or Deploy may not.
-    pipeline: isLocalKv(config.kvPath) ? 3 : 1,
+    // One commit in flight at a time: the requests that arrive meanwhile share the next one.
+    // (Three in flight on a local file made smaller batches and more commits: slower, now
+    // that a batch may carry 100 checks there.)
+    limits: commitLimitsOf(kv, isLocalKv(config.kvPath)),
     outbox: webhooks ?? undefined,
   });
   return {

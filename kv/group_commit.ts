@@ -4,15 +4,49 @@ import { addOutboxEntries, type Outbox, type OutboxEntry } from "./webhooks.ts";
 import { type Mutation, Writes } from "./writes.ts";
 
 /** One request's share of a commit: its checks, its mutations and the events it logs. */
-export type Contribution = Pick<Writes, "checks" | "checkedKeys" | "mutations" | "logged" | "size">;
+export type Contribution = Pick<
+  Writes,
+  "checks" | "checkedKeys" | "mutations" | "logged" | "size" | "keyBytes"
+>;
 
-/** What one commit may carry: the denokv server's limits, which every backend accepts. */
+/** What one commit may carry. */
 export interface CommitLimits {
   maxChecks: number;
   maxMutations: number;
+  /** The keys' total size (as `keyId` measures it; KV's own cap is 80 KiB on every backend). */
+  maxKeyBytes: number;
 }
 
-const PORTABLE_LIMITS: CommitLimits = { maxChecks: 10, maxMutations: 1000 };
+/**
+ * What every backend accepts: the denokv server behind KV Connect takes at most 10 checks.
+ * A single contribution must always fit these, whatever the backend.
+ */
+export const PORTABLE_LIMITS: CommitLimits = {
+  maxChecks: 10,
+  maxMutations: 1000,
+  maxKeyBytes: 40_000,
+};
+
+/**
+ * What the embedded SQLite KV of `deno` accepts: 100 checks. A commit that carries more
+ * requests' checks commits less often: a busy verify path makes about a third as many commits.
+ */
+export const LOCAL_LIMITS: CommitLimits = { ...PORTABLE_LIMITS, maxChecks: 100 };
+
+/**
+ * Where a KV wrapper says what its backend accepts (a test guard standing in for KV Connect):
+ * `kv[DECLARED_LIMITS]` as `CommitLimits`, read by `commitLimitsOf`.
+ */
+export const DECLARED_LIMITS = Symbol.for("doorman.kv.commitLimits");
+
+/** The limits for `kv`: what it declares, else the embedded KV's when `local`, else portable. */
+export function commitLimitsOf(kv: Deno.Kv, local: boolean): CommitLimits {
+  const declared = (kv as unknown as Record<symbol, CommitLimits | undefined>)[DECLARED_LIMITS];
+  return declared ?? (local ? LOCAL_LIMITS : PORTABLE_LIMITS);
+}
+
+/** Bytes an ordered copy of a logged event adds to a commit's keys (its instance and position). */
+const INSTANCE_EVENT_KEY_BYTES = 64;
 
 /** A locked database is waited out this long before the contributions fail. */
 const LOCKED_BUDGET_MS = 5_000;
@@ -50,21 +84,18 @@ export class GroupCommitter {
   readonly #limits: CommitLimits;
   readonly #grouped: boolean;
   readonly #instance: string | null;
-  readonly #pipeline: number;
   readonly #outbox: Outbox | null;
   #nextPosition = 0;
   #queue: Pending[] = [];
-  #inFlight = 0;
+  #inFlight = false;
   #idle: (() => void)[] = [];
   #commits = 0;
   #contributions = 0;
 
   /**
    * `grouped: false` commits every contribution on its own (the benchmark's baseline);
-   * `instance` turns on the ordered copy of logged events. `pipeline` commits may be in flight
-   * at once, so the next is built while KV applies the last: only where KV applies one
-   * client's commits in the order sent (a local file: one writer thread, first in first out).
-   * A remote KV may reorder concurrent commits, so it gets one at a time.
+   * `instance` turns on the ordered copy of logged events. One commit is in flight at a time:
+   * positions must reach KV in order, and the requests that arrive meanwhile share the next.
    */
   constructor(
     kv: Deno.Kv,
@@ -72,7 +103,6 @@ export class GroupCommitter {
       grouped?: boolean;
       limits?: CommitLimits;
       instance?: string;
-      pipeline?: number;
       outbox?: Outbox;
     } = {},
   ) {
@@ -80,7 +110,6 @@ export class GroupCommitter {
     this.#grouped = options.grouped ?? true;
     this.#limits = options.limits ?? PORTABLE_LIMITS;
     this.#instance = options.instance ?? null;
-    this.#pipeline = options.pipeline ?? 1;
     this.#outbox = options.outbox ?? null;
   }
 
@@ -89,8 +118,8 @@ export class GroupCommitter {
    * or null when one of its checks failed.
    */
   commit(contribution: Contribution): Promise<string | null> {
-    if (contribution.checks.length > this.#limits.maxChecks) {
-      throw new RangeError(`A contribution may carry at most ${this.#limits.maxChecks} checks`);
+    if (contribution.checks.length > PORTABLE_LIMITS.maxChecks) {
+      throw new RangeError(`A contribution may carry at most ${PORTABLE_LIMITS.maxChecks} checks`);
     }
     this.#contributions++;
     const outbox = this.#outbox;
@@ -112,7 +141,7 @@ export class GroupCommitter {
 
   /** Resolves once everything submitted so far is committed (or failed). */
   flush(): Promise<void> {
-    if (this.#queue.length === 0 && this.#inFlight === 0) return Promise.resolve();
+    if (this.#queue.length === 0 && !this.#inFlight) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
@@ -121,15 +150,15 @@ export class GroupCommitter {
     return { commits: this.#commits, contributions: this.#contributions };
   }
 
-  /** Sends batches while the pipeline has room. */
+  /** Sends the next batch unless a commit is in flight. */
   #pump(): void {
-    while (this.#queue.length > 0 && this.#inFlight < this.#pipeline) {
+    if (this.#queue.length > 0 && !this.#inFlight) {
       const batch = this.#take();
-      this.#inFlight++;
+      this.#inFlight = true;
       this.#send(batch).finally(() => {
-        this.#inFlight--;
+        this.#inFlight = false;
         this.#pump();
-        if (this.#queue.length === 0 && this.#inFlight === 0) {
+        if (this.#queue.length === 0 && !this.#inFlight) {
           for (const resolve of this.#idle.splice(0)) resolve();
         }
       });
@@ -148,6 +177,7 @@ export class GroupCommitter {
     if (!this.#grouped || first.alone) return this.#queue.splice(0, 1);
     let checks = 0;
     let size = 0;
+    let keyBytes = 0;
     let n = 0;
     const checked = new Set<string>();
     const written = new Set<string>();
@@ -157,8 +187,13 @@ export class GroupCommitter {
       checks += contribution.checks.length;
       // Outbox entries, and the pending count they move (one merged sum per commit).
       size += contribution.size + pending.outboxed.length + (pending.outboxed.length > 0 ? 1 : 0);
+      keyBytes += contribution.keyBytes +
+        (contribution.logged.length + pending.outboxed.length) * INSTANCE_EVENT_KEY_BYTES;
       if (n > 0) {
-        if (checks > this.#limits.maxChecks || size > this.#limits.maxMutations) break;
+        if (
+          checks > this.#limits.maxChecks || size > this.#limits.maxMutations ||
+          keyBytes > this.#limits.maxKeyBytes
+        ) break;
         if (contribution.checkedKeys.some((key) => checked.has(key) || written.has(key))) break;
         if (checked.size > 0 && contribution.mutations.some((m) => checked.has(m.id))) break;
       }
@@ -198,6 +233,13 @@ export class GroupCommitter {
       result = await op.commit();
       this.#commits++;
     } catch (error) {
+      if (tooLarge(error) && batch.length > 1) {
+        // Bigger than KV takes (values are not measured ahead): nothing was written; each
+        // goes on its own, and only one that is too large by itself fails.
+        for (const pending of batch) pending.alone = true;
+        this.#queue.unshift(...batch);
+        return;
+      }
       if (!isLocked(error)) {
         for (const pending of batch) pending.reject(error);
         return;
@@ -225,6 +267,11 @@ export class GroupCommitter {
       this.#queue.unshift(...batch);
     }
   }
+}
+
+/** KV refused a commit for its size or its number of checks or mutations (before writing). */
+function tooLarge(error: unknown): boolean {
+  return error instanceof TypeError && /too large|too many/i.test(error.message);
 }
 
 function apply(op: Deno.AtomicOperation, mutation: Mutation): void {

@@ -31,38 +31,54 @@ export class Writes implements AtomicWrites {
   readonly mutations: Mutation[] = [];
   /** Events these writes log (kv/events.ts `addEvent`): the committer files them in order. */
   readonly logged: StoredEvent[] = [];
+  /** About how many bytes the keys written and checked take (KV caps a commit's total). */
+  keyBytes = 0;
 
   check(...checks: Deno.AtomicCheck[]): this {
     this.checks.push(...checks);
-    for (const check of checks) this.checkedKeys.push(keyId(check.key));
+    for (const check of checks) {
+      const id = keyId(check.key);
+      this.checkedKeys.push(id);
+      this.keyBytes += id.length;
+    }
     return this;
   }
 
   set(key: Deno.KvKey, value: unknown, options?: { expireIn?: number }): this {
-    this.mutations.push({ type: "set", key, id: keyId(key), value, expireIn: options?.expireIn });
+    const id = keyId(key);
+    this.keyBytes += id.length;
+    this.mutations.push({ type: "set", key, id, value, expireIn: options?.expireIn });
     return this;
   }
 
   delete(key: Deno.KvKey): this {
-    this.mutations.push({ type: "delete", key, id: keyId(key) });
+    const id = keyId(key);
+    this.keyBytes += id.length;
+    this.mutations.push({ type: "delete", key, id });
     return this;
   }
 
   sum(key: Deno.KvKey, n: bigint): this {
-    this.mutations.push({ type: "sum", key, id: keyId(key), n });
+    const id = keyId(key);
+    this.keyBytes += id.length;
+    this.mutations.push({ type: "sum", key, id, n });
     return this;
   }
 
   max(key: Deno.KvKey, n: bigint): this {
-    this.mutations.push({ type: "max", key, id: keyId(key), n });
+    const id = keyId(key);
+    this.keyBytes += id.length;
+    this.mutations.push({ type: "max", key, id, n });
     return this;
   }
 
   /** Adds everything `other` recorded (its checks too). */
   include(other: Writes): this {
-    this.check(...other.checks);
+    this.checks.push(...other.checks);
+    this.checkedKeys.push(...other.checkedKeys);
     this.mutations.push(...other.mutations);
     this.logged.push(...other.logged);
+    this.keyBytes += other.keyBytes;
     return this;
   }
 

@@ -8,6 +8,8 @@
  * asserts at the end that none was recorded.
  */
 
+import { DECLARED_LIMITS, PORTABLE_LIMITS } from "../kv/group_commit.ts";
+
 /** What a KV Connect server accepts in one atomic operation. */
 export const KV_CONNECT_LIMITS = { checks: 10, mutations: 1_000 } as const;
 
@@ -117,8 +119,17 @@ export function guardKv(kv: Deno.Kv): Deno.Kv {
     return op;
   };
 
-  const overrides: Partial<Record<keyof Deno.Kv | typeof GUARDED, unknown>> = {
+  const overrides: Partial<
+    Record<keyof Deno.Kv | typeof GUARDED | typeof DECLARED_LIMITS, unknown>
+  > = {
     [GUARDED]: true,
+    // Doorman's group committer packs commits up to what the backend takes: this one
+    // stands in for KV Connect.
+    [DECLARED_LIMITS]: {
+      ...PORTABLE_LIMITS,
+      maxChecks: KV_CONNECT_LIMITS.checks,
+      maxMutations: KV_CONNECT_LIMITS.mutations,
+    },
     atomic,
     enqueue: () => rejectWith("kv.enqueue() (KV queues are not on Deno Deploy)"),
     listenQueue: () => rejectWith("kv.listenQueue() (KV queues are not on Deno Deploy)"),

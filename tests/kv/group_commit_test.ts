@@ -1,22 +1,47 @@
 import assert from "node:assert/strict";
-import { GroupCommitter } from "../../kv/group_commit.ts";
+import {
+  commitLimitsOf,
+  GroupCommitter,
+  LOCAL_LIMITS,
+  PORTABLE_LIMITS,
+} from "../../kv/group_commit.ts";
 import { Writes } from "../../kv/writes.ts";
 import { guardKv } from "../kv_guard.ts";
 
-/** A KV whose commits are counted. */
-function countingKv(kv: Deno.Kv): { kv: Deno.Kv; commits: () => number } {
+/** A KV whose commits are counted (guarded as KV Connect unless `guarded` is false). */
+function countingKv(
+  kv: Deno.Kv,
+  options: { guarded?: boolean } = {},
+): { kv: Deno.Kv; commits: () => number; checks: number[] } {
   let commits = 0;
+  const checks: number[] = [];
   const atomic = kv.atomic.bind(kv);
   kv.atomic = () => {
     const op = atomic();
+    let checked = 0;
+    const check = op.check.bind(op);
+    op.check = (...c: Deno.AtomicCheck[]) => {
+      checked += c.length;
+      return check(...c);
+    };
     const commit = op.commit.bind(op);
     op.commit = () => {
       commits++;
+      checks.push(checked);
       return commit();
     };
     return op;
   };
-  return { kv: guardKv(kv), commits: () => commits };
+  return { kv: options.guarded === false ? kv : guardKv(kv), commits: () => commits, checks };
+}
+
+/** `n` sign-ins' worth of writes: two checks each, as a verify has. */
+function checkedWrites(n: number): Writes[] {
+  return Array.from({ length: n }, (_, i) =>
+    new Writes()
+      .check({ key: ["request", i], versionstamp: null }, { key: ["index", i], versionstamp: null })
+      .set(["request", i], i)
+      .set(["index", i], i));
 }
 
 Deno.test("GroupCommitter - concurrent writes share commits and each hears its versionstamp", async () => {
@@ -125,6 +150,74 @@ Deno.test("GroupCommitter - ungrouped, every write is a commit of its own", asyn
       Array.from({ length: 20 }, (_, i) => committer.commit(new Writes().set(["k", i], i))),
     );
     assert.equal(commits(), 20);
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("GroupCommitter - on the embedded KV a commit carries up to 100 checks; on KV Connect 10", async () => {
+  for (const [limits, most] of [[LOCAL_LIMITS, 100], [PORTABLE_LIMITS, 10]] as const) {
+    const { kv, commits, checks } = countingKv(await Deno.openKv(":memory:"), { guarded: false });
+    try {
+      const committer = new GroupCommitter(kv, { limits });
+      const results = await Promise.all(checkedWrites(120).map((w) => committer.commit(w)));
+      assert.ok(results.every((v) => v !== null));
+      assert.ok(Math.max(...checks) <= most, `${Math.max(...checks)} checks in one commit`);
+      if (most === 100) {
+        assert.ok(Math.max(...checks) > 10, "more than 10 checks share a commit");
+        assert.ok(commits() <= 4, `120 checked writes took ${commits()} commits`);
+      } else assert.ok(commits() >= 24);
+    } finally {
+      kv.close();
+    }
+  }
+});
+
+Deno.test("GroupCommitter - a batch over KV's size caps splits; only a write too large by itself fails", async () => {
+  const { kv, commits } = countingKv(await Deno.openKv(":memory:"), { guarded: false });
+  try {
+    const committer = new GroupCommitter(kv, { limits: LOCAL_LIMITS });
+    // Long keys: a batch is cut by their total size before KV's 80 KiB cap.
+    const longKeys = await Promise.all(
+      Array.from(
+        { length: 60 },
+        (_, i) => committer.commit(new Writes().set(["long", "k".repeat(1_900), i], i)),
+      ),
+    );
+    assert.ok(longKeys.every((v) => v !== null));
+    assert.ok(
+      commits() >= 3 && commits() <= 10,
+      `cut by key size, not split one by one: ${commits()}`,
+    );
+    // Big values (not measured ahead): 20 × 60 KB is over KV's 800 KiB per commit.
+    const before = commits();
+    const big = "v".repeat(60_000);
+    const tooBig = "v".repeat(70_000); // over KV's 64 KiB per value
+    const results = await Promise.allSettled([
+      ...Array.from({ length: 20 }, (_, i) => committer.commit(new Writes().set(["big", i], big))),
+      committer.commit(new Writes().set(["too big"], tooBig)),
+    ]);
+    assert.equal(results.filter((r) => r.status === "fulfilled" && r.value !== null).length, 20);
+    const failed = results.filter((r) => r.status === "rejected");
+    assert.equal(failed.length, 1);
+    assert.equal((await kv.get(["big", 19])).value, big);
+    assert.equal((await kv.get(["too big"])).value, null);
+    assert.ok(commits() - before >= 20);
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("commitLimitsOf - a wrapper's declared limits, else the embedded KV's, else portable", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    assert.deepEqual(commitLimitsOf(kv, true), LOCAL_LIMITS);
+    assert.deepEqual(commitLimitsOf(kv, false), PORTABLE_LIMITS);
+    assert.equal(
+      commitLimitsOf(guardKv(kv), true).maxChecks,
+      10,
+      "the guard stands for KV Connect",
+    );
   } finally {
     kv.close();
   }
