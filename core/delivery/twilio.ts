@@ -4,8 +4,8 @@ import {
   type CodeMessage,
   DeliveryError,
   type DeliveryReceipt,
-  sendingClient,
 } from "./channel.ts";
+import { ProviderClient } from "./provider_client.ts";
 import { PROVIDER_TIMEOUT_MS } from "./webhook.ts";
 
 /**
@@ -23,11 +23,17 @@ export function twilioChannel(
     statusCallbackUrl?: string;
   },
 ): Channel {
-  const url = `${options.apiRoot}/2010-04-01/Accounts/${
-    encodeURIComponent(options.accountSid)
-  }/Messages.json`;
-  const authorization = `Basic ${btoa(`${options.accountSid}:${options.authToken}`)}`;
-  const client = sendingClient();
+  const url = new URL(
+    `${options.apiRoot}/2010-04-01/Accounts/${
+      encodeURIComponent(options.accountSid)
+    }/Messages.json`,
+  );
+  const path = `${url.pathname}${url.search}`;
+  const headers = {
+    authorization: `Basic ${btoa(`${options.accountSid}:${options.authToken}`)}`,
+    "content-type": "application/x-www-form-urlencoded",
+  };
+  const client = new ProviderClient(url);
   return {
     name: "sms",
     provider: "twilio",
@@ -36,29 +42,33 @@ export function twilioChannel(
       if (options.statusCallbackUrl) form.set("StatusCallback", options.statusCallbackUrl);
       const timeout = options.timeoutMs ?? PROVIDER_TIMEOUT_MS;
       return await callProvider("twilio", timeout, async (signal) => {
-        const response = await fetch(url, {
-          method: "POST",
-          headers: { authorization, "content-type": "application/x-www-form-urlencoded" },
-          body: form,
+        const answer = await client.request(
+          { method: "POST", path, headers, body: form.toString() },
           signal,
-          client,
-        });
-        if (response.ok) {
+        );
+        const { status } = answer;
+        if (status >= 200 && status <= 299) {
           // Twilio created the message: it is sent even when the rest of the answer is lost.
-          const created = await response.json().catch(() => null) as { sid?: unknown } | null;
+          const created = jsonOf(answer.body) as { sid?: unknown } | null;
           return typeof created?.sid === "string" ? { providerId: created.sid } : {};
         }
         // Twilio explains refusals as `{ code, message }`; the code is safe to log. A 4xx is
         // Twilio refusing the message before taking it (bad number, no permission, rate).
-        const detail = await response.json().catch(() => null) as { code?: number } | null;
+        const detail = jsonOf(answer.body) as { code?: number } | null;
         throw new DeliveryError(
-          `twilio answered ${response.status}${detail?.code ? ` (error ${detail.code})` : ""}`,
-          {
-            retryable: response.status >= 500 || response.status === 429,
-            mayHaveSent: response.status >= 500,
-          },
+          `twilio answered ${status}${detail?.code ? ` (error ${detail.code})` : ""}`,
+          { retryable: status >= 500 || status === 429, mayHaveSent: status >= 500 },
         );
       });
     },
   };
+}
+
+/** The body as JSON; null when it is not JSON, or was lost on the way. */
+function jsonOf(body: string | null): unknown {
+  try {
+    return body === null ? null : JSON.parse(body);
+  } catch {
+    return null;
+  }
 }

@@ -5,8 +5,8 @@ import {
   type ChannelName,
   type CodeMessage,
   DeliveryError,
-  sendingClient,
 } from "./channel.ts";
+import { ProviderClient } from "./provider_client.ts";
 
 /** How long a provider may take before the channel counts as failed. */
 export const PROVIDER_TIMEOUT_MS = 5_000;
@@ -21,7 +21,9 @@ export function webhookChannel(
   options: { url: string; secret?: string; timeoutMs?: number },
 ): Channel {
   const signed = options.secret ? signer(options.secret) : null;
-  const client = sendingClient();
+  const client = new ProviderClient(options.url);
+  const target = new URL(options.url);
+  const path = `${target.pathname}${target.search}`;
   return {
     name,
     provider: "webhook",
@@ -35,17 +37,10 @@ export function webhookChannel(
       if (signed) headers["x-doorman-signature"] = await signed(body);
       const timeout = options.timeoutMs ?? PROVIDER_TIMEOUT_MS;
       await callProvider(`${name} webhook`, timeout, async (signal) => {
-        const response = await fetch(options.url, {
-          method: "POST",
-          headers,
-          body,
-          signal,
-          client,
-        });
-        await response.body?.cancel();
-        if (!response.ok) {
-          throw new DeliveryError(`${name} webhook answered ${response.status}`, {
-            retryable: response.status >= 500,
+        const { status } = await client.request({ method: "POST", path, headers, body }, signal);
+        if (status < 200 || status > 299) {
+          throw new DeliveryError(`${name} webhook answered ${status}`, {
+            retryable: status >= 500,
           });
         }
       });
