@@ -53,29 +53,50 @@ export async function* eachEvent(kv: Deno.Kv): AsyncGenerator<StoredEvent> {
   for await (const entry of iterator) yield entry.value;
 }
 
-/** Adds the ordered copy of an event (the group committer numbers its instance's events). */
-export function addInstanceEvent(
+/**
+ * Events one ordered entry holds at most: a commit's events share entries, one mutation for up
+ * to this many rather than one each. (Events are about a kilobyte: far below KV's 64 KiB per
+ * value. A commit refused as too large anyway is retried with one event an entry.)
+ */
+export const EVENTS_PER_INSTANCE_ENTRY = 16;
+
+/**
+ * Adds the ordered copy of a commit's events, `perEntry` to an entry, at the instance's
+ * positions from `position` on. Returns how many positions it used.
+ */
+export function addInstanceEvents(
   op: Deno.AtomicOperation,
   instance: string,
   position: number,
-  event: StoredEvent,
-): void {
-  op.set(keys.instanceEvent(instance, position), event, { expireIn: INSTANCE_EVENTS_TTL_MS });
+  events: StoredEvent[],
+  perEntry = EVENTS_PER_INSTANCE_ENTRY,
+): number {
+  let used = 0;
+  for (let at = 0; at < events.length; at += perEntry) {
+    op.set(keys.instanceEvent(instance, position + used++), events.slice(at, at + perEntry), {
+      expireIn: INSTANCE_EVENTS_TTL_MS,
+    });
+  }
+  return used;
 }
 
-/** An instance's events after `position` (exclusive), in commit order, with their positions. */
+/**
+ * An instance's entries after `position` (exclusive), in commit order, with their positions
+ * and events. (An entry written before entries held lists is one event.)
+ */
 export async function listInstanceEvents(
   kv: Deno.Kv,
   instance: string,
   options: { after: number; limit: number },
-): Promise<{ position: number; event: StoredEvent }[]> {
-  const out: { position: number; event: StoredEvent }[] = [];
-  const iterator = kv.list<StoredEvent>({
+): Promise<{ position: number; events: StoredEvent[] }[]> {
+  const out: { position: number; events: StoredEvent[] }[] = [];
+  const iterator = kv.list<StoredEvent[] | StoredEvent>({
     start: keys.instanceEvent(instance, options.after + 1),
     end: [...keys.instanceEvents(instance), Number.MAX_SAFE_INTEGER],
   }, { limit: options.limit });
   for await (const entry of iterator) {
-    out.push({ position: entry.key[2] as number, event: entry.value });
+    const events = Array.isArray(entry.value) ? entry.value : [entry.value];
+    out.push({ position: entry.key[2] as number, events });
   }
   return out;
 }

@@ -1,6 +1,7 @@
-import { addInstanceEvent } from "./events.ts";
+import { addInstanceEvents } from "./events.ts";
 import { isLocked, KvContention } from "./retry.ts";
 import { addOutboxEntries, type Outbox, type OutboxEntry } from "./webhooks.ts";
+import type { StoredEvent } from "./stored_event.ts";
 import { type Mutation, Writes } from "./writes.ts";
 
 /** One request's share of a commit: its checks, its mutations and the events it logs. */
@@ -72,9 +73,10 @@ interface Pending {
  * is committed on its own, so only the ones whose checks really failed hear `null` (read again
  * and decide anew).
  *
- * With an `instance`, every logged event is also filed under the instance's next position.
- * KV applies commits in the order they are sent, and positions are given as commits are sent,
- * so other instances tail this instance's events by position and read each one once.
+ * With an `instance`, a commit's logged events are also filed under the instance's next
+ * position (up to 16 in one entry). KV applies commits in the order they are sent, and
+ * positions are given as commits are sent, so other instances tail this instance's events by
+ * position and read each one once.
  *
  * With an `outbox`, each logged event that goes out by webhook also gets its outbox entry in
  * the same commit (one more mutation, no read), and the outbox hears of it once it is durable.
@@ -217,14 +219,22 @@ export class GroupCommitter {
     const outboxed = batch.flatMap((pending) => pending.outboxed);
     // Its pending count merges with sums to that key in the batch (deliveries finishing).
     if (outboxed.length > 0) addOutboxEntries(new Writes(), outboxed).mutations.forEach(add);
+    const logged: StoredEvent[] = [];
     for (const { contribution } of batch) {
       if (contribution.checks.length > 0) op.check(...contribution.checks);
       for (const mutation of contribution.mutations) add(mutation);
-      if (this.#instance) {
-        for (const event of contribution.logged) {
-          addInstanceEvent(op, this.#instance, this.#nextPosition++, event);
-        }
-      }
+      logged.push(...contribution.logged);
+    }
+    if (this.#instance && logged.length > 0) {
+      // A contribution on its own may be one refused as too large: one event an entry then.
+      const perEntry = batch[0].alone ? 1 : undefined;
+      this.#nextPosition += addInstanceEvents(
+        op,
+        this.#instance,
+        this.#nextPosition,
+        logged,
+        perEntry,
+      );
     }
     // Sums wrap around at 2^64, as a single `sum` does: taking one back is adding 2^64 - 1.
     for (const sum of sums.values()) op.sum(sum.key, sum.n & 0xffff_ffff_ffff_ffffn);
@@ -233,7 +243,7 @@ export class GroupCommitter {
       result = await op.commit();
       this.#commits++;
     } catch (error) {
-      if (tooLarge(error) && batch.length > 1) {
+      if (tooLarge(error) && !batch[0].alone) {
         // Bigger than KV takes (values are not measured ahead): nothing was written; each
         // goes on its own, and only one that is too large by itself fails.
         for (const pending of batch) pending.alone = true;

@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { createHmac, timingSafeEqual } from "node:crypto";
 
 /**
@@ -49,7 +50,7 @@ export async function deriveCodeKey(secret: Uint8Array): Promise<CodeKey> {
  * on a code request it was the largest share of JavaScript time.
  */
 export function hashCode(key: CodeKey, requestId: string, code: string): Promise<string> {
-  return Promise.resolve(toBase64Url(mac(key, requestId, code)));
+  return Promise.resolve(mac(key, requestId, code).toString("base64url"));
 }
 
 /** Whether `code` is the one hashed into `stored`, compared in constant time. */
@@ -57,12 +58,12 @@ export function codeMatches(
   key: CodeKey,
   options: { requestId: string; code: string; stored: string },
 ): Promise<boolean> {
-  const expected = fromBase64Url(options.stored);
+  const expected = Buffer.from(options.stored, "base64url");
   const actual = mac(key, options.requestId, options.code);
   return Promise.resolve(expected.length === actual.length && timingSafeEqual(expected, actual));
 }
 
-function mac(key: CodeKey, requestId: string, code: string): Uint8Array {
+function mac(key: CodeKey, requestId: string, code: string): Buffer {
   return createHmac("sha256", key.bytes).update(`${requestId}:${code}`).digest();
 }
 
@@ -72,12 +73,5 @@ function toBuffer(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
 
 /** Base64url without padding. */
 export function toBase64Url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
-function fromBase64Url(text: string): Uint8Array {
-  const binary = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
-  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64url");
 }

@@ -71,7 +71,7 @@ export function startEventTail(
       let position = after;
       for (;;) {
         const page = await listInstanceEvents(ctx.kv, id, { after: position, limit: PAGE });
-        for (const entry of page) ctx.bus.publish(entry.event as LiveEvent);
+        for (const entry of page) ctx.bus.publish(...entry.events as LiveEvent[]);
         if (page.length > 0) position = page[page.length - 1].position;
         if (page.length < PAGE) break;
       }

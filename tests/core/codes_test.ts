@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { codeMatches, deriveCodeKey, generateCode, hashCode } from "../../core/auth/codes.ts";
+import {
+  codeMatches,
+  deriveCodeKey,
+  generateCode,
+  hashCode,
+  toBase64Url,
+} from "../../core/auth/codes.ts";
 
 Deno.test("generateCode() - gives the requested number of digits", () => {
   for (const length of [4, 6, 10]) {
@@ -25,4 +31,25 @@ Deno.test("hashCode() - the stored hash matches only its own code and request", 
   assert.equal(await codeMatches(key, { requestId: "otp_b", code: "123456", stored }), false);
   const other = await deriveCodeKey(new TextEncoder().encode("j".repeat(32)));
   assert.equal(await codeMatches(other, { requestId: "otp_a", code: "123456", stored }), false);
+});
+
+/** Base64url as Doorman wrote it before: btoa, then - and _ for + and /, no padding. */
+function writtenBefore(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+Deno.test("codes - base64url as stored hashes and tokens were always written", async () => {
+  for (let length = 0; length < 40; length++) {
+    const bytes = crypto.getRandomValues(new Uint8Array(length));
+    assert.equal(toBase64Url(bytes), writtenBefore(bytes));
+    // A view into a larger buffer encodes only what it shows.
+    assert.equal(toBase64Url(bytes.subarray(1)), writtenBefore(bytes.slice(1)));
+  }
+  // A code hashed before still matches.
+  const key = await deriveCodeKey(new TextEncoder().encode("k".repeat(32)));
+  const stored = await hashCode(key, "otp_1", "123456");
+  assert.equal(await codeMatches(key, { requestId: "otp_1", code: "123456", stored }), true);
+  assert.equal(await codeMatches(key, { requestId: "otp_1", code: "123457", stored }), false);
 });

@@ -5,6 +5,8 @@ import {
   LOCAL_LIMITS,
   PORTABLE_LIMITS,
 } from "../../kv/group_commit.ts";
+import { addEvent, listInstanceEvents, type StoredEvent } from "../../kv/events.ts";
+import { keys } from "../../kv/keys.ts";
 import { Writes } from "../../kv/writes.ts";
 import { guardKv } from "../kv_guard.ts";
 
@@ -218,6 +220,63 @@ Deno.test("commitLimitsOf - a wrapper's declared limits, else the embedded KV's,
       10,
       "the guard stands for KV Connect",
     );
+  } finally {
+    kv.close();
+  }
+});
+
+/** An event of instance `i`, with `pad` characters of data. */
+function loggedEvent(n: number, pad = 0): StoredEvent {
+  return {
+    id: `evt_${String(n).padStart(6, "0")}`,
+    instance: "i",
+    kind: "otp",
+    data: { type: "otp.sent", at: "2026-12-01T10:00:00.000Z", n, pad: "x".repeat(pad) },
+  };
+}
+
+/** Every event of instance "i" in the ordered log, in order, and how many entries hold them. */
+async function orderedLog(kv: Deno.Kv): Promise<{ events: number[]; entries: number }> {
+  const entries = await listInstanceEvents(kv, "i", { after: -1, limit: 1000 });
+  return {
+    events: entries.flatMap((entry) => entry.events.map((event) => event.data.n as number)),
+    entries: entries.length,
+  };
+}
+
+Deno.test("GroupCommitter - a commit's events share ordered entries; every one is read once, in order", async () => {
+  const kv = guardKv(await Deno.openKv(":memory:"));
+  try {
+    const committer = new GroupCommitter(kv, { instance: "i" });
+    // Forty contributions of two events each, most of them in one commit.
+    await Promise.all(Array.from({ length: 40 }, (_, i) => {
+      const w = new Writes();
+      addEvent(w, loggedEvent(2 * i));
+      addEvent(w, loggedEvent(2 * i + 1));
+      return committer.commit(w);
+    }));
+    const log = await orderedLog(kv);
+    assert.deepEqual(log.events, Array.from({ length: 80 }, (_, i) => i));
+    assert.ok(log.entries <= 12, `80 events in ${log.entries} entries`);
+    // An entry written before entries held lists (one event) still reads.
+    await kv.set(keys.instanceEvent("i", 1_000), loggedEvent(80));
+    assert.deepEqual((await orderedLog(kv)).events.slice(-2), [79, 80]);
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("GroupCommitter - events too large to share an entry are filed one an entry", async () => {
+  const kv = guardKv(await Deno.openKv(":memory:"));
+  try {
+    const committer = new GroupCommitter(kv, { instance: "i" });
+    // Four 20 KB events: together over KV's 64 KiB per value, each under it.
+    const w = new Writes();
+    for (let n = 0; n < 4; n++) addEvent(w, loggedEvent(n, 20_000));
+    assert.notEqual(await committer.commit(w), null);
+    const log = await orderedLog(kv);
+    assert.deepEqual(log.events, [0, 1, 2, 3]);
+    assert.equal(log.entries, 4);
   } finally {
     kv.close();
   }
