@@ -36,8 +36,68 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** What sends one request to a provider and reads its answer. */
+export interface ProviderSender {
+  request(init: ProviderRequest, signal: AbortSignal): Promise<ProviderAnswer>;
+}
+
+/**
+ * The sender for a provider at `url`: kept-alive connections of our own, unless a proxy setting
+ * of the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, less `NO_PROXY`, as `fetch`
+ * reads them) covers the URL — then `fetch` through it, a fresh connection per message, so
+ * nothing can be sent twice there either.
+ */
+export function providerSender(
+  url: string | URL,
+  env: (name: string) => string | undefined = (name) => Deno.env.get(name),
+): ProviderSender {
+  const target = new URL(url);
+  return proxied(target, env) ? new FetchSender(target) : new ProviderClient(target);
+}
+
+/** Whether the environment sends requests to `url` through a proxy. */
+export function proxied(url: URL, env: (name: string) => string | undefined): boolean {
+  const either = (name: string) => env(name) || env(name.toLowerCase()) || "";
+  const proxy = either(url.protocol === "https:" ? "HTTPS_PROXY" : "HTTP_PROXY") ||
+    either("ALL_PROXY");
+  if (proxy === "") return false;
+  const host = url.hostname.toLowerCase();
+  return !either("NO_PROXY").split(",").some((entry) => {
+    const rule = entry.trim().toLowerCase().replace(/^\*?\./, "").replace(/:\d+$/, "");
+    return rule === "*" || (rule !== "" && (host === rule || host.endsWith(`.${rule}`)));
+  });
+}
+
+/** `fetch` on a fresh connection per request: what goes through a proxy. */
+class FetchSender implements ProviderSender {
+  readonly #origin: string;
+  readonly #client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
+
+  constructor(url: URL) {
+    this.#origin = url.origin;
+  }
+
+  async request(init: ProviderRequest, signal: AbortSignal): Promise<ProviderAnswer> {
+    const response = await fetch(`${this.#origin}${init.path}`, {
+      method: init.method,
+      headers: init.headers,
+      body: init.body,
+      signal,
+      client: this.#client,
+      redirect: "manual",
+    });
+    let body: string | null = null;
+    try {
+      body = await response.text();
+    } catch {
+      // Lost after the status: the status stands, as with the kept-alive client.
+    }
+    return { status: response.status, headers: new Map(response.headers), body };
+  }
+}
+
 /** Kept-alive connections to one origin (`http:` or `https:`, host, port). */
-export class ProviderClient {
+export class ProviderClient implements ProviderSender {
   readonly #hostname: string;
   readonly #port: number;
   readonly #host: string;

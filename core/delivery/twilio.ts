@@ -5,7 +5,7 @@ import {
   DeliveryError,
   type DeliveryReceipt,
 } from "./channel.ts";
-import { ProviderClient } from "./provider_client.ts";
+import { providerSender } from "./provider_client.ts";
 import { PROVIDER_TIMEOUT_MS } from "./webhook.ts";
 
 /**
@@ -33,7 +33,7 @@ export function twilioChannel(
     authorization: `Basic ${btoa(`${options.accountSid}:${options.authToken}`)}`,
     "content-type": "application/x-www-form-urlencoded",
   };
-  const client = new ProviderClient(url);
+  const client = providerSender(url);
   return {
     name: "sms",
     provider: "twilio",

@@ -6,7 +6,7 @@ import {
   type CodeMessage,
   DeliveryError,
 } from "./channel.ts";
-import { ProviderClient } from "./provider_client.ts";
+import { providerSender } from "./provider_client.ts";
 
 /** How long a provider may take before the channel counts as failed. */
 export const PROVIDER_TIMEOUT_MS = 5_000;
@@ -21,7 +21,7 @@ export function webhookChannel(
   options: { url: string; secret?: string; timeoutMs?: number },
 ): Channel {
   const signed = options.secret ? signer(options.secret) : null;
-  const client = new ProviderClient(options.url);
+  const client = providerSender(options.url);
   const target = new URL(options.url);
   const path = `${target.pathname}${target.search}`;
   return {

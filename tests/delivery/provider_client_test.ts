@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { callProvider, DeliveryError, notReached } from "../../core/delivery/channel.ts";
 import { codeMessage } from "../../core/delivery/messages.ts";
-import { ProviderClient, type ProviderRequest } from "../../core/delivery/provider_client.ts";
+import {
+  ProviderClient,
+  type ProviderRequest,
+  providerSender,
+  proxied,
+} from "../../core/delivery/provider_client.ts";
 import { webhookChannel } from "../../core/delivery/webhook.ts";
 import {
   answer,
@@ -356,4 +361,57 @@ Deno.test("ProviderClient - a connection idle longer than idleMs is closed, not 
   await client.request(post("second"), NEVER);
   assert.equal(server.accepted, 2);
   await eventually(() => server.endedByClient === 1, "the expired connection is closed");
+});
+
+Deno.test("providerSender - a proxy of the environment that covers the URL means fetch through it", () => {
+  const env = (vars: Record<string, string>) => (name: string) => vars[name];
+  const url = new URL("https://api.twilio.com/2010-04-01/Accounts/AC1/Messages.json");
+  const cases: [Record<string, string>, boolean][] = [
+    [{}, false],
+    [{ HTTPS_PROXY: "http://proxy:3128" }, true],
+    [{ https_proxy: "http://proxy:3128" }, true],
+    [{ HTTP_PROXY: "http://proxy:3128" }, false], // only http: URLs
+    [{ ALL_PROXY: "http://proxy:3128" }, true],
+    [{ HTTPS_PROXY: "http://proxy:3128", NO_PROXY: "twilio.com" }, false],
+    [{ HTTPS_PROXY: "http://proxy:3128", NO_PROXY: "localhost, .twilio.com" }, false],
+    [{ HTTPS_PROXY: "http://proxy:3128", no_proxy: "*" }, false],
+    [{ HTTPS_PROXY: "http://proxy:3128", NO_PROXY: "api.twilio.com:443" }, false],
+    [{ HTTPS_PROXY: "http://proxy:3128", NO_PROXY: "example.com,wilio.com" }, true],
+  ];
+  for (const [vars, expected] of cases) {
+    assert.equal(proxied(url, env(vars)), expected, JSON.stringify(vars));
+  }
+  assert.ok(providerSender(url, env({})) instanceof ProviderClient);
+  assert.ok(
+    !(providerSender(url, env({ HTTPS_PROXY: "http://proxy:3128" })) instanceof ProviderClient),
+  );
+});
+
+Deno.test("webhook channel - behind HTTP_PROXY, a message goes through the proxy once", async () => {
+  // A plain-HTTP forward proxy: the request line carries the whole URL of a host only it knows.
+  const seen: string[] = [];
+  const proxy = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    seen.push(`${req.method} ${req.url} ${await req.text()}`);
+    return new Response("ok");
+  });
+  try {
+    const script = `
+      import { webhookChannel } from "./core/delivery/webhook.ts";
+      const sms = webhookChannel("sms", { url: "http://sms-gateway.doorman.test/send" });
+      await sms.send("+14155550100", { text: "hello", emailText: "", subject: "", html: "", telegramHtml: "" });
+    `;
+    const child = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--ext=ts", script],
+      cwd: new URL("../..", import.meta.url),
+      env: { HTTP_PROXY: `http://127.0.0.1:${proxy.addr.port}`, NO_PROXY: "" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(child.code, 0, new TextDecoder().decode(child.stderr));
+    assert.deepEqual(seen, [
+      'POST http://sms-gateway.doorman.test/send {"to":"+14155550100","text":"hello"}',
+    ]);
+  } finally {
+    await proxy.shutdown();
+  }
 });
