@@ -119,8 +119,9 @@ export interface ChannelHealth {
  * An HTTP client that never reuses a connection, for sending messages. When a kept-alive
  * connection closes before any answer, `fetch` quietly sends the request again on a new one —
  * fine for a GET, but a provider that took the first message then sends (and bills) it twice.
- * A fresh connection per message has nothing to retry. (The webhook and Twilio channels keep
- * their connections with `ProviderClient`, which never retries.)
+ * A fresh connection per message has nothing to retry. (The Telegram bot's sends use it; the
+ * webhook, Twilio and Telegram Gateway channels keep their connections with `ProviderClient`,
+ * which never retries.)
  */
 export function sendingClient(): Deno.HttpClient {
   return Deno.createHttpClient({ poolMaxIdlePerHost: 0 });

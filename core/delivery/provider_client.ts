@@ -39,6 +39,8 @@ const decoder = new TextDecoder();
 /** What sends one request to a provider and reads its answer. */
 export interface ProviderSender {
   request(init: ProviderRequest, signal: AbortSignal): Promise<ProviderAnswer>;
+  /** Closes its idle connections (at shutdown, and in tests). */
+  close(): void;
 }
 
 /**
@@ -93,6 +95,10 @@ class FetchSender implements ProviderSender {
       // Lost after the status: the status stands, as with the kept-alive client.
     }
     return { status: response.status, headers: new Map(response.headers), body };
+  }
+
+  close(): void {
+    this.#client.close();
   }
 }
 

@@ -1,4 +1,5 @@
-import { callProvider, DeliveryError, sendingClient } from "./channel.ts";
+import { callProvider, DeliveryError } from "./channel.ts";
+import { type ProviderSender, providerSender } from "./provider_client.ts";
 import {
   type GatewayReport,
   type GatewayRequestStatus,
@@ -99,13 +100,20 @@ export class TelegramGateway implements Disposable {
   readonly #token: string;
   readonly #apiRoot: string;
   readonly #timeoutMs: number;
-  /** A fresh connection per send: a retried send would go out (and be billed) twice. */
-  readonly #sendClient = sendingClient();
+  /** The API root's path, each method's name after it. */
+  readonly #basePath: string;
+  /**
+   * Kept-alive connections that never send a request twice: a send that went out twice would
+   * be billed twice.
+   */
+  readonly #sender: ProviderSender;
 
   constructor(options: { token: string; apiRoot?: string; timeoutMs?: number }) {
     this.#token = options.token;
     this.#apiRoot = (options.apiRoot ?? GATEWAY_API_ROOT).replace(/\/+$/, "");
     this.#timeoutMs = options.timeoutMs ?? PROVIDER_TIMEOUT_MS;
+    this.#basePath = new URL(this.#apiRoot).pathname.replace(/\/+$/, "");
+    this.#sender = providerSender(this.#apiRoot);
   }
 
   /**
@@ -150,10 +158,7 @@ export class TelegramGateway implements Disposable {
     if (message.ttlSeconds !== undefined) params.ttl = gatewayTtl(message.ttlSeconds);
     if (message.callbackUrl !== undefined) params.callback_url = message.callbackUrl;
     if (message.payload !== undefined) params.payload = message.payload;
-    return await this.#call("sendVerificationMessage", params, {
-      signal,
-      client: this.#sendClient,
-    });
+    return await this.#call("sendVerificationMessage", params, { signal });
   }
 
   /**
@@ -191,9 +196,9 @@ export class TelegramGateway implements Disposable {
     return parseGatewayReport(body);
   }
 
-  /** Releases the sending connection pool. */
+  /** Closes its idle connections. */
   close(): void {
-    this.#sendClient.close();
+    this.#sender.close();
   }
 
   [Symbol.dispose](): void {
@@ -203,7 +208,7 @@ export class TelegramGateway implements Disposable {
   async #call(
     method: string,
     params: Record<string, string | number>,
-    options: { signal?: AbortSignal; client?: Deno.HttpClient },
+    options: { signal?: AbortSignal },
   ): Promise<GatewayRequestStatus> {
     const status = parseRequestStatus(await this.#request(method, params, options));
     if (!status) throw new DeliveryError(`${NAME} answered an unreadable ${method} result`);
@@ -213,22 +218,21 @@ export class TelegramGateway implements Disposable {
   async #request(
     method: string,
     params: Record<string, string | number>,
-    options: { signal?: AbortSignal; client?: Deno.HttpClient },
+    options: { signal?: AbortSignal },
   ): Promise<unknown> {
     return await callProvider(NAME, this.#timeoutMs, async (deadline) => {
       const outer = options.signal;
       try {
-        const response = await fetch(`${this.#apiRoot}/${method}`, {
+        const answer = await this.#sender.request({
           method: "POST",
+          path: `${this.#basePath}/${method}`,
           headers: {
             authorization: `Bearer ${this.#token}`,
             "content-type": "application/json",
           },
           body: JSON.stringify(params),
-          signal: outer ? AbortSignal.any([outer, deadline]) : deadline,
-          client: options.client,
-        });
-        return answerOf(response.status, await response.text());
+        }, outer ? AbortSignal.any([outer, deadline]) : deadline);
+        return answerOf(answer.status, answer.body ?? "");
       } catch (error) {
         // The caller's deadline ended the call, not ours: still a timeout.
         if (outer?.aborted && !deadline.aborted && !(error instanceof DeliveryError)) {
