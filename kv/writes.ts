@@ -36,39 +36,28 @@ export class Writes implements AtomicWrites {
 
   check(...checks: Deno.AtomicCheck[]): this {
     this.checks.push(...checks);
-    for (const check of checks) {
-      const id = keyId(check.key);
-      this.checkedKeys.push(id);
-      this.keyBytes += id.length;
-    }
+    for (const check of checks) this.checkedKeys.push(this.#id(check.key));
     return this;
   }
 
   set(key: Deno.KvKey, value: unknown, options?: { expireIn?: number }): this {
-    const id = keyId(key);
-    this.keyBytes += id.length;
+    const id = this.#id(key);
     this.mutations.push({ type: "set", key, id, value, expireIn: options?.expireIn });
     return this;
   }
 
   delete(key: Deno.KvKey): this {
-    const id = keyId(key);
-    this.keyBytes += id.length;
-    this.mutations.push({ type: "delete", key, id });
+    this.mutations.push({ type: "delete", key, id: this.#id(key) });
     return this;
   }
 
   sum(key: Deno.KvKey, n: bigint): this {
-    const id = keyId(key);
-    this.keyBytes += id.length;
-    this.mutations.push({ type: "sum", key, id, n });
+    this.mutations.push({ type: "sum", key, id: this.#id(key), n });
     return this;
   }
 
   max(key: Deno.KvKey, n: bigint): this {
-    const id = keyId(key);
-    this.keyBytes += id.length;
-    this.mutations.push({ type: "max", key, id, n });
+    this.mutations.push({ type: "max", key, id: this.#id(key), n });
     return this;
   }
 
@@ -82,7 +71,17 @@ export class Writes implements AtomicWrites {
     return this;
   }
 
-  /** How many mutations a commit of these carries (an ordered copy of each logged event too). */
+  /** A key's `keyId`, its size counted in `keyBytes`. */
+  #id(key: Deno.KvKey): string {
+    const id = keyId(key);
+    this.keyBytes += id.length;
+    return id;
+  }
+
+  /**
+   * How many mutations a commit of these carries at most: an ordered copy of each logged event
+   * is counted, though the committer files up to 16 of a commit's events in one entry.
+   */
   get size(): number {
     return this.mutations.length + this.logged.length;
   }

@@ -75,6 +75,21 @@ Deno.test("TelegramGateway - a wrong token is ACCESS_TOKEN_INVALID: refused, not
   assert.ok(!error.message.includes("wrong"), "the token is not in the message");
 });
 
+Deno.test("TelegramGateway - a check, a send and a status check share one kept-alive connection", async () => {
+  const { fake, gateway } = setup();
+  await using _ = fake;
+  using _gateway = gateway;
+  const ability = await gateway.checkSendAbility(ON_TELEGRAM);
+  await gateway.sendVerificationMessage({
+    phone: ON_TELEGRAM,
+    code: "493817",
+    requestId: ability!.requestId,
+  });
+  await gateway.checkVerificationStatus(ability!.requestId, "493817");
+  assert.equal(fake.calls.length, 3);
+  assert.equal(fake.connections, 1);
+});
+
 Deno.test("TelegramGateway.sendVerificationMessage() - our code, ttl, payload and callback, free under the checked request id", async () => {
   const { fake, gateway } = setup();
   await using _ = fake;

@@ -36,6 +36,8 @@ export interface FaultyListener {
   readonly port: number;
   /** True while nothing listens. */
   readonly refusing: boolean;
+  /** Connections accepted so far (a kept-alive client opens one for many requests). */
+  readonly accepted: number;
   /** Stops listening and closes every open connection: connecting is refused from now on. */
   refuse(): void;
   /** Listens again, on the same port. */
@@ -69,6 +71,7 @@ export function listenInFront(
   let listener: Deno.Listener | null = null;
   let port = options.port ?? 0;
   let closed = false;
+  let accepted = 0;
 
   const track = (task: Promise<void>) => {
     const tracked = task.catch(() => {}).finally(() => tasks.delete(tracked));
@@ -81,7 +84,10 @@ export function listenInFront(
     port = (opened.addr as Deno.NetAddr).port;
     track((async () => {
       try {
-        for await (const conn of opened) track(serve(conn));
+        for await (const conn of opened) {
+          accepted++;
+          track(serve(conn));
+        }
       } catch {
         // The listener was closed.
       }
@@ -159,6 +165,9 @@ export function listenInFront(
     },
     get refusing() {
       return listener === null;
+    },
+    get accepted() {
+      return accepted;
     },
     refuse() {
       listener?.close();

@@ -82,6 +82,8 @@ export interface FakeGateway extends AsyncDisposable {
   ): Promise<number | null>;
   /** Resolves when every report started so far (automatic ones included) has been answered. */
   settled(): Promise<void>;
+  /** Connections clients opened so far. */
+  readonly connections: number;
   /** Stops listening (connecting is refused); `up()` listens on the same port again. */
   down(): void;
   up(): void;
@@ -283,6 +285,9 @@ export function startFakeGateway(
     report: (requestId, status, reportOptions) => track(report(requestId, status, reportOptions)),
     async settled() {
       while (pending.size > 0) await Promise.allSettled([...pending]);
+    },
+    get connections() {
+      return front.accepted;
     },
     down: () => front.refuse(),
     up: () => front.accept(),

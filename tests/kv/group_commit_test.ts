@@ -14,9 +14,10 @@ import { guardKv } from "../kv_guard.ts";
 function countingKv(
   kv: Deno.Kv,
   options: { guarded?: boolean } = {},
-): { kv: Deno.Kv; commits: () => number; checks: number[] } {
+): { kv: Deno.Kv; commits: () => number; checks: number[]; mutations: number[] } {
   let commits = 0;
   const checks: number[] = [];
+  const mutations: number[] = [];
   const atomic = kv.atomic.bind(kv);
   kv.atomic = () => {
     const op = atomic();
@@ -26,15 +27,27 @@ function countingKv(
       checked += c.length;
       return check(...c);
     };
+    let mutated = 0;
+    const set = op.set.bind(op);
+    op.set = (...args: Parameters<Deno.AtomicOperation["set"]>) => {
+      mutated++;
+      return set(...args);
+    };
     const commit = op.commit.bind(op);
     op.commit = () => {
       commits++;
       checks.push(checked);
+      mutations.push(mutated);
       return commit();
     };
     return op;
   };
-  return { kv: options.guarded === false ? kv : guardKv(kv), commits: () => commits, checks };
+  return {
+    kv: options.guarded === false ? kv : guardKv(kv),
+    commits: () => commits,
+    checks,
+    mutations,
+  };
 }
 
 /** `n` sign-ins' worth of writes: two checks each, as a verify has. */
@@ -277,6 +290,24 @@ Deno.test("GroupCommitter - events too large to share an entry are filed one an 
     const log = await orderedLog(kv);
     assert.deepEqual(log.events, [0, 1, 2, 3]);
     assert.equal(log.entries, 4);
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("GroupCommitter - on the embedded KV a commit carries at most 300 mutations", async () => {
+  const { kv, mutations } = countingKv(await Deno.openKv(":memory:"), { guarded: false });
+  try {
+    const committer = new GroupCommitter(kv, { limits: LOCAL_LIMITS });
+    // A hundred writes of ten keys each, all at once: 1,000 mutations.
+    await Promise.all(Array.from({ length: 100 }, (_, i) => {
+      const w = new Writes();
+      for (let j = 0; j < 10; j++) w.set(["many", i, j], j);
+      return committer.commit(w);
+    }));
+    assert.equal(mutations.reduce((a, b) => a + b, 0), 1_000);
+    assert.ok(Math.max(...mutations) <= 300, `${Math.max(...mutations)} in one commit`);
+    assert.ok(Math.max(...mutations) > 10, "writes still share commits");
   } finally {
     kv.close();
   }

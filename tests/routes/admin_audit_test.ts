@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { AuditView } from "../../core/admin/audit.ts";
 import { newId } from "../../core/ids.ts";
 import { DEFAULT_SETTINGS } from "../../core/settings.ts";
 import { addAudit } from "../../kv/audit.ts";
@@ -16,21 +17,11 @@ import {
   json,
 } from "./admin_helpers.ts";
 
-interface AuditEntry {
-  id: string;
-  at: string;
-  actor: { user_id: string; ip: string; name: string | null };
-  action: string;
-  target: string;
-  target_name: string | null;
-  changes: Record<string, { from: unknown; to: unknown }>;
-}
-
 async function auditOf(
   h: Harness,
   token: string,
   query = "",
-): Promise<{ entries: AuditEntry[]; cursor: string | null }> {
+): Promise<{ entries: AuditView[]; cursor: string | null }> {
   return await json(await call(h, "GET", `/api/v1/admin/audit${query}`, { token })) as never;
 }
 

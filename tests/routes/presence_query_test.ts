@@ -2,16 +2,18 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { Hono } from "hono";
 import { plainUserIds, presenceQuerySchema } from "../../routes/api/v1/presence.ts";
+import type { AppEnv } from "../../web/env.ts";
+import { validQuery } from "../../web/middleware.ts";
 
-/** What the schema makes of a query, read the way Hono's query validator reads it. */
+/** What the schema makes of a query, read as the route reads any query that is not plain. */
 async function bySchema(query: string): Promise<string[] | null> {
   let out: string[] | null = null;
-  await new Hono().get("/", (c) => {
-    const value = Object.fromEntries(
-      Object.entries(c.req.queries()).map(([k, v]) => v.length === 1 ? [k, v[0]] : [k, v]),
-    );
-    const parsed = presenceQuerySchema.safeParse(value);
-    out = parsed.success ? parsed.data.user_ids : null;
+  await new Hono<AppEnv>().get("/", (c) => {
+    try {
+      out = validQuery(c, presenceQuerySchema).user_ids;
+    } catch {
+      out = null;
+    }
     return c.body(null, 204);
   }).request(`http://doorman.test/?${query}`);
   return out;
