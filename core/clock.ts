@@ -41,7 +41,17 @@ export class FakeClock implements Clock {
   setTimeout(fn: () => void, ms: number): number {
     const handle = this.#next++;
     this.#timers.set(handle, { at: this.#now + Math.max(0, ms), fn });
+    // Due already (a deadline armed late, after the time it names): like a runtime timer of
+    // 0 ms it fires soon, without waiting for the next `advance()`.
+    if (ms <= 0) queueMicrotask(() => this.#fireNow(handle));
     return handle;
+  }
+
+  #fireNow(handle: number): void {
+    const timer = this.#timers.get(handle);
+    if (!timer || timer.at > this.#now) return;
+    this.#timers.delete(handle);
+    timer.fn();
   }
 
   clearTimeout(handle: TimerHandle): void {
