@@ -9,6 +9,7 @@
  * The server counts KV commits and reads while the measured run lasts (bench/counting_kv.ts).
  */
 import type { Counters } from "./counting_kv.ts";
+import { cpuSince, processCpu, type ThreadCpu } from "./thread_cpu.ts";
 import { load, machineLines, ROOT } from "./machine.ts";
 import { startChild } from "./process.ts";
 import { ensureWrk, runs, runWrk, wrkCommand, type WrkResult } from "./wrk.ts";
@@ -51,6 +52,8 @@ interface Row {
   target: Target;
   result?: WrkResult;
   counters?: Counters;
+  /** The server's CPU by thread over the measured run; null where /proc is not there. */
+  cpu?: ThreadCpu | null;
   error?: string;
 }
 
@@ -201,7 +204,7 @@ async function main(): Promise<void> {
 async function measure(
   target: Target,
   pinned: boolean,
-): Promise<{ result: WrkResult; counters: Counters }> {
+): Promise<{ result: WrkResult; counters: Counters; cpu: ThreadCpu | null }> {
   const dir = await Deno.makeTempDir({ prefix: "doorman-bench-" });
   const sink = target.sink ? await startChild<{ port: number }>(sinkCommand(pinned), ROOT) : null;
   const sinkEnv: Record<string, string> = sink
@@ -242,17 +245,25 @@ async function measure(
     }
 
     await control(base, "reset", "POST");
+    const cpuBefore = await processCpu(server.pid);
     const result = await wrk("measure", options.seconds, offset);
+    const cpuAfter = await processCpu(server.pid);
+    const cpu = cpuBefore && cpuAfter ? cpuSince(cpuBefore, cpuAfter) : null;
     if (options.verbose) console.error(result.raw);
     // Requests still in flight when wrk stopped finish their commits first.
     await new Promise((resolve) => setTimeout(resolve, 300));
     const counters = await control(base, "counters", "GET") as Counters;
+    const cpuText = cpu
+      ? `, core used ${coreUsed(cpu, result)}, ${
+        ((cpu.js + cpu.kv + cpu.other) * 1000 / Math.max(1, counters.requests)).toFixed(0)
+      } µs of CPU a request`
+      : "";
     console.error(
       `  ${rate(result).toFixed(0)} req/s, p50 ${ms(result.p50_us)} ms, p99 ${
         ms(result.p99_us)
-      } ms, non-2xx: ${failures(result)}`,
+      } ms, non-2xx: ${failures(result)}${cpuText}`,
     );
-    return { result, counters };
+    return { result, counters, cpu };
   } finally {
     await server.stop();
     await sink?.stop();
@@ -305,6 +316,12 @@ async function control(base: string, path: string, method: string): Promise<unkn
 
 function rate(result: WrkResult): number {
   return result.requests / (result.duration_us / 1e6);
+}
+
+/** The share of one core the server's threads used over the measured run. */
+function coreUsed(cpu: ThreadCpu, result: WrkResult): string {
+  const total = cpu.js + cpu.kv + cpu.other;
+  return `${(total / (result.duration_us / 1000) * 100).toFixed(0)} %`;
 }
 
 function ms(us: number): string {
@@ -362,6 +379,20 @@ async function report(
     ),
   ];
 
+  const cpuTable = [
+    "| target | CPU µs/request | JavaScript thread | KV (SQLite) threads | other threads | core used |",
+    "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ...rows.filter((row) => row.cpu && row.counters && row.result).map((row) => {
+      const { target, counters, result } = row;
+      const cpu = row.cpu!;
+      const us = (msTotal: number) =>
+        counters!.requests > 0 ? (msTotal * 1000 / counters!.requests).toFixed(0) : "—";
+      return `| ${target.label} | ${us(cpu.js + cpu.kv + cpu.other)} | ${us(cpu.js)} | ${
+        us(cpu.kv)
+      } | ${us(cpu.other)} | ${coreUsed(cpu, result!)} |`;
+    }),
+  ];
+
   const commands = rows.map(({ target }) => {
     const run = {
       url: "http://127.0.0.1:$PORT/",
@@ -407,6 +438,16 @@ async function report(
     "",
     ...kvTable,
     "",
+    ...(cpuTable.length > 2
+      ? [
+        "The server's CPU per request by thread over the measured run (from /proc; the other",
+        "threads are mostly V8's garbage collection and compiler). A row whose core is not",
+        "used up waits on something else, such as the KV file's commits:",
+        "",
+        ...cpuTable,
+        "",
+      ]
+      : []),
     "Commands ($DIR is a fresh temp directory, $PORT the port the server printed):",
     "",
     ...commands,

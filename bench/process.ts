@@ -6,6 +6,8 @@
 /** A running child and the JSON line it was ready with. */
 export interface Child<T> {
   ready: T;
+  /** Its process id (`taskset` and `env` exec the program, so it is the program's). */
+  pid: number;
   /** Lines it printed on stdout after the ready line, as they come. */
   lines: AsyncIterableIterator<string>;
   /** Stops it (SIGTERM) and waits for it. */
@@ -41,7 +43,13 @@ export async function startChild<T>(command: string[], cwd: string): Promise<Chi
     await stop();
     throw new Error(`${command.slice(0, 8).join(" ")} … exited before it was ready`);
   }
-  return { ready: JSON.parse(first.value) as T, lines, stop, status: child.status };
+  return {
+    ready: JSON.parse(first.value) as T,
+    pid: child.pid,
+    lines,
+    stop,
+    status: child.status,
+  };
 }
 
 async function* readLines(
