@@ -75,6 +75,11 @@ export interface OtpDelivery {
 export interface StoredRequest {
   entry: Deno.KvEntry<OtpRequest>;
   delivery: OtpDelivery | null;
+  /**
+   * The recipient's user index entry as it was read with the request (only on the copy the
+   * instance that stored it keeps): who the code will sign in, as far as it knew then.
+   */
+  userIndex?: Deno.KvEntryMaybe<string>;
 }
 
 /** What a new request is checked against, read together in one `getMany`. */
@@ -83,18 +88,25 @@ export interface RequestGuards {
   record: Deno.KvEntryMaybe<RecipientRecord>;
   /** The Telegram chat the phone is linked to, if any. */
   chatId: string | null;
+  /** The recipient's user index entry, when one was asked for. */
+  userIndex: Deno.KvEntryMaybe<string> | null;
 }
 
-/** Reads a recipient's record and a phone's Telegram link in one round trip. */
+/**
+ * Reads a recipient's record, a phone's Telegram link and the recipient's user index entry
+ * (`userIndex`, a key of kv/users.ts) in one round trip.
+ */
 export async function readRequestGuards(
   kv: Deno.Kv,
-  options: { recipient: string; phone: string | null },
+  options: { recipient: string; phone: string | null; userIndex: Deno.KvKey | null },
 ): Promise<RequestGuards> {
   const link = options.phone ? [keys.telegramLinkByPhone(options.phone)] : [];
-  const entries = await kv.getMany([keys.otpRecipient(options.recipient), ...link]);
+  const index = options.userIndex ? [options.userIndex] : [];
+  const entries = await kv.getMany([keys.otpRecipient(options.recipient), ...link, ...index]);
   return {
     record: entries[0] as Deno.KvEntryMaybe<RecipientRecord>,
     chatId: options.phone ? (entries[1].value as string | null) : null,
+    userIndex: options.userIndex ? entries[entries.length - 1] as Deno.KvEntryMaybe<string> : null,
   };
 }
 
@@ -134,11 +146,17 @@ export function addNewRequest<W extends AtomicWrites>(
 }
 
 /** A request as stored by a commit that returned `versionstamp` (not delivered yet). */
-export function storedRequest(request: OtpRequest, versionstamp: string): StoredRequest {
-  return {
+export function storedRequest(
+  request: OtpRequest,
+  versionstamp: string,
+  userIndex: Deno.KvEntryMaybe<string> | null = null,
+): StoredRequest {
+  const stored: StoredRequest = {
     entry: { key: keys.otpRequest(request.id), value: request, versionstamp },
     delivery: null,
   };
+  if (userIndex) stored.userIndex = userIndex;
+  return stored;
 }
 
 /** Reads a request and how its code went out, together. */

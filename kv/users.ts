@@ -165,6 +165,42 @@ export async function getUserWithPresence(
   };
 }
 
+/**
+ * The user a lookup names, with their presence, for a sign-in; `user` is null when nobody has
+ * it. `known` is the lookup's index entry as read a moment earlier (with the code request):
+ * if it named nobody, nothing is read (the sign-in's commit checks that the index is still
+ * empty, so a user created since refuses it, and the retry reads again); if it named a user,
+ * the index, that user and their presence are read in one round trip. Without it, the index
+ * is read first.
+ */
+export async function getSigningInUser(
+  kv: Deno.Kv,
+  lookup: UserLookup,
+  known: Deno.KvEntryMaybe<string> | null,
+): Promise<{ user: Deno.KvEntryMaybe<User> | null; presence: PresenceRecord | null }> {
+  if (known && known.value === null) return { user: null, presence: null };
+  let index: Deno.KvEntryMaybe<string>;
+  if (known) {
+    const entries = await kv.getMany([
+      indexKey(lookup),
+      keys.user(known.value!),
+      ...presenceKeysOf(
+        known.value!,
+      ),
+    ]);
+    index = entries[0] as Deno.KvEntryMaybe<string>;
+    if (index.value === known.value) {
+      return {
+        user: entries[1] as Deno.KvEntryMaybe<User>,
+        presence: presenceRecordOf(entries.slice(2)),
+      };
+    }
+  } else {
+    index = await getUserIndex(kv, lookup);
+  }
+  return index.value ? await getUserWithPresence(kv, index.value) : { user: null, presence: null };
+}
+
 /** The empty entry a brand-new user is created over. */
 export function emptyUserEntry(id: string): Deno.KvEntryMaybe<User> {
   return { key: keys.user(id), value: null, versionstamp: null };

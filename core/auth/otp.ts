@@ -14,6 +14,7 @@ import {
 import { addIpCount, addIpRefund, readIpCounter, SHARED_BUCKET_MS } from "../../kv/limits.ts";
 import { CONFLICT, retry } from "../../kv/retry.ts";
 import { addStatCounts } from "../../kv/stats.ts";
+import { indexKey } from "../../kv/users.ts";
 import { Writes } from "../../kv/writes.ts";
 import { addTries, newDeliveryId, otpDeliveryOf } from "../delivery/log.ts";
 import { codeMessage } from "../delivery/messages.ts";
@@ -125,6 +126,8 @@ export async function requestCode(
       readRequestGuards(ctx.kv, {
         recipient: limitKey,
         phone: recipient?.kind === "phone" ? recipient.value : null,
+        // Who the code will sign in, kept with this instance's copy for the verify.
+        userIndex: recipient ? indexKey(recipient) : null,
       }),
       ctx.admissions.counted(
         ip,
@@ -248,7 +251,7 @@ export async function requestCode(
       for (const event of events) addEventWrites(writes, event, now);
       versionstamp = await ctx.commits.commit(writes);
       if (!versionstamp) return CONFLICT;
-      if (!test) ctx.issued.remember(storedRequest(request, versionstamp));
+      if (!test) ctx.issued.remember(storedRequest(request, versionstamp, guards.userIndex));
       ctx.bus.publish(...events);
       return { request, code: test ? null : code, plan };
     } finally {

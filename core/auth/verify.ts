@@ -11,8 +11,8 @@ import { addOpenFamily } from "../../kv/sessions.ts";
 import {
   addSaveUser,
   emptyUserEntry,
+  getSigningInUser,
   getUserIndex,
-  getUserWithPresence,
   type User,
   type UserLookup,
 } from "../../kv/users.ts";
@@ -135,11 +135,12 @@ export async function signInWithCode(
     }
 
     const lookup = lookupOf(parseRecipient(request.recipient));
-    const index = await getUserIndex(ctx.kv, lookup);
-    // An existing user is read with their presence, in one round trip; a new one has neither.
-    const { user: storedUser, presence: presenceRecord } = index.value
-      ? await getUserWithPresence(ctx.kv, index.value)
-      : { user: emptyUserEntry(newId("usr", now)), presence: null };
+    // An existing user is read with their presence; a new one has neither. This instance's
+    // copy of the request knows who the code signs in as of the code request: a first try
+    // trusts it (the commit's checks catch a change), so a new user's sign-in reads nothing.
+    const found = await getSigningInUser(ctx.kv, lookup, n === 0 ? stored.userIndex ?? null : null);
+    const storedUser = found.user ?? emptyUserEntry(newId("usr", now));
+    const presenceRecord = found.presence;
     addConsumeRequest(writes, stored);
     // A code that came by SMS and was used: its number range is not pumping.
     const smsPrefix = smsPrefixOf(stored);
