@@ -102,6 +102,11 @@ if (mode === "bare") {
         n,
         (i) => doorman.requestCode(first + i),
       );
+      // Newest first. In production a code is used moments after it is asked for, so the
+      // instance's bounded copy of its requests (50,000) still holds it; here tens of thousands
+      // are made up front, and when they overflow that copy the oldest go first. Used newest
+      // first, the ones dropped are those the run may never reach (it is sized with headroom).
+      pairs.reverse();
       const text = lines(pairs.map((p) => `${p.requestId} ${p.code}`));
       await Deno.writeTextFile(`${dir}/pairs-${file}.txt`, text);
     };
