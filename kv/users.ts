@@ -181,15 +181,10 @@ export async function getSigningInUser(
   if (known && known.value === null) return { user: null, presence: null };
   let index: Deno.KvEntryMaybe<string>;
   if (known) {
-    const entries = await kv.getMany([
-      indexKey(lookup),
-      keys.user(known.value!),
-      ...presenceKeysOf(
-        known.value!,
-      ),
-    ]);
+    const id = known.value!;
+    const entries = await kv.getMany([indexKey(lookup), keys.user(id), ...presenceKeysOf(id)]);
     index = entries[0] as Deno.KvEntryMaybe<string>;
-    if (index.value === known.value) {
+    if (index.value === id) {
       return {
         user: entries[1] as Deno.KvEntryMaybe<User>,
         presence: presenceRecordOf(entries.slice(2)),
