@@ -9,7 +9,7 @@
  * The server counts KV commits and reads while the measured run lasts (bench/counting_kv.ts).
  */
 import type { Counters } from "./counting_kv.ts";
-import { cpuSince, processCpu, type ThreadCpu } from "./thread_cpu.ts";
+import { cpuSince, cpuTotal, processCpu, type ThreadCpu } from "./thread_cpu.ts";
 import { load, machineLines, ROOT } from "./machine.ts";
 import { startChild } from "./process.ts";
 import { ensureWrk, runs, runWrk, wrkCommand, type WrkResult } from "./wrk.ts";
@@ -255,7 +255,7 @@ async function measure(
     const counters = await control(base, "counters", "GET") as Counters;
     const cpuText = cpu
       ? `, core used ${coreUsed(cpu, result)}, ${
-        ((cpu.js + cpu.kv + cpu.other) * 1000 / Math.max(1, counters.requests)).toFixed(0)
+        (cpuTotal(cpu) * 1000 / Math.max(1, counters.requests)).toFixed(0)
       } µs of CPU a request`
       : "";
     console.error(
@@ -320,7 +320,7 @@ function rate(result: WrkResult): number {
 
 /** The share of one core the server's threads used over the measured run. */
 function coreUsed(cpu: ThreadCpu, result: WrkResult): string {
-  const total = cpu.js + cpu.kv + cpu.other;
+  const total = cpuTotal(cpu);
   return `${(total / (result.duration_us / 1000) * 100).toFixed(0)} %`;
 }
 
@@ -387,9 +387,9 @@ async function report(
       const cpu = row.cpu!;
       const us = (msTotal: number) =>
         counters!.requests > 0 ? (msTotal * 1000 / counters!.requests).toFixed(0) : "—";
-      return `| ${target.label} | ${us(cpu.js + cpu.kv + cpu.other)} | ${us(cpu.js)} | ${
-        us(cpu.kv)
-      } | ${us(cpu.other)} | ${coreUsed(cpu, result!)} |`;
+      return `| ${target.label} | ${us(cpuTotal(cpu))} | ${us(cpu.js)} | ${us(cpu.kv)} | ${
+        us(cpu.other)
+      } | ${coreUsed(cpu, result!)} |`;
     }),
   ];
 

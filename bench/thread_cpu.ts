@@ -57,3 +57,8 @@ export function cpuOfStats(text: string, pid: number): ThreadCpu {
 export function cpuSince(before: ThreadCpu, after: ThreadCpu): ThreadCpu {
   return { js: after.js - before.js, kv: after.kv - before.kv, other: after.other - before.other };
 }
+
+/** All of a reading's CPU, every kind of thread together. */
+export function cpuTotal(cpu: ThreadCpu): number {
+  return cpu.js + cpu.kv + cpu.other;
+}

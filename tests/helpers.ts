@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import type { Hono } from "hono";
 import { type Clock, FakeClock } from "../core/clock.ts";
 import { loadConfig } from "../core/config.ts";
@@ -206,6 +207,21 @@ export async function openSocket(url: string): Promise<TestSocket> {
       await closed;
     },
   };
+}
+
+/** An admin (`adminToken`) sets a user's status through the admin API; asserts it was taken. */
+export async function setUserStatus(
+  h: Pick<Harness, "app">,
+  adminToken: string,
+  userId: string,
+  status: "active" | "inactive" | "suspended" | "banned",
+): Promise<void> {
+  const res = await h.app.request(`/api/v1/admin/users/${userId}`, {
+    method: "PATCH",
+    headers: { "content-type": "application/json", authorization: `Bearer ${adminToken}` },
+    body: JSON.stringify({ status }),
+  });
+  assert.equal(res.status, 200, await res.text());
 }
 
 /** Waits until `check()` is true, polling every 5 ms for up to `ms`. */

@@ -19,7 +19,7 @@ import {
   stopDoorman,
 } from "../crash/doorman_process.ts";
 import { startWebhookReceiver } from "../fakes/webhook_receiver.ts";
-import { type Harness, serveHarness, startHarness, waitFor } from "../helpers.ts";
+import { type Harness, serveHarness, setUserStatus, startHarness, waitFor } from "../helpers.ts";
 
 /*
  * The client SDK against a real Doorman: a harness served on loopback (its clock is fake, so
@@ -501,13 +501,7 @@ Deno.test("client - presence stops for good when the account is disabled (4003)"
   client.presence.subscribe([admin.user.id], log.onChange);
   await waitFor(() => log.seen.length === 1);
 
-  const res = await h.app.request(`/api/v1/admin/users/${user.id}`, {
-    method: "PATCH",
-    headers: { "content-type": "application/json", authorization: `Bearer ${admin.access_token}` },
-    body: JSON.stringify({ status: "suspended" }),
-  });
-  assert.equal(res.status, 200);
-  await res.body?.cancel();
+  await setUserStatus(h, admin.access_token, user.id, "suspended");
   await waitFor(() => errors.length === 1);
   assert.ok(errors[0] instanceof DoormanError);
   assert.equal(errors[0].code, "ACCOUNT_DISABLED");

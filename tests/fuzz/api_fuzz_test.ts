@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type Harness, type SignInBody } from "../helpers.ts";
+import { type Harness, setUserStatus, type SignInBody } from "../helpers.ts";
 import { startTelegramHarness, type TelegramHarness, WEBHOOK_SECRET } from "../telegram/helpers.ts";
 import {
   authorization,
@@ -72,15 +72,7 @@ async function startFuzzing(env: Record<string, string> = {}): Promise<Fuzzing> 
     other: await fresh(),
     disabled: await fresh(),
   };
-  const disabled = await h.app.request(`/api/v1/admin/users/${sessions.disabled.user.id}`, {
-    method: "PATCH",
-    headers: {
-      "content-type": "application/json",
-      authorization: `Bearer ${sessions.admin.access_token}`,
-    },
-    body: JSON.stringify({ status: "suspended" }),
-  });
-  assert.equal(disabled.status, 200, await disabled.text());
+  await setUserStatus(h, sessions.admin.access_token, sessions.disabled.user.id, "suspended");
   const tokens = Object.fromEntries(
     Object.entries(sessions).map(([who, s]) => [who, s.access_token]),
   );

@@ -8,7 +8,14 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type Harness, serveHarness, type SignInBody, startHarness, waitFor } from "../helpers.ts";
+import {
+  type Harness,
+  serveHarness,
+  setUserStatus,
+  type SignInBody,
+  startHarness,
+  waitFor,
+} from "../helpers.ts";
 import {
   claimsOf,
   ERROR_TABLE,
@@ -408,15 +415,7 @@ async function startWsFuzzing(): Promise<WsFuzzing> {
     other: await h.signIn("+14155550102"),
     disabled: await h.signIn("+14155550103"),
   };
-  const suspend = await h.app.request(`/api/v1/admin/users/${sessions.disabled.user.id}`, {
-    method: "PATCH",
-    headers: {
-      "content-type": "application/json",
-      authorization: `Bearer ${sessions.admin.access_token}`,
-    },
-    body: JSON.stringify({ status: "suspended" }),
-  });
-  assert.equal(suspend.status, 200);
+  await setUserStatus(h, sessions.admin.access_token, sessions.disabled.user.id, "suspended");
   return {
     h,
     url: server.url,

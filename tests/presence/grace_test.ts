@@ -7,6 +7,7 @@ import {
   openSocket,
   recordEvents,
   serveHarness,
+  setUserStatus,
   startHarness,
   type TestSocket,
   waitFor,
@@ -186,13 +187,7 @@ Deno.test("grace - an admin suspends a user in the grace: offline at once, nothi
   await disconnect(h, ws, id);
   h.clock.advance(2_000);
   const suspendedAt = new Date(h.clock.now()).toISOString();
-  const res = await h.app.request(`/api/v1/admin/users/${id}`, {
-    method: "PATCH",
-    headers: { "content-type": "application/json", authorization: `Bearer ${admin.access_token}` },
-    body: JSON.stringify({ status: "suspended" }),
-  });
-  assert.equal(res.status, 200);
-  await res.body?.cancel();
+  await setUserStatus(h, admin.access_token, id, "suspended");
   const presence = () => events.filter((e) => e.type.startsWith("presence.") && e.user_id === id);
   assert.deepEqual(presence().map((e) => [e.type, e.at]), [["presence.offline", suspendedAt]]);
   assert.equal(await statusOf(h, id, admin.access_token), "offline");
@@ -208,13 +203,7 @@ Deno.test("grace - a keep-alive of a socket whose user was just suspended brings
   const admin = await h.signIn(OBSERVER);
   const { user } = await h.signIn(PHONE);
   const events = recordEvents(h);
-  const res = await h.app.request(`/api/v1/admin/users/${user.id}`, {
-    method: "PATCH",
-    headers: { "content-type": "application/json", authorization: `Bearer ${admin.access_token}` },
-    body: JSON.stringify({ status: "suspended" }),
-  });
-  assert.equal(res.status, 200);
-  await res.body?.cancel();
+  await setUserStatus(h, admin.access_token, user.id, "suspended");
   // A keep-alive tick lists its sockets, then records them: the suspension (on this instance
   // or another, heard of a moment later) may land in between, before the socket is closed.
   h.clock.advance(30_000);
