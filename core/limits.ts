@@ -16,6 +16,8 @@ export interface WindowDecision {
   retryAfterMs: number;
   /** The counter to store when the request goes ahead. */
   next: WindowCounter;
+  /** What the window holds already, unseen requests included (before this one). */
+  count: number;
 }
 
 /**
@@ -46,14 +48,14 @@ export function countInWindow(
     if (toDrop > 0) {
       retryAfterMs = Math.floor(now / bucketMs) * bucketMs + bucketMs + windowMs - now;
     }
-    return { allowed: false, retryAfterMs, next: { buckets: live } };
+    return { allowed: false, retryAfterMs, next: { buckets: live }, count: total };
   }
   const current = Math.floor(now / bucketMs) * bucketMs;
   const last = live[live.length - 1];
   const buckets: [number, number][] = last && last[0] === current
     ? [...live.slice(0, -1), [current, last[1] + 1]]
     : [...live, [current, 1]];
-  return { allowed: true, retryAfterMs: 0, next: { buckets } };
+  return { allowed: true, retryAfterMs: 0, next: { buckets }, count: total };
 }
 
 /** Gives back one request counted at `at` (one whose work was not done after all). */

@@ -1,4 +1,5 @@
 import { TtlCache } from "../cache.ts";
+import { countInWindow } from "../limits.ts";
 
 /** How long a landing is remembered: longer than a cached read is used. */
 const REMEMBER_MS = 5_000;
@@ -45,6 +46,46 @@ class Landings {
   }
 }
 
+/**
+ * How close to its cap a shared counter may come before admissions to it go one at a time on
+ * fresh reads: far below it, a read up to a second old plus this instance's own count decides.
+ */
+export const EXACT_HEADROOM = 1_000;
+
+/**
+ * One admission at a time per subject: `enter` resolves once the previous holder left, and
+ * the returned function leaves (at most once).
+ */
+export class Gates {
+  readonly #tails = new Map<string, Promise<void>>();
+
+  /** Waits for `subject`'s turn; call the returned function to hand it on. */
+  async enter(subject: string): Promise<() => void> {
+    const previous = this.#tails.get(subject);
+    let open!: () => void;
+    const mine = new Promise<void>((resolve) => open = resolve);
+    this.#tails.set(subject, mine);
+    if (previous) await previous;
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      if (this.#tails.get(subject) === mine) this.#tails.delete(subject);
+      open();
+    };
+  }
+
+  /** Subjects with a holder or waiters now (for tests and metrics). */
+  get size(): number {
+    return this.#tails.size;
+  }
+}
+
+/** The answer of `Admissions.reserve`: a held unit, or how long until one would fit. */
+export type Reservation =
+  | { allowed: true; release: (committed: boolean) => void }
+  | { allowed: false; retryAfterMs: number };
+
 /** A shared counter's buckets as read, and when (`performance.now()`) that read began. */
 export interface CounterRead {
   buckets: [number, number][];
@@ -52,16 +93,19 @@ export interface CounterRead {
 }
 
 /**
- * Admission to a limit counted by a shared, conflict-free sum (code requests per client IP):
- * the counter is read at most once a second per subject, and the requests this instance
- * admitted since that read began — committed or still in flight — are added to it. So one
- * instance is exact, and instances sharing a KV can only overshoot by what the others
- * admitted within the last second.
+ * Admission to a limit counted by a shared, conflict-free sum (code requests and wrong codes
+ * per client IP): the counter is read at most once a second per subject, and the requests
+ * this instance admitted since that read began — committed or still in flight — are added to
+ * it, so one instance is exact. Within `EXACT_HEADROOM` of the cap an instance admits one
+ * request of a subject at a time, each on a fresh read that began after its previous one's
+ * commit ended: a request can then pass the cap only while another instance's admission is
+ * still in flight, so instances sharing one KV overshoot by at most one each.
  */
 export class Admissions {
   readonly #inFlight = new Map<string, number>();
   readonly #landed = new Map<string, Landings>();
   readonly #reads: TtlCache<CounterRead>;
+  readonly #gates = new Gates();
   #landings = 0;
 
   /** `now` is the injected clock's. */
@@ -75,6 +119,79 @@ export class Admissions {
       const readAt = performance.now();
       return { buckets: await read(), readAt };
     });
+  }
+
+  /**
+   * Reserves one of `subject`'s `limit` per `windowMs` at the moment it says yes (no await in
+   * between), held until `release` says whether its commit landed. `read` loads the counter's
+   * buckets, `bucketMs` wide.
+   */
+  async reserve(
+    subject: string,
+    options: {
+      limit: number;
+      windowMs: number;
+      bucketMs: number;
+      now: number;
+      read: () => Promise<[number, number][]>;
+    },
+  ): Promise<Reservation> {
+    const decide = (read: CounterRead) =>
+      countInWindow({ buckets: read.buckets }, {
+        limit: options.limit,
+        windowMs: options.windowMs,
+        now: options.now,
+        bucketMs: options.bucketMs,
+        unseen: this.unseen(subject, read.readAt),
+      });
+    const far = (decision: { count: number }) => options.limit - decision.count > EXACT_HEADROOM;
+    const cached = this.#reads.get(subject);
+    if (cached) {
+      const decision = decide(cached);
+      if (!decision.allowed) return { allowed: false, retryAfterMs: decision.retryAfterMs };
+      if (far(decision)) return { allowed: true, release: this.admit(subject) };
+    }
+    // Near the cap, or not read lately: one at a time, on a fresh read.
+    const leave = await this.#gates.enter(subject);
+    try {
+      // The one before may have read it just now, and found it far from the cap.
+      const warm = this.#reads.get(subject);
+      const decision = warm && far(decide(warm))
+        ? decide(warm)
+        : decide(await this.fresh(subject, options.read));
+      if (!decision.allowed) {
+        leave();
+        return { allowed: false, retryAfterMs: decision.retryAfterMs };
+      }
+      const landed = this.admit(subject);
+      if (far(decision)) {
+        leave();
+        return { allowed: true, release: landed };
+      }
+      return {
+        allowed: true,
+        release: (committed) => {
+          landed(committed);
+          leave();
+        },
+      };
+    } catch (error) {
+      leave();
+      throw error;
+    }
+  }
+
+  /** Reads the subject's counter now, past the cache, and keeps the read for the next ones. */
+  async fresh(subject: string, read: () => Promise<[number, number][]>): Promise<CounterRead> {
+    const readAt = performance.now();
+    const value = { buckets: await read(), readAt };
+    this.#reads.set(subject, value);
+    return value;
+  }
+
+  /** Waits for `subject`'s turn to admit on a fresh read; call the result to hand it on. */
+  enter(subject: string): Promise<() => void> {
+    return this.#gates.enter(subject);
   }
 
   /** How many of `subject`'s admitted requests a read started at `readAt` may have missed. */

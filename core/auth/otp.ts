@@ -73,6 +73,8 @@ interface Plan {
   smsPrefix: string | null;
   /** Why SMS is not among the tries, when protection refused it. */
   smsRefused: Extract<SmsVerdict, { ok: false }> | null;
+  /** Gives back the SMS's held place under the caps (`smsPrefix` set): whether it committed. */
+  smsRelease: ((committed: boolean) => void) | null;
 }
 
 /**
@@ -121,66 +123,62 @@ export async function requestCode(
 
   const issued = await retry("store a code request", async () => {
     const now = ctx.clock.now();
-    // Read for every phone, linked or not, so the time taken does not tell.
-    const [guards, ipCount] = await Promise.all([
+    // Read for every phone, linked or not, so the time taken does not tell. The IP's place
+    // under its cap is held from the moment it says yes until the commit ends.
+    const [guards, byIp] = await Promise.all([
       readRequestGuards(ctx.kv, {
         recipient: limitKey,
         phone: recipient?.kind === "phone" ? recipient.value : null,
         // Who the code will sign in, kept with this instance's copy for the verify.
         userIndex: recipient ? indexKey(recipient) : null,
       }),
-      ctx.admissions.counted(
-        ip,
-        () => readIpCounter(ctx.kv, "requests", { ip, now, windowMs: HOUR_MS }),
-      ),
+      ctx.admissions.reserve(ip, {
+        limit: settings.otp_ip_rate_limit_per_hour,
+        windowMs: HOUR_MS,
+        bucketMs: SHARED_BUCKET_MS,
+        now,
+        read: () => readIpCounter(ctx.kv, "requests", { ip, now, windowMs: HOUR_MS }),
+      }),
     ]);
-    // Decided before the limits are counted: no await may come between counting and admitting.
-    const plan: Plan = test
-      ? { attempts: [], smsPrefix: null, smsRefused: null }
-      : await deliveryPlan(ctx, recipient, input.channel, guards.chatId);
-    const record = guards.record.value;
-    // No cooldown configured leaves none behind (`cooldownRequestId` is null then).
-    const cooldownMs = record?.cooldownRequestId ? record.cooldownUntil - now : 0;
-    const byRecipient = countInWindow(record?.window ?? null, {
-      limit: settings.otp_rate_limit_per_hour,
-      windowMs: HOUR_MS,
-      now,
-    });
-    const byIp = countInWindow({ buckets: ipCount.buckets }, {
-      limit: settings.otp_ip_rate_limit_per_hour,
-      windowMs: HOUR_MS,
-      now,
-      bucketMs: SHARED_BUCKET_MS,
-      unseen: ctx.admissions.unseen(ip, ipCount.readAt),
-    });
-    if (!byRecipient.allowed || !byIp.allowed || cooldownMs > 0) {
-      await emitEvent(ctx, "otp", "otp.rate_limited", {
-        recipient: maskRecipient(to),
-        limit: !byIp.allowed ? "ip" : !byRecipient.allowed ? "recipient" : "cooldown",
-        ...(test ? { test } : {}),
-      });
-    }
-    if (!byRecipient.allowed || !byIp.allowed) {
-      throw rateLimited(
-        "Too many codes requested.",
-        Math.max(cooldownMs, byRecipient.retryAfterMs, byIp.retryAfterMs),
-      );
-    }
-    if (cooldownMs > 0) throw rateLimited("A code was sent moments ago.", cooldownMs);
-    if (!viaDeepLink && !test && plan.attempts.length === 0) {
-      if (plan.smsRefused) await refuse(ctx, to, plan.smsRefused);
-      throw new AppError(
-        "CHANNEL_UNAVAILABLE",
-        `No channel that can reach this ${recipient?.kind ?? "recipient"} is configured.`,
-      );
-    }
-    // Counted from the moment it is let in (no await in between), so a request deciding
-    // meanwhile sees it among the unseen ones.
-    const landed = ctx.admissions.admit(ip);
-    const writes = new Writes();
-    const smsLanded = plan.smsPrefix ? ctx.smsProtection.count(writes, plan.smsPrefix, now) : null;
+    let plan: Plan | null = null;
     let versionstamp: string | null = null;
     try {
+      // SMS protection holds the SMS's place under its caps from its yes until the commit ends.
+      plan = test || !byIp.allowed
+        ? { attempts: [], smsPrefix: null, smsRefused: null, smsRelease: null }
+        : await deliveryPlan(ctx, recipient, input.channel, guards.chatId);
+      const record = guards.record.value;
+      // No cooldown configured leaves none behind (`cooldownRequestId` is null then).
+      const cooldownMs = record?.cooldownRequestId ? record.cooldownUntil - now : 0;
+      const byRecipient = countInWindow(record?.window ?? null, {
+        limit: settings.otp_rate_limit_per_hour,
+        windowMs: HOUR_MS,
+        now,
+      });
+      const ipRetryMs = byIp.allowed ? 0 : byIp.retryAfterMs;
+      if (!byRecipient.allowed || !byIp.allowed || cooldownMs > 0) {
+        await emitEvent(ctx, "otp", "otp.rate_limited", {
+          recipient: maskRecipient(to),
+          limit: !byIp.allowed ? "ip" : !byRecipient.allowed ? "recipient" : "cooldown",
+          ...(test ? { test } : {}),
+        });
+      }
+      if (!byRecipient.allowed || !byIp.allowed) {
+        throw rateLimited(
+          "Too many codes requested.",
+          Math.max(cooldownMs, byRecipient.retryAfterMs, ipRetryMs),
+        );
+      }
+      if (cooldownMs > 0) throw rateLimited("A code was sent moments ago.", cooldownMs);
+      if (!viaDeepLink && !test && plan.attempts.length === 0) {
+        if (plan.smsRefused) await refuse(ctx, to, plan.smsRefused);
+        throw new AppError(
+          "CHANNEL_UNAVAILABLE",
+          `No channel that can reach this ${recipient?.kind ?? "recipient"} is configured.`,
+        );
+      }
+      const writes = new Writes();
+      if (plan.smsPrefix) ctx.smsProtection.count(writes, plan.smsPrefix, now);
       const id = newId("otp", now);
       const code = testCode ??
         (plan.attempts.length > 0 ? generateCode(settings.otp_length) : null);
@@ -255,8 +253,8 @@ export async function requestCode(
       ctx.bus.publish(...events);
       return { request, code: test ? null : code, plan };
     } finally {
-      landed(versionstamp !== null);
-      smsLanded?.(versionstamp !== null);
+      if (byIp.allowed) byIp.release(versionstamp !== null);
+      plan?.smsRelease?.(versionstamp !== null);
     }
   });
 
@@ -444,6 +442,7 @@ async function refuse(
 
 const refusalReasons: Record<SmsRefusalReason, string> = {
   country: "SMS to this country is not allowed (SMS_ALLOWED_COUNTRIES)",
+  premium: "premium-rate or shared-cost number",
   blocked: "number range blocked for SMS",
   range_limit: "number range over its hourly SMS cap",
   budget: "daily SMS budget spent (SMS_DAILY_LIMIT)",
@@ -508,7 +507,7 @@ async function deliveryPlan(
   choice: ChannelChoice,
   chatId: string | null,
 ): Promise<Plan> {
-  const plan: Plan = { attempts: [], smsPrefix: null, smsRefused: null };
+  const plan: Plan = { attempts: [], smsPrefix: null, smsRefused: null, smsRelease: null };
   if (!recipient) return plan;
   if (recipient.kind === "email") {
     plan.attempts = keep(ctx, [{ channel: "email", to: recipient.value }]);
@@ -525,8 +524,10 @@ async function deliveryPlan(
   }
   if (ctx.delivery.has("sms")) {
     const verdict = await ctx.smsProtection.check(phone);
-    if (verdict.ok) plan.smsPrefix = verdict.prefix;
-    else plan.smsRefused = verdict;
+    if (verdict.ok) {
+      plan.smsPrefix = verdict.prefix;
+      plan.smsRelease = verdict.release;
+    } else plan.smsRefused = verdict;
   }
   const sms: DeliveryAttempt[] = plan.smsPrefix ? [{ channel: "sms", to: phone }] : [];
   plan.attempts = keep(ctx, choice === "sms" ? sms : [...telegram, ...sms]);

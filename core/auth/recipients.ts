@@ -1,4 +1,5 @@
-import { parsePhoneNumberFromString, type PhoneNumber } from "libphonenumber-js";
+// The full metadata: the number type (premium-rate, shared-cost) needs it.
+import { parsePhoneNumberFromString, type PhoneNumber } from "libphonenumber-js/max";
 import { z } from "zod";
 
 /**
@@ -102,16 +103,21 @@ export interface PhoneRange {
   country: string | null;
   /** The country calling code and the next three digits, with its `+`: `+1415`, `+44791`. */
   prefix: string;
+  /** A premium-rate or shared-cost number: the caller pays per message, so no SMS goes there. */
+  premium: boolean;
 }
 
 const ranges = new Map<string, PhoneRange>();
+const PAID_BY_SENDER = new Set(["PREMIUM_RATE", "SHARED_COST"]);
 
 /** The country and number range of a canonical E.164 phone (memoized, bounded). */
 export function phoneRange(phone: string): PhoneRange {
   const known = ranges.get(phone);
   if (known) return known;
   const parsed = parsePhoneNumberFromString(phone);
-  const range = parsed ? rangeOf(parsed) : { country: null, prefix: phone.slice(0, 5) };
+  const range = parsed
+    ? rangeOf(parsed)
+    : { country: null, prefix: phone.slice(0, 5), premium: false };
   remember(phone, range);
   return range;
 }
@@ -120,6 +126,7 @@ function rangeOf(parsed: PhoneNumber): PhoneRange {
   return {
     country: parsed.country ?? null,
     prefix: `+${parsed.countryCallingCode}${String(parsed.nationalNumber).slice(0, 3)}`,
+    premium: PAID_BY_SENDER.has(parsed.getType() ?? ""),
   };
 }
 

@@ -21,7 +21,6 @@ import { addSmsVerified } from "../../kv/sms_protection.ts";
 import { addSuspensionEnd, suspensionOver } from "../admin/suspensions.ts";
 import { Writes } from "../../kv/writes.ts";
 import { AppError, rateLimited } from "../errors.ts";
-import { countInWindow } from "../limits.ts";
 import type { Admissions } from "./admissions.ts";
 import type { IssuedRequests } from "./issued_requests.ts";
 import { addIpCount, readIpCounter, SHARED_BUCKET_MS } from "../../kv/limits.ts";
@@ -86,7 +85,23 @@ export async function signInWithCode(
   input: { requestId: string; code: string; ip: string; userAgent?: string | null },
 ): Promise<CodeSignIn> {
   const { ip } = input;
-  await refuseGuessingNetworks(ctx, ip);
+  const release = await refuseGuessingNetworks(ctx, ip);
+  // Whether this verify's wrong code was counted: its held place under the cap lands then.
+  let failed = false;
+  try {
+    return await checkCode(ctx, input, () => failed = true);
+  } finally {
+    release(failed);
+  }
+}
+
+/** The body of `signInWithCode`, once the client IP's wrong-code cap let it in. */
+async function checkCode(
+  ctx: VerifyContext,
+  input: { requestId: string; code: string; ip: string; userAgent?: string | null },
+  counted: () => void,
+): Promise<CodeSignIn> {
+  const { ip } = input;
   const timeout = (await ctx.settings.get()).presence_timeout_seconds * 1000;
   const outcome = await retry(`verify a code of "${input.requestId}"`, async (n): Promise<
     Outcome | typeof CONFLICT
@@ -122,14 +137,8 @@ export async function signInWithCode(
         ...test,
       }));
       for (const event of events) addEventWrites(writes, event, now);
-      const landed = ctx.failures.admit(ip);
-      let committed = false;
-      try {
-        committed = await ctx.commits.commit(writes) !== null;
-      } finally {
-        landed(committed);
-      }
-      if (!committed) return CONFLICT;
+      if (await ctx.commits.commit(writes) === null) return CONFLICT;
+      counted();
       ctx.bus.publish(...events);
       return { kind: "wrong", attemptsLeft, request };
     }
@@ -306,24 +315,25 @@ function userToSave(
 /**
  * 429 once a client IP has sent `OTP_VERIFY_FAILURES_PER_IP_PER_HOUR` wrong codes in a rolling
  * hour, across requests: a network that guesses gets no more guesses evaluated, right or
- * wrong. The count is a conflict-free sum read at most once a second, plus this instance's.
+ * wrong. Each guess holds a place under the cap from this moment (parallel guesses see it) and
+ * the returned function gives it back unless the guess was wrong and counted.
  */
-async function refuseGuessingNetworks(ctx: VerifyContext, ip: string): Promise<void> {
+async function refuseGuessingNetworks(
+  ctx: VerifyContext,
+  ip: string,
+): Promise<(counted: boolean) => void> {
   const now = ctx.clock.now();
-  const read = await ctx.failures.counted(
-    ip,
-    () => readIpCounter(ctx.kv, "failures", { ip, now, windowMs: HOUR_MS }),
-  );
-  const decision = countInWindow({ buckets: read.buckets }, {
+  const held = await ctx.failures.reserve(ip, {
     limit: ctx.config.verifyFailuresPerIpPerHour,
     windowMs: HOUR_MS,
-    now,
     bucketMs: SHARED_BUCKET_MS,
-    unseen: ctx.failures.unseen(ip, read.readAt),
+    now,
+    read: () => readIpCounter(ctx.kv, "failures", { ip, now, windowMs: HOUR_MS }),
   });
-  if (!decision.allowed) {
-    throw rateLimited("Too many wrong codes from this network.", decision.retryAfterMs);
+  if (!held.allowed) {
+    throw rateLimited("Too many wrong codes from this network.", held.retryAfterMs);
   }
+  return held.release;
 }
 
 function expired(): AppError {

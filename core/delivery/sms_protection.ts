@@ -12,7 +12,7 @@ import {
 import { SHARED_BUCKET_MS } from "../../kv/limits.ts";
 import { CONFLICT, retry } from "../../kv/retry.ts";
 import { Writes } from "../../kv/writes.ts";
-import { Admissions } from "../auth/admissions.ts";
+import { Admissions, EXACT_HEADROOM } from "../auth/admissions.ts";
 import { phoneRange } from "../auth/recipients.ts";
 import { TtlCache } from "../cache.ts";
 import type { SmsProtection as SmsProtectionConfig } from "../config.ts";
@@ -35,11 +35,20 @@ const READ_TTL_MS = 1_000;
 const DAY_SUBJECT = "day";
 
 /** Why an SMS was refused. */
-export type SmsRefusalReason = "country" | "blocked" | "range_limit" | "budget";
+export type SmsRefusalReason = "country" | "premium" | "blocked" | "range_limit" | "budget";
 
-/** The answer for an SMS to a phone: go ahead, or the error to answer with. */
+/**
+ * The answer for an SMS to a phone: go ahead — holding one unit of the range's cap and of the
+ * daily budget until `release` says whether the request's commit landed — or the error to
+ * answer with.
+ */
 export type SmsVerdict =
-  | { ok: true; prefix: string; country: string | null }
+  | {
+    ok: true;
+    prefix: string;
+    country: string | null;
+    release: (committed: boolean) => void;
+  }
   | {
     ok: false;
     prefix: string;
@@ -48,20 +57,35 @@ export type SmsVerdict =
     error: AppError;
   };
 
+type Refusal = Extract<SmsVerdict, { ok: false }>;
+
+/** What one look at a range decided, before anything is held. */
+type Decision =
+  | { kind: "refuse"; reason: "blocked" | "range_limit" | "budget"; retryAfterMs: number }
+  | { kind: "block"; sent: number; verified: number }
+  | { kind: "admit"; exact: boolean };
+
 /**
- * SMS pumping protection: a country allowlist, an hourly cap per number range, an automatic
- * 24 h block of a range whose codes are sent but not used, and a daily SMS budget.
+ * SMS pumping protection: a country allowlist, no premium-rate or shared-cost numbers, an
+ * hourly cap per number range, an automatic 24 h block of a range whose codes are sent but not
+ * used, and a daily SMS budget.
  *
  * The counters are conflict-free sums in 10-minute buckets, so SMS to one range never
- * contend. A range's buckets are read at most once a second per instance, and the SMS this
- * instance let through since that read are added (as with the per-IP limit): one instance is
- * exact, several may overshoot by what the others let through within the last second.
+ * contend. An SMS is counted among this instance's in-flight ones at the moment it is let
+ * through (no await in between), so parallel requests on one instance let out exactly what
+ * sequential ones would. Far from every cap, a range's buckets are read at most once a second
+ * per instance and this instance's own SMS since are added. Within `EXACT_HEADROOM` of a cap
+ * (and wherever the automatic block could be reached), an instance lets one SMS per range — and
+ * for the budget one SMS at all — through at a time, each on a fresh read that began after the
+ * previous one's commit ended: instances sharing one KV pass a cap by at most one SMS each.
  */
 export class SmsProtection {
   readonly #ctx: Services;
   readonly #config: SmsProtectionConfig;
   readonly #reads: TtlCache<{ read: RangeRead; readAt: number }>;
   readonly #admissions: Admissions;
+  /** Ranges this instance decided to block, until the block is stored and read back. */
+  readonly #blocking = new Map<string, number>();
   /** The UTC day this instance last told that the budget is spent. */
   #noticedDay = -1;
 
@@ -73,10 +97,13 @@ export class SmsProtection {
     this.#admissions = new Admissions(now);
   }
 
-  /** Whether an SMS to `phone` may go out now; blocks its range when its codes go unused. */
+  /**
+   * Whether an SMS to `phone` may go out now; blocks its range when its codes go unused. A yes
+   * holds its place under every cap until `release` is called: call it exactly once.
+   */
   async check(phone: string): Promise<SmsVerdict> {
-    const { country, prefix } = phoneRange(phone);
-    const refuse = (reason: SmsRefusalReason, error: AppError): SmsVerdict => ({
+    const { country, prefix, premium } = phoneRange(phone);
+    const refuse = (reason: SmsRefusalReason, error: AppError): Refusal => ({
       ok: false,
       prefix,
       country,
@@ -90,36 +117,93 @@ export class SmsProtection {
         new AppError("RECIPIENT_NOT_ALLOWED", "Codes cannot be sent by SMS to this country."),
       );
     }
+    if (premium) {
+      return refuse(
+        "premium",
+        new AppError(
+          "RECIPIENT_NOT_ALLOWED",
+          "Codes cannot be sent by SMS to premium-rate or shared-cost numbers.",
+        ),
+      );
+    }
     const now = this.#ctx.clock.now();
-    const { read, readAt } = await this.#reads.through(prefix, async () => {
+    const cached = await this.#reads.through(prefix, async () => {
       const readAt = performance.now();
       return { read: await readRange(this.#ctx.kv, prefix, { now, windowMs: HOUR_MS }), readAt };
     });
+    const first = this.#decide(prefix, cached, now);
+    if (first.kind !== "admit") return await this.#refuse(first, { prefix, country, now }, refuse);
+    if (!first.exact) return { ok: true, prefix, country, release: this.#admit(prefix) };
+
+    // Near a cap: one at a time per range (and for the budget, one at a time), on a fresh read.
+    const leaveRange = await this.#admissions.enter(prefix);
+    let leaveDay: (() => void) | null = null;
+    const leave = () => {
+      leaveDay?.();
+      leaveRange();
+    };
+    try {
+      if (this.#config.dailyLimit !== null) leaveDay = await this.#admissions.enter(DAY_SUBJECT);
+      const readAt = performance.now();
+      const read = await readRange(this.#ctx.kv, prefix, { now, windowMs: HOUR_MS });
+      this.#reads.set(prefix, { read, readAt });
+      const fresh = this.#decide(prefix, { read, readAt }, now);
+      if (fresh.kind !== "admit") {
+        leave();
+        return await this.#refuse(fresh, { prefix, country, now }, refuse);
+      }
+      const landed = this.#admit(prefix);
+      return {
+        ok: true,
+        prefix,
+        country,
+        release: (committed) => {
+          landed(committed);
+          leave();
+        },
+      };
+    } catch (error) {
+      leave();
+      throw error;
+    }
+  }
+
+  /**
+   * Decides on one read of a range plus this instance's SMS since it began (in flight ones
+   * count as sent and not verified), with no await: an admission must follow it at once.
+   */
+  #decide(
+    prefix: string,
+    { read, readAt }: { read: RangeRead; readAt: number },
+    now: number,
+  ): Decision {
+    const blocking = this.#blocking.get(prefix);
+    if (blocking !== undefined && blocking > now) {
+      return { kind: "refuse", reason: "blocked", retryAfterMs: blocking - now };
+    }
     if (read.block?.status === "blocked" && read.block.until > now) {
-      return refuse("blocked", blockedError());
+      return { kind: "refuse", reason: "blocked", retryAfterMs: read.block.until - now };
     }
+    let exact = false;
     const limit = this.#config.dailyLimit;
-    if (limit !== null && read.today + this.#admissions.unseen(DAY_SUBJECT, readAt) >= limit) {
-      await this.#budgetSpent(now, limit);
-      return refuse(
-        "budget",
-        new AppError("CHANNEL_UNAVAILABLE", "No more codes can be sent by SMS today."),
-      );
+    if (limit !== null) {
+      const today = read.today + this.#admissions.unseen(DAY_SUBJECT, readAt);
+      if (today >= limit) return { kind: "refuse", reason: "budget", retryAfterMs: 0 };
+      exact ||= limit - today <= EXACT_HEADROOM;
     }
-    const unseen = this.#admissions.unseen(prefix, readAt);
     const live = (buckets: [number, number][]) =>
       buckets.filter(([start]) => start + SHARED_BUCKET_MS + HOUR_MS > now)
         .reduce((sum, [, count]) => sum + count, 0);
-    // Judged on SMS that went out (committed), not on requests still deciding.
-    const sent = live(read.sent) + this.#admissions.landedSince(prefix, readAt);
+    const unseen = this.#admissions.unseen(prefix, readAt);
+    const sent = live(read.sent) + unseen;
     const verified = live(read.verified) +
       this.#admissions.landedSince(`${prefix}:verified`, readAt);
-    if (
-      this.#config.prefixAutoblock && read.block?.status !== "lifted" &&
-      sent >= AUTOBLOCK_MIN_SENT && verified < AUTOBLOCK_MIN_VERIFIED_SHARE * sent
-    ) {
-      await this.#block({ prefix, country, sent, verified, now });
-      return refuse("blocked", blockedError());
+    if (this.#config.prefixAutoblock && read.block?.status !== "lifted") {
+      if (sent >= AUTOBLOCK_MIN_SENT && verified < AUTOBLOCK_MIN_VERIFIED_SHARE * sent) {
+        return { kind: "block", sent, verified };
+      }
+      // Could the next SMS we let through on this read bring the block on?
+      exact ||= verified < AUTOBLOCK_MIN_VERIFIED_SHARE * (sent + EXACT_HEADROOM);
     }
     const cap = countInWindow({ buckets: read.sent }, {
       limit: this.#config.prefixLimitPerHour,
@@ -129,34 +213,71 @@ export class SmsProtection {
       unseen,
     });
     if (!cap.allowed) {
-      return refuse(
-        "range_limit",
-        rateLimited("Too many codes sent to this number range.", cap.retryAfterMs),
-      );
+      return { kind: "refuse", reason: "range_limit", retryAfterMs: cap.retryAfterMs };
     }
-    return { ok: true, prefix, country };
+    exact ||= this.#config.prefixLimitPerHour - cap.count <= EXACT_HEADROOM;
+    return { kind: "admit", exact };
   }
 
-  /**
-   * Counts an SMS to `prefix` in `writes` (`by: -1` takes one back) and, until the commit
-   * ends, among this instance's unseen ones: call the returned function with whether it
-   * committed.
-   */
-  count(writes: Writes, prefix: string, at: number, by: 1 | -1 = 1): (committed: boolean) => void {
-    addSmsSent(writes, prefix, at, by);
-    if (by === -1) {
-      return (committed) => {
-        if (committed) {
-          this.#admissions.takeBack(prefix);
-          this.#admissions.takeBack(DAY_SUBJECT);
-        }
-      };
-    }
+  /** Counts one SMS to `prefix` and one of today's among this instance's in-flight ones. */
+  #admit(prefix: string): (committed: boolean) => void {
     const range = this.#admissions.admit(prefix);
     const day = this.#admissions.admit(DAY_SUBJECT);
     return (committed) => {
       range(committed);
       day(committed);
+    };
+  }
+
+  /** Turns a refusing decision into its verdict: blocks the range or tells the budget first. */
+  async #refuse(
+    decision: Exclude<Decision, { kind: "admit" }>,
+    where: { prefix: string; country: string | null; now: number },
+    refuse: (reason: SmsRefusalReason, error: AppError) => Refusal,
+  ): Promise<Refusal> {
+    const { prefix, country, now } = where;
+    if (decision.kind === "block") {
+      // Refused here from now on, without waiting for the block's commit.
+      this.#blocking.set(prefix, now + BLOCK_MS);
+      try {
+        await this.#block({
+          prefix,
+          country,
+          sent: decision.sent,
+          verified: decision.verified,
+          now,
+        });
+      } finally {
+        this.#blocking.delete(prefix);
+      }
+      return refuse("blocked", blockedError());
+    }
+    if (decision.reason === "blocked") return refuse("blocked", blockedError());
+    if (decision.reason === "budget") {
+      await this.#budgetSpent(now, this.#config.dailyLimit!);
+      return refuse(
+        "budget",
+        new AppError("CHANNEL_UNAVAILABLE", "No more codes can be sent by SMS today."),
+      );
+    }
+    return refuse(
+      "range_limit",
+      rateLimited("Too many codes sent to this number range.", decision.retryAfterMs),
+    );
+  }
+
+  /**
+   * Counts an SMS to `prefix` in `writes`; with `by: -1` takes one back, and once that commit
+   * lands (call the returned function with whether it did) this instance's counts follow.
+   */
+  count(writes: Writes, prefix: string, at: number, by: 1 | -1 = 1): (committed: boolean) => void {
+    addSmsSent(writes, prefix, at, by);
+    if (by === 1) return () => {};
+    return (committed) => {
+      if (committed) {
+        this.#admissions.takeBack(prefix);
+        this.#admissions.takeBack(DAY_SUBJECT);
+      }
     };
   }
 
