@@ -125,7 +125,7 @@ export async function requestCode(
     const now = ctx.clock.now();
     // Read for every phone, linked or not, so the time taken does not tell. The IP's place
     // under its cap is held from the moment it says yes until the commit ends.
-    const [guards, byIp] = await Promise.all([
+    const [read, held] = await Promise.allSettled([
       readRequestGuards(ctx.kv, {
         recipient: limitKey,
         phone: recipient?.kind === "phone" ? recipient.value : null,
@@ -140,6 +140,14 @@ export async function requestCode(
         read: () => readIpCounter(ctx.kv, "requests", { ip, now, windowMs: HOUR_MS }),
       }),
     ]);
+    // A place held must be given back whatever failed beside it.
+    if (read.status === "rejected") {
+      if (held.status === "fulfilled" && held.value.allowed) held.value.release(false);
+      throw read.reason;
+    }
+    if (held.status === "rejected") throw held.reason;
+    const guards = read.value;
+    const byIp = held.value;
     let plan: Plan | null = null;
     let versionstamp: string | null = null;
     try {
