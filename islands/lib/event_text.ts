@@ -15,6 +15,7 @@ const LIMITS: Record<string, string> = {
 };
 const REFUSALS: Record<string, string> = {
   country: "country not allowed",
+  premium: "premium-rate or shared-cost number",
   blocked: "number range blocked",
   range_limit: "number range over its hourly cap",
   budget: "daily SMS budget spent",
