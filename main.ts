@@ -41,7 +41,12 @@ const kv = await openKv(config.kvPath).catch((error) => {
   console.error(`Cannot start: ${error instanceof Error ? error.message : error}`);
   Deno.exit(1);
 });
-const ctx = await createContext(config, kv);
+const ctx = await createContext(config, kv).catch((error) => {
+  // What the stored data contradicts in the configuration (a test recipient that is an admin).
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(error.message);
+  Deno.exit(1);
+});
 const assets = await loadAssets();
 if (!assets.bundleUrl) {
   ctx.log.error("the dashboard's islands bundle is missing: run `deno task build`");

@@ -15,6 +15,7 @@ export type ErrorCode =
   | "FORBIDDEN"
   | "RECIPIENT_NOT_ALLOWED"
   | "NOT_FOUND"
+  | "CONFLICT"
   | "PAYLOAD_TOO_LARGE"
   | "UNSUPPORTED_MEDIA_TYPE"
   | "RATE_LIMITED"

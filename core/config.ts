@@ -241,6 +241,21 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     }
   }
   const testRecipients = parseTestRecipients(e.OTP_TEST_RECIPIENTS, problems);
+  // A test recipient's fixed code would sign anyone who knows it in as an admin.
+  for (
+    const [list, admins, kind] of [
+      ["ADMIN_PHONES", adminPhones, "phone"],
+      ["ADMIN_EMAILS", adminEmails, "email"],
+    ] as const
+  ) {
+    for (const admin of admins) {
+      if (admin && testRecipients.has(`${kind}:${admin}`)) {
+        problems.push(
+          `OTP_TEST_RECIPIENTS: "${admin}" is also in ${list}; a test recipient cannot be an admin`,
+        );
+      }
+    }
+  }
   for (const type of e.EVENT_WEBHOOK_TYPES) {
     if (!EVENT_TYPE_PATTERN.test(type)) {
       problems.push(
@@ -297,8 +312,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
 type Env = z.infer<typeof envSchema>;
 
 /**
- * `OTP_TEST_RECIPIENTS`: `recipient=code` pairs; a phone or email (canonical form) and 4–10
- * digits. The map is keyed like stored recipients (`phone:+1…`, `email:…`).
+ * `OTP_TEST_RECIPIENTS`: `recipient=code` pairs; a phone or email (canonical form) and 6–10
+ * digits (a fixed code never changes: fewer digits are too few guesses). The map is keyed
+ * like stored recipients (`phone:+1…`, `email:…`).
  */
 function parseTestRecipients(pairs: string[], problems: string[]): Map<string, string> {
   const out = new Map<string, string>();
@@ -315,9 +331,9 @@ function parseTestRecipients(pairs: string[], problems: string[]): Map<string, s
       problems.push(`OTP_TEST_RECIPIENTS: "${who || pair}" is not a phone (+…) or email address`);
       continue;
     }
-    if (!/^\d{4,10}$/.test(code)) {
+    if (!/^\d{6,10}$/.test(code)) {
       // The pair names the recipient only: the code is a secret of sorts.
-      problems.push(`OTP_TEST_RECIPIENTS: the code of "${who}" must be 4-10 digits`);
+      problems.push(`OTP_TEST_RECIPIENTS: the code of "${who}" must be 6-10 digits`);
       continue;
     }
     out.set(phone ? `phone:${phone}` : `email:${email}`, code);

@@ -2,6 +2,7 @@ import type { Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import { Admissions } from "./auth/admissions.ts";
 import { IssuedRequests } from "./auth/issued_requests.ts";
+import { refuseTestRecipientAdmins, TestRecipientGuesses } from "./auth/test_recipients.ts";
 import { authenticate } from "./auth/sessions.ts";
 import type { Channel } from "./delivery/channel.ts";
 import { consoleChannel } from "./delivery/console.ts";
@@ -49,6 +50,8 @@ export interface AppContext extends Services {
   failures: Admissions;
   /** Code requests this instance stored, for verifies arriving here. */
   issued: IssuedRequests;
+  /** Test recipients' guesses, one at a time per recipient. */
+  testGuesses: TestRecipientGuesses;
   /** SMS pumping protection (country allowlist, range caps and blocks, daily budget). */
   smsProtection: SmsProtection;
   /** The Telegram Gateway API, when `TELEGRAM_GATEWAY_TOKEN` is set. */
@@ -86,6 +89,8 @@ export async function createContext(
   kv: Deno.Kv,
   options: ContextOptions = {},
 ): Promise<AppContext> {
+  // Before anything that would need stopping is made.
+  await refuseTestRecipientAdmins(kv, config);
   const services = await createServices(config, {
     kv,
     clock: options.clock,
@@ -153,6 +158,7 @@ export async function createContext(
     admissions: new Admissions(() => clock.now()),
     failures: new Admissions(() => clock.now()),
     issued: new IssuedRequests(() => clock.now()),
+    testGuesses: new TestRecipientGuesses(kv),
     smsProtection: new SmsProtection(services),
     gateway,
     streams: new StreamSlots(),

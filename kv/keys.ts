@@ -126,6 +126,14 @@ export const keys = {
   /** A number range blocked for SMS (or lifted by an admin), until its record expires. */
   smsBlock: (prefix: string) => ["sms_blocks", prefix] as const,
   smsBlocks: () => ["sms_blocks"] as const,
+  /**
+   * Wrong codes sent for one test recipient on one UTC day (`KvU64`, summed); `day` is the
+   * day's start in ms and comes first, so old days are one range to prune.
+   */
+  testRecipientFailures: (day: number, recipient: string) =>
+    ["test_recipient_failures", day, recipient] as const,
+  testRecipientFailuresBefore: (day: number) => ["test_recipient_failures", day] as const,
+  testRecipientFailuresAll: () => ["test_recipient_failures"] as const,
   /** Written once per UTC day by the instance that finds the SMS budget spent first. */
   smsBudgetNotice: (day: number) => ["sms_budget_notices", day] as const,
 

@@ -224,7 +224,8 @@ export function openApiDocument(serverUrl: string): Json {
           security: admin,
           parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
           requestBody: body(userPatchSchema),
-          responses: { ...ok(200, "{ user }"), ...errors(400, 401, 403, 404) },
+          // 409: the role admin for a test recipient.
+          responses: { ...ok(200, "{ user }"), ...errors(400, 401, 403, 404, 409) },
         },
       },
       "/api/v1/admin/users/{id}/sessions": {

@@ -19,6 +19,8 @@ export const ERROR_WHEN: Record<ErrorCode, string> = {
   RECIPIENT_NOT_ALLOWED:
     "An SMS to this phone's country or number range is not allowed (country allowlist, blocked range).",
   NOT_FOUND: "Unknown route or resource.",
+  CONFLICT:
+    "The change contradicts the current state; `error.reason` says which (`test_recipient`: a test recipient cannot be an admin).",
   PAYLOAD_TOO_LARGE: "The body is over 16 KiB.",
   UNSUPPORTED_MEDIA_TYPE: "A JSON endpoint was called without a JSON body.",
   RATE_LIMITED:

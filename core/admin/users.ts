@@ -15,6 +15,7 @@ import {
 import { CONFLICT, retry } from "../../kv/retry.ts";
 import { Writes } from "../../kv/writes.ts";
 import { normalizePhone } from "../auth/recipients.ts";
+import { isTestRecipient, testRecipientConflict } from "../auth/test_recipients.ts";
 import { AppError } from "../errors.ts";
 import { emitEvent } from "../live/emit.ts";
 import {
@@ -156,7 +157,7 @@ export interface UserPatch {
 
 /**
  * Changes a user's status or role, audited (`user.update`, each changed field before and
- * after) in the same commit. A suspension may be given an end (`suspended_until`), when the
+ * after) in the same commit; a test recipient is never made an admin (409 `test_recipient`). A suspension may be given an end (`suspended_until`), when the
  * cron sweep or the user's next sign-in lifts it; any other status change clears it. Leaving
  * `active` ends every sign-in of the user, takes them offline and (through the `user.updated`
  * event, which names the admin) closes their sockets on every instance.
@@ -174,6 +175,9 @@ export async function updateUser(
   const { before, saved, audit } = await retry(`update user "${id}"`, async () => {
     const entry = await getUserEntry(ctx.kv, id);
     if (!entry.value) throw new AppError("NOT_FOUND", `No user "${id}".`);
+    if (role === "admin" && isTestRecipient(ctx.config, entry.value)) {
+      throw testRecipientConflict();
+    }
     const next: User = {
       ...entry.value,
       status: status ?? entry.value.status,

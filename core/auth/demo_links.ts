@@ -26,9 +26,13 @@ export const DEMO_ADMIN_EMAIL = "demo-admin@example.com";
 /** A token as `issueDemoLink` makes them (32 random bytes, base64url). */
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
-/** Whether demo links work: only under `deno task demo`, which runs in development. */
+/**
+ * Whether demo links work: only under `deno task demo`, which runs in development, and not
+ * when the demo admin's address is a test recipient (it would sign in as an admin).
+ */
 export function demoLinksEnabled(config: Config): boolean {
-  return config.demo && config.appEnv === "development";
+  return config.demo && config.appEnv === "development" &&
+    !config.testRecipients.has(`email:${DEMO_ADMIN_EMAIL}`);
 }
 
 /** Makes a one-time dashboard sign-in token, stored hashed for 10 minutes; returns the token. */

@@ -18,6 +18,7 @@ import {
 } from "../../kv/users.ts";
 import { emptyPresenceRecord } from "../../kv/presence.ts";
 import { addSmsVerified } from "../../kv/sms_protection.ts";
+import { addTestRecipientFailure } from "../../kv/test_recipients.ts";
 import { addSuspensionEnd, suspensionOver } from "../admin/suspensions.ts";
 import { Writes } from "../../kv/writes.ts";
 import { AppError, rateLimited } from "../errors.ts";
@@ -31,6 +32,7 @@ import { prepareActivity, type PresenceContext } from "../presence/presence.ts";
 import { codeMatches } from "./codes.ts";
 import { maskRecipient, parseRecipient, type Recipient } from "./recipients.ts";
 import { accountDisabled, newSession, type SignIn, signInAnswer } from "./sessions.ts";
+import type { TestRecipientGuesses } from "./test_recipients.ts";
 
 /**
  * What a sign-in with a code uses: presence, deleting a used Telegram code message, and the
@@ -47,6 +49,8 @@ export interface VerifyContext extends PresenceContext {
   smsProtection: { verified(prefix: string): void };
   /** The Telegram Gateway, told when a code it delivered is used; null when not configured. */
   gateway: { checkVerificationStatus(requestId: string, code?: string): Promise<unknown> } | null;
+  /** Test recipients' guesses, one at a time, against their wrong codes of the day. */
+  testGuesses: Pick<TestRecipientGuesses, "enter">;
 }
 
 const HOUR_MS = 3_600_000;
@@ -108,15 +112,22 @@ async function checkCode(
   > => {
     const now = ctx.clock.now();
     // The first try may use this instance's copy; a refused commit reads KV.
-    const stored = (n === 0 ? ctx.issued.get(input.requestId) : undefined) ??
+    let stored = (n === 0 ? ctx.issued.get(input.requestId) : undefined) ??
       await getRequest(ctx.kv, input.requestId);
     // Whatever happens next changes the request: the copy would be stale.
     ctx.issued.forget(input.requestId);
+    // A test recipient's guesses take turns (until this one's commit is done), each counting
+    // the day's wrong codes: past the cap its fixed code is wrong (API.md, "Test recipients").
+    using guess = stored?.entry.value.test
+      ? await ctx.testGuesses.enter(stored.entry.value.recipient, now)
+      : null;
+    // The guesses before this one may have spent attempts of the request.
+    if (guess) stored = await getRequest(ctx.kv, input.requestId);
     if (!stored || stored.entry.value.expiresAt <= now) throw expired();
     const request = stored.entry.value;
     if (request.attempts >= request.maxAttempts) throw tooManyAttempts();
     // A Telegram request whose link was not opened yet has no code: every guess is wrong.
-    const matches = request.codeHash !== null && await codeMatches(ctx.codeKey, {
+    const matches = !guess?.spent && request.codeHash !== null && await codeMatches(ctx.codeKey, {
       requestId: request.id,
       code: input.code,
       stored: request.codeHash,
@@ -130,6 +141,7 @@ async function checkCode(
       const attemptsLeft = request.maxAttempts - request.attempts - 1;
       addAttempt(writes, stored.entry, now);
       addIpCount(writes, "failures", ip, now);
+      if (request.test) addTestRecipientFailure(writes, request.recipient, now);
       events.push(ctx.bus.newEvent("otp", "otp.invalid", now, {
         request_id: request.id,
         recipient: masked,
@@ -287,9 +299,11 @@ function userToSave(
   now: number,
   telegramId: string | null,
 ): User | null {
-  const bootstrapAdmin =
+  // A test recipient is never one (the config refuses it too): its fixed code is no secret.
+  const bootstrapAdmin = !ctx.config.testRecipients.has(`${lookup.kind}:${lookup.value}`) && (
     (lookup.kind === "phone" && ctx.config.adminPhones.includes(lookup.value)) ||
-    (lookup.kind === "email" && ctx.config.adminEmails.includes(lookup.value));
+    (lookup.kind === "email" && ctx.config.adminEmails.includes(lookup.value))
+  );
   if (user.value) {
     const promote = bootstrapAdmin && user.value.role !== "admin";
     if (!promote && !telegramId) return null;

@@ -1,7 +1,6 @@
-import { pruneIpCounters } from "../../kv/limits.ts";
-import { pruneStats } from "../admin/stats.ts";
 import { endDueSuspensions } from "../admin/suspensions.ts";
 import { type PresenceContext, sweepPresence } from "../presence/presence.ts";
+import { pruneCounters } from "./prune.ts";
 
 /** What the jobs use: presence, and the Telegram deleter when there is a bot. */
 export interface CronContext extends PresenceContext {
@@ -52,21 +51,13 @@ export const CRON_JOBS: CronJob[] = [
     },
   },
   {
-    // Per-minute counters are summed, and `sum` keeps no `expireIn`: old minutes go here.
-    name: "stats prune",
+    // Summed counters (stats, per-IP, per-range, webhook counts, test recipients' wrong codes)
+    // keep no `expireIn`: old buckets go here.
+    name: "counters prune",
     schedule: "* * * * *",
     async run(ctx) {
-      const deleted = await pruneStats(ctx);
-      if (deleted > 0) ctx.log.debug("stats prune", { deleted });
-    },
-  },
-  {
-    // The per-IP counters are summed too; their buckets are done after the hour.
-    name: "ip counters prune",
-    schedule: "* * * * *",
-    async run(ctx) {
-      const deleted = await pruneIpCounters(ctx.kv, ctx.clock.now() - 2 * 3_600_000);
-      if (deleted > 0) ctx.log.debug("ip counters prune", { deleted });
+      const deleted = await pruneCounters(ctx);
+      if (deleted > 0) ctx.log.debug("counters prune", { deleted });
     },
   },
 ];

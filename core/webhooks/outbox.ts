@@ -8,7 +8,6 @@ import {
   listDueEntries,
   type Outbox,
   type OutboxEntry,
-  pruneWebhookCounts,
   settlePendingCount,
 } from "../../kv/webhooks.ts";
 import { Writes } from "../../kv/writes.ts";
@@ -129,12 +128,11 @@ export class EventWebhooks implements Outbox {
 
   /**
    * Takes every entry due now and holds those due before the next sweep (the cron job, and
-   * once at start). Returns how many it queued. Also prunes old hourly counts.
+   * once at start). Returns how many it queued. (Old hourly counts go with the counters
+   * prune job, core/jobs/prune.ts.)
    */
   async sweep(): Promise<number> {
     const taken = await this.#sweepOnce();
-    const now = this.#clock.now();
-    await pruneWebhookCounts(this.#kv, now - 2 * GIVE_UP_MS);
     if (await settlePendingCount(this.#kv)) {
       this.#log.info("event webhook pending count reset: the outbox is empty");
     }

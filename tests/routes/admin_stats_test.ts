@@ -168,7 +168,7 @@ Deno.test("admin stats - instances on one KV count together", async () => {
 Deno.test("admin stats - the cron job deletes counters older than two hours", async () => {
   await using h = await startHarness({ env: { ADMIN_PHONES: ADMIN } });
   await h.signIn("+14155550101");
-  const prune = CRON_JOBS.find((job) => job.name === "stats prune")!;
+  const prune = CRON_JOBS.find((job) => job.name === "counters prune")!;
   const tenOClock = keys.statMinute(Date.parse("2026-11-21T10:00:00.000Z"));
   const before = await countKeys(h.ctx.kv, tenOClock);
   assert.ok(before > 0);
@@ -292,7 +292,7 @@ Deno.test("admin stats - the funnel counts each channel: requested, sent, verifi
 Deno.test("admin stats - the cron job keeps hourly counters eight days", async () => {
   await using h = await startHarness({ env: { ADMIN_PHONES: ADMIN } });
   await h.signIn("+14155550101");
-  const prune = CRON_JOBS.find((job) => job.name === "stats prune")!;
+  const prune = CRON_JOBS.find((job) => job.name === "counters prune")!;
   const tenOClock = keys.statHourStart(Date.parse("2026-11-21T10:00:00.000Z"));
   const before = await countKeys(h.ctx.kv, tenOClock);
   assert.ok(before > 0);

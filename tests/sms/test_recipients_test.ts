@@ -135,7 +135,7 @@ Deno.test("test recipients - limits still apply: the 6th request in an hour is 4
   assert.equal(fraud.sms_today, 0, "test recipients cost no SMS");
 });
 
-Deno.test("test recipients - more than 20, or a code that is not 4-10 digits, is a ConfigError", () => {
+Deno.test("test recipients - more than 20, or a code that is not 6-10 digits, is a ConfigError", () => {
   const pairs = Array.from(
     { length: 21 },
     (_, i) => `tester${i}@example.com=${String(100000 + i)}`,
@@ -151,12 +151,14 @@ Deno.test("test recipients - more than 20, or a code that is not 4-10 digits, is
       error instanceof ConfigError &&
       error.problems.some((p) => /OTP_TEST_RECIPIENTS: at most 20/.test(p)),
   );
-  for (const bad of [`${PHONE}=12ab56`, `${PHONE}=123`, `${PHONE}=12345678901`, `${PHONE}=`]) {
+  for (
+    const bad of [`${PHONE}=12ab56`, `${PHONE}=12345`, `${PHONE}=12345678901`, `${PHONE}=`]
+  ) {
     assert.throws(
       () => loadConfig(productionEnv({ OTP_TEST_RECIPIENTS: bad })),
       (error: unknown) =>
         error instanceof ConfigError &&
-        error.problems.some((p) => p.includes(`the code of "${PHONE}" must be 4-10 digits`)) &&
+        error.problems.some((p) => p.includes(`the code of "${PHONE}" must be 6-10 digits`)) &&
         !error.message.includes(bad),
       bad,
     );
