@@ -2,6 +2,7 @@ import { readTestRecipientFailures } from "../../kv/test_recipients.ts";
 import { getUserEntry, getUserIndex, type User } from "../../kv/users.ts";
 import { type Config, ConfigError } from "../config.ts";
 import { AppError } from "../errors.ts";
+import { Gates } from "./admissions.ts";
 import { type ContactRecipient, formatRecipient, parseRecipient } from "./recipients.ts";
 
 /** Wrong codes a test recipient may get in one UTC day; past them its fixed code is wrong. */
@@ -22,8 +23,7 @@ export interface TestGuess extends Disposable {
  */
 export class TestRecipientGuesses {
   readonly #kv: Deno.Kv;
-  /** Per recipient, when the last guess in line is done. */
-  readonly #turns = new Map<string, Promise<void>>();
+  readonly #turns = new Gates();
 
   constructor(kv: Deno.Kv) {
     this.#kv = kv;
@@ -31,21 +31,12 @@ export class TestRecipientGuesses {
 
   /** Waits for `recipient`'s turn and reads its wrong codes of the day of `now`. */
   async enter(recipient: string, now: number): Promise<TestGuess> {
-    const before = this.#turns.get(recipient);
-    let leave!: () => void;
-    const mine = new Promise<void>((resolve) => leave = resolve);
-    const tail = before ? before.then(() => mine) : mine;
-    this.#turns.set(recipient, tail);
-    const done = () => {
-      leave();
-      if (this.#turns.get(recipient) === tail) this.#turns.delete(recipient);
-    };
+    const leave = await this.#turns.enter(recipient);
     try {
-      await before;
       const wrong = await readTestRecipientFailures(this.#kv, recipient, now);
-      return { spent: wrong >= TEST_RECIPIENT_WRONG_CODES_PER_DAY, [Symbol.dispose]: done };
+      return { spent: wrong >= TEST_RECIPIENT_WRONG_CODES_PER_DAY, [Symbol.dispose]: leave };
     } catch (error) {
-      done();
+      leave();
       throw error;
     }
   }
