@@ -9,7 +9,7 @@ import { DEMO_LINK_TTL_MS, demoLinksEnabled, issueDemoLink } from "./core/auth/d
 import { ConfigError, loadConfig } from "./core/config.ts";
 import { createContext } from "./core/context.ts";
 import { CRON_JOBS } from "./core/jobs/cron.ts";
-import { Lifecycle, watchAncestors, within } from "./core/lifecycle.ts";
+import { Lifecycle, logUnhandledRejections, watchAncestors, within } from "./core/lifecycle.ts";
 import { startEventTail } from "./core/live/tail.ts";
 import { openKv } from "./kv/open.ts";
 import { loadAssets } from "./web/assets.ts";
@@ -42,6 +42,8 @@ const kv = await openKv(config.kvPath).catch((error) => {
   Deno.exit(1);
 });
 const ctx = await createContext(config, kv);
+// From here on the process serves: a rejection nobody handled is a bug to log, not a crash.
+const stopLoggingRejections = logUnhandledRejections(ctx.log);
 const assets = await loadAssets();
 if (!assets.bundleUrl) {
   ctx.log.error("the dashboard's islands bundle is missing: run `deno task build`");
@@ -55,6 +57,7 @@ if (channels.length === 0) {
 }
 
 const life = new Lifecycle(ctx.log);
+life.add("rejection log", stopLoggingRejections);
 life.add("kv", () => kv.close());
 life.add("context", () => ctx.close());
 life.add("socket hub", ctx.presence.hub.follow(ctx.bus));
