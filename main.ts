@@ -122,7 +122,8 @@ const server = serveForever(
   ctx.log,
 );
 life.add("http server", async () => {
-  // Stop accepting, end event streams and close sockets (1001), let requests finish.
+  // Let requests begun finish (bodies still arriving too) while new ones hear 503, end event
+  // streams and close sockets (1001), then stop listening.
   const finished = server.shutdown();
   ctx.drain();
   if (!await within(finished, DRAIN_MS)) {

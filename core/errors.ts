@@ -16,6 +16,7 @@ export const ERROR_STATUS = {
   RATE_LIMITED: 429,
   TOO_MANY_ATTEMPTS: 429,
   CHANNEL_UNAVAILABLE: 503,
+  SHUTTING_DOWN: 503,
   INTERNAL: 500,
 } as const satisfies Record<ErrorCode, number>;
 

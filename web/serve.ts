@@ -1,7 +1,15 @@
+import { AppError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
+
+/** Seconds a request refused while draining is told to wait (another instance takes it). */
+const DRAIN_RETRY_AFTER_S = 1;
 
 /** What keeps serving does: stop accepting and let requests in flight finish. */
 export interface Listener {
+  /**
+   * Drains: requests already begun finish (their bodies still arriving too), new ones are
+   * answered 503 `SHUTTING_DOWN`; then the listener closes. Callers bound how long they wait.
+   */
   shutdown(): Promise<void>;
   /** How many times the listener had to be started again. */
   readonly restarts: number;
@@ -13,6 +21,10 @@ export interface Listener {
  * ends the process). Here the failure is logged and the listener started again with a growing
  * pause, until descriptors are free again; connections already open are served meanwhile, and
  * new clients are refused rather than left hanging.
+ *
+ * `Deno.serve`'s own shutdown cuts the body of a request still arriving (reading it throws,
+ * which reads as malformed JSON): so shutting down first waits for every request begun, and
+ * only then closes the server.
  */
 export function serveForever(
   options: { port: number; hostname?: string; onListen?: (addr: Deno.NetAddr) => void },
@@ -26,6 +38,18 @@ export function serveForever(
   let timer: ReturnType<typeof setTimeout> | undefined;
   // Port 0 picks a port once: listening again keeps it.
   let port = options.port;
+  let inFlight = 0;
+  let idle: (() => void) | null = null;
+
+  const serve: Deno.ServeHandler<Deno.NetAddr> = async (request, info) => {
+    if (stopping) return shuttingDown();
+    inFlight++;
+    try {
+      return await handler(request, info);
+    } finally {
+      if (--inFlight === 0) idle?.();
+    }
+  };
 
   const again = (error: unknown) => {
     if (stopping) return;
@@ -53,7 +77,7 @@ export function serveForever(
           if (restarts === 0) options.onListen?.(addr);
           else log.info("the HTTP listener is back", { restarts });
         },
-      }, handler);
+      }, serve);
       server = current;
       current.finished.catch(again);
     } catch (error) {
@@ -67,12 +91,30 @@ export function serveForever(
     async shutdown() {
       stopping = true;
       clearTimeout(timer);
+      if (inFlight > 0) await new Promise<void>((resolve) => idle = resolve);
       await server?.shutdown();
     },
     get restarts() {
       return restarts;
     },
   };
+}
+
+/** 503 to a request that came after the stop signal: it goes elsewhere, on a new connection. */
+function shuttingDown(): Response {
+  const error = new AppError(
+    "SHUTTING_DOWN",
+    `This instance is shutting down. Try again in ${DRAIN_RETRY_AFTER_S} s.`,
+    { retry_after: DRAIN_RETRY_AFTER_S },
+  );
+  return Response.json(error.toBody(), {
+    status: error.status,
+    headers: {
+      "retry-after": String(DRAIN_RETRY_AFTER_S),
+      "cache-control": "no-store",
+      connection: "close",
+    },
+  });
 }
 
 /** The process's open-files limit (soft, hard) from /proc, or null where there is none. */
