@@ -20,7 +20,8 @@ export interface Listener {
  * fails and `Deno.serve` gives up listening (its `finished` rejects; left alone, that rejection
  * ends the process). Here the failure is logged and the listener started again with a growing
  * pause, until descriptors are free again; connections already open are served meanwhile, and
- * new clients are refused rather than left hanging.
+ * new clients are refused rather than left hanging. Only the first listen fails for good (it
+ * throws): a port already in use, or one this process may not take, is a mistake to say at once.
  *
  * `Deno.serve`'s own shutdown cuts the body of a request still arriving (reading it throws,
  * which reads as malformed JSON): so shutting down first waits for every request begun, and
@@ -51,21 +52,22 @@ export function serveForever(
     }
   };
 
+  const outOfFiles = (error: unknown) => /open files/i.test(String(error));
   const again = (error: unknown) => {
     if (stopping) return;
     restarts++;
     log.error("the HTTP listener failed: listening again shortly", {
       error: String(error),
       retry_in_ms: pauseMs,
-      hint: /open files/i.test(String(error))
+      hint: outOfFiles(error)
         ? "out of file descriptors: raise the open-files limit, or cap connections in front"
         : undefined,
     });
-    timer = setTimeout(start, pauseMs);
+    timer = setTimeout(() => start(), pauseMs);
     pauseMs = Math.min(2_000, pauseMs * 2);
   };
 
-  function start() {
+  function start(first = false) {
     if (stopping) return;
     try {
       const current = Deno.serve({
@@ -82,10 +84,11 @@ export function serveForever(
       current.finished.catch(again);
     } catch (error) {
       // Binding itself needs a descriptor: out of them, it fails here.
+      if (first && !outOfFiles(error)) throw error;
       again(error);
     }
   }
-  start();
+  start(true);
 
   return {
     async shutdown() {
