@@ -55,6 +55,20 @@ export function rateLimited(message: string, retryAfterMs: number): AppError {
 }
 
 /**
+ * What happened, for the log, when `clientError` answered something other than an `AppError`:
+ * a write given up on is worth a warning; a list read with a made-up cursor is the client's.
+ */
+export function clientErrorCause(
+  error: unknown,
+): { level: "info" | "warn"; message: string } | null {
+  if (error instanceof KvContention) {
+    return { level: "warn", message: "gave up on a contended write" };
+  }
+  if (error instanceof InvalidCursor) return { level: "info", message: "an unknown list cursor" };
+  return null;
+}
+
+/**
  * The client-facing form of an error core code let through, or null for a bug. A write that
  * kept losing to others past the retry budget is busy, not broken: 429, try again in 1 s.
  */
