@@ -9,7 +9,7 @@ import { DEMO_LINK_TTL_MS, demoLinksEnabled, issueDemoLink } from "./core/auth/d
 import { ConfigError, loadConfig } from "./core/config.ts";
 import { createContext } from "./core/context.ts";
 import { CRON_JOBS } from "./core/jobs/cron.ts";
-import { Lifecycle, watchAncestors, within } from "./core/lifecycle.ts";
+import { Lifecycle, logUnhandledRejections, watchAncestors, within } from "./core/lifecycle.ts";
 import { startEventTail } from "./core/live/tail.ts";
 import { openKv } from "./kv/open.ts";
 import { loadAssets } from "./web/assets.ts";
@@ -17,6 +17,13 @@ import { openFilesLimit, serveForever } from "./web/serve.ts";
 
 /** How long requests in flight may take to finish after a stop signal. */
 const DRAIN_MS = 10_000;
+
+let listened: (addr: Deno.NetAddr) => void = () => {};
+/**
+ * Resolves once this process listens, with its address: `deno task demo` runs this module and
+ * waits on it, not on whatever answers `/health` on the port.
+ */
+export const listening: Promise<Deno.NetAddr> = new Promise((resolve) => listened = resolve);
 
 let config;
 try {
@@ -47,6 +54,8 @@ const ctx = await createContext(config, kv).catch((error) => {
   console.error(error.message);
   Deno.exit(1);
 });
+// From here on the process serves: a rejection nobody handled is a bug to log, not a crash.
+const stopLoggingRejections = logUnhandledRejections(ctx.log);
 const assets = await loadAssets();
 if (!assets.bundleUrl) {
   ctx.log.error("the dashboard's islands bundle is missing: run `deno task build`");
@@ -60,6 +69,7 @@ if (channels.length === 0) {
 }
 
 const life = new Lifecycle(ctx.log);
+life.add("rejection log", stopLoggingRejections);
 life.add("kv", () => kv.close());
 life.add("context", () => ctx.close());
 life.add("socket hub", ctx.presence.hub.follow(ctx.bus));
@@ -105,26 +115,30 @@ if (files && files.soft < 4096) {
     hint: "raise it (ulimit -n, LimitNOFILE=, docker --ulimit nofile=65536:65536)",
   });
 }
-const server = serveForever(
-  {
-    port: config.port,
-    onListen: ({ hostname, port }) => {
-      ctx.log.info("Doorman is listening", {
-        url: `http://${hostname === "0.0.0.0" ? "localhost" : hostname}:${port}`,
-        env: config.appEnv,
-        sms: config.sms.provider,
-        email: config.email.provider,
-        // Reading /proc/self/limits takes --allow-all in Deno 2.9: "unknown" under `start`.
-        open_files: files ? files.soft : "unknown",
-      });
-      if (demoLinksEnabled(config)) printDemoLink(port);
+const server = listenOrExit(config.port, () =>
+  serveForever(
+    {
+      port: config.port,
+      onListen: (addr) => {
+        listened(addr);
+        const { hostname, port } = addr;
+        ctx.log.info("Doorman is listening", {
+          url: `http://${hostname === "0.0.0.0" ? "localhost" : hostname}:${port}`,
+          env: config.appEnv,
+          sms: config.sms.provider,
+          email: config.email.provider,
+          // Reading /proc/self/limits takes --allow-all in Deno 2.9: "unknown" under `start`.
+          open_files: files ? files.soft : "unknown",
+        });
+        if (demoLinksEnabled(config)) printDemoLink(port);
+      },
     },
-  },
-  (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }),
-  ctx.log,
-);
+    (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }),
+    ctx.log,
+  ));
 life.add("http server", async () => {
-  // Stop accepting, end event streams and close sockets (1001), let requests finish.
+  // Let requests begun finish (bodies still arriving too) while new ones hear 503, end event
+  // streams and close sockets (1001), then stop listening.
   const finished = server.shutdown();
   ctx.drain();
   if (!await within(finished, DRAIN_MS)) {
@@ -148,6 +162,26 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
 if (watching) {
   // `npx deno task dev` stopped with SIGTERM ends npx only: stop with whoever started us.
   life.add("ancestor watch", await watchAncestors(() => stop("its parent process exited")));
+}
+
+/**
+ * Starts listening, or ends the process with one line naming the port and `PORT`: a server
+ * that cannot take its port must not look started (the demo, a supervisor would talk to
+ * whatever holds it).
+ */
+function listenOrExit<T>(port: number, listen: () => T): T {
+  try {
+    return listen();
+  } catch (error) {
+    console.error(
+      error instanceof Deno.errors.AddrInUse
+        ? `Cannot start: port ${port} is already in use: stop what listens there, or set PORT to a free port`
+        : `Cannot start: cannot listen on port ${port} (${
+          error instanceof Error ? error.message : error
+        }): set PORT to a port this process may use`,
+    );
+    Deno.exit(1);
+  }
 }
 
 /** `deno task demo`: prints the one-time link that signs a browser into the dashboard. */

@@ -21,6 +21,7 @@ export type ErrorCode =
   | "RATE_LIMITED"
   | "TOO_MANY_ATTEMPTS"
   | "CHANNEL_UNAVAILABLE"
+  | "SHUTTING_DOWN"
   | "INTERNAL";
 
 /** The body of every non-2xx answer under `/api/`. */
@@ -28,7 +29,7 @@ export interface ErrorBody {
   error: {
     code: ErrorCode;
     message: string;
-    /** Seconds to wait (`RATE_LIMITED`), as in the `Retry-After` header. */
+    /** Seconds to wait (`RATE_LIMITED`, `SHUTTING_DOWN`), as in the `Retry-After` header. */
     retry_after?: number;
     /** `INVALID_CODE`, when known. */
     attempts_left?: number;

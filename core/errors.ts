@@ -17,6 +17,7 @@ export const ERROR_STATUS = {
   RATE_LIMITED: 429,
   TOO_MANY_ATTEMPTS: 429,
   CHANNEL_UNAVAILABLE: 503,
+  SHUTTING_DOWN: 503,
   INTERNAL: 500,
 } as const satisfies Record<ErrorCode, number>;
 
@@ -52,6 +53,20 @@ export function rateLimited(message: string, retryAfterMs: number): AppError {
   return new AppError("RATE_LIMITED", `${message} Try again in ${retryAfter} s.`, {
     retry_after: retryAfter,
   });
+}
+
+/**
+ * What happened, for the log, when `clientError` answered something other than an `AppError`:
+ * a write given up on is worth a warning; a list read with a made-up cursor is the client's.
+ */
+export function clientErrorCause(
+  error: unknown,
+): { level: "info" | "warn"; message: string } | null {
+  if (error instanceof KvContention) {
+    return { level: "warn", message: "gave up on a contended write" };
+  }
+  if (error instanceof InvalidCursor) return { level: "info", message: "an unknown list cursor" };
+  return null;
 }
 
 /**

@@ -93,3 +93,28 @@ async function alive(pid: number): Promise<boolean> {
     return false;
   }
 }
+
+/**
+ * Logs a promise rejection nobody handled — one line: the error's name, message and where it
+ * was thrown; of anything else thrown only its type, as it may hold tokens — and keeps the
+ * process serving (Deno would end it). Returns the stop.
+ */
+export function logUnhandledRejections(log: Logger): Stop {
+  const onRejection = (event: PromiseRejectionEvent) => {
+    event.preventDefault();
+    log.error("unhandled promise rejection", describeThrown(event.reason));
+  };
+  globalThis.addEventListener("unhandledrejection", onRejection);
+  return () => globalThis.removeEventListener("unhandledrejection", onRejection);
+}
+
+function describeThrown(reason: unknown): Record<string, string> {
+  if (!(reason instanceof Error)) {
+    return { error: reason === null ? "null" : typeof reason };
+  }
+  const at = reason.stack?.split("\n").find((line) => /^\s+at /.test(line))?.trim();
+  return {
+    error: `${reason.name}: ${reason.message}`.slice(0, 300).replace(/\s+/g, " "),
+    ...(at ? { at: at.slice(0, 200) } : {}),
+  };
+}

@@ -40,13 +40,9 @@ const demo = {
 };
 for (const [name, value] of Object.entries(demo)) Deno.env.set(name, value);
 
-// Doorman itself, as `deno task start` runs it (it stops the process on Ctrl-C).
-await import("../main.ts");
-
-const baseUrl = `http://127.0.0.1:${port}`;
-for (let ready = false; !ready;) {
-  ready = await fetch(`${baseUrl}/health`).then((res) => (res.body?.cancel(), res.ok), () => false);
-  if (!ready) await new Promise((resolve) => setTimeout(resolve, 100));
-}
+// Doorman itself, as `deno task start` runs it (it stops the process on Ctrl-C, and exits 1
+// when PORT is taken). Its own listener, not whatever answers on the port, starts the people.
+const { listening } = await import("../main.ts");
+const baseUrl = `http://127.0.0.1:${(await listening).port}`;
 simulate({ baseUrl, inboxes });
 console.log(`Simulating ${CAST_SIZE} people signing in by SMS, email and Telegram. Ctrl-C stops.`);

@@ -163,7 +163,8 @@ export class GroupCommitter {
     if (this.#queue.length > 0 && !this.#inFlight) {
       const batch = this.#take();
       this.#inFlight = true;
-      this.#send(batch).finally(() => {
+      // A promise settles once: after a throw nobody foresaw, whoever is still waiting hears it.
+      this.#send(batch).catch((error) => batch.forEach((p) => p.reject(error))).finally(() => {
         this.#inFlight = false;
         this.#pump();
         if (this.#queue.length === 0 && !this.#inFlight) {
@@ -212,8 +213,40 @@ export class GroupCommitter {
     return this.#queue.splice(0, n);
   }
 
-  /** Sends one commit of `batch` and settles it (or requeues it, at the front). */
+  /**
+   * Sends one commit of `batch` and settles it (or requeues it, at the front). Never rejects:
+   * whatever goes wrong is some caller's answer, so none waits forever.
+   */
   async #send(batch: Pending[]): Promise<void> {
+    let result: Deno.KvCommitResult | Deno.KvCommitError;
+    let outboxed: OutboxEntry[];
+    try {
+      ({ result, outboxed } = await this.#commitOnce(batch));
+    } catch (error) {
+      await this.#failed(batch, error);
+      return;
+    }
+    if (result.ok) {
+      const { versionstamp } = result;
+      for (const pending of batch) pending.resolve(versionstamp);
+      if (outboxed.length > 0) {
+        this.#outbox!.committed(outboxed.map((entry) => ({ entry, versionstamp })));
+      }
+    } else if (batch.length === 1) {
+      batch[0].resolve(null);
+    } else {
+      // Someone's check failed: find out whose, each on its own.
+      this.#split(batch);
+    }
+  }
+
+  /**
+   * Builds one atomic operation of `batch` and commits it. Building may throw too (a value
+   * that cannot be cloned, an `expireIn` KV refuses): such a write fails like a refused commit.
+   */
+  async #commitOnce(
+    batch: Pending[],
+  ): Promise<{ result: Deno.KvCommitResult | Deno.KvCommitError; outboxed: OutboxEntry[] }> {
     const op = this.#kv.atomic();
     const sums = new Map<string, Mutation & { type: "sum" }>();
     const add = (mutation: Mutation) => {
@@ -231,8 +264,11 @@ export class GroupCommitter {
       for (const mutation of contribution.mutations) add(mutation);
       logged.push(...contribution.logged);
     }
+    // Sums wrap around at 2^64, as a single `sum` does: taking one back is adding 2^64 - 1.
+    for (const sum of sums.values()) op.sum(sum.key, sum.n & 0xffff_ffff_ffff_ffffn);
     if (this.#instance && logged.length > 0) {
       // A contribution on its own may be one refused as too large: one event an entry then.
+      // Positions are taken last, so a write refused while being built skips none.
       const perEntry = batch[0].alone ? 1 : undefined;
       this.#nextPosition += addInstanceEvents(
         op,
@@ -242,24 +278,18 @@ export class GroupCommitter {
         perEntry,
       );
     }
-    // Sums wrap around at 2^64, as a single `sum` does: taking one back is adding 2^64 - 1.
-    for (const sum of sums.values()) op.sum(sum.key, sum.n & 0xffff_ffff_ffff_ffffn);
-    let result: Deno.KvCommitResult | Deno.KvCommitError;
-    try {
-      result = await op.commit();
-      this.#commits++;
-    } catch (error) {
-      if (tooLarge(error) && !batch[0].alone) {
-        // Bigger than KV takes (values are not measured ahead): nothing was written; each
-        // goes on its own, and only one that is too large by itself fails.
-        for (const pending of batch) pending.alone = true;
-        this.#queue.unshift(...batch);
-        return;
-      }
-      if (!isLocked(error)) {
-        for (const pending of batch) pending.reject(error);
-        return;
-      }
+    const result = await op.commit();
+    this.#commits++;
+    return { result, outboxed };
+  }
+
+  /**
+   * A commit of `batch` threw, so nothing of it was written. A locked database is waited
+   * out; otherwise a shared batch is split, each contribution committed on its own, and only
+   * one that fails by itself hears the error (its own).
+   */
+  async #failed(batch: Pending[], error: unknown): Promise<void> {
+    if (isLocked(error)) {
       // Another process holds the file: wait a little, then try the same batch again (its
       // events take new positions then: nothing of it was written).
       const now = Date.now();
@@ -267,21 +297,19 @@ export class GroupCommitter {
       for (const pending of expired) pending.reject(new KvContention("commit", 0));
       await new Promise((resolve) => setTimeout(resolve, 1 + Math.random() * 20));
       this.#queue.unshift(...batch.filter((p) => !expired.includes(p)));
-      return;
-    }
-    if (result.ok) {
-      const { versionstamp } = result;
-      if (outboxed.length > 0) {
-        this.#outbox!.committed(outboxed.map((entry) => ({ entry, versionstamp })));
-      }
-      for (const pending of batch) pending.resolve(versionstamp);
-    } else if (batch.length === 1) {
-      batch[0].resolve(null);
+    } else if (batch.length > 1 || (tooLarge(error) && !batch[0].alone)) {
+      // Bigger than KV takes (values are not measured ahead), or one write KV refuses: on
+      // its own, a lone too-large contribution also files its events one an entry.
+      this.#split(batch);
     } else {
-      // Someone's check failed: find out whose, each on its own.
-      for (const pending of batch) pending.alone = true;
-      this.#queue.unshift(...batch);
+      batch[0].reject(error);
     }
+  }
+
+  /** Puts `batch` back at the front, each contribution to be committed on its own. */
+  #split(batch: Pending[]): void {
+    for (const pending of batch) pending.alone = true;
+    this.#queue.unshift(...batch);
   }
 }
 

@@ -28,6 +28,8 @@ export const ERROR_WHEN: Record<ErrorCode, string> = {
   TOO_MANY_ATTEMPTS:
     "The code has used up its attempts and can never succeed again: request a new one.",
   CHANNEL_UNAVAILABLE: "No configured channel can deliver to this recipient right now.",
+  SHUTTING_DOWN:
+    "The instance is stopping and took no new request; `Retry-After` says when to try again (another instance).",
   INTERNAL:
     "A bug, logged with the answer's `X-Request-Id`; the message never carries stack traces or secrets.",
 };

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { AppError, clientError } from "../core/errors.ts";
+import { AppError, clientError, clientErrorCause } from "../core/errors.ts";
 import type { AppEnv } from "./env.ts";
 
 /** Maps anything thrown to the error table; unknown errors become a bare `INTERNAL`. */
@@ -29,8 +29,10 @@ export function answerError(error: Error, c: Context<AppEnv>): Response {
       stack: error.stack,
     });
   } else if (!(error instanceof AppError)) {
-    c.get("ctx").log.warn("gave up on a contended write", {
+    const { level, message } = clientErrorCause(error) ?? bodyRefused(appError);
+    c.get("ctx").log.log(level, message, {
       request_id: c.get("requestId"),
+      status: appError.status,
       error: error.message,
     });
   }
@@ -38,6 +40,16 @@ export function answerError(error: Error, c: Context<AppEnv>): Response {
     c.header("Retry-After", String(appError.extra.retry_after));
   }
   return c.json(appError.toBody(), appError.status as 400);
+}
+
+/** Hono's own refusals of a body (the only other errors `toAppError` answers as 4xx). */
+function bodyRefused(appError: AppError): { level: "info"; message: string } {
+  return {
+    level: "info",
+    message: appError.code === "PAYLOAD_TOO_LARGE"
+      ? "the request body is too large"
+      : "the request body is not valid JSON",
+  };
 }
 
 /** 404 `NOT_FOUND` for a path no route takes. */

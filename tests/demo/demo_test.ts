@@ -3,6 +3,8 @@ import { issueDemoLink } from "../../core/auth/demo_links.ts";
 import { hashRefreshToken } from "../../core/auth/tokens.ts";
 import { loadConfig } from "../../core/config.ts";
 import { getDemoLink } from "../../kv/demo_links.ts";
+import { baseEnv } from "../crash/doorman_process.ts";
+import { portHolder, runToEnd } from "../fixtures/startup.ts";
 import { startHarness } from "../helpers.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -139,5 +141,26 @@ Deno.test("demo - outside the demo the link route is 404, and DEMO is refused ou
       () => loadConfig({ APP_ENV, DEMO: "true", JWT_SECRET: "x".repeat(32) }),
       /DEMO: only with APP_ENV=development/,
     );
+  }
+});
+
+Deno.test("demo - a PORT already in use exits 1 at once and drives nobody else's server", async () => {
+  const holder = portHolder();
+  try {
+    // What `deno task demo` runs, started directly: a kill on timeout then reaches it.
+    const run = await runToEnd(
+      ["run", "--allow-all", "demo/main.ts"],
+      { ...baseEnv(), PORT: String(holder.port) },
+      30_000,
+    );
+    assert.equal(run.code, 1, run.stderr);
+    assert.ok(run.ms < 15_000, `took ${run.ms} ms`);
+    assert.match(run.stderr, new RegExp(`port ${holder.port} is already in use.*\\bPORT\\b`));
+    assert.doesNotMatch(run.stdout, /Simulating/);
+    // Give a simulator that started anyway the time to reach the other server.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(holder.requests(), 0, "the other server was never called");
+  } finally {
+    await holder.close();
   }
 });
