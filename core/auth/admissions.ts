@@ -81,6 +81,17 @@ export class Gates {
   }
 }
 
+/** Settles an admission held through a turn, then hands the turn on. */
+export function handingOn(
+  landed: (committed: boolean) => void,
+  leave: () => void,
+): (committed: boolean) => void {
+  return (committed) => {
+    landed(committed);
+    leave();
+  };
+}
+
 /** The answer of `Admissions.reserve`: a held unit, or how long until one would fit. */
 export type Reservation =
   | { allowed: true; release: (committed: boolean) => void }
@@ -168,13 +179,7 @@ export class Admissions {
         leave();
         return { allowed: true, release: landed };
       }
-      return {
-        allowed: true,
-        release: (committed) => {
-          landed(committed);
-          leave();
-        },
-      };
+      return { allowed: true, release: handingOn(landed, leave) };
     } catch (error) {
       leave();
       throw error;

@@ -12,7 +12,7 @@ import {
 import { SHARED_BUCKET_MS } from "../../kv/limits.ts";
 import { CONFLICT, retry } from "../../kv/retry.ts";
 import { Writes } from "../../kv/writes.ts";
-import { Admissions, EXACT_HEADROOM } from "../auth/admissions.ts";
+import { Admissions, EXACT_HEADROOM, handingOn } from "../auth/admissions.ts";
 import { phoneRange } from "../auth/recipients.ts";
 import { TtlCache } from "../cache.ts";
 import type { SmsProtection as SmsProtectionConfig } from "../config.ts";
@@ -152,16 +152,7 @@ export class SmsProtection {
         leave();
         return await this.#refuse(fresh, { prefix, country, now }, refuse);
       }
-      const landed = this.#admit(prefix);
-      return {
-        ok: true,
-        prefix,
-        country,
-        release: (committed) => {
-          landed(committed);
-          leave();
-        },
-      };
+      return { ok: true, prefix, country, release: handingOn(this.#admit(prefix), leave) };
     } catch (error) {
       leave();
       throw error;
