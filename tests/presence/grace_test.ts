@@ -297,14 +297,14 @@ Deno.test("grace - a reconnect to another instance within the grace emits nothin
   const session = await a.signIn(PHONE);
   const id = session.user.id;
   const signedInAt = new Date(a.clock.now()).toISOString();
-  const onA = await connect(serverA.wsUrl, session.access_token);
+  const onA = await connect(a, serverA.wsUrl, session.access_token);
   // b follows a's event log: from here on, both have seen the sign-in.
   await waitFor(() => presence(eventsB).length === 1);
   const logged = (await loggedPresenceEvents(a.ctx.kv)).length;
 
   await disconnect(a, onA, id);
   a.clock.advance(3_000);
-  const onB = await connect(serverB.wsUrl, session.access_token);
+  const onB = await connect(b, serverB.wsUrl, session.access_token);
   a.clock.advance(3_000); // a's deadline for the grace fires and finds the user back
   await new Promise((resolve) => setTimeout(resolve, 600)); // b's tail polls every 250 ms
   assert.equal(await statusOf(a, id, session.access_token), "online");

@@ -72,8 +72,14 @@ Deno.test("abuse - an 11th socket of one user closes the oldest with 4009", asyn
 Deno.test("abuse - an oversized WebSocket message is dropped at once and closes 1009", async () => {
   await using h = await startHarness();
   await using server = serveHarness(h);
+  // Two users, ten sockets each: the most one user may hold.
+  const sessions = [await h.signIn("+14155550100"), await h.signIn("+14155550101")];
   const before = Deno.memoryUsage().rss;
-  const sockets = await Promise.all(Array.from({ length: 20 }, () => openSocket(server.wsUrl)));
+  const sockets = await Promise.all(Array.from({ length: 20 }, async (_, i) => {
+    const ws = await openSocket(await ticketUrl(h, server.wsUrl, sessions[i % 2].access_token));
+    assert.equal((await ws.next()).type, "ready");
+    return ws;
+  }));
   const big = "x".repeat(4 * 1024 * 1024);
   for (const socket of sockets) socket.send(big);
   const codes = await Promise.all(sockets.map(async (s) => (await s.closed).code));
