@@ -106,6 +106,6 @@ function signInState(
 function badTicket(): AppError {
   return new AppError(
     "UNAUTHORIZED",
-    "Open the socket with a fresh ticket: POST /api/v1/presence/ws-ticket, then ?ticket=….",
+    "Open the socket with a fresh ticket: POST /api/v1/presence/ws-ticket, then ?ticket=<ticket>.",
   );
 }

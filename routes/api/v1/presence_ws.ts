@@ -14,7 +14,7 @@ export const presenceSocketRoutes = new Hono<AppEnv>()
     if (!ticket) {
       throw new AppError(
         "UNAUTHORIZED",
-        "Open the socket with a ticket: POST /api/v1/presence/ws-ticket, then ?ticket=….",
+        "Open the socket with a ticket: POST /api/v1/presence/ws-ticket, then ?ticket=<ticket>.",
       );
     }
     // The handshake is checked before the ticket is used up (a wrong one would waste it), and
