@@ -5,9 +5,9 @@
  *   deno run --allow-net --allow-read bench/scale_clients.ts <port> <tokens file> <sockets> \
  *     <rounds> <watched sign-in as JSON>
  *
- * Opens `sockets` authenticated sockets (tokens round-robin, at most 10 per user as the API
- * allows, at most 16 opening at once: the API closes a 21st unauthenticated socket of one
- * IP), subscribes each to the watched user, and reads the server's memory before and after.
+ * Opens `sockets` sockets, each with a ticket asked with a token (round-robin, at most 10 per
+ * user as the API allows, at most 16 opening at once), subscribes each to the watched user,
+ * and reads the server's memory before and after.
  * Then, `rounds` times, logs the watched user out and times the offline push reaching every
  * socket, and signs them in again (through the server's control endpoint) and times that
  * push too. Prints one JSON line on stdout; progress goes to stderr.
@@ -21,7 +21,7 @@ const rounds = Number(roundsArg);
 let watched = JSON.parse(watchedArg) as SignedIn;
 const tokens = (await Deno.readTextFile(tokensFile)).split("\n").filter(Boolean);
 
-/** Sockets opening at once: under the 20 unauthenticated sockets one IP may hold. */
+/** Sockets opening at once (each asks for its ticket first). */
 const OPENING = 16;
 /** How long one socket may take to be ready, and one push to reach every socket. */
 const TIMEOUT_MS = 60_000;
@@ -37,13 +37,23 @@ let arrived = 0;
 let onAllArrived: (() => void) | null = null;
 let closedEarly = 0;
 
-function open(i: number): Promise<Subscriber> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${portArg}/api/v1/presence/ws`);
+/** A single-use ticket for a socket of `token`'s sign-in. */
+async function ticketOf(token: string): Promise<string> {
+  const res = await fetch(`${base}/api/v1/presence/ws-ticket`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}` },
+  });
+  if (res.status !== 200) throw new Error(`ticket refused: ${res.status} ${await res.text()}`);
+  return (await res.json()).ticket;
+}
+
+async function open(i: number): Promise<Subscriber> {
+  const ticket = await ticketOf(tokens[i % tokens.length]);
+  return await new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${portArg}/api/v1/presence/ws?ticket=${ticket}`);
     const sub: Subscriber = { ws, want: null, at: null };
     let subscribed = false;
     const timer = setTimeout(() => reject(new Error(`socket ${i} not ready in time`)), TIMEOUT_MS);
-    ws.onopen = () => ws.send(JSON.stringify({ type: "auth", token: tokens[i % tokens.length] }));
     ws.onmessage = (event) => {
       const message = JSON.parse(event.data);
       if (message.type === "ready") {

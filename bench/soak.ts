@@ -157,6 +157,7 @@ type Endpoint =
   | "me"
   | "presence"
   | "logout"
+  | "socket ticket"
   | "admin stats";
 
 /** Answers per endpoint and status (with the error code), and latencies per endpoint. */
@@ -489,14 +490,24 @@ async function step(): Promise<void> {
   }
 }
 
-/** A WebSocket of `session`'s that watches 50 users and pings until `until` or `stop()`. */
-function socketLife(session: Session, until: number, stop: () => boolean): Promise<void> {
-  return new Promise((resolve) => {
-    const socket = new WebSocket(wsUrl);
+/**
+ * A WebSocket of `session`'s (opened with a ticket) that watches 50 users and pings until
+ * `until` or `stop()`.
+ */
+async function socketLife(session: Session, until: number, stop: () => boolean): Promise<void> {
+  const answer = await call("socket ticket", {
+    method: "POST",
+    path: "/api/v1/presence/ws-ticket",
+    ip: session.ip,
+    token: session.access,
+  }, [200]);
+  const ticket = answer?.status === 200 ? String(answer.body?.ticket ?? "") : "";
+  if (!ticket) return;
+  return await new Promise((resolve) => {
     socketStats.opened++;
     openSockets++;
     let timer: ReturnType<typeof setInterval> | undefined;
-    socket.onopen = () => socket.send(JSON.stringify({ type: "auth", token: session.access }));
+    const socket = new WebSocket(`${wsUrl}?ticket=${ticket}`);
     socket.onmessage = (event) => {
       const message = JSON.parse(String(event.data));
       if (message.type === "ready") {

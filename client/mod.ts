@@ -11,6 +11,7 @@ import type {
   PresenceView,
   PublicUser,
   SignIn,
+  SocketTicketAnswer,
 } from "../contract/api.ts";
 import { DoormanError, errorOf } from "./errors.ts";
 import { HeartbeatLoop } from "./heartbeat.ts";
@@ -161,8 +162,11 @@ export function createDoormanClient(options: DoormanClientOptions): DoormanClien
     WebSocket: options.WebSocket ?? (globalThis.WebSocket as SocketConstructor),
     timers,
     backoff,
-    token: async () => (await sessions.current())?.access_token ?? null,
-    renew: async (token) => (await sessions.renew(token)).access_token,
+    ticket: async () => {
+      if (!await sessions.current()) return null;
+      const res = await authorizedFetch("/api/v1/presence/ws-ticket", { method: "POST" });
+      return (await json<SocketTicketAnswer>(res)).ticket;
+    },
     onError,
   });
 

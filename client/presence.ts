@@ -8,8 +8,7 @@ import { DoormanError, notSignedIn } from "./errors.ts";
 import { type Backoff, backoffDelay, type SocketLike, type Timers } from "./platform.ts";
 
 /** The close codes the client acts on (API.md, "Presence"). */
-const CLOSE: Pick<PresenceCloseCodes, "badToken" | "disabled" | "replaced"> = {
-  badToken: 4001,
+const CLOSE: Pick<PresenceCloseCodes, "disabled" | "replaced"> = {
   disabled: 4003,
   replaced: 4009,
 };
@@ -24,10 +23,11 @@ export interface PresenceDeps {
   WebSocket: new (url: string) => SocketLike;
   timers: Timers;
   backoff: Backoff;
-  /** The stored access token, or null when signed out. */
-  token(): Promise<string | null>;
-  /** The access token to use after `token` got 4001: refreshed once (shared) if need be. */
-  renew(token: string): Promise<string>;
+  /**
+   * A fresh single-use ticket for the socket (`POST /api/v1/presence/ws-ticket`, refreshing
+   * the access token if it was refused), or null when signed out.
+   */
+  ticket(): Promise<string | null>;
   onError(error: unknown): void;
 }
 
@@ -38,10 +38,11 @@ interface Listener {
 
 /**
  * One WebSocket for every presence subscription of a client. It opens with the first
- * subscription and closes with the last; while wanted it reconnects with jittered
- * exponential back-off, re-authenticates after a refresh when the token was refused (4001),
- * subscribes everything again on each new socket, and stops for good when the account is
- * disabled (4003) or the session is gone.
+ * subscription and closes with the last; each socket opens with a fresh ticket (whose request
+ * refreshes the access token when it has expired); while wanted it reconnects with jittered
+ * exponential back-off, subscribes everything again on each new socket, and stops for good
+ * when the account is disabled (4003) or the session is gone (its sign-in ended: 4001, and
+ * no ticket can be had).
  */
 export class PresenceSocket {
   readonly #deps: PresenceDeps;
@@ -51,8 +52,6 @@ export class PresenceSocket {
   /** "idle": no socket wanted; "stopped": wanted, but no retry can help. */
   #state: "idle" | "connecting" | "open" | "waiting" | "stopped" = "idle";
   #socket: SocketLike | null = null;
-  /** The token the socket authenticated with. */
-  #token: string | null = null;
   /** The ids the current socket is subscribed to. */
   #subscribed = new Set<string>();
   #syncQueued = false;
@@ -114,13 +113,13 @@ export class PresenceSocket {
     this.#shutdown();
   }
 
-  /** Opens a socket with the stored token, or with a renewed one after `refused` got 4001. */
-  async #connect(refused?: string): Promise<void> {
+  /** Opens a socket with a fresh ticket. */
+  async #connect(): Promise<void> {
     this.#state = "connecting";
     const attempt = ++this.#attempt;
-    let token: string | null;
+    let ticket: string | null;
     try {
-      token = refused ? await this.#deps.renew(refused) : await this.#deps.token();
+      ticket = await this.#deps.ticket();
     } catch (error) {
       if (attempt !== this.#attempt) return;
       // A refused refresh is a sign-out: no socket can authenticate any more.
@@ -128,21 +127,19 @@ export class PresenceSocket {
         return this.#stop(error);
       }
       this.#deps.onError(error);
-      return this.#retryLater(refused);
+      return this.#retryLater();
     }
     if (attempt !== this.#attempt) return; // unsubscribed or restarted meanwhile
-    if (!token) return this.#stop(notSignedIn());
+    if (!ticket) return this.#stop(notSignedIn());
     let socket: SocketLike;
     try {
-      socket = new this.#deps.WebSocket(this.#deps.url);
+      socket = new this.#deps.WebSocket(`${this.#deps.url}?ticket=${encodeURIComponent(ticket)}`);
     } catch (error) {
       this.#deps.onError(error);
       return this.#retryLater();
     }
     this.#socket = socket;
-    this.#token = token;
     this.#subscribed = new Set();
-    socket.onopen = () => this.#send({ type: "auth", token });
     socket.onmessage = (event) => this.#onMessage(event.data);
     socket.onclose = (event) => this.#onClose(event.code, event.reason);
     socket.onerror = () => {}; // a close follows, with its code
@@ -198,16 +195,18 @@ export class PresenceSocket {
     }
     // Replaced by the user's 11th socket: come back slowly, or sockets take turns forever.
     if (code === CLOSE.replaced) this.#failures = Infinity;
-    this.#retryLater(code === CLOSE.badToken ? this.#token ?? undefined : undefined);
+    // Anything else, 4001 included: the next ticket's request finds out whether the sign-in
+    // still holds (a refused refresh signs the client out and stops this).
+    this.#retryLater();
   }
 
-  /** Connects again after the back-off; `refused` is a token to renew first (4001). */
-  #retryLater(refused?: string): void {
+  /** Connects again after the back-off. */
+  #retryLater(): void {
     this.#state = "waiting";
     const delay = backoffDelay(this.#failures++, this.#deps.backoff);
     this.#timer = this.#deps.timers.setTimeout(() => {
       this.#timer = null;
-      this.#connect(refused);
+      this.#connect();
     }, delay);
   }
 
@@ -281,7 +280,6 @@ export class PresenceSocket {
   #shutdown(): void {
     this.#attempt++;
     this.#drop();
-    this.#token = null;
     this.#state = "idle";
     this.#failures = 0;
   }

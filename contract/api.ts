@@ -102,9 +102,15 @@ export interface HeartbeatAnswer {
   next_heartbeat_in: number;
 }
 
+/** `POST /api/v1/presence/ws-ticket`: a single-use ticket that opens one presence socket. */
+export interface SocketTicketAnswer {
+  ticket: string;
+  /** Seconds it stays good (30). */
+  expires_in: number;
+}
+
 /** What a client sends on the presence WebSocket. */
 export type PresenceClientMessage =
-  | { type: "auth"; token: string }
   | { type: "ping" }
   | { type: "subscribe" | "unsubscribe"; user_ids: string[] };
 
@@ -117,13 +123,11 @@ export type PresenceServerMessage =
 
 /** The presence WebSocket's close codes, besides 1001 (the server shuts down). */
 export interface PresenceCloseCodes {
-  /** A bad, expired or revoked token, a first message that is not `auth`, or signed out. */
-  badToken: 4001;
+  /** The socket's sign-in ended (logout, revoked, refresh-token reuse, account deleted). */
+  signedOut: 4001;
   /** The account is not active. */
   disabled: 4003;
-  /** No `auth` within 5 s. */
-  authTimeout: 4008;
-  /** Over 60 messages in 10 s, or too many sockets waiting to authenticate. */
+  /** Over 60 messages in 10 s. */
   policy: 1008;
   /** A message over 4 KiB, or not text. */
   tooBig: 1009;

@@ -3,7 +3,7 @@ import type { Config } from "./config.ts";
 import { Admissions } from "./auth/admissions.ts";
 import { IssuedRequests } from "./auth/issued_requests.ts";
 import { refuseTestRecipientAdmins, TestRecipientGuesses } from "./auth/test_recipients.ts";
-import { authenticate } from "./auth/sessions.ts";
+import { signInStates } from "./auth/socket_tickets.ts";
 import type { Channel } from "./delivery/channel.ts";
 import { consoleChannel } from "./delivery/console.ts";
 import { DeliveryRouter } from "./delivery/router.ts";
@@ -111,10 +111,7 @@ export async function createContext(
     clock,
     log,
     keepAliveMs: async () => (await settings.get()).heartbeat_interval_seconds * 1000,
-    authenticate: async (token) => {
-      const caller = await authenticate(services, `Bearer ${token}`);
-      return { userId: caller.user.id, sid: caller.claims.sid };
-    },
+    signInStates: (owners) => signInStates(services, owners),
     opened: (socket) => socketOpened(presenceContext, socket),
     alive: (sockets) => socketsAlive(presenceContext, sockets),
     closed: (socket) => socketClosed(presenceContext, socket),

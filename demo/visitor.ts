@@ -102,12 +102,15 @@ export class Visitor {
     return answer.next_heartbeat_in;
   }
 
-  /** Opens the presence WebSocket, authenticates it and watches `others`. */
+  /** Opens the presence WebSocket with a ticket and watches `others`. */
   async connect(others: string[]): Promise<void> {
     this.disconnect();
     if (!this.#tokens) return;
-    await this.#authorized("/api/v1/me"); // refreshes the access token when it ran out
-    const socket = new WebSocket(`${this.baseUrl.replace(/^http/, "ws")}/api/v1/presence/ws`);
+    // A single-use ticket; asking refreshes the access token when it ran out.
+    const { ticket } = await this.#authorized("/api/v1/presence/ws-ticket", {});
+    const socket = new WebSocket(
+      `${this.baseUrl.replace(/^http/, "ws")}/api/v1/presence/ws?ticket=${ticket}`,
+    );
     this.#socket = socket;
     const ready = new Promise<void>((resolve, reject) => {
       socket.onmessage = (event) => {
@@ -116,8 +119,6 @@ export class Visitor {
       socket.onclose = () => reject(new Refused(0, "SOCKET_CLOSED", 0));
       socket.onerror = () => {};
     });
-    socket.onopen = () =>
-      socket.send(JSON.stringify({ type: "auth", token: this.#tokens!.access }));
     await ready;
     socket.onclose = null;
     if (others.length > 0) {

@@ -171,6 +171,8 @@ export const keys = {
   webSession: (hash: string) => ["web_sessions", hash] as const,
   /** `deno task demo`'s one-time dashboard links, under the hash of their token. */
   demoLink: (hash: string) => ["demo_links", hash] as const,
+  /** Single-use tickets that open a presence WebSocket, under the hash of the ticket. */
+  socketTicket: (hash: string) => ["socket_tickets", hash] as const,
 
   settings: () => ["settings", "current"] as const,
   secret: (name: "jwt_secret") => ["secrets", name] as const,

@@ -46,6 +46,18 @@ export function getFamily(kv: Deno.Kv, id: string): Promise<Deno.KvEntryMaybe<Re
   return kv.get<RefreshFamily>(keys.refreshFamily(id));
 }
 
+/** Reads sign-ins by id (unknown ids are absent), ten to a `getMany`. */
+export async function getFamilies(kv: Deno.Kv, ids: string[]): Promise<Map<string, RefreshFamily>> {
+  const batches: string[][] = [];
+  for (let i = 0; i < ids.length; i += 10) batches.push(ids.slice(i, i + 10));
+  const out = new Map<string, RefreshFamily>();
+  await Promise.all(batches.map(async (batch) => {
+    const entries = await kv.getMany<RefreshFamily[]>(batch.map((id) => keys.refreshFamily(id)));
+    for (const entry of entries) if (entry.value) out.set(entry.value.id, entry.value);
+  }));
+  return out;
+}
+
 /** Reads a refresh token and its family together. */
 export async function getRefreshToken(
   kv: Deno.Kv,

@@ -178,10 +178,21 @@ export function openApiDocument(serverUrl: string): Json {
           },
         },
       },
+      "/api/v1/presence/ws-ticket": {
+        post: {
+          summary: "A single-use ticket (30 s) that opens one presence WebSocket",
+          security: bearer,
+          responses: { ...ok(200, "{ ticket, expires_in }"), ...errors(401, 403) },
+        },
+      },
       "/api/v1/presence/ws": {
         get: {
-          summary: "Presence WebSocket (first message: { type: 'auth', token })",
-          responses: { ...ok(101, "Switching protocols"), ...errors(400) },
+          summary: "Presence WebSocket, opened with ?ticket= (first message: { type: 'ready' })",
+          parameters: [{ name: "ticket", in: "query", required: true, schema: { type: "string" } }],
+          responses: {
+            ...ok(101, "Switching protocols"),
+            ...errors(400, 401, 403),
+          },
         },
       },
       "/api/v1/admin/stats": {

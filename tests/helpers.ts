@@ -159,6 +159,14 @@ export function serveHarness(h: Harness): { url: string; wsUrl: string } & Async
   };
 }
 
+/** Asks for a presence socket ticket with `token`; returns the socket URL that uses it. */
+export async function ticketUrl(h: Harness, wsUrl: string, token: string): Promise<string> {
+  const res = await h.post("/api/v1/presence/ws-ticket", {}, { token });
+  if (res.status !== 200) throw new Error(`ticket refused: ${res.status} ${await res.text()}`);
+  const { ticket } = await res.json();
+  return `${wsUrl}?ticket=${ticket}`;
+}
+
 /** A test WebSocket client that queues what the server says. */
 export interface TestSocket extends AsyncDisposable {
   socket: WebSocket;

@@ -172,7 +172,8 @@ export async function authenticate(ctx: Services, header: string | undefined): P
 
 /**
  * Ends the caller's sign-in: its access token and refresh family stop working at once. A
- * refresh token in the body, if it belongs to the same user, ends its sign-in too.
+ * refresh token in the body, if it belongs to the same user, ends its sign-in too — the same
+ * way (its event closes that sign-in's sockets on every instance); anyone else's is ignored.
  */
 export async function logout(
   ctx: PresenceContext,
@@ -181,9 +182,9 @@ export async function logout(
 ): Promise<void> {
   if (refreshToken) {
     const { token } = await getRefreshToken(ctx.kv, await hashRefreshToken(refreshToken));
-    if (token.value && token.value.userId === caller.user.id) {
-      await revokeFamily(ctx.kv, token.value.familyId, ctx.clock.now());
-      ctx.signIns.forgetFamily(token.value.familyId);
+    const familyId = token.value?.familyId;
+    if (token.value?.userId === caller.user.id && familyId && familyId !== caller.claims.sid) {
+      await endSignIn(ctx, { userId: caller.user.id, familyId });
     }
   }
   await endSignIn(ctx, { userId: caller.user.id, familyId: caller.claims.sid });

@@ -1,4 +1,4 @@
-import { getFamily, type RefreshFamily } from "../../kv/sessions.ts";
+import { getFamilies, getFamily, type RefreshFamily } from "../../kv/sessions.ts";
 import { getUser, getUsers, type User } from "../../kv/users.ts";
 import { TtlCache } from "../cache.ts";
 import type { EventBus } from "../live/events.ts";
@@ -37,6 +37,11 @@ export class SignInCache {
   /** A sign-in (refresh family) by id, or null when there is none. */
   family(id: string): Promise<RefreshFamily | null> {
     return this.#families.through(id, async () => (await getFamily(this.#kv, id)).value);
+  }
+
+  /** Many sign-ins by id, in their order (null for an unknown id), missing ones read in batches. */
+  families(ids: string[]): Promise<(RefreshFamily | null)[]> {
+    return this.#families.many(ids, (missing) => getFamilies(this.#kv, missing), null);
   }
 
   /** A user by id, or null when there is none. */

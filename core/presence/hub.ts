@@ -4,10 +4,15 @@ import type {
   PresenceServerMessage,
 } from "../../contract/api.ts";
 import type { Clock, TimerHandle } from "../clock.ts";
-import { AppError } from "../errors.ts";
 import type { EventBus, LiveEvent } from "../live/events.ts";
 import type { Logger } from "../log.ts";
 import type { PresenceView, SocketRef } from "./presence.ts";
+
+/** Whom a socket belongs to: a user's sign-in (refresh family). */
+export interface SocketOwner {
+  userId: string;
+  sid: string;
+}
 
 /** What the hub needs: time, a log, and the presence operations it calls (no whole context). */
 export interface HubDeps {
@@ -15,8 +20,8 @@ export interface HubDeps {
   log: Logger;
   /** How often open sockets are recorded alive (the heartbeat interval), ms. */
   keepAliveMs(): Promise<number>;
-  /** Checks an access token; throws `AppError` (`UNAUTHORIZED`, `ACCOUNT_DISABLED`). */
-  authenticate(token: string): Promise<{ userId: string; sid: string }>;
+  /** Where the sign-ins of open sockets stand, in their order (the periodic re-check). */
+  signInStates(owners: SocketOwner[]): Promise<("active" | "ended" | "disabled")[]>;
   opened(socket: SocketRef): Promise<void>;
   alive(sockets: SocketRef[]): Promise<void>;
   closed(socket: SocketRef): Promise<void>;
@@ -25,9 +30,8 @@ export interface HubDeps {
 
 /** Close codes of the protocol (README, "The WebSocket protocol"), and the standard ones for oversize and abuse. */
 export const CLOSE = {
-  badToken: 4001,
+  signedOut: 4001,
   disabled: 4003,
-  authTimeout: 4008,
   policy: 1008,
   tooBig: 1009,
   replaced: 4009,
@@ -35,54 +39,54 @@ export const CLOSE = {
 
 /** Limits of one socket. */
 export const SOCKET_LIMITS = {
-  authTimeoutMs: 5_000,
   maxMessageBytes: 4_096,
   /** Messages per rate window before the socket is closed. */
   maxMessages: 60,
   rateWindowMs: 10_000,
   idsPerMessage: 100,
   maxSubscriptions: 1_000,
-  /** Sockets of one client IP that have not authenticated yet. */
-  maxPendingPerIp: 20,
-  /** Sockets of all clients that have not authenticated yet (this instance). */
-  maxPending: 500,
   /** Open sockets of one user (this instance): one more closes the oldest. */
   maxPerUser: 10,
+  /**
+   * How often every open socket's sign-in is read again: a sign-in whose end event never
+   * reached this instance still closes its sockets within this (plus the cache's second).
+   */
+  recheckMs: 30_000,
 } as const;
 
 interface Connection {
   id: string;
   socket: WebSocket;
-  ip: string;
-  /** Still waiting to authenticate (counted against the caps). */
-  pending: boolean;
   /** Being closed: further messages are ignored. */
   stopped: boolean;
-  userId: string | null;
-  sid: string | null;
+  /** Why it is being closed, for a socket told to close before it opened. */
+  ending: { code: number; reason: string } | null;
+  userId: string;
+  sid: string;
   subscriptions: Set<string>;
-  authTimer: TimerHandle | null;
   windowStart: number;
   messages: number;
+  /** Recorded open (`opened` ran), so its close is recorded too. */
+  recorded: boolean;
   closed: boolean;
-  /** Messages are handled one after another, so `subscribe` right after `auth` works. */
+  /** Messages are handled one after another, after the socket is recorded open. */
   queue: Promise<void>;
 }
 
 /**
- * The WebSocket side of presence on this instance: authenticates sockets, keeps their users
- * online while they stay open, and pushes presence changes to subscribers. Events from other
- * instances arrive through the bus like local ones.
+ * The WebSocket side of presence on this instance. Every socket it holds was authenticated
+ * before its upgrade (a ticket) and belongs to one sign-in: it keeps its user online while it
+ * stays open, gets presence changes it subscribed to, and is closed when its sign-in ends —
+ * at once on the end event (local or from another instance, through the bus), and at the
+ * next periodic re-check if that event was lost.
  */
 export class PresenceHub {
   readonly #deps: HubDeps;
   readonly #connections = new Set<Connection>();
   readonly #byUser = new Map<string, Set<Connection>>();
   readonly #watchers = new Map<string, Set<Connection>>();
-  /** Unauthenticated sockets per client IP. */
-  readonly #pending = new Map<string, number>();
-  #pendingTotal = 0;
   #keepAlive: TimerHandle | null = null;
+  #recheck: TimerHandle | null = null;
 
   constructor(deps: HubDeps) {
     this.#deps = deps;
@@ -99,41 +103,42 @@ export class PresenceHub {
   }
 
   /**
-   * Takes over an upgraded socket of a client at `ip`. Over the caps — 20 unauthenticated
-   * sockets per IP, 500 in all — it is closed at once (1008).
+   * Takes over a socket being upgraded for `owner`'s sign-in. It counts as the sign-in's at
+   * once, so an end event arriving before it opens still closes it; a user's 11th socket on
+   * this instance closes the oldest (4009).
    */
-  accept(socket: WebSocket, options: { ip: string }): void {
+  accept(socket: WebSocket, owner: SocketOwner): void {
     const deps = this.#deps;
-    const { ip } = options;
-    if (
-      (this.#pending.get(ip) ?? 0) >= SOCKET_LIMITS.maxPendingPerIp ||
-      this.#pendingTotal >= SOCKET_LIMITS.maxPending
-    ) {
-      socket.onopen = () => socket.close(CLOSE.policy, "too many sockets waiting to authenticate");
-      socket.onerror = () => {};
-      return;
-    }
-    this.#pending.set(ip, (this.#pending.get(ip) ?? 0) + 1);
-    this.#pendingTotal++;
     const conn: Connection = {
       id: crypto.randomUUID(),
       socket,
-      ip,
-      pending: true,
       stopped: false,
-      userId: null,
-      sid: null,
+      ending: null,
+      userId: owner.userId,
+      sid: owner.sid,
       subscriptions: new Set(),
-      authTimer: null,
       windowStart: deps.clock.now(),
       messages: 0,
+      recorded: false,
       closed: false,
       queue: Promise.resolve(),
     };
     this.#connections.add(conn);
-    conn.authTimer = deps.clock.setTimeout(() => {
-      if (!conn.userId) this.#close(conn, CLOSE.authTimeout, "no auth in time");
-    }, SOCKET_LIMITS.authTimeoutMs);
+    const own = setOf(this.#byUser, owner.userId);
+    // At most 10 sockets a user: a new one replaces the oldest (Sets keep insertion order).
+    for (const old of own) {
+      if (own.size < SOCKET_LIMITS.maxPerUser) break;
+      own.delete(old);
+      this.#close(old, CLOSE.replaced, "replaced by a newer socket");
+    }
+    own.add(conn);
+    this.#armRecheck();
+    socket.onopen = () => {
+      conn.queue = conn.queue.then(() => this.#open(conn)).catch((error) => {
+        deps.log.error("socket open failed", { error: String(error) });
+        this.#close(conn, 1011, "internal error");
+      });
+    };
     socket.onmessage = (message) => {
       const data = message.data;
       // Checked before anything keeps the message: an oversized one is dropped at once and its
@@ -163,23 +168,15 @@ export class PresenceHub {
   /** Closes every socket and stops listening (shutdown, tests). */
   close(): void {
     if (this.#keepAlive !== null) this.#deps.clock.clearTimeout(this.#keepAlive);
+    if (this.#recheck !== null) this.#deps.clock.clearTimeout(this.#recheck);
     this.#keepAlive = null;
+    this.#recheck = null;
     for (const conn of this.#connections) this.#close(conn, 1001, "going away");
   }
 
   /** Closes a socket whose message was too big, or not text (1009). */
   #oversized(conn: Connection, text: boolean): void {
     this.#close(conn, CLOSE.tooBig, text ? "message too big" : "send JSON text");
-  }
-
-  /** The socket stops counting as waiting to authenticate. */
-  #settle(conn: Connection): void {
-    if (conn.pending === false) return;
-    conn.pending = false;
-    const left = (this.#pending.get(conn.ip) ?? 1) - 1;
-    if (left > 0) this.#pending.set(conn.ip, left);
-    else this.#pending.delete(conn.ip);
-    this.#pendingTotal--;
   }
 
   async #onMessage(conn: Connection, data: string): Promise<void> {
@@ -195,24 +192,13 @@ export class PresenceHub {
     }
     const message = parse(data);
     if (!message) {
-      if (!conn.userId) return this.#close(conn, CLOSE.badToken, "send auth first");
       return send(conn, {
         type: "error",
         code: "VALIDATION_FAILED",
         message: 'Send JSON like {"type":"ping"}; see the protocol in the README.',
       });
     }
-    if (!conn.userId) {
-      if (message.type !== "auth") return this.#close(conn, CLOSE.badToken, "send auth first");
-      return await this.#authenticate(conn, message.token);
-    }
     switch (message.type) {
-      case "auth":
-        return send(conn, {
-          type: "error",
-          code: "VALIDATION_FAILED",
-          message: "Already authenticated.",
-        });
       case "ping":
         send(conn, { type: "pong" });
         return;
@@ -243,35 +229,42 @@ export class PresenceHub {
     }
   }
 
-  async #authenticate(conn: Connection, token: string): Promise<void> {
+  /** The socket opened: recorded (its user is online), then told it is ready. */
+  async #open(conn: Connection): Promise<void> {
+    if (conn.closed) return;
+    if (conn.stopped) return this.#close(conn, conn.ending!.code, conn.ending!.reason);
+    conn.recorded = true;
+    await this.#deps.opened({ userId: conn.userId, socketId: conn.id });
+    send(conn, { type: "ready", user_id: conn.userId });
+    this.#armKeepAlive();
+  }
+
+  /**
+   * Every 30 s while sockets are open, their sign-ins are read again (through the sign-in
+   * cache, in batches; never per message) and the ended ones closed.
+   */
+  #armRecheck(): void {
+    if (this.#recheck !== null) return;
     const deps = this.#deps;
-    try {
-      const { userId, sid } = await deps.authenticate(token);
-      if (conn.closed) return;
-      if (conn.authTimer !== null) deps.clock.clearTimeout(conn.authTimer);
-      conn.authTimer = null;
-      this.#settle(conn);
-      conn.userId = userId;
-      conn.sid = sid;
-      const own = setOf(this.#byUser, userId);
-      // At most 10 sockets a user: a new one replaces the oldest (Sets keep insertion order).
-      for (const old of own) {
-        if (own.size < SOCKET_LIMITS.maxPerUser) break;
-        own.delete(old);
-        this.#close(old, CLOSE.replaced, "replaced by a newer socket");
-      }
-      own.add(conn);
-      await deps.opened({ userId, socketId: conn.id });
-      send(conn, { type: "ready", user_id: userId });
-      this.#armKeepAlive();
-    } catch (error) {
-      if (!(error instanceof AppError)) throw error;
-      this.#close(
-        conn,
-        error.code === "ACCOUNT_DISABLED" ? CLOSE.disabled : CLOSE.badToken,
-        error.code === "ACCOUNT_DISABLED" ? "account disabled" : "bad token",
+    const run = async () => {
+      const conns = [...this.#connections].filter((conn) => !conn.closed && !conn.stopped);
+      if (conns.length === 0) return;
+      const states = await deps.signInStates(
+        conns.map((conn) => ({ userId: conn.userId, sid: conn.sid })),
       );
-    }
+      conns.forEach((conn, i) => {
+        if (states[i] === "disabled") this.#close(conn, CLOSE.disabled, "account disabled");
+        else if (states[i] === "ended") this.#close(conn, CLOSE.signedOut, "signed out");
+      });
+    };
+    this.#recheck = deps.clock.setTimeout(() => {
+      this.#recheck = null;
+      run()
+        .catch((error) => deps.log.error("socket re-check failed", { error: String(error) }))
+        .finally(() => {
+          if (this.#connections.size > 0) this.#armRecheck();
+        });
+    }, SOCKET_LIMITS.recheckMs);
   }
 
   /** While sockets are open, they and their users are recorded alive every interval. */
@@ -287,8 +280,8 @@ export class PresenceHub {
     const tick = async () => {
       this.#keepAlive = null;
       const sockets = [...this.#byUser.values()].flatMap((conns) => [...conns])
-        .filter((conn) => !conn.closed && conn.userId)
-        .map((conn) => ({ userId: conn.userId!, socketId: conn.id }));
+        .filter((conn) => !conn.closed && conn.recorded)
+        .map((conn) => ({ userId: conn.userId, socketId: conn.id }));
       await deps.alive(sockets);
       await arm();
     };
@@ -300,15 +293,14 @@ export class PresenceHub {
 
   async #forget(conn: Connection): Promise<void> {
     conn.closed = true;
-    this.#settle(conn);
     this.#connections.delete(conn);
-    if (conn.authTimer !== null) this.#deps.clock.clearTimeout(conn.authTimer);
     for (const id of conn.subscriptions) this.#unwatch(id, conn);
-    if (!conn.userId) return;
     const own = this.#byUser.get(conn.userId);
     own?.delete(conn);
     if (own?.size === 0) this.#byUser.delete(conn.userId);
-    await this.#deps.closed({ userId: conn.userId, socketId: conn.id });
+    // After its open is recorded, if that is still under way: the close must come second.
+    await conn.queue;
+    if (conn.recorded) await this.#deps.closed({ userId: conn.userId, socketId: conn.id });
   }
 
   /** Stops `conn` watching `userId`; a user nobody watches leaves no entry behind. */
@@ -341,7 +333,7 @@ export class PresenceHub {
       }
     } else if (data.type === "user.signed_out") {
       for (const conn of this.#byUser.get(String(data.user_id)) ?? []) {
-        if (conn.sid === data.family_id) this.#close(conn, CLOSE.badToken, "signed out");
+        if (conn.sid === data.family_id) this.#close(conn, CLOSE.signedOut, "signed out");
       }
     }
   }
@@ -349,12 +341,13 @@ export class PresenceHub {
   #close(conn: Connection, code: number, reason: string): void {
     // No more messages are handled from here on.
     conn.stopped = true;
+    conn.ending ??= { code, reason };
     // Closed a moment later, not from inside the message handler: closing at once, while the
     // client's next frames are still unread, resets the connection and the client never
     // learns the close code (seen with every client that keeps sending).
+    // A socket not open yet is closed when it opens (see `#open`).
     setTimeout(() => {
-      const { readyState } = conn.socket;
-      if (readyState !== WebSocket.OPEN && readyState !== WebSocket.CONNECTING) return;
+      if (conn.socket.readyState !== WebSocket.OPEN) return;
       try {
         conn.socket.close(code, reason);
       } catch {
@@ -386,10 +379,6 @@ function parse(data: string): PresenceClientMessage | null {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
   const message = value as Record<string, unknown>;
   switch (message.type) {
-    case "auth":
-      return typeof message.token === "string" && message.token.length <= 4096
-        ? { type: "auth", token: message.token }
-        : null;
     case "ping":
       return { type: "ping" };
     case "subscribe":

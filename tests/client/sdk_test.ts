@@ -467,23 +467,77 @@ Deno.test("client - presence: a user unsubscribed and subscribed again in one go
   await sockets.allClosed();
 });
 
-Deno.test("client - presence re-authenticates with a refreshed token after 4001", async () => {
-  await using h = await startHarness({ env: { ACCESS_TOKEN_TTL_SECONDS: "60" } });
+Deno.test("client - presence asks for its socket's ticket with a refreshed token once the access token expired", async () => {
+  // The friend stays online while the clock runs past two access tokens.
+  await using h = await startHarness({
+    env: { ACCESS_TOKEN_TTL_SECONDS: "60", PRESENCE_TIMEOUT_SECONDS: "600" },
+  });
   await using server = serveHarness(h);
   const sockets = trackedSockets();
   const net = countingFetch();
   const client = clientOf(server.url, { WebSocket: sockets.WebSocket, fetch: net.fetch });
   await signIn(client, h.sms, "+14155550109");
   const friend = await h.signIn("+14155550110");
-  h.clock.advance(61_000); // the access token the socket would send has expired
+  h.clock.advance(61_000); // the access token the ticket's request sends has expired
 
   const log = presenceLog();
   client.presence.subscribe([friend.user.id], log.onChange);
   await waitFor(() => log.seen.length === 1);
-  assert.equal(sockets.opened.length, 2, "the first socket was refused (4001)");
+  assert.equal(
+    net.count("POST /api/v1/presence/ws-ticket"),
+    2,
+    "refused once (401), then asked again",
+  );
   assert.equal(net.count("POST /api/v1/auth/refresh"), 1);
+  assert.equal(sockets.opened.length, 1, "no socket was opened without a ticket");
+  assert.match(sockets.opened[0].url, /\/api\/v1\/presence\/ws\?ticket=[A-Za-z0-9_-]{43}$/);
+
+  // Dropped (the network, not the server): the next socket comes with a new ticket.
+  h.clock.advance(61_000);
+  const snapshot = net.count("POST /api/v1/presence/ws-ticket");
+  sockets.opened[0].close();
+  await waitFor(() => log.seen.length === 2);
+  assert.equal(sockets.opened.length, 2);
+  assert.deepEqual(log.seen[1], log.seen[0], "the new socket's snapshot");
+  assert.notEqual(sockets.opened[1].url, sockets.opened[0].url, "tickets are used once");
+  assert.equal(net.count("POST /api/v1/presence/ws-ticket"), snapshot + 2);
+  assert.equal(net.count("POST /api/v1/auth/refresh"), 2, "re-auth after a second refresh");
   client.close();
   await sockets.allClosed();
+});
+
+Deno.test("client - presence stops and signs out when its sign-in is ended elsewhere (4001)", async () => {
+  await using h = await startHarness({ env: { OTP_RESEND_COOLDOWN_SECONDS: "0" } });
+  await using server = serveHarness(h);
+  const sockets = trackedSockets();
+  const signOuts: (DoormanError | null)[] = [];
+  const client = clientOf(server.url, {
+    WebSocket: sockets.WebSocket,
+    onSignOut: (error) => signOuts.push(error),
+  });
+  const session = await signIn(client, h.sms, "+14155550120");
+  const friend = await h.signIn("+14155550121");
+  const log = presenceLog();
+  client.presence.subscribe([friend.user.id], log.onChange);
+  await waitFor(() => log.seen.length === 1);
+
+  // Another device of the user ends this sign-in.
+  const other = await h.signIn("+14155550120");
+  const sid =
+    JSON.parse(atob(session.access_token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")))
+      .sid;
+  const res = await h.app.request(`/api/v1/sessions/${sid}`, {
+    method: "DELETE",
+    headers: { authorization: `Bearer ${other.access_token}` },
+  });
+  assert.equal(res.status, 204);
+  await sockets.allClosed();
+  await waitFor(() => signOuts.length === 1);
+  assert.equal(signOuts[0]?.status, 401);
+  await new Promise((resolve) => setTimeout(resolve, 300)); // a reconnect takes ≤ 20 ms
+  assert.equal(sockets.opened.length, 1, "no socket without a sign-in");
+  assert.equal(await client.session(), null);
+  client.close();
 });
 
 Deno.test("client - presence stops for good when the account is disabled (4003)", async () => {
@@ -568,7 +622,8 @@ Deno.test("client - presence reconnects after the server restarts and subscribes
   };
   let doorman: DoormanProcess | null = await startDoorman("doorman", env);
   const sockets = trackedSockets();
-  const watcher = clientOf(doorman.url, { WebSocket: sockets.WebSocket });
+  const net = countingFetch();
+  const watcher = clientOf(doorman.url, { WebSocket: sockets.WebSocket, fetch: net.fetch });
   const friend = clientOf(doorman.url);
   try {
     await signIn(watcher, sms, "+14155550114");
@@ -580,9 +635,11 @@ Deno.test("client - presence reconnects after the server restarts and subscribes
 
     assert.equal((await stopDoorman(doorman, "SIGTERM")).code, 0);
     doorman = null;
-    await waitFor(() => sockets.opened.length >= 3, 5_000); // refused while nothing listens
+    // Asked for a ticket again and again while nothing listens (no socket without one).
+    const asked = net.count("POST /api/v1/presence/ws-ticket");
+    await waitFor(() => net.count("POST /api/v1/presence/ws-ticket") >= asked + 3, 5_000);
     doorman = await startDoorman("doorman again", env);
-    // The same port again: the socket comes back, authenticates and subscribes again.
+    // The same port again: the socket comes back with a new ticket and subscribes again.
     await waitFor(() => log.seen.length === 2, 10_000);
     assert.deepEqual(log.seen[1], log.seen[0]);
     await friend.logout();

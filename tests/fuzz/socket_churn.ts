@@ -8,7 +8,7 @@
  *   deno run -A --v8-flags=--expose-gc tests/fuzz/socket_churn.ts <sockets> <seed>
  */
 import fc from "fast-check";
-import { serveHarness, startHarness, waitFor } from "../helpers.ts";
+import { serveHarness, startHarness, ticketUrl, waitFor } from "../helpers.ts";
 
 const gc = (globalThis as unknown as { gc?: () => void }).gc;
 if (!gc) throw new Error("run with --v8-flags=--expose-gc");
@@ -27,9 +27,9 @@ await using server = serveHarness(h);
 const session = await h.signIn("+14155550100");
 const idArb = fc.stringMatching(/^[A-Za-z0-9_-]{20,36}$/);
 
-/** One socket: auth, PAIRS × (subscribe 100 ids, unsubscribe them), a ping, then close. */
+/** One socket (a ticket), PAIRS × (subscribe 100 ids, unsubscribe them), a ping, then close. */
 async function churn(ids: (pair: number) => string[]): Promise<void> {
-  const ws = new WebSocket(server.wsUrl);
+  const ws = new WebSocket(await ticketUrl(h, server.wsUrl, session.access_token));
   await new Promise((resolve, reject) => {
     ws.onopen = resolve;
     ws.onerror = reject;
@@ -41,7 +41,6 @@ async function churn(ids: (pair: number) => string[]): Promise<void> {
     };
   });
   const closed = new Promise((resolve) => ws.onclose = resolve);
-  ws.send(JSON.stringify({ type: "auth", token: session.access_token }));
   for (let pair = 0; pair < PAIRS; pair++) {
     const batch = ids(pair);
     ws.send(JSON.stringify({ type: "subscribe", user_ids: batch }));

@@ -45,11 +45,15 @@ Deno.test("shutdown - SIGTERM: stops accepting, finishes requests in flight, clo
       .json();
     const signIn = await (await post("/api/v1/auth/otp/verify", { request_id, code: sms.code() }))
       .json();
-    const socket = new WebSocket(`${server.url.replace("http", "ws")}/api/v1/presence/ws`);
+    const { ticket } = await (await fetch(`${server.url}/api/v1/presence/ws-ticket`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${signIn.access_token}` },
+    })).json();
+    const socket = new WebSocket(
+      `${server.url.replace("http", "ws")}/api/v1/presence/ws?ticket=${ticket}`,
+    );
     const closed = new Promise<number>((resolve) => socket.onclose = (e) => resolve(e.code));
-    await new Promise((resolve) => socket.onopen = resolve);
-    socket.send(JSON.stringify({ type: "auth", token: signIn.access_token }));
-    await new Promise((resolve) => socket.onmessage = resolve);
+    await new Promise((resolve) => socket.onmessage = resolve); // ready
     const stream = await fetch(`${server.url}/api/v1/admin/events`, {
       headers: { authorization: `Bearer ${signIn.access_token}` },
     });

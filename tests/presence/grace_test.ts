@@ -10,16 +10,16 @@ import {
   setUserStatus,
   startHarness,
   type TestSocket,
+  ticketUrl,
   waitFor,
 } from "../helpers.ts";
 
 const PHONE = "+14155550100";
 const OBSERVER = "+14155550199";
 
-/** Opens a socket on `wsUrl` and authenticates it as `token`'s user. */
-async function connect(wsUrl: string, token: string): Promise<TestSocket> {
-  const ws = await openSocket(wsUrl);
-  ws.send({ type: "auth", token });
+/** Opens a socket on `wsUrl` with a ticket of `token`'s sign-in, asked of `h`. */
+async function connect(h: Harness, wsUrl: string, token: string): Promise<TestSocket> {
+  const ws = await openSocket(await ticketUrl(h, wsUrl, token));
   assert.equal((await ws.next()).type, "ready");
   return ws;
 }
@@ -52,7 +52,7 @@ function settle(): Promise<void> {
 async function signInAndConnect(h: Harness, wsUrl: string, afterMs: number) {
   const session = await h.signIn(PHONE);
   h.clock.advance(afterMs);
-  const ws = await connect(wsUrl, session.access_token);
+  const ws = await connect(h, wsUrl, session.access_token);
   return { session, id: session.user.id, ws, events: recordEvents(h) };
 }
 
@@ -71,7 +71,7 @@ Deno.test("grace - a socket reopened within the grace emits nothing and the user
   await disconnect(h, first, id);
   h.clock.advance(4_000);
   assert.equal(await statusOf(h, id, observer.access_token), "online", "online within the grace");
-  await using _second = await connect(server.wsUrl, session.access_token);
+  await using _second = await connect(h, server.wsUrl, session.access_token);
   h.clock.advance(2_000); // the grace's deadline passes
   await settle();
 
@@ -162,7 +162,7 @@ Deno.test("grace - a grace longer than the timeout keeps the user online for all
   h.clock.advance(25_000);
   await settle();
   assert.equal(await statusOf(h, id, observer.access_token), "online", "online all the grace");
-  await using _again = await connect(server.wsUrl, session.access_token);
+  await using _again = await connect(h, server.wsUrl, session.access_token);
   assert.deepEqual(events.filter((e) => e.type.startsWith("presence.")), [], "no offline/online");
 
   // Closed again and left closed: offline at the grace's end, dated then.
@@ -224,7 +224,7 @@ Deno.test("grace - a user kept online by HTTP heartbeats is left alone when a so
   assert.equal(beat.status, 200);
   await beat.body?.cancel();
   const beatAt = h.clock.now();
-  const ws = await connect(server.wsUrl, session.access_token);
+  const ws = await connect(h, server.wsUrl, session.access_token);
   const events = recordEvents(h);
   ws.socket.close();
   await ws.closed;
@@ -297,14 +297,14 @@ Deno.test("grace - a reconnect to another instance within the grace emits nothin
   const session = await a.signIn(PHONE);
   const id = session.user.id;
   const signedInAt = new Date(a.clock.now()).toISOString();
-  const onA = await connect(serverA.wsUrl, session.access_token);
+  const onA = await connect(a, serverA.wsUrl, session.access_token);
   // b follows a's event log: from here on, both have seen the sign-in.
   await waitFor(() => presence(eventsB).length === 1);
   const logged = (await loggedPresenceEvents(a.ctx.kv)).length;
 
   await disconnect(a, onA, id);
   a.clock.advance(3_000);
-  const onB = await connect(serverB.wsUrl, session.access_token);
+  const onB = await connect(b, serverB.wsUrl, session.access_token);
   a.clock.advance(3_000); // a's deadline for the grace fires and finds the user back
   await new Promise((resolve) => setTimeout(resolve, 600)); // b's tail polls every 250 ms
   assert.equal(await statusOf(a, id, session.access_token), "online");

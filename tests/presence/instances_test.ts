@@ -67,7 +67,7 @@ Deno.test("instances - a busy event log still reaches the other instance whole",
 });
 
 Deno.test("instances - suspending on one instance closes the user's socket on another within 1 s", async () => {
-  const { openSocket, serveHarness } = await import("../helpers.ts");
+  const { openSocket, serveHarness, ticketUrl } = await import("../helpers.ts");
   await using a = await startHarness({ env: { ADMIN_PHONES: "+14155550000" } });
   await using b = await startHarness({
     kv: a.ctx.kv,
@@ -77,8 +77,7 @@ Deno.test("instances - suspending on one instance closes the user's socket on an
   await using server = serveHarness(b);
   const admin = await a.signIn("+14155550000");
   const user = await a.signIn("+14155550100");
-  await using ws = await openSocket(server.wsUrl);
-  ws.send({ type: "auth", token: user.access_token });
+  await using ws = await openSocket(await ticketUrl(a, server.wsUrl, user.access_token));
   await ws.next();
   const started = performance.now();
   const res = await a.app.request(`/api/v1/admin/users/${user.user.id}`, {

@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import { newId } from "../../core/ids.ts";
 import { readOnlineCount } from "../../kv/presence.ts";
 import { emptyUserEntry, saveUser, type User } from "../../kv/users.ts";
-import { errorOf, type Harness, openSocket, serveHarness, startHarness } from "../helpers.ts";
+import {
+  errorOf,
+  type Harness,
+  openSocket,
+  serveHarness,
+  startHarness,
+  ticketUrl,
+} from "../helpers.ts";
 
 const ADMIN = "+14155550000";
 
@@ -52,8 +59,7 @@ Deno.test("admin - suspending a user: offline, 403 heartbeat, socket 4003, refre
   await using server = serveHarness(h);
   const admin = await h.signIn(ADMIN);
   const user = await h.signIn("+14155550100");
-  await using ws = await openSocket(server.wsUrl);
-  ws.send({ type: "auth", token: user.access_token });
+  await using ws = await openSocket(await ticketUrl(h, server.wsUrl, user.access_token));
   await ws.next();
   assert.equal(await readOnlineCount(h.ctx.kv), 2);
 

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
+import { issueSocketTicket } from "../../../core/auth/socket_tickets.ts";
 import { heartbeat, presenceJson } from "../../../core/presence/presence.ts";
 import type { AppEnv } from "../../../web/env.ts";
 import { requireUser, validQuery } from "../../../web/middleware.ts";
@@ -46,8 +47,11 @@ export function plainUserIds(url: string): string[] | null {
   return ids.size === 0 || ids.size > MAX_IDS ? null : [...ids];
 }
 
-/** Presence: heartbeats and bulk status. The WebSocket lives in presence_ws.ts. */
+/** Presence: heartbeats, bulk status and socket tickets. The WebSocket lives in presence_ws.ts. */
 export const presenceRoutes = new Hono<AppEnv>()
+  .post("/ws-ticket", requireUser, async (c) => {
+    return c.json(await issueSocketTicket(c.get("ctx"), c.get("caller")), 200);
+  })
   .post("/heartbeat", requireUser, async (c) => {
     return c.json(await heartbeat(c.get("ctx"), c.get("caller").user.id), 200);
   })

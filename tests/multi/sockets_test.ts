@@ -1,0 +1,98 @@
+import assert from "node:assert/strict";
+import { startWebhookReceiver } from "../fakes/webhook_receiver.ts";
+import { callJson, doormanEnv, startDoorman, stopDoorman } from "../crash/doorman_process.ts";
+
+/*
+ * Two real `main.ts` processes on one KV file: a socket ticket asked of one works on the
+ * other, once, and a sign-in ended on one closes its socket on the other within a second.
+ */
+
+const HOOK_SECRET = "multi-sockets-hook-secret";
+const JWT_SECRET = "multi-sockets-jwt-secret-0123456789abcdef";
+
+Deno.test("instances - two processes: a ticket works once across them, and a logout on one closes the socket on the other within 1 s", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "doorman_multi_sockets_" });
+  const sms = startWebhookReceiver({ secret: HOOK_SECRET });
+  const env = {
+    ...doormanEnv({
+      kvPath: `${dir}/kv.sqlite`,
+      jwtSecret: JWT_SECRET,
+      smsUrl: sms.url,
+      smsSecret: HOOK_SECRET,
+    }),
+    OTP_RESEND_COOLDOWN_SECONDS: "0",
+  };
+  const [a, b] = await Promise.all([startDoorman("A", env), startDoorman("B", env)]);
+  const sockets: WebSocket[] = [];
+  try {
+    const signIn = async () => {
+      const requested = await callJson(`${a.url}/api/v1/auth/otp/request`, {
+        method: "POST",
+        body: { phone: "+14155550100" },
+      });
+      assert.equal(requested.status, 202, requested.text);
+      const verified = await callJson(`${a.url}/api/v1/auth/otp/verify`, {
+        method: "POST",
+        body: { request_id: requested.body!.request_id, code: sms.lastCode("+14155550100") },
+      });
+      assert.equal(verified.status, 200, verified.text);
+      return verified.body as { access_token: string; user: { id: string } };
+    };
+    const ticketOf = async (token: string) => {
+      const answer = await callJson(`${a.url}/api/v1/presence/ws-ticket`, {
+        method: "POST",
+        token,
+      });
+      assert.equal(answer.status, 200, answer.text);
+      return String(answer.body!.ticket);
+    };
+    /** Opens a socket; resolves with its first message, or "refused" if it never opened. */
+    const open = (url: string) =>
+      new Promise<string>((resolve) => {
+        const socket = new WebSocket(url);
+        sockets.push(socket);
+        socket.onmessage = (event) => resolve(String(event.data));
+        socket.onerror = () => resolve("refused");
+      });
+    const wsUrl = (server: { url: string }, ticket: string) =>
+      `${server.url.replace(/^http/, "ws")}/api/v1/presence/ws?ticket=${ticket}`;
+
+    const ending = await signIn();
+    const staying = await signIn();
+    // One ticket, asked of A, used on A and B at once: exactly one socket opens.
+    const contested = await ticketOf(ending.access_token);
+    const outcomes = await Promise.all([open(wsUrl(a, contested)), open(wsUrl(b, contested))]);
+    assert.deepEqual(
+      outcomes.map((o) => o === "refused" ? o : JSON.parse(o).type).sort(),
+      ["ready", "refused"],
+    );
+    for (const socket of sockets.splice(0)) socket.close();
+
+    const onB = new WebSocket(wsUrl(b, await ticketOf(ending.access_token)));
+    const staysOnB = new WebSocket(wsUrl(b, await ticketOf(staying.access_token)));
+    sockets.push(onB, staysOnB);
+    const closed = new Promise<number>((resolve) => onB.onclose = (e) => resolve(e.code));
+    let stayClosed = false;
+    staysOnB.onclose = () => stayClosed = true;
+    await Promise.all(
+      [onB, staysOnB].map((socket) => new Promise((resolve) => socket.onmessage = resolve)),
+    );
+    const started = performance.now();
+    const out = await callJson(`${a.url}/api/v1/auth/logout`, {
+      method: "POST",
+      token: ending.access_token,
+      body: {},
+    });
+    assert.equal(out.status, 204);
+    assert.equal(await closed, 4001);
+    const ms = performance.now() - started;
+    assert.ok(ms < 1_000, `closed ${Math.round(ms)} ms after the logout on the other process`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(stayClosed, false, "the other sign-in's socket stays open");
+  } finally {
+    for (const socket of sockets) socket.close();
+    await Promise.all([stopDoorman(a, "SIGTERM"), stopDoorman(b, "SIGTERM")]);
+    await sms.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
