@@ -177,7 +177,7 @@ export async function getSigningInUser(
   kv: Deno.Kv,
   lookup: UserLookup,
   known: Deno.KvEntryMaybe<string> | null,
-): Promise<{ user: Deno.KvEntryMaybe<User> | null; presence: PresenceRecord | null }> {
+): Promise<SigningInUser> {
   if (known && known.value === null) return { user: null, presence: null };
   let index: Deno.KvEntryMaybe<string>;
   if (known) {
@@ -196,9 +196,22 @@ export async function getSigningInUser(
   return index.value ? await getUserWithPresence(kv, index.value) : { user: null, presence: null };
 }
 
+/** The user a code signs in, as read (null: nobody yet), with their presence record. */
+export interface SigningInUser {
+  user: Deno.KvEntryMaybe<User> | null;
+  presence: PresenceRecord | null;
+}
+
 /** The empty entry a brand-new user is created over. */
+
+/** A user entry that was never written: a new user's, keyed by its new id. */
 export function emptyUserEntry(id: string): Deno.KvEntryMaybe<User> {
   return { key: keys.user(id), value: null, versionstamp: null };
+}
+
+/** The id of the user a user entry is of, read or not yet written (its key names it). */
+export function userIdOf(entry: Deno.KvEntryMaybe<User>): string {
+  return String(entry.key[1]);
 }
 
 /** Reads many users by id, in batches of ten (KV's `getMany` limit). */

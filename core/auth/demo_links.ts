@@ -7,6 +7,7 @@ import {
   getUserEntry,
   getUserIndex,
   type User,
+  userIdOf,
 } from "../../kv/users.ts";
 import { Writes } from "../../kv/writes.ts";
 import type { Config } from "../config.ts";
@@ -69,7 +70,7 @@ export async function redeemDemoLink(
       ? await getUserEntry(ctx.kv, index.value)
       : emptyUserEntry(newId("usr", now));
     const admin: User = {
-      id: String(stored.key[1]),
+      id: userIdOf(stored),
       phone: null,
       email: DEMO_ADMIN_EMAIL,
       telegramId: null,

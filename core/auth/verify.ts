@@ -1,66 +1,17 @@
-import {
-  addAttempt,
-  addConsumeRequest,
-  getRequest,
-  type OtpRequest,
-  type StoredRequest,
-  type TelegramMessageRef,
-} from "../../kv/otp_requests.ts";
+import { getRequest, type StoredRequest } from "../../kv/otp_requests.ts";
 import { CONFLICT, retry } from "../../kv/retry.ts";
-import { addOpenFamily } from "../../kv/sessions.ts";
-import {
-  addSaveUser,
-  emptyUserEntry,
-  getSigningInUser,
-  getUserIndex,
-  type User,
-  type UserLookup,
-} from "../../kv/users.ts";
-import { emptyPresenceRecord } from "../../kv/presence.ts";
-import { addSmsVerified } from "../../kv/sms_protection.ts";
-import { addTestRecipientFailure } from "../../kv/test_recipients.ts";
-import { addSuspensionEnd, suspensionOver } from "../admin/suspensions.ts";
-import { Writes } from "../../kv/writes.ts";
+import { getSigningInUser, type UserLookup } from "../../kv/users.ts";
+import { readIpCounter, SHARED_BUCKET_MS } from "../../kv/limits.ts";
 import { AppError, rateLimited } from "../errors.ts";
-import type { Admissions } from "./admissions.ts";
-import type { IssuedRequests } from "./issued_requests.ts";
-import { addIpCount, readIpCounter, SHARED_BUCKET_MS } from "../../kv/limits.ts";
-import { newId } from "../ids.ts";
-import { addEventWrites } from "../live/emit.ts";
-import type { LiveEvent } from "../live/events.ts";
-import { prepareActivity, type PresenceContext } from "../presence/presence.ts";
 import { codeMatches } from "./codes.ts";
-import { maskRecipient, parseRecipient, type Recipient } from "./recipients.ts";
-import { accountDisabled, newSession, type SignIn, signInAnswer } from "./sessions.ts";
-import type { TestRecipientGuesses } from "./test_recipients.ts";
+import { commitSignIn, commitWrongCode, smsPrefixOf } from "./code_verify/commit.ts";
+import type { CodeSignIn, VerifyContext } from "./code_verify/context.ts";
+import { parseRecipient, type Recipient } from "./recipients.ts";
+import { accountDisabled, type SignIn, signInAnswer } from "./sessions.ts";
 
-/**
- * What a sign-in with a code uses: presence, deleting a used Telegram code message, and the
- * count of wrong codes per client IP.
- */
-export interface VerifyContext extends PresenceContext {
-  /** Null without a Telegram bot. */
-  telegram: { deleteCodeMessage(ref: TelegramMessageRef | null): Promise<void> } | null;
-  /** Wrong codes per client IP noted here and not yet seen by every read. */
-  failures: Admissions;
-  /** Requests this instance stored: a verify arriving here need not read them. */
-  issued: IssuedRequests;
-  /** Told of codes sent by SMS that were used (a range whose codes are used is not pumping). */
-  smsProtection: { verified(prefix: string): void };
-  /** The Telegram Gateway, told when a code it delivered is used; null when not configured. */
-  gateway: { checkVerificationStatus(requestId: string, code?: string): Promise<unknown> } | null;
-  /** Test recipients' guesses, one at a time, against their wrong codes of the day. */
-  testGuesses: Pick<TestRecipientGuesses, "enter">;
-}
+export type { CodeSignIn, VerifyContext };
 
 const HOUR_MS = 3_600_000;
-
-/** A completed sign-in: who, which sign-in (refresh family), and its first refresh token. */
-export interface CodeSignIn {
-  user: User;
-  familyId: string;
-  refreshToken: string;
-}
 
 /** Checks a code and signs the user in; answers with the token pair and the user. */
 export async function verifyCode(
@@ -70,12 +21,6 @@ export async function verifyCode(
   const signIn = await signInWithCode(ctx, input);
   return await signInAnswer(ctx, signIn.user, signIn);
 }
-
-/** What one attempt decided, once its commit went through. */
-type Outcome =
-  | { kind: "wrong"; attemptsLeft: number; request: OtpRequest }
-  | { kind: "disabled"; user: User; stored: StoredRequest }
-  | { kind: "signed_in"; signIn: CodeSignIn; newUser: boolean; stored: StoredRequest };
 
 /**
  * Checks a code and records the outcome in one commit: a wrong code spends an attempt; the
@@ -105,11 +50,8 @@ async function checkCode(
   input: { requestId: string; code: string; ip: string; userAgent?: string | null },
   counted: () => void,
 ): Promise<CodeSignIn> {
-  const { ip } = input;
   const timeout = (await ctx.settings.get()).presence_timeout_seconds * 1000;
-  const outcome = await retry(`verify a code of "${input.requestId}"`, async (n): Promise<
-    Outcome | typeof CONFLICT
-  > => {
+  const outcome = await retry(`verify a code of "${input.requestId}"`, async (n) => {
     const now = ctx.clock.now();
     // The first try may use this instance's copy; a refused commit reads KV.
     let stored = (n === 0 ? ctx.issued.get(input.requestId) : undefined) ??
@@ -117,7 +59,7 @@ async function checkCode(
     // Whatever happens next changes the request: the copy would be stale.
     ctx.issued.forget(input.requestId);
     // A test recipient's guesses take turns (until this one's commit is done), each counting
-    // the day's wrong codes: past the cap its fixed code is wrong (API.md, "Test recipients").
+    // the day's wrong codes: past the cap its fixed code is wrong (README, "Test recipients").
     using guess = stored?.entry.value.test
       ? await ctx.testGuesses.enter(stored.entry.value.recipient, now)
       : null;
@@ -132,95 +74,17 @@ async function checkCode(
       code: input.code,
       stored: request.codeHash,
     });
-    const writes = new Writes();
-    const events: LiveEvent[] = [];
-    const masked = maskRecipient(parseRecipient(request.recipient));
-    // A test recipient's events say so (API.md, "Test recipients").
-    const test = request.test ? { test: true } : {};
     if (!matches) {
-      const attemptsLeft = request.maxAttempts - request.attempts - 1;
-      addAttempt(writes, stored.entry, now);
-      addIpCount(writes, "failures", ip, now);
-      if (request.test) addTestRecipientFailure(writes, request.recipient, now);
-      events.push(ctx.bus.newEvent("otp", "otp.invalid", now, {
-        request_id: request.id,
-        recipient: masked,
-        attempts_left: attemptsLeft,
-        ...test,
-      }));
-      for (const event of events) addEventWrites(writes, event, now);
-      if (await ctx.commits.commit(writes) === null) return CONFLICT;
-      counted();
-      ctx.bus.publish(...events);
-      return { kind: "wrong", attemptsLeft, request };
+      const outcome = await commitWrongCode(ctx, { stored, ip: input.ip, now });
+      if (outcome !== CONFLICT) counted();
+      return outcome;
     }
-
-    const lookup = lookupOf(parseRecipient(request.recipient));
     // An existing user is read with their presence; a new one has neither. This instance's
     // copy of the request knows who the code signs in as of the code request: a first try
     // trusts it (the commit's checks catch a change), so a new user's sign-in reads nothing.
+    const lookup = lookupOf(parseRecipient(request.recipient));
     const found = await getSigningInUser(ctx.kv, lookup, n === 0 ? stored.userIndex ?? null : null);
-    const storedUser = found.user ?? emptyUserEntry(newId("usr", now));
-    const presenceRecord = found.presence;
-    addConsumeRequest(writes, stored);
-    // A code that came by SMS and was used: its number range is not pumping.
-    const smsPrefix = smsPrefixOf(stored);
-    if (smsPrefix) addSmsVerified(writes, smsPrefix, now);
-    // A suspension whose end has come is lifted here, exactly, in this commit.
-    const lifted = storedUser.value && suspensionOver(storedUser.value, now)
-      ? addSuspensionEnd(ctx, writes, storedUser.value)
-      : null;
-    const user: Deno.KvEntryMaybe<User> = lifted
-      ? { ...storedUser as Deno.KvEntry<User>, value: lifted.user }
-      : storedUser;
-    if (user.value && user.value.status !== "active") {
-      if (!await ctx.commits.commit(writes.check(user))) return CONFLICT;
-      return { kind: "disabled", user: user.value, stored };
-    }
-    const telegramId = await freeTelegramId(ctx, stored, user.value);
-    const save = userToSave(ctx, user, lookup, now, telegramId) ?? lifted?.user ?? null;
-    const userId = String(user.key[1]);
-    const session = await newSession(ctx, userId, {
-      now,
-      client: { userAgent: input.userAgent, ip },
-    });
-    if (save) addSaveUser(writes, save, storedUser);
-    else writes.check(user);
-    addOpenFamily(writes, session.family, session.tokenHash, session.token);
-    events.push(ctx.bus.newEvent("otp", "otp.verified", now, {
-      request_id: request.id,
-      recipient: masked,
-      user_id: userId,
-      new_user: !user.value,
-      // The channel the code came by (the funnel counts it there).
-      channel: stored.delivery?.channel ?? request.channel,
-      ...test,
-    }));
-    for (const event of events) addEventWrites(writes, event, now);
-    const presence = await prepareActivity(ctx, userId, {
-      heartbeat: false,
-      at: now,
-      timeout,
-      read: presenceRecord ?? emptyPresenceRecord(userId),
-      newUser: !user.value,
-    });
-    writes.include(presence.writes);
-    const versionstamp = await ctx.commits.commit(writes);
-    if (!versionstamp) {
-      ctx.presence.cache.forget(userId);
-      return CONFLICT;
-    }
-    const signedIn = (save ?? user.value)!;
-    ctx.signIns.rememberUser(signedIn);
-    ctx.signIns.rememberFamily(session.family);
-    ctx.bus.publish(...lifted?.events ?? [], ...events);
-    presence.done(versionstamp);
-    return {
-      kind: "signed_in",
-      signIn: { user: signedIn, familyId: session.family.id, refreshToken: session.refreshToken },
-      newUser: !user.value,
-      stored,
-    };
+    return await commitSignIn(ctx, { stored, found, lookup, input, now, timeout });
   });
 
   if (outcome.kind === "wrong") {
@@ -252,11 +116,6 @@ async function checkCode(
   return outcome.signIn;
 }
 
-/** The number range a request's code went to by SMS, if it did. */
-function smsPrefixOf(stored: StoredRequest): string | null {
-  return stored.entry.value.smsPrefix ?? stored.delivery?.smsPrefix ?? null;
-}
-
 /**
  * Tells the Telegram Gateway that a code it delivered was used (`checkVerificationStatus`),
  * so its statistics and the message show it; in the background, a failure only logged.
@@ -270,60 +129,6 @@ function tellGateway(ctx: VerifyContext, stored: StoredRequest, code: string): v
       error: error instanceof Error ? error.message : "unexpected failure",
     });
   });
-}
-
-/**
- * The Telegram id a phone sign-in through Telegram can record on its user: the chat the code
- * went to, unless the user has one already or another user holds it.
- */
-async function freeTelegramId(
-  ctx: VerifyContext,
-  stored: StoredRequest,
-  user: User | null,
-): Promise<string | null> {
-  const chatId = stored.delivery?.telegram?.chatId;
-  if (
-    !chatId || parseRecipient(stored.entry.value.recipient).kind !== "phone" || user?.telegramId
-  ) {
-    return null;
-  }
-  const index = await getUserIndex(ctx.kv, { kind: "telegram", value: chatId });
-  return index.value === null ? chatId : null;
-}
-
-/** What to write for the signing-in user: a new user, a promotion, a new link, or nothing. */
-function userToSave(
-  ctx: VerifyContext,
-  user: Deno.KvEntryMaybe<User>,
-  lookup: UserLookup,
-  now: number,
-  telegramId: string | null,
-): User | null {
-  // A test recipient is never one (the config refuses it too): its fixed code is no secret.
-  const bootstrapAdmin = !ctx.config.testRecipients.has(`${lookup.kind}:${lookup.value}`) && (
-    (lookup.kind === "phone" && ctx.config.adminPhones.includes(lookup.value)) ||
-    (lookup.kind === "email" && ctx.config.adminEmails.includes(lookup.value))
-  );
-  if (user.value) {
-    const promote = bootstrapAdmin && user.value.role !== "admin";
-    if (!promote && !telegramId) return null;
-    return {
-      ...user.value,
-      role: promote ? "admin" : user.value.role,
-      telegramId: user.value.telegramId ?? telegramId,
-      updatedAt: now,
-    };
-  }
-  return {
-    id: String(user.key[1]),
-    phone: lookup.kind === "phone" ? lookup.value : null,
-    email: lookup.kind === "email" ? lookup.value : null,
-    telegramId: lookup.kind === "telegram" ? lookup.value : telegramId,
-    status: "active",
-    role: bootstrapAdmin ? "admin" : "user",
-    createdAt: now,
-    updatedAt: now,
-  };
 }
 
 /**
