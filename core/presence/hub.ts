@@ -1,12 +1,11 @@
-import type {
-  PresenceClientMessage,
-  PresenceCloseCodes,
-  PresenceServerMessage,
-} from "../../contract/api.ts";
+import type { PresenceServerMessage } from "../../contract/api.ts";
 import type { Clock, TimerHandle } from "../clock.ts";
 import type { EventBus, LiveEvent } from "../live/events.ts";
 import type { Logger } from "../log.ts";
-import type { PresenceView, SocketRef } from "./presence.ts";
+import type { PresenceView, SocketRef } from "./context.ts";
+import { CLOSE, parseClientMessage, SOCKET_LIMITS } from "./socket_protocol.ts";
+
+export { CLOSE, SOCKET_LIMITS };
 
 /** Whom a socket belongs to: a user's sign-in (refresh family). */
 export interface SocketOwner {
@@ -27,32 +26,6 @@ export interface HubDeps {
   closed(socket: SocketRef): Promise<void>;
   presenceOf(userIds: string[]): Promise<PresenceView[]>;
 }
-
-/** Close codes of the protocol (README, "The WebSocket protocol"), and the standard ones for oversize and abuse. */
-export const CLOSE = {
-  signedOut: 4001,
-  disabled: 4003,
-  policy: 1008,
-  tooBig: 1009,
-  replaced: 4009,
-} as const satisfies PresenceCloseCodes;
-
-/** Limits of one socket. */
-export const SOCKET_LIMITS = {
-  maxMessageBytes: 4_096,
-  /** Messages per rate window before the socket is closed. */
-  maxMessages: 60,
-  rateWindowMs: 10_000,
-  idsPerMessage: 100,
-  maxSubscriptions: 1_000,
-  /** Open sockets of one user (this instance): one more closes the oldest. */
-  maxPerUser: 10,
-  /**
-   * How often every open socket's sign-in is read again: a sign-in whose end event never
-   * reached this instance still closes its sockets within this (plus the cache's second).
-   */
-  recheckMs: 30_000,
-} as const;
 
 interface Connection {
   id: string;
@@ -190,7 +163,7 @@ export class PresenceHub {
     if (++conn.messages > SOCKET_LIMITS.maxMessages) {
       return this.#close(conn, CLOSE.policy, "too many messages");
     }
-    const message = parse(data);
+    const message = parseClientMessage(data);
     if (!message) {
       return send(conn, {
         type: "error",
@@ -365,32 +338,4 @@ function setOf<K, V>(map: Map<K, Set<V>>, key: K): Set<V> {
   let set = map.get(key);
   if (!set) map.set(key, set = new Set());
   return set;
-}
-
-const ID = /^[A-Za-z0-9_-]{1,64}$/;
-
-function parse(data: string): PresenceClientMessage | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(data);
-  } catch {
-    return null;
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
-  const message = value as Record<string, unknown>;
-  switch (message.type) {
-    case "ping":
-      return { type: "ping" };
-    case "subscribe":
-    case "unsubscribe": {
-      const ids = message.user_ids;
-      if (
-        !Array.isArray(ids) || ids.length === 0 || ids.length > SOCKET_LIMITS.idsPerMessage ||
-        !ids.every((id) => typeof id === "string" && ID.test(id))
-      ) return null;
-      return { type: message.type, user_ids: [...new Set(ids as string[])] };
-    }
-    default:
-      return null;
-  }
 }
