@@ -1,3 +1,8 @@
+/**
+ * The OpenAPI 3.1 document (`GET /api/v1/openapi.json`), built from the zod schemas that
+ * validate the requests. Longer than the house's ~300 lines on purpose: it is one table, a
+ * path an entry, and reads best in one place.
+ */
 import { z } from "zod";
 import { settingsPatchSchema } from "../core/settings.ts";
 import { VERSION } from "../core/version.ts";

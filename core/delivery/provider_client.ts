@@ -3,6 +3,9 @@
  * (no TCP and TLS handshake per message) and never sends a request twice. `fetch` re-sends a
  * request when a kept-alive connection closes before the answer, and a provider that took the
  * first one sends (and bills) the message twice; here that failure is the caller's to report.
+ *
+ * Longer than the house's ~300 lines on purpose: framing, keep-alive, idle watching and the
+ * never-twice rule are one protocol, and each half would be unreadable without the other.
  */
 
 /** What a provider answered. */
