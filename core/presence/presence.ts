@@ -224,7 +224,6 @@ export async function prepareActivity(
     userId,
     record,
     next: state,
-    events: [],
     touch: { userId, at, heartbeat },
     dueMinute,
     checkState: !options.newUser,
@@ -289,7 +288,7 @@ export async function takeOffline(ctx: PresenceContext, userId: string): Promise
       ? [presenceEvent(ctx, userId, false, now, record.seen)]
       : [];
     const state: PresenceState = { online: false, changedAt: now, offlineAt: now };
-    const writes = addTransition(new Writes(), { userId, record, next: state, events: [] });
+    const writes = addTransition(new Writes(), { userId, record, next: state });
     for (const event of events) addEventWrites(writes, event, now);
     const versionstamp = await ctx.commits.commit(writes);
     if (!versionstamp) return CONFLICT;
@@ -330,7 +329,6 @@ export async function settlePresence(ctx: PresenceContext, userId: string): Prom
       userId,
       record,
       next: state,
-      events: [],
       checkSeen: true,
     });
     for (const event of events) addEventWrites(writes, event, now);
@@ -540,7 +538,6 @@ export async function socketClosed(ctx: PresenceContext, socket: SocketRef): Pro
       userId,
       record,
       next: state,
-      events: [],
       dueMinute,
       checkSeen: true,
     });

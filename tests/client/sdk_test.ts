@@ -17,8 +17,8 @@ import {
   type DoormanProcess,
   startDoorman,
   stopDoorman,
-} from "../crash/doorman_process.ts";
-import { startWebhookReceiver } from "../fakes/webhook_receiver.ts";
+} from "../../bench/doorman_process.ts";
+import { startWebhookReceiver } from "../../fakes/webhook_receiver.ts";
 import { type Harness, serveHarness, setUserStatus, startHarness, waitFor } from "../helpers.ts";
 
 /*

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { normalizePhone } from "../../core/auth/recipients.ts";
-import { startWebhookReceiver } from "../fakes/webhook_receiver.ts";
+import { startWebhookReceiver } from "../../fakes/webhook_receiver.ts";
 import {
   callJson,
   doormanEnv,
@@ -13,8 +13,8 @@ import {
   stopDoorman,
   UNDER_LOAD,
   warningsOf,
-} from "../crash/doorman_process.ts";
-import { kvGuardLines } from "../kv_guard.ts";
+} from "../../bench/doorman_process.ts";
+import { kvGuardLines } from "../../fakes/kv_guard.ts";
 
 /*
  * Two real `main.ts` processes on one KV file, driven at once by many clients that hop

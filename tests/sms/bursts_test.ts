@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { normalizePhone } from "../../core/auth/recipients.ts";
-import { phonesIn } from "../crash/doorman_process.ts";
+import { phonesIn } from "../../bench/doorman_process.ts";
 import { errorOf, type Harness, spreadPhone, startHarness } from "../helpers.ts";
 import { recordLiveEvents, requestOtp, send } from "./helpers.ts";
 
