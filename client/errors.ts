@@ -11,7 +11,7 @@ export interface DoormanErrorInit {
 }
 
 /**
- * An error answer of Doorman (API.md, "Errors"): the HTTP `status`, the error `code`, and
+ * An error answer of Doorman (README, "Errors"): the HTTP `status`, the error `code`, and
  * `retryAfter`, the seconds to wait before trying again (429), else null.
  */
 export class DoormanError extends Error {

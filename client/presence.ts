@@ -7,7 +7,7 @@ import type {
 import { DoormanError, notSignedIn } from "./errors.ts";
 import { type Backoff, backoffDelay, type SocketLike, type Timers } from "./platform.ts";
 
-/** The close codes the client acts on (API.md, "Presence"). */
+/** The close codes the client acts on (README, "The WebSocket protocol"). */
 const CLOSE: Pick<PresenceCloseCodes, "disabled" | "replaced"> = {
   disabled: 4003,
   replaced: 4009,

@@ -83,7 +83,8 @@ export class Sessions {
     const error = await errorOf(res);
     if (res.status !== 401) throw error;
     // Within 10 s of a rotation the server answers a reused token 401 and revokes nothing
-    // (API.md): a client sharing this store rotated it first, and its stored pair still works.
+    // (README, the client SDK's "Session"): a client sharing this store rotated it first, and
+    // its stored pair still works.
     const now = await this.current();
     if (now && now.refresh_token !== session.refresh_token) return now;
     if (now) await this.remove();

@@ -1,12 +1,12 @@
 /**
- * The wire types of the HTTP and WebSocket contract (/work/shared/API.md, README "API in
- * brief"), shared by the server and the client SDK. Types only and no imports, so a browser
- * bundle of `client/` takes nothing else from the server: core's answers are declared with
- * these types, and tests/client/sdk_test.ts checks that the routes' zod schemas take exactly
- * the request bodies below.
+ * The wire types of the HTTP and WebSocket contract (README, "API in brief" and "The WebSocket
+ * protocol"; the OpenAPI at `/docs`), shared by the server and the client SDK. Types only and no
+ * imports, so a browser bundle of `client/` takes nothing else from the server: core's answers are
+ * declared with these types, and tests/client/sdk_test.ts checks that the routes' zod schemas take
+ * exactly the request bodies below.
  */
 
-/** Every error code a client can receive (API.md, "Errors"). */
+/** Every error code a client can receive (README, "Errors"). */
 export type ErrorCode =
   | "VALIDATION_FAILED"
   | "INVALID_CODE"

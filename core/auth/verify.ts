@@ -117,7 +117,7 @@ async function checkCode(
     // Whatever happens next changes the request: the copy would be stale.
     ctx.issued.forget(input.requestId);
     // A test recipient's guesses take turns (until this one's commit is done), each counting
-    // the day's wrong codes: past the cap its fixed code is wrong (API.md, "Test recipients").
+    // the day's wrong codes: past the cap its fixed code is wrong (README, "Test recipients").
     using guess = stored?.entry.value.test
       ? await ctx.testGuesses.enter(stored.entry.value.recipient, now)
       : null;
@@ -135,7 +135,7 @@ async function checkCode(
     const writes = new Writes();
     const events: LiveEvent[] = [];
     const masked = maskRecipient(parseRecipient(request.recipient));
-    // A test recipient's events say so (API.md, "Test recipients").
+    // A test recipient's events say so (README, "Test recipients").
     const test = request.test ? { test: true } : {};
     if (!matches) {
       const attemptsLeft = request.maxAttempts - request.attempts - 1;

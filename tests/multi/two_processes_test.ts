@@ -290,7 +290,8 @@ Deno.test("instances - two processes on one KV file answer no 5xx under mixed lo
       );
     }
     check(doubleRotations === 0, () => `${doubleRotations} refresh tokens were exchanged twice`);
-    // API.md: a rotated token presented again within 10 s gets 401 and revokes nothing, so
+    // README, "For app developers: the client SDK": a rotated token presented again within 10 s
+    // gets 401 and revokes nothing, so
     // no session here may end; none is ever logged out.
     check(
       endedAfterRace === 0,

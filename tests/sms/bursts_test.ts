@@ -48,7 +48,8 @@ Deno.test("SMS bursts - 100 at once to one range with the defaults: 10 go out, t
   await using h = await startHarness();
   const events = recordLiveEvents(h);
   const answers = await burst(h, rangePhones(100).map((phone) => ({ phone, channel: "sms" })));
-  // Sequentially: 10 SMS, none verified, so the 11th blocks the range (API.md's automatic block).
+  // Sequentially: 10 SMS, none verified, so the 11th blocks the range (README, "Protecting an SMS
+  // budget": the automatic block).
   assert.equal(h.sms.messages.length, 10, JSON.stringify([...answers]));
   assert.deepEqual(
     Object.fromEntries(answers),
