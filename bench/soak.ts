@@ -40,7 +40,7 @@ import {
   startDoorman,
   stopDoorman,
   warningsOf,
-} from "../tests/crash/doorman_process.ts";
+} from "./doorman_process.ts";
 
 const minutes = Number(Deno.args[0] ?? Deno.env.get("SOAK_MINUTES") ?? 10);
 const WORKERS = Number(Deno.args[1] ?? Deno.env.get("SOAK_WORKERS") ?? 12);

@@ -2,27 +2,37 @@ import type { ErrorBody, ErrorCode } from "../contract/api.ts";
 
 /** What a `DoormanError` is made of. */
 export interface DoormanErrorInit {
+  /** The HTTP status of the answer. */
   status: number;
+  /** The error code of the answer (README, "Errors"). */
   code: ErrorCode;
+  /** The answer's message, for people. */
   message: string;
+  /** Seconds to wait before trying again (429), when known. */
   retryAfter?: number | null;
+  /** `INVALID_CODE`: attempts the code has left, when known. */
   attemptsLeft?: number | null;
+  /** `VALIDATION_FAILED`: which fields did not match. */
   details?: { path: string; message: string }[];
 }
 
 /**
- * An error answer of Doorman (API.md, "Errors"): the HTTP `status`, the error `code`, and
+ * An error answer of Doorman (README, "Errors"): the HTTP `status`, the error `code`, and
  * `retryAfter`, the seconds to wait before trying again (429), else null.
  */
 export class DoormanError extends Error {
+  /** The HTTP status of the answer. */
   readonly status: number;
+  /** The error code of the answer. */
   readonly code: ErrorCode;
+  /** Seconds to wait before trying again (429), else null. */
   readonly retryAfter: number | null;
   /** `INVALID_CODE`: attempts the code has left, when known. */
   readonly attemptsLeft: number | null;
   /** `VALIDATION_FAILED`: which fields did not match. */
   readonly details: { path: string; message: string }[];
 
+  /** An error made of `init`'s parts. */
   constructor(init: DoormanErrorInit) {
     super(init.message);
     this.name = "DoormanError";

@@ -4,11 +4,15 @@ import { type Backoff, backoffDelay, type Timers, type VisibilityDocument } from
 
 /** What the heartbeat loop needs. */
 export interface HeartbeatDeps {
+  /** Sends one heartbeat. */
   beat(): Promise<HeartbeatAnswer>;
+  /** The timers to wait with. */
   timers: Timers;
+  /** The waits after failures. */
   backoff: Backoff;
   /** The page whose visibility pauses the loop; null outside browsers. */
   document: VisibilityDocument | null;
+  /** Told of every failed beat. */
   onError(error: unknown): void;
 }
 
@@ -27,10 +31,12 @@ export class HeartbeatLoop {
   #beating = false;
   #failures = 0;
 
+  /** A loop that beats through `deps`; `start()` starts it. */
   constructor(deps: HeartbeatDeps) {
     this.#deps = deps;
   }
 
+  /** Starts beating at once (a no-op when running). */
   start(): void {
     if (this.#running) return;
     this.#running = true;
@@ -40,6 +46,7 @@ export class HeartbeatLoop {
     this.#beat();
   }
 
+  /** Stops beating; a beat on the wire is forgotten. */
   stop(): void {
     if (!this.#running) return;
     this.#running = false;

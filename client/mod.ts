@@ -29,6 +29,7 @@ import { Sessions } from "./session.ts";
 import { memoryStorage, type SessionStore } from "./storage.ts";
 
 export type {
+  AccountStatus,
   CodeRequestBody,
   CodeRequested,
   ErrorCode,
@@ -94,7 +95,9 @@ export interface DoormanClient {
   heartbeat(): Promise<HeartbeatAnswer>;
   /** Heartbeats at the server's `next_heartbeat_in`, paused while the page is hidden. */
   startHeartbeat(): void;
+  /** Stops the heartbeat loop. */
   stopHeartbeat(): void;
+  /** Presence of other users, over one shared WebSocket. */
   presence: {
     /**
      * Calls `onChange` with each user's presence now and on every change, over one shared

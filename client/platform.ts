@@ -1,6 +1,8 @@
 /** Timers the client waits with; tests pass fakes. */
 export interface Timers {
+  /** Calls `callback` after `ms` milliseconds; returns a handle for `clearTimeout`. */
   setTimeout(callback: () => void, ms: number): unknown;
+  /** Cancels a `setTimeout` by its handle. */
   clearTimeout(handle: unknown): void;
 }
 
@@ -12,8 +14,11 @@ export const realTimers: Timers = {
 
 /** What the heartbeat needs of `document`: whether the page is shown. */
 export interface VisibilityDocument {
+  /** `hidden` when the page is not shown. */
   readonly visibilityState: string;
+  /** Listens for the page being shown or hidden. */
   addEventListener(type: "visibilitychange", listener: () => void): void;
+  /** Stops listening for visibility changes. */
   removeEventListener(type: "visibilitychange", listener: () => void): void;
 }
 
@@ -24,12 +29,19 @@ export function pageDocument(): VisibilityDocument | null {
 
 /** What the client uses of a WebSocket. */
 export interface SocketLike {
+  /** `WebSocket.OPEN` (1) once open. */
   readonly readyState: number;
+  /** Sends one text message. */
   send(data: string): void;
+  /** Closes the socket. */
   close(code?: number, reason?: string): void;
+  /** Called when the socket opens. */
   onopen: ((event: Event) => void) | null;
+  /** Called with each message. */
   onmessage: ((event: MessageEvent) => void) | null;
+  /** Called when the socket closes. */
   onclose: ((event: CloseEvent) => void) | null;
+  /** Called on an error (a close follows). */
   onerror: ((event: Event) => void) | null;
 }
 
@@ -38,7 +50,9 @@ export type SocketConstructor = new (url: string) => SocketLike;
 
 /** How long to wait after failures: from `initialMs`, doubling, at most `maxMs`. */
 export interface Backoff {
+  /** The first wait, in milliseconds. */
   initialMs: number;
+  /** The longest wait, in milliseconds. */
   maxMs: number;
 }
 

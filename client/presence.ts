@@ -7,7 +7,7 @@ import type {
 import { DoormanError, notSignedIn } from "./errors.ts";
 import { type Backoff, backoffDelay, type SocketLike, type Timers } from "./platform.ts";
 
-/** The close codes the client acts on (API.md, "Presence"). */
+/** The close codes the client acts on (README, "The WebSocket protocol"). */
 const CLOSE: Pick<PresenceCloseCodes, "disabled" | "replaced"> = {
   disabled: 4003,
   replaced: 4009,
@@ -19,15 +19,20 @@ const PING_INTERVAL_MS = 25_000;
 
 /** What the presence socket needs. */
 export interface PresenceDeps {
+  /** The presence WebSocket's URL, without the ticket. */
   url: string;
+  /** The WebSocket constructor to open it with. */
   WebSocket: new (url: string) => SocketLike;
+  /** The timers to wait with. */
   timers: Timers;
+  /** The waits between reconnects. */
   backoff: Backoff;
   /**
    * A fresh single-use ticket for the socket (`POST /api/v1/presence/ws-ticket`, refreshing
    * the access token if it was refused), or null when signed out.
    */
   ticket(): Promise<string | null>;
+  /** Told of every failure to connect or refresh. */
   onError(error: unknown): void;
 }
 
@@ -61,6 +66,7 @@ export class PresenceSocket {
   #timer: unknown = null;
   #heard = false;
 
+  /** A socket that opens with the first subscription. */
   constructor(deps: PresenceDeps) {
     this.#deps = deps;
   }

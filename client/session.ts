@@ -4,7 +4,9 @@ import type { SessionStore } from "./storage.ts";
 
 /** What the session keeper needs: the store, a way to post JSON, and who to tell of a sign-out. */
 export interface SessionDeps {
+  /** Where the session is kept. */
   store: SessionStore;
+  /** POSTs `body` as JSON to a Doorman path. */
   post(path: string, body: unknown): Promise<Response>;
   /** The server refused the session (a refresh answered 401): it was removed from the store. */
   signedOut(error: DoormanError): void;
@@ -18,18 +20,22 @@ export class Sessions {
   readonly #deps: SessionDeps;
   #refreshing: Promise<SignIn> | null = null;
 
+  /** A keeper of the session in `deps.store`. */
   constructor(deps: SessionDeps) {
     this.#deps = deps;
   }
 
+  /** The stored session, read anew. */
   async current(): Promise<SignIn | null> {
     return await this.#deps.store.get();
   }
 
+  /** Stores `session`, replacing the one stored. */
   async save(session: SignIn): Promise<void> {
     await this.#deps.store.set(session);
   }
 
+  /** Removes the stored session. */
   async remove(): Promise<void> {
     await this.#deps.store.remove();
   }
@@ -83,7 +89,8 @@ export class Sessions {
     const error = await errorOf(res);
     if (res.status !== 401) throw error;
     // Within 10 s of a rotation the server answers a reused token 401 and revokes nothing
-    // (API.md): a client sharing this store rotated it first, and its stored pair still works.
+    // (README, the client SDK's "Session"): a client sharing this store rotated it first, and
+    // its stored pair still works.
     const now = await this.current();
     if (now && now.refresh_token !== session.refresh_token) return now;
     if (now) await this.remove();

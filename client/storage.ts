@@ -5,8 +5,11 @@ import type { SignIn } from "../contract/api.ts";
  * synchronous or return promises (IndexedDB, a mobile keychain).
  */
 export interface SessionStore {
+  /** The stored session, or null. */
   get(): SignIn | null | Promise<SignIn | null>;
+  /** Stores `session`, replacing the one stored. */
   set(session: SignIn): void | Promise<void>;
+  /** Removes the stored session. */
   remove(): void | Promise<void>;
   /**
    * Runs `task` while no other client sharing this store runs one (browser tabs sharing

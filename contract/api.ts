@@ -1,12 +1,12 @@
 /**
- * The wire types of the HTTP and WebSocket contract (/work/shared/API.md, README "API in
- * brief"), shared by the server and the client SDK. Types only and no imports, so a browser
- * bundle of `client/` takes nothing else from the server: core's answers are declared with
- * these types, and tests/client/sdk_test.ts checks that the routes' zod schemas take exactly
- * the request bodies below.
+ * The wire types of the HTTP and WebSocket contract (README, "API in brief" and "The WebSocket
+ * protocol"; the OpenAPI at `/docs`), shared by the server and the client SDK. Types only and no
+ * imports, so a browser bundle of `client/` takes nothing else from the server: core's answers are
+ * declared with these types, and tests/client/sdk_test.ts checks that the routes' zod schemas take
+ * exactly the request bodies below.
  */
 
-/** Every error code a client can receive (API.md, "Errors"). */
+/** Every error code a client can receive (README, "Errors"). */
 export type ErrorCode =
   | "VALIDATION_FAILED"
   | "INVALID_CODE"
@@ -26,6 +26,7 @@ export type ErrorCode =
 
 /** The body of every non-2xx answer under `/api/`. */
 export interface ErrorBody {
+  /** What went wrong: a code to act on and a message for people. */
   error: {
     code: ErrorCode;
     message: string;
@@ -45,19 +46,29 @@ export type AccountStatus = "active" | "inactive" | "suspended" | "banned";
 
 /** A user as the API shows it. */
 export interface PublicUser {
+  /** The user's id (`usr_…`). */
   id: string;
+  /** E.164 phone number, if the account has one. */
   phone: string | null;
+  /** Email address (lower case), if the account has one. */
   email: string | null;
+  /** Telegram user id, once linked through the bot. */
   telegram_id: string | null;
+  /** Only `active` may sign in and be online. */
   status: AccountStatus;
+  /** `admin` may use `/api/v1/admin/*` and the dashboard. */
   role: "user" | "admin";
+  /** When the account was created (ISO 8601). */
   created_at: string;
 }
 
 /** `POST /api/v1/auth/otp/request`: a phone or an email, or neither for Telegram deep links. */
 export interface CodeRequestBody {
+  /** Where to send the code: E.164 with the country code (spaces, dashes, brackets ignored). */
   phone?: string;
+  /** Where to send the code by email. */
   email?: string;
+  /** For a phone `auto` (the default), `sms` or `telegram`; an email always goes by email. */
   channel?: "auto" | "sms" | "telegram" | "email";
   /** A BCP 47 tag (`de`, `pt-BR`); without it, `Accept-Language` decides. */
   locale?: string;
@@ -65,9 +76,13 @@ export interface CodeRequestBody {
 
 /** The 202 answer of a code request. */
 export interface CodeRequested {
+  /** The id to verify the code against. */
   request_id: string;
+  /** The channel the code went out on. */
   channel: "sms" | "email" | "telegram";
+  /** Seconds the code stays good. */
   expires_in: number;
+  /** Seconds until a new code may be asked for the same recipient. */
   resend_after: number;
   /** Only when the channel is `telegram`. */
   deep_link?: string;
@@ -75,35 +90,49 @@ export interface CodeRequested {
 
 /** `POST /api/v1/auth/otp/verify`. */
 export interface CodeVerifyBody {
+  /** The `request_id` of the code request. */
   request_id: string;
+  /** The code the person received. */
   code: string;
 }
 
 /** The answer of verify and refresh. */
 export interface SignIn {
+  /** The access token (HS256 JWT), sent as `Authorization: Bearer …`. */
   access_token: string;
+  /** The opaque refresh token: works once, and its use rotates the pair. */
   refresh_token: string;
+  /** Always `Bearer`. */
   token_type: "Bearer";
+  /** Seconds the access token stays good. */
   expires_in: number;
+  /** The signed-in user. */
   user: PublicUser;
 }
 
 /** A user's presence as the API shows it. */
 export interface PresenceView {
+  /** Whose presence it is. */
   user_id: string;
+  /** `online` while heartbeats or an open socket keep coming within the presence timeout. */
   status: "online" | "offline";
+  /** When the user was last active (ISO 8601), or null if never. */
   last_seen: string | null;
 }
 
 /** The answer of a heartbeat: the user's presence, and when to send the next one. */
 export interface HeartbeatAnswer {
+  /** The user's status after this heartbeat. */
   status: "online" | "offline";
+  /** When the user was last active (ISO 8601), or null if never. */
   last_seen: string | null;
+  /** Seconds until the next heartbeat is due. */
   next_heartbeat_in: number;
 }
 
 /** `POST /api/v1/presence/ws-ticket`: a single-use ticket that opens one presence socket. */
 export interface SocketTicketAnswer {
+  /** Goes in the socket's URL: `/api/v1/presence/ws?ticket=…`. */
   ticket: string;
   /** Seconds it stays good (30). */
   expires_in: number;

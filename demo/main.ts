@@ -5,8 +5,8 @@
  * something to show. Doorman prints a one-time link that signs the browser in as an admin.
  * Ctrl-C stops everything.
  */
-import { startFakeTelegram } from "../tests/fakes/telegram.ts";
-import { startWebhookReceiver } from "../tests/fakes/webhook_receiver.ts";
+import { startFakeTelegram } from "../fakes/telegram.ts";
+import { startWebhookReceiver } from "../fakes/webhook_receiver.ts";
 import { CAST_SIZE, simulate } from "./simulator.ts";
 
 const port = Number(Deno.env.get("PORT") ?? "8000");

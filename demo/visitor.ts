@@ -3,8 +3,8 @@
  * WebSocket only, as a real client would. The codes come from the fakes that stand in for
  * the SMS gateway, the mailbox and Telegram.
  */
-import { contactUpdate, type FakeTelegram, textUpdate } from "../tests/fakes/telegram.ts";
-import type { WebhookReceiver } from "../tests/fakes/webhook_receiver.ts";
+import { contactUpdate, type FakeTelegram, textUpdate } from "../fakes/telegram.ts";
+import type { WebhookReceiver } from "../fakes/webhook_receiver.ts";
 
 /** Where the simulated people's codes arrive. */
 export interface DemoInboxes {

@@ -107,11 +107,6 @@ export async function listDeliveries(
   return { deliveries, cursor };
 }
 
-/** Reads one attempt. */
-export async function getDelivery(kv: Deno.Kv, id: string): Promise<Delivery | null> {
-  return (await kv.get<Delivery>(keys.delivery(id))).value;
-}
-
 /**
  * Applies a provider's report to an attempt; `change` returns the attempt as it should be, or
  * null to leave it. Returns the attempt after the change (null: unknown, or left as it was).

@@ -1,4 +1,3 @@
-import { addEvent, type StoredEvent } from "./events.ts";
 import { keys } from "./keys.ts";
 import { commitUnchecked } from "./retry.ts";
 import { withCursor } from "./cursor.ts";
@@ -143,9 +142,10 @@ export function addDueDrop<W extends AtomicWrites>(
 
 /**
  * Adds a transition, guarded by the state's versionstamp so each one happens once however
- * many instances notice it: the state, the online index, the online counter, the sweep entry
- * and the events move together. `touch` records the activity that caused an online transition;
- * `seen` (an offline transition for silence) makes any activity since it was read win instead.
+ * many instances notice it: the state, the online index, the online counter and the sweep
+ * entry move together (callers add the transition's events to the same commit). `touch`
+ * records the activity that caused an online transition; `seen` (an offline transition for
+ * silence) makes any activity since it was read win instead.
  */
 export function addTransition(
   w: Writes,
@@ -153,7 +153,6 @@ export function addTransition(
     userId: string;
     record: PresenceRecord;
     next: PresenceState;
-    events: StoredEvent[];
     touch?: Touch;
     /** Where the sweep entry goes when online (the minute the silence would run out). */
     dueMinute?: number;
@@ -182,7 +181,6 @@ export function addTransition(
     addDueDrop(w, userId, record.dueMinute, record.dueMinute);
   }
   if (options.touch) addTouch(w, options.touch);
-  for (const event of options.events) addEvent(w, event);
   return w;
 }
 

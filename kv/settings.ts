@@ -9,15 +9,6 @@ export function getStoredSettingsEntry(kv: Deno.Kv): Promise<Deno.KvEntryMaybe<S
   return kv.get<StoredSettings>(keys.settings());
 }
 
-/** Replaces the stored overrides if they are still `previous`; false when someone else won. */
-export async function replaceStoredSettings(
-  kv: Deno.Kv,
-  previous: Deno.KvEntryMaybe<StoredSettings>,
-  settings: StoredSettings,
-): Promise<boolean> {
-  return (await kv.atomic().check(previous).set(keys.settings(), settings).commit()).ok;
-}
-
 /** Adds the replacement of the stored overrides, if they are still `previous`, to a commit. */
 export function addReplaceStoredSettings<W extends AtomicWrites>(
   w: W,

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
+import { exportedValues, unusedExports } from "./architecture/exports.ts";
 import {
   checkLayers,
   describeCycle,
@@ -7,6 +8,7 @@ import {
   graphFromSources,
   layerOf,
   parseImports,
+  readSources,
   scanImports,
 } from "./architecture/graph.ts";
 
@@ -24,7 +26,7 @@ Deno.test("architecture - no import cycles, type imports included", async () => 
 });
 
 Deno.test(
-  "architecture - layers: routes → web/core → kv; kv imports only kv; islands import no server code; client/ only contract/ types",
+  "architecture - layers: routes → web/core → kv; kv imports only kv; islands import no server code; client/ only contract/ types; the product imports no fakes/, demo/, bench/ or tests/",
   async () => {
     const violations = checkLayers(await scanImports(ROOT));
     assert.deepEqual(
@@ -35,11 +37,34 @@ Deno.test(
   },
 );
 
-Deno.test("architecture scanner - reads the real tree, and not tests/ or bench/", async () => {
+Deno.test("architecture - no dead exports: every exported value is used somewhere", async () => {
+  const { dead } = unusedExports(await readSources(ROOT));
+  assert.deepEqual(
+    dead,
+    [],
+    `${dead.length} exported value(s) nothing uses; delete them ` +
+      "(`deno run --allow-read tests/architecture/exports.ts` lists them):\n" +
+      dead.map((d) => `  - ${d}`).join("\n"),
+  );
+});
+
+Deno.test("architecture - the programs deno.json's tasks run live outside tests/", async () => {
+  const { tasks } = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)) as {
+    tasks: Record<string, string>;
+  };
+  const entries = Object.values(tasks).flatMap((line) => line.match(/[\w./-]+\.tsx?\b/g) ?? []);
+  assert.ok(entries.includes("demo/main.ts") && entries.includes("fakes/telegram_main.ts"));
+  assert.deepEqual(entries.filter((path) => path.startsWith("tests/")), []);
+});
+
+Deno.test("architecture scanner - reads the real tree: product, fakes/, demo/, bench/, tests/", async () => {
   const { files } = await scanImports(ROOT);
   assert.ok(files.includes("main.ts") && files.includes("fresh.config.ts"));
-  assert.ok(files.some((f) => f.startsWith("kv/")));
-  assert.deepEqual(files.filter((f) => /^(tests|bench|data|static)\//.test(f)), []);
+  for (const dir of ["kv", "fakes", "demo", "bench", "tests"]) {
+    assert.ok(files.some((f) => f.startsWith(`${dir}/`)), dir);
+  }
+  assert.ok(files.includes("fakes/telegram.ts") && files.includes("demo/main.ts"));
+  assert.deepEqual(files.filter((f) => /^(data|static|tests\/artifacts)\//.test(f)), []);
 });
 
 Deno.test("architecture scanner - multi-line import lists and re-exports", () => {
@@ -210,4 +235,72 @@ import type { Hono } from "hono";`,
     `contract/api.ts imports "zod" (type-only): contract may import no packages`,
     "contract/api.ts imports kv/users.ts (type-only): contract may not import kv",
   ]);
+});
+
+Deno.test("architecture scanner - fakes/, demo/, bench/: never imported by the product, never importing tests/", () => {
+  const violations = checkLayers(graphFromSources({
+    "core/a.ts": `import { f } from "../fakes/telegram.ts";`,
+    "routes/b.ts": `import type { D } from "../demo/visitor.ts";`,
+    "kv/c.ts": `import { h } from "../tests/helpers.ts";`,
+    "web/d.ts": `import { b } from "../bench/doorman.ts";`,
+    "fakes/telegram.ts": `import { sign } from "../core/delivery/webhook.ts";
+import { t } from "../tests/helpers.ts"; import { d } from "../demo/visitor.ts";`,
+    "demo/main.ts": `import { f } from "../fakes/telegram.ts"; import "../main.ts";
+import { x } from "../core/ids.ts"; import { h } from "../tests/helpers.ts";
+import { b } from "../bench/doorman.ts";`,
+    "bench/doorman.ts": `const { createApp } = await import("../app.ts");
+import { g } from "../fakes/kv_guard.ts"; import { r } from "../routes/api/v1/me.ts";
+import { p } from "../tests/crash/process.ts"; import { v } from "../demo/visitor.ts";`,
+    "tests/x_test.ts":
+      `import { f } from "../fakes/telegram.ts"; import { d } from "../demo/main.ts";
+import { b } from "../bench/doorman.ts"; import { app } from "../app.ts";`,
+  }));
+  assert.deepEqual(violations, [
+    "bench/doorman.ts imports demo/visitor.ts: bench may not import demo",
+    "bench/doorman.ts imports tests/crash/process.ts: bench may not import tests",
+    "core/a.ts imports fakes/telegram.ts: core may not import fakes (fakes/ is not product code)",
+    "demo/main.ts imports bench/doorman.ts: demo may not import bench",
+    "demo/main.ts imports tests/helpers.ts: demo may not import tests",
+    "fakes/telegram.ts imports demo/visitor.ts: fakes may not import demo",
+    "fakes/telegram.ts imports tests/helpers.ts: fakes may not import tests",
+    "kv/c.ts imports tests/helpers.ts: kv may not import tests (tests/ is not product code)",
+    "routes/b.ts imports demo/visitor.ts (type-only): routes may not import demo " +
+    "(demo/ is not product code)",
+    "web/d.ts imports bench/doorman.ts: web may not import bench (bench/ is not product code)",
+  ]);
+});
+
+Deno.test("dead exports - an exported value nothing uses is dead; used only at home it is alive", () => {
+  assert.deepEqual(
+    exportedValues(`export async function a() {}
+export const b = 1, c = 2;
+export function* d() {}
+export class E {}
+export type F = string;
+export interface G {}
+export default function H() {}
+const i = 1, j = 2;
+export { i, j as k, type L };
+export { m } from "./m.ts";
+export * from "./n.ts";`).map((v) => v.name),
+    ["a", "b", "d", "E", "i", "k", "m"],
+  );
+  const { dead, localOnly } = unusedExports({
+    "kv/a.ts": `export function used() {}
+export function home() {}
+export function dead() {}
+export function never() {}
+export const viaNamespace = 1;
+export const viaReexport = 2;
+export default function island() {}
+home();`,
+    "kv/b.ts": `import { used } from "./a.ts"; import * as a from "./a.ts";
+used(); a.viaNamespace;`,
+    "kv/c.ts": `export { viaReexport, dead as gone } from "./a.ts";`,
+    "kv/d.ts": `import { viaReexport } from "./c.ts";`,
+    "client/mod.ts": `export function forApps() {}`,
+  });
+  // `dead` is named by its re-export, itself dead: deleting that shows `dead` on the next run.
+  assert.deepEqual(dead, ["kv/a.ts: never", "kv/c.ts: gone"]);
+  assert.deepEqual(localOnly, ["kv/a.ts: home"]);
 });

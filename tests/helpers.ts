@@ -9,8 +9,8 @@ import { memoryLogger } from "../core/log.ts";
 import { createApp } from "../app.ts";
 import { PROJECT_ROOT, type WebAssets } from "../web/assets.ts";
 import type { AppEnv } from "../web/env.ts";
-import { startWebhookReceiver, type WebhookReceiver } from "./fakes/webhook_receiver.ts";
-import { assertNoKvViolations, guardKv, kvViolations } from "./kv_guard.ts";
+import { startWebhookReceiver, type WebhookReceiver } from "../fakes/webhook_receiver.ts";
+import { assertNoKvViolations, guardKv, kvViolations } from "../fakes/kv_guard.ts";
 
 /** A secret good enough for tests (production needs 32 bytes too). */
 export const TEST_SECRET = "test-secret-test-secret-test-secret-0123";

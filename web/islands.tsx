@@ -69,6 +69,7 @@ export function renderDocument(page: VNode, options: DocumentOptions): string {
           type="application/json"
           id={ISLAND_DATA_ID}
           nonce={options.nonce}
+          // deno-lint-ignore react-no-danger -- JSON with `<` escaped: it cannot end the script
           dangerouslySetInnerHTML={{ __html: serializeProps(collector.islands) }}
         />
         <script type="module" src={options.bundleUrl!} nonce={options.nonce} />
@@ -76,6 +77,7 @@ export function renderDocument(page: VNode, options: DocumentOptions): string {
     )
     : null;
   const shell = options.shell(
+    // deno-lint-ignore react-no-danger -- the page, already rendered (and escaped) above
     <div id="page" dangerouslySetInnerHTML={{ __html: body }} />,
     scripts,
   );

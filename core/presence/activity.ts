@@ -126,7 +126,6 @@ export async function prepareActivity(
     userId,
     record,
     next: state,
-    events: [],
     touch: { userId, at, heartbeat },
     dueMinute,
     checkState: !options.newUser,

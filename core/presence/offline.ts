@@ -36,7 +36,6 @@ async function commitTransition(
     userId,
     record,
     next: state,
-    events: [],
     dueMinute,
     checkSeen,
   });

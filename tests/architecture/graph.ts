@@ -13,7 +13,8 @@ export type Graph = { files: string[]; edges: Edge[] };
 /** A module specifier found in a source file. */
 export type ImportRef = { specifier: string; typeOnly: boolean };
 
-type Tok = { kind: "id" | "str" | "tpl" | "punct"; text: string };
+/** One token: a word, a string (its text), template or regex text, or a punctuator. */
+export type Tok = { kind: "id" | "str" | "tpl" | "punct"; text: string };
 
 // At the cursor: space, comments, a quoted string (ending at a newline at the latest, so a
 // stray `'` in JSX text cannot swallow the file), a word, or one punctuator.
@@ -29,7 +30,7 @@ const BEFORE_EXPR = /^(return|typeof|case|do|else|in|of|new|delete|void|throw|yi
  * so that `import` in generated-code templates (web/build.ts) never counts. A template's
  * `${…}` is code and is tokenized; its text is not.
  */
-function tokenize(src: string): Tok[] {
+export function tokenize(src: string): Tok[] {
   const toks: Tok[] = [];
   const braces: boolean[] = []; // per open `{`: whether it is a template's `${`
   const template = (at: number, whole: boolean) => {
@@ -124,8 +125,21 @@ const ROOT_FILES: Record<string, string> = {
   "app.ts": "app",
   "fresh.config.ts": "config",
 };
-const SOURCE_DIRS = ["core", "kv", "routes", "web", "islands", "client", "contract"];
-const SKIP = new Set(["static/build", "data", "tests", "bench", "node_modules"]);
+/** The folders of the product, then the programs around it: what the graph covers. */
+export const SOURCE_DIRS = [
+  "core",
+  "kv",
+  "routes",
+  "web",
+  "islands",
+  "client",
+  "contract",
+  "fakes",
+  "demo",
+  "bench",
+  "tests",
+];
+const SKIP = new Set(["static/build", "data", "node_modules", "tests/artifacts"]);
 
 /** Builds the graph from project-relative paths and their sources (no disk access). */
 export function graphFromSources(sources: Record<string, string>): Graph {
@@ -144,6 +158,14 @@ export function graphFromSources(sources: Record<string, string>): Graph {
 
 /** Reads every `.ts`/`.tsx` file of the source roots under `root` and builds the graph. */
 export async function scanImports(root: string): Promise<Graph> {
+  return graphFromSources(await readSources(root));
+}
+
+/** The root files and every `.ts`/`.tsx` file under `dirs`, by project-relative path. */
+export async function readSources(
+  root: string,
+  dirs: string[] = SOURCE_DIRS,
+): Promise<Record<string, string>> {
   const sources: Record<string, string> = {};
   const read = async (rel: string) => sources[rel] = await Deno.readTextFile(posix.join(root, rel));
   const walk = async (dir: string): Promise<void> => {
@@ -157,8 +179,8 @@ export async function scanImports(root: string): Promise<Graph> {
   const exists = async (rel: string) =>
     await Deno.stat(posix.join(root, rel)).then(() => true, () => false);
   for (const file of Object.keys(ROOT_FILES)) if (await exists(file)) await read(file);
-  for (const dir of SOURCE_DIRS) if (await exists(dir)) await walk(dir);
-  return graphFromSources(sources);
+  for (const dir of dirs) if (await exists(dir)) await walk(dir);
+  return sources;
 }
 
 /** Strongly connected components (Tarjan) with more than one file, or a self-import; sorted. */
@@ -205,6 +227,21 @@ export const layerOf = (path: string): string => ROOT_FILES[path] ?? path.split(
 const pkg = (spec: string) =>
   spec.replace(/^npm:\/?/, "").replace(/^(@[^/]+\/[^/@]+|[^/@]+)@[^/]*/, "$1");
 
+/** The layers of the product; the programs around it are fakes/, demo/, bench/ and tests/. */
+export const PRODUCT = new Set([
+  "main",
+  "app",
+  "config",
+  "core",
+  "kv",
+  "routes",
+  "web",
+  "islands",
+  "components",
+  "client",
+  "contract",
+]);
+
 // The layers each layer may import (internal files only; type-only imports count too).
 const MAY_IMPORT: Record<string, RegExp> = {
   main: /./,
@@ -218,6 +255,13 @@ const MAY_IMPORT: Record<string, RegExp> = {
   // The SDK bundles for browsers alone: the wire types of contract/ (type-only, below) and itself.
   client: /^client$/,
   contract: /^contract$/,
+  // The stand-ins that `deno task demo`, `fake:telegram` and the tests run (may use the product's
+  // own code, e.g. the webhook signature); the demo and the benchmarks drive the product and
+  // the fakes. None of them may reach into tests/, nor into each other.
+  fakes: /^(?!tests$|demo$|bench$)/,
+  demo: /^(?!tests$|bench$)/,
+  bench: /^(?!tests$|demo$)/,
+  tests: /./,
 };
 const ISLAND_EXTERNALS = /^(preact|preact\/.+|@preact\/signals|hono\/client)$/;
 
@@ -240,9 +284,15 @@ function reasons(e: Edge): string[] {
   const islandTypes = from === "islands" && e.typeOnly && e.to.startsWith("routes/api/");
   const clientTypes = from === "client" && e.typeOnly && to === "contract";
   if (!MAY_IMPORT[from]?.test(to) && !islandTypes && !clientTypes) {
-    const hint = from === "client" ? " (contract/ only as types)" : "";
+    const hint = from === "client"
+      ? " (contract/ only as types)"
+      : PRODUCT.has(from) && !PRODUCT.has(to)
+      ? ` (${to}/ is not product code)`
+      : "";
     why.push(`${from} may not import ${to}${hint}`);
   }
+  // Within the product; the demo and the benchmarks start the app their own way.
+  if (!PRODUCT.has(from)) return why;
   if (to === "app" && from !== "main") why.push("only main.ts may import app.ts");
   if (to === "routes" && !/^(routes|app)$/.test(from) && !islandTypes) {
     why.push("only app.ts may import routes/ from outside routes/");

@@ -17,8 +17,8 @@ import {
   type DoormanProcess,
   startDoorman,
   stopDoorman,
-} from "../crash/doorman_process.ts";
-import { startWebhookReceiver } from "../fakes/webhook_receiver.ts";
+} from "../../bench/doorman_process.ts";
+import { startWebhookReceiver } from "../../fakes/webhook_receiver.ts";
 import { type Harness, serveHarness, setUserStatus, startHarness, waitFor } from "../helpers.ts";
 
 /*
@@ -226,7 +226,8 @@ Deno.test("client - a refresh token reused within the grace window by a tab shar
   const a = await tabA.refresh();
   releaseB();
 
-  // The server answered B 401 and revoked nothing (API.md): B uses A's pair.
+  // The server answered B 401 and revoked nothing (README, the client SDK's "Session"): B uses
+  // A's pair.
   assert.deepEqual(await b, a);
   assert.deepEqual(answeredB, [401]);
   assert.deepEqual(await storage.get(), a);

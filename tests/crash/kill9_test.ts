@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { normalizePhone } from "../../core/auth/recipients.ts";
 import { keys } from "../../kv/keys.ts";
-import { contactUpdate, type FakeMessage, startFakeTelegram } from "../fakes/telegram.ts";
-import { startWebhookReceiver } from "../fakes/webhook_receiver.ts";
-import { kvGuardLines } from "../kv_guard.ts";
+import { contactUpdate, type FakeMessage, startFakeTelegram } from "../../fakes/telegram.ts";
+import { startWebhookReceiver } from "../../fakes/webhook_receiver.ts";
+import { kvGuardLines } from "../../fakes/kv_guard.ts";
 import {
   callJson,
   doormanEnv,
@@ -16,7 +16,7 @@ import {
   stopDoorman,
   UNDER_LOAD,
   warningsOf,
-} from "./doorman_process.ts";
+} from "../../bench/doorman_process.ts";
 
 /*
  * SLOW (up to ~75 s): it waits for the restarted process's per-minute cron. Run it alone with

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { DeliveryError } from "../../core/delivery/channel.ts";
 import { codeMessage } from "../../core/delivery/messages.ts";
 import { webhookChannel } from "../../core/delivery/webhook.ts";
-import { startWebhookReceiver } from "../fakes/webhook_receiver.ts";
+import { startWebhookReceiver } from "../../fakes/webhook_receiver.ts";
 
 async function failure(send: () => Promise<unknown>): Promise<DeliveryError> {
   const error = await send().then(() => null, (e) => e);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { codeMessage, escapeHtml, formatLifetime } from "../../core/delivery/messages.ts";
 import { localeFor, pickLocale, SUPPORTED_LOCALES } from "../../core/delivery/locale.ts";
 import { type Locale, LOCALES } from "../../core/delivery/locales/mod.ts";
-import { visibleText } from "../fakes/telegram_html.ts";
+import { visibleText } from "../../fakes/telegram_html.ts";
 
 const LOCALES_DIR = new URL("../../core/delivery/locales/", import.meta.url);
 const NOT_LANGUAGES = new Set(["mod.ts", "types.ts"]);

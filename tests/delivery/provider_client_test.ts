@@ -15,7 +15,7 @@ import {
   type Reply,
   startScriptedServer,
 } from "../fakes/scripted_http.ts";
-import { startWebhookReceiver } from "../fakes/webhook_receiver.ts";
+import { startWebhookReceiver } from "../../fakes/webhook_receiver.ts";
 
 /** A signal that never aborts. */
 const NEVER = new AbortController().signal;

@@ -3,7 +3,7 @@ import { issueDemoLink } from "../../core/auth/demo_links.ts";
 import { hashRefreshToken } from "../../core/auth/tokens.ts";
 import { loadConfig } from "../../core/config.ts";
 import { getDemoLink } from "../../kv/demo_links.ts";
-import { baseEnv } from "../crash/doorman_process.ts";
+import { baseEnv } from "../../bench/doorman_process.ts";
 import { portHolder, runToEnd } from "../fixtures/startup.ts";
 import { startHarness } from "../helpers.ts";
 

@@ -11,7 +11,7 @@
  * 401 and other refusals with 400, and clients must read the JSON whatever the status.
  */
 import { createHash, createHmac } from "node:crypto";
-import { listenInFront } from "./faulty_http.ts";
+import { listenInFront } from "../../fakes/faulty_http.ts";
 import {
   GatewayFailure,
   gatewayMethods,

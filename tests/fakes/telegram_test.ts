@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { Bot } from "grammy/web";
-import { contactUpdate, type FakeTelegram, startFakeTelegram, textUpdate } from "./telegram.ts";
+import {
+  contactUpdate,
+  type FakeTelegram,
+  startFakeTelegram,
+  textUpdate,
+} from "../../fakes/telegram.ts";
 
 interface Answer {
   status: number;

@@ -6,7 +6,7 @@
  * there as Twilio does: form-encoded and signed with `X-Twilio-Signature`.
  */
 import { createHmac } from "node:crypto";
-import { listenInFront } from "./faulty_http.ts";
+import { listenInFront } from "../../fakes/faulty_http.ts";
 
 /** One message Twilio "sent". */
 export interface TwilioMessage {

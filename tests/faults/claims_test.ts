@@ -12,7 +12,7 @@ import { twilioChannel } from "../../core/delivery/twilio.ts";
 import { webhookChannel } from "../../core/delivery/webhook.ts";
 import { type FakeSmtp, startFakeSmtp } from "../fakes/smtp.ts";
 import { type FakeTwilio, startFakeTwilio } from "../fakes/twilio.ts";
-import { startWebhookReceiver, type WebhookReceiver } from "../fakes/webhook_receiver.ts";
+import { startWebhookReceiver, type WebhookReceiver } from "../../fakes/webhook_receiver.ts";
 
 const TIMEOUT_MS = 300;
 /** Slack for scheduling on a busy machine. */

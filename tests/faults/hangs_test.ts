@@ -7,7 +7,7 @@
  * built directly: claims_test.ts.)
  */
 import { startFakeTwilio } from "../fakes/twilio.ts";
-import type { WebhookReceiver } from "../fakes/webhook_receiver.ts";
+import type { WebhookReceiver } from "../../fakes/webhook_receiver.ts";
 import { startHarness } from "../helpers.ts";
 import {
   SMTP_SECRETS,

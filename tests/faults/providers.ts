@@ -3,7 +3,7 @@
  * channels), with the secrets that must never show and a way to read the code a fake received.
  */
 import { type FakeSmtp, type SmtpMessage, startFakeSmtp } from "../fakes/smtp.ts";
-import { startFakeTelegram } from "../fakes/telegram.ts";
+import { startFakeTelegram } from "../../fakes/telegram.ts";
 import type { FakeTwilio } from "../fakes/twilio.ts";
 import {
   PERSON,

@@ -8,7 +8,7 @@
  * most), a longer one fails at once. Hangs at the full 10 s deadline: hangs_test.ts.
  */
 import assert from "node:assert/strict";
-import type { ConnectionFailure, InjectedFailure } from "../fakes/telegram.ts";
+import type { ConnectionFailure, InjectedFailure } from "../../fakes/telegram.ts";
 import { PERSON } from "../telegram/helpers.ts";
 import {
   startLinkedTelegram,

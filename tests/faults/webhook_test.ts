@@ -5,7 +5,7 @@
  * only a refused connection gives it back. Hangs at the full 5 s deadline: hangs_test.ts.
  */
 import assert from "node:assert/strict";
-import type { WebhookReceiver } from "../fakes/webhook_receiver.ts";
+import type { WebhookReceiver } from "../../fakes/webhook_receiver.ts";
 import { type Harness, recordEvents, startHarness } from "../helpers.ts";
 import { assertFault, type Expected, LIMIT_ENV } from "./scenario.ts";
 

@@ -1,9 +1,10 @@
 /**
- * Property-based fuzzing of the HTTP API (../shared/API.md): generated bodies, content types,
- * tokens, query strings and paths against every JSON endpoint mounted today. Whatever comes in,
- * the answer is never a 5xx and never a hang, and every non-2xx answer under `/api/*` and
- * `/telegram/*` is `{ error: { code, message } }` with a code of the error table and the status
- * the table gives it. See arbitraries.ts for reproducing a failure from its seed.
+ * Property-based fuzzing of the HTTP API (README "API in brief", OpenAPI at `/docs`): generated
+ * bodies, content types, tokens, query strings and paths against every JSON endpoint mounted
+ * today. Whatever comes in, the answer is never a 5xx and never a hang, and every non-2xx answer
+ * under `/api/*` and `/telegram/*` is `{ error: { code, message } }` with a code of the error
+ * table and the status the table gives it. See arbitraries.ts for reproducing a failure from its
+ * seed.
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -351,7 +352,7 @@ Deno.test("fuzz api - tokens signed with the real key but claims of any shape", 
   );
 });
 
-/** API.md, "Admin": the settings and their ranges. */
+/** The settings and their ranges (README, "Configuration"; `PUT /api/v1/admin/settings`). */
 const SETTING_LIMITS: Record<string, [number, number]> = {
   otp_length: [4, 10],
   otp_ttl_seconds: [2, 600],

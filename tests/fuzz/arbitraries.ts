@@ -1,5 +1,5 @@
 /**
- * Shared pieces of the fuzz tests: the error table of `../shared/API.md`, generators of hostile
+ * Shared pieces of the fuzz tests: the error table (README, "Errors"), generators of hostile
  * inputs (JSON text that `JSON.stringify` never writes, near-valid bodies, query strings, path
  * segments, headers, forged tokens) and the contract check every HTTP answer goes through.
  *
@@ -14,7 +14,7 @@ import { type Harness, TEST_SECRET } from "../helpers.ts";
 // ---------------------------------------------------------------------------------------------
 // The contract
 
-/** API.md, "Errors": every code a client may see, with the status the table gives it. */
+/** README, "Errors": every code a client may see, with the status the table gives it. */
 export const ERROR_TABLE: Readonly<Record<string, number>> = {
   VALIDATION_FAILED: 400,
   INVALID_CODE: 400,
@@ -456,11 +456,11 @@ export function byteLength(body: string | Uint8Array | undefined): number {
 }
 
 /**
- * What API.md leaves a JSON endpoint free to answer, judged from the body alone once the caller
- * is let in: over the limit 413; a body without a JSON content type 415; JSON content type but
- * not JSON, or JSON that is not an object, 400 `VALIDATION_FAILED`. `undefined` when the body
- * is a JSON object (then the schema decides) or the content type is neither clearly JSON nor
- * clearly not.
+ * What the README ("API in brief", "Errors") leaves a JSON endpoint free to answer, judged from
+ * the body alone once the caller is let in: over the limit 413; a body without a JSON content type
+ * 415; JSON content type but not JSON, or JSON that is not an object, 400 `VALIDATION_FAILED`.
+ * `undefined` when the body is a JSON object (then the schema decides) or the content type is
+ * neither clearly JSON nor clearly not.
  */
 export function bodyOracle(
   contentType: string | undefined,

@@ -1,12 +1,12 @@
 /**
- * Property-based fuzzing of the presence WebSocket (`/api/v1/presence/ws`, ../shared/API.md)
- * over a real loopback socket: generated frames, text and binary, valid and not, on sockets
- * opened with a ticket (the old first-message `auth` is just another unknown message now), and
- * generated handshakes, with and without a ticket. A small model of the protocol predicts what
- * the server says to the frames whose meaning the contract fixes; for the rest only the
- * general rules are checked: every server message is JSON of one of the protocol's shapes,
- * closes use only the documented codes, no socket opens without a good ticket, the server
- * keeps serving (health, a fresh socket opens), and memory stays bounded.
+ * Property-based fuzzing of the presence WebSocket (`/api/v1/presence/ws`, README "The WebSocket
+ * protocol") over a real loopback socket: generated frames, text and binary, valid and not, on
+ * sockets opened with a ticket (the old first-message `auth` is just another unknown message now),
+ * and generated handshakes, with and without a ticket. A small model of the protocol predicts what
+ * the server says to the frames whose meaning the contract fixes; for the rest only the general
+ * rules are checked: every server message is JSON of one of the protocol's shapes, closes use only
+ * the documented codes, no socket opens without a good ticket, the server keeps serving (health, a
+ * fresh socket opens), and memory stays bounded.
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -35,7 +35,7 @@ const ADMIN_PHONE = "+14155550000";
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_BYTES = 4_096;
 const MAX_MESSAGES = 60;
-/** Close codes the server may use (API.md, the WebSocket protocol). */
+/** Close codes the server may use (README, "The WebSocket protocol"). */
 const SERVER_CLOSE_CODES = new Set([4001, 4003, 4009, 1008, 1009]);
 /** Close codes seen when the client closed first (or the connection just ended). */
 const CLIENT_CLOSE_CODES = new Set([1000, 1001, 1005, 1006]);

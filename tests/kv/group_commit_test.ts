@@ -8,7 +8,7 @@ import {
 import { addEvent, listInstanceEvents, type StoredEvent } from "../../kv/events.ts";
 import { keys } from "../../kv/keys.ts";
 import { Writes } from "../../kv/writes.ts";
-import { guardKv } from "../kv_guard.ts";
+import { guardKv } from "../../fakes/kv_guard.ts";
 
 /** A KV whose commits are counted (guarded as KV Connect unless `guarded` is false). */
 function countingKv(

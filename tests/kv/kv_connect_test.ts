@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { openKv } from "../../kv/open.ts";
 import { startKvConnect } from "../fakes/kv_connect.ts";
-import { startWebhookReceiver } from "../fakes/webhook_receiver.ts";
+import { startWebhookReceiver } from "../../fakes/webhook_receiver.ts";
 import { startServerProcess } from "../fixtures/server_process.ts";
 import { startHarness, TEST_SECRET } from "../helpers.ts";
 

@@ -6,7 +6,7 @@ import {
   KvGuardError,
   kvGuardLines,
   kvViolations,
-} from "../kv_guard.ts";
+} from "../../fakes/kv_guard.ts";
 import { startHarness } from "../helpers.ts";
 
 /** Runs `body` on a guarded in-memory KV and returns the violations it left (then forgets them). */

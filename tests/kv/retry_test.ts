@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { clientError } from "../../core/errors.ts";
 import { CONFLICT, isLocked, KvContention, retry } from "../../kv/retry.ts";
-import { guardKv, KV_GUARD_PRELOAD } from "../kv_guard.ts";
+import { guardKv, KV_GUARD_PRELOAD } from "../../fakes/kv_guard.ts";
 
 Deno.test("retry() - a lost check is read again and decided anew until it wins", async () => {
   const kv = guardKv(await Deno.openKv(":memory:"));

@@ -4,7 +4,7 @@ import { loadConfig } from "../../core/config.ts";
 import { createContext } from "../../core/context.ts";
 import { memoryLogger } from "../../core/log.ts";
 import { startHarness } from "../helpers.ts";
-import { guardKv } from "../kv_guard.ts";
+import { guardKv } from "../../fakes/kv_guard.ts";
 
 Deno.test("limits - two processes on one KV file share the resend cooldown", async () => {
   const dir = await Deno.makeTempDir();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { normalizePhone } from "../../core/auth/recipients.ts";
-import { startWebhookReceiver, type WebhookReceiver } from "../fakes/webhook_receiver.ts";
+import { startWebhookReceiver, type WebhookReceiver } from "../../fakes/webhook_receiver.ts";
 import {
   callJson,
   doormanEnv,
@@ -10,7 +10,7 @@ import {
   phonesIn,
   startDoorman,
   stopDoorman,
-} from "../crash/doorman_process.ts";
+} from "../../bench/doorman_process.ts";
 import { spreadPhone } from "../helpers.ts";
 
 /*

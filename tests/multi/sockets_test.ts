@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { startWebhookReceiver } from "../fakes/webhook_receiver.ts";
-import { callJson, doormanEnv, startDoorman, stopDoorman } from "../crash/doorman_process.ts";
+import { startWebhookReceiver } from "../../fakes/webhook_receiver.ts";
+import { callJson, doormanEnv, startDoorman, stopDoorman } from "../../bench/doorman_process.ts";
 
 /*
  * Two real `main.ts` processes on one KV file: a socket ticket asked of one works on the

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { normalizePhone } from "../../core/auth/recipients.ts";
-import { startWebhookReceiver } from "../fakes/webhook_receiver.ts";
+import { startWebhookReceiver } from "../../fakes/webhook_receiver.ts";
 import {
   callJson,
   doormanEnv,
@@ -13,8 +13,8 @@ import {
   stopDoorman,
   UNDER_LOAD,
   warningsOf,
-} from "../crash/doorman_process.ts";
-import { kvGuardLines } from "../kv_guard.ts";
+} from "../../bench/doorman_process.ts";
+import { kvGuardLines } from "../../fakes/kv_guard.ts";
 
 /*
  * Two real `main.ts` processes on one KV file, driven at once by many clients that hop
@@ -290,7 +290,8 @@ Deno.test("instances - two processes on one KV file answer no 5xx under mixed lo
       );
     }
     check(doubleRotations === 0, () => `${doubleRotations} refresh tokens were exchanged twice`);
-    // API.md: a rotated token presented again within 10 s gets 401 and revokes nothing, so
+    // README, "For app developers: the client SDK": a rotated token presented again within 10 s
+    // gets 401 and revokes nothing, so
     // no session here may end; none is ever logged out.
     check(
       endedAfterRace === 0,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { baseEnv } from "../crash/doorman_process.ts";
+import { baseEnv } from "../../bench/doorman_process.ts";
 import { portHolder, runToEnd } from "../fixtures/startup.ts";
 import { TEST_SECRET } from "../helpers.ts";
 

@@ -5,7 +5,7 @@ import { memoryLogger } from "../../core/log.ts";
 import { createApp } from "../../app.ts";
 import { loadAssets } from "../../web/assets.ts";
 import { errorOf, startHarness, TEST_SECRET } from "../helpers.ts";
-import { guardKv } from "../kv_guard.ts";
+import { guardKv } from "../../fakes/kv_guard.ts";
 
 Deno.test("logs - in production no code, token or secret appears in any line", async () => {
   await using h = await startHarness({

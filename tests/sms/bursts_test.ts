@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { normalizePhone } from "../../core/auth/recipients.ts";
-import { phonesIn } from "../crash/doorman_process.ts";
+import { phonesIn } from "../../bench/doorman_process.ts";
 import { errorOf, type Harness, spreadPhone, startHarness } from "../helpers.ts";
 import { recordLiveEvents, requestOtp, send } from "./helpers.ts";
 
@@ -48,7 +48,8 @@ Deno.test("SMS bursts - 100 at once to one range with the defaults: 10 go out, t
   await using h = await startHarness();
   const events = recordLiveEvents(h);
   const answers = await burst(h, rangePhones(100).map((phone) => ({ phone, channel: "sms" })));
-  // Sequentially: 10 SMS, none verified, so the 11th blocks the range (API.md's automatic block).
+  // Sequentially: 10 SMS, none verified, so the 11th blocks the range (README, "Protecting an SMS
+  // budget": the automatic block).
   assert.equal(h.sms.messages.length, 10, JSON.stringify([...answers]));
   assert.deepEqual(
     Object.fromEntries(answers),

@@ -49,7 +49,8 @@ Deno.test("locales - the body's locale, else Accept-Language, picks the SMS lang
   assert.notEqual(pt, expected(pt, "ru"));
 
   // A language Doorman does not have is English. (With a header naming one Doorman has,
-  // pickLocale() takes the header's: API.md does not settle that case, so it is not pinned here.)
+  // pickLocale() takes the header's: the README does not settle that case, so it is not pinned
+  // here.)
   const de = await smsText(h, "+14155550104", { locale: "de" }, {
     "accept-language": "de-DE,fr;q=0.8",
   });

@@ -3,7 +3,7 @@ import {
   type FakeTelegram,
   startFakeTelegram,
   textUpdate,
-} from "../fakes/telegram.ts";
+} from "../../fakes/telegram.ts";
 import { type Harness, startHarness } from "../helpers.ts";
 import type { Clock } from "../../core/clock.ts";
 

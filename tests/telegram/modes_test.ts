@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { systemClock } from "../../core/clock.ts";
-import { startFakeTelegram, textUpdate } from "../fakes/telegram.ts";
+import { startFakeTelegram, textUpdate } from "../../fakes/telegram.ts";
 import { waitFor } from "../helpers.ts";
 import { PERSON, startTelegramHarness, WEBHOOK_SECRET } from "./helpers.ts";
 

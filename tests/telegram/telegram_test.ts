@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { errorOf } from "../helpers.ts";
 import { PERSON, startTelegramHarness, WEBHOOK_SECRET } from "./helpers.ts";
-import { textUpdate } from "../fakes/telegram.ts";
+import { textUpdate } from "../../fakes/telegram.ts";
 import { getChatOfPhone } from "../../kv/telegram.ts";
 
 const PHONE = "+14155550100";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ConfigError, loadConfig } from "../../core/config.ts";
-import { baseEnv } from "../crash/doorman_process.ts";
+import { baseEnv } from "../../bench/doorman_process.ts";
 
 const ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname);
 const JWT_SECRET = "0123456789abcdef0123456789abcdef";

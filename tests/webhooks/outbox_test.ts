@@ -5,7 +5,7 @@ import { keys } from "../../kv/keys.ts";
 import type { HeldEntry, OutboxEntry } from "../../kv/webhooks.ts";
 import { Writes } from "../../kv/writes.ts";
 import { startHarness } from "../helpers.ts";
-import { guardKv } from "../kv_guard.ts";
+import { guardKv } from "../../fakes/kv_guard.ts";
 import { startEventReceiver } from "./receiver.ts";
 
 function event(n: number, type: string): StoredEvent {

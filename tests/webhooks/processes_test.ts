@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { PROMPT_MS, typeFilter } from "../../core/webhooks/outbox.ts";
 import { listRecentEvents } from "../../kv/events.ts";
-import { doormanEnv, outputOf, startDoorman, stopDoorman } from "../crash/doorman_process.ts";
-import type { DoormanProcess } from "../crash/doorman_process.ts";
-import { startWebhookReceiver, type WebhookReceiver } from "../fakes/webhook_receiver.ts";
-import { kvGuardLines } from "../kv_guard.ts";
+import { doormanEnv, outputOf, startDoorman, stopDoorman } from "../../bench/doorman_process.ts";
+import type { DoormanProcess } from "../../bench/doorman_process.ts";
+import { startWebhookReceiver, type WebhookReceiver } from "../../fakes/webhook_receiver.ts";
+import { kvGuardLines } from "../../fakes/kv_guard.ts";
 import { startEventReceiver } from "./receiver.ts";
 
 /*

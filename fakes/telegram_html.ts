@@ -2,7 +2,13 @@
  * The Bot API's HTML parse mode, as strict as Telegram: only its tags, only its entities.
  * A message that would not parse gets Telegram's own 400.
  */
-import type { InjectedFailure } from "./telegram.ts";
+
+/** An error the fake answers instead of running a method, in the Bot API error shape. */
+export interface InjectedFailure {
+  error_code: number;
+  description: string;
+  retry_after?: number;
+}
 
 /** Shown as `error_code` / `description` to the client, like Telegram's own refusals. */
 export class BotApiError extends Error {

@@ -1,13 +1,14 @@
 /**
  * A real `main.ts` in a child process: started with an environment, found by its "Doorman is
  * listening" line, its output read to the end (so a chatty server never blocks on a full pipe)
- * and kept for failure messages. Used by the two-process, kill -9 and webhook tests and by
- * `deno task soak`. The KV guard is preloaded: what a denokv server or Deno Deploy would refuse
- * is printed to stderr (`kvGuardLines`).
+ * and kept for failure messages. It lives in bench/ because `deno task soak` runs it (bench/
+ * imports nothing from tests/); the two-process, kill -9 and webhook tests use it too. The KV
+ * guard is preloaded: what a denokv server or Deno Deploy would refuse is printed to stderr
+ * (`kvGuardLines`).
  */
-import { KV_GUARD_PRELOAD } from "../kv_guard.ts";
+import { KV_GUARD_PRELOAD } from "../fakes/kv_guard.ts";
 
-const ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname);
+const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 
 /** One running `main.ts`, with everything it printed so far. */
 export interface DoormanProcess {

@@ -2,7 +2,7 @@
  * Runs the fake Telegram Bot API for local development and logs every call. Lines typed on stdin
  * as `<user id> <text>` arrive at the bot as that person's private message (via getUpdates).
  *
- *   deno run --allow-net --allow-env tests/fakes/telegram_main.ts
+ *   deno run --allow-net --allow-env fakes/telegram_main.ts
  */
 import { type BotApiCall, startFakeTelegram, textUpdate } from "./telegram.ts";
 

@@ -24,13 +24,6 @@ export interface FakeMessage {
   deleted_at: number | null;
 }
 
-/** An error the fake answers instead of running a method, in the Bot API error shape. */
-export interface InjectedFailure {
-  error_code: number;
-  description: string;
-  retry_after?: number;
-}
-
 /**
  * A failure below the Bot API's own answers:
  * - `stall`: the call is received (and recorded) but never answered;
@@ -77,10 +70,10 @@ export interface FakeTelegramOptions {
 }
 
 import { FAULT_HEADER, listenInFront, type RequestHead } from "./faulty_http.ts";
-import { badRequest, BotApiError, visibleText } from "./telegram_html.ts";
+import { badRequest, BotApiError, type InjectedFailure, visibleText } from "./telegram_html.ts";
 import { takeUpdateId } from "./telegram_updates.ts";
 
-export { parseTelegramHtml } from "./telegram_html.ts";
+export type { InjectedFailure } from "./telegram_html.ts";
 export { contactUpdate, textUpdate } from "./telegram_updates.ts";
 
 type Payload = Record<string, unknown>;
