@@ -4,12 +4,10 @@
  * per-minute sweep (`sweep.ts`) and what reads show (`views.ts`); this module is their door.
  */
 export type { PresenceContext, PresenceView, SocketRef } from "./context.ts";
-export { isOnline } from "./status.ts";
 export {
   heartbeat,
   type HeartbeatAnswer,
   prepareActivity,
-  recordActivity,
   socketOpened,
   socketsAlive,
 } from "./activity.ts";
