@@ -1,14 +1,14 @@
 import type { InferRequestType, InferResponseType } from "hono/client";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ConfirmDialog } from "./ConfirmDialog.tsx";
-import { api, ApiError, call } from "./lib/api.ts";
-import { describe, subjectsOf } from "./lib/event_text.ts";
-import { userName } from "./lib/format.ts";
-import { ago, type LiveEvent, refreshOn } from "./lib/live.ts";
-import { deviceOf } from "./lib/user_agent.ts";
-import { LiveBadge } from "./LiveStatus.tsx";
-import { LocalTime, TimeZoneNote } from "./LocalTime.tsx";
-import { UserLink } from "./UserLink.tsx";
+import { ConfirmDialog } from "../components/ConfirmDialog.tsx";
+import { api, ApiError, call } from "../components/lib/api.ts";
+import { describe, subjectsOf } from "../components/lib/event_text.ts";
+import { userName } from "../components/lib/format.ts";
+import { ago, type LiveEvent, refreshOn } from "../components/lib/live.ts";
+import { deviceOf } from "../components/lib/user_agent.ts";
+import { LiveBadge } from "../components/LiveStatus.tsx";
+import { LocalTime, TimeZoneNote } from "../components/LocalTime.tsx";
+import { UserLink } from "../components/UserLink.tsx";
 
 // `hc` names a route by its path, so the ids' patterns are part of the keys.
 const userById = api.users[":id{[A-Za-z0-9_-]{1,64}}"];
