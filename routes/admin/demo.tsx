@@ -13,7 +13,9 @@ export const demoPage = new Hono<AppEnv>()
   .get("/demo", async (c) => {
     const ctx = c.get("ctx");
     // Outside the demo there is no such page (a 404 like any unknown path).
-    if (!demoLinksEnabled(ctx.config)) throw new AppError("NOT_FOUND", "No route for GET /admin/demo.");
+    if (!demoLinksEnabled(ctx.config)) {
+      throw new AppError("NOT_FOUND", "No route for GET /admin/demo.");
+    }
     const sessionToken = await redeemDemoLink(ctx, c.req.query("token") ?? "", {
       ip: c.get("ip"),
       userAgent: c.req.header("user-agent") ?? null,
