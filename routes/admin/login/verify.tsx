@@ -6,14 +6,16 @@ import type { AppEnv } from "../../../web/env.ts";
 import { limitBody } from "../../../web/middleware.ts";
 import { CodePage, LoginPage, NotAdminPage } from "../../../components/LoginPages.tsx";
 import { page } from "../../_app.tsx";
+import { ID } from "../../_validation.ts";
 import { setSessionCookie } from "../_cookie.ts";
 import { formOf } from "../_page.tsx";
 
-/** Where to go after sign-in: a dashboard page (a user's page too), never another site. */
+/** The pages sign-in may go on to: a dashboard page (a user's page too), never another site. */
+const NEXT = new RegExp(`^/admin(/[a-z]+(/${ID.user})?)?(\\?[\\w=&%.+-]*)?$`);
+
+/** Where to go after sign-in: `next` when it is one of the dashboard's pages. */
 function safeNext(next: string | undefined): string {
-  return next && /^\/admin(\/[a-z]+(\/[\w-]{1,64})?)?(\?[\w=&%.+-]*)?$/.test(next)
-    ? next
-    : "/admin";
+  return next && NEXT.test(next) ? next : "/admin";
 }
 
 /** Checks the code; a right one sets the session cookie and goes on to `?next=`. */
