@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import type { AppContext } from "./core/context.ts";
-import { adminPages } from "./routes/admin/pages.tsx";
+import { adminPages } from "./routes/admin/mod.ts";
 import { adminRoutes } from "./routes/api/v1/admin.ts";
 import { authRoutes } from "./routes/api/v1/auth.ts";
 import { meRoutes } from "./routes/api/v1/me.ts";

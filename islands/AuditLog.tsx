@@ -1,11 +1,11 @@
 import type { InferResponseType } from "hono/client";
-import { api, call } from "./lib/api.ts";
-import { actionText, type AuditAction, isMoment, valueText } from "./lib/audit_text.ts";
-import { shortId } from "./lib/format.ts";
-import { useLiveLog } from "./lib/live_list.ts";
-import { LiveBadge } from "./LiveStatus.tsx";
-import { LocalTime, TimeZoneNote } from "./LocalTime.tsx";
-import { UserLink } from "./UserLink.tsx";
+import { api, call } from "../components/lib/api.ts";
+import { actionText, type AuditAction, isMoment, valueText } from "../components/lib/audit_text.ts";
+import { shortId } from "../components/lib/format.ts";
+import { useLiveLog } from "../components/lib/live_list.ts";
+import { LiveBadge } from "../components/LiveStatus.tsx";
+import { LocalTime, TimeZoneNote } from "../components/LocalTime.tsx";
+import { UserLink } from "../components/UserLink.tsx";
 
 type AnsweredEntry = InferResponseType<typeof api.audit.$get, 200>["entries"][number];
 /** One audit entry (its values before and after are any JSON). */

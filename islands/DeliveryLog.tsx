@@ -1,10 +1,10 @@
 import type { InferRequestType, InferResponseType } from "hono/client";
-import { api, call } from "./lib/api.ts";
-import { duration, shortId } from "./lib/format.ts";
-import { useLiveLog } from "./lib/live_list.ts";
-import { LiveBadge } from "./LiveStatus.tsx";
-import { LocalTime, TimeZoneNote } from "./LocalTime.tsx";
-import { ToggleChip } from "./ToggleChip.tsx";
+import { api, call } from "../components/lib/api.ts";
+import { duration, shortId } from "../components/lib/format.ts";
+import { useLiveLog } from "../components/lib/live_list.ts";
+import { LiveBadge } from "../components/LiveStatus.tsx";
+import { LocalTime, TimeZoneNote } from "../components/LocalTime.tsx";
+import { ToggleChip } from "../components/ToggleChip.tsx";
 
 /** A page of `GET /api/v1/admin/deliveries`. */
 export type DeliveriesPage = InferResponseType<typeof api.deliveries.$get, 200>;

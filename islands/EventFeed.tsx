@@ -1,9 +1,9 @@
 import { useEffect, useState } from "preact/hooks";
-import { EventLine } from "./EventLine.tsx";
-import { KINDS, type LiveEvent, subscribe } from "./lib/live.ts";
-import { LiveBadge } from "./LiveStatus.tsx";
-import { TimeZoneNote } from "./LocalTime.tsx";
-import { ToggleChip } from "./ToggleChip.tsx";
+import { EventLine } from "../components/EventLine.tsx";
+import { KINDS, type LiveEvent, subscribe } from "../components/lib/live.ts";
+import { LiveBadge } from "../components/LiveStatus.tsx";
+import { TimeZoneNote } from "../components/LocalTime.tsx";
+import { ToggleChip } from "../components/ToggleChip.tsx";
 
 const KEEP = 200;
 

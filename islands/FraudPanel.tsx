@@ -1,10 +1,10 @@
 import type { InferResponseType } from "hono/client";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ConfirmDialog } from "./ConfirmDialog.tsx";
-import { api, ApiError, call } from "./lib/api.ts";
-import { refreshOn } from "./lib/live.ts";
-import { LiveBadge } from "./LiveStatus.tsx";
-import { LocalTime, TimeZoneNote } from "./LocalTime.tsx";
+import { ConfirmDialog } from "../components/ConfirmDialog.tsx";
+import { api, ApiError, call } from "../components/lib/api.ts";
+import { refreshOn } from "../components/lib/live.ts";
+import { LiveBadge } from "../components/LiveStatus.tsx";
+import { LocalTime, TimeZoneNote } from "../components/LocalTime.tsx";
 
 /** `GET /api/v1/admin/fraud`. */
 export type Fraud = InferResponseType<typeof api.fraud.$get, 200>;

@@ -1,14 +1,14 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api, call } from "./lib/api.ts";
-import { type LiveEvent, subscribe } from "./lib/live.ts";
-import { LiveBadge } from "./LiveStatus.tsx";
-import { ToggleChip } from "./ToggleChip.tsx";
-import { ActivityChart } from "./overview/ActivityChart.tsx";
-import { ChannelCards } from "./overview/ChannelCards.tsx";
-import { percent, type Range, rangeInfo, RANGES } from "./overview/ranges.ts";
-import { RecentActivity, withEvent } from "./overview/RecentActivity.tsx";
-import { SignInFunnel } from "./overview/SignInFunnel.tsx";
-import type { Stats } from "./overview/stats.ts";
+import { api, call } from "../components/lib/api.ts";
+import { type LiveEvent, subscribe } from "../components/lib/live.ts";
+import { LiveBadge } from "../components/LiveStatus.tsx";
+import { ToggleChip } from "../components/ToggleChip.tsx";
+import { ActivityChart } from "../components/overview/ActivityChart.tsx";
+import { ChannelCards } from "../components/overview/ChannelCards.tsx";
+import { percent, type Range, rangeInfo, RANGES } from "../components/overview/ranges.ts";
+import { RecentActivity, withEvent } from "../components/overview/RecentActivity.tsx";
+import { SignInFunnel } from "../components/overview/SignInFunnel.tsx";
+import type { Stats } from "../components/overview/stats.ts";
 
 /** The URL of the overview over `range` (the default, an hour, needs no query). */
 function urlOf(range: Range): string {

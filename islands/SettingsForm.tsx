@@ -1,6 +1,6 @@
 import type { InferRequestType, InferResponseType } from "hono/client";
 import { useState } from "preact/hooks";
-import { api, ApiError, call } from "./lib/api.ts";
+import { api, ApiError, call } from "../components/lib/api.ts";
 
 /** A setting's range, its boot-time default, and what it means. */
 export interface SettingSpec {

@@ -1,11 +1,11 @@
 import type { InferRequestType, InferResponseType } from "hono/client";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api, ApiError, call } from "./lib/api.ts";
-import { userName } from "./lib/format.ts";
-import { ago, subscribe } from "./lib/live.ts";
-import { searchOf } from "./lib/live_list.ts";
-import { LiveBadge } from "./LiveStatus.tsx";
-import { LocalTime } from "./LocalTime.tsx";
+import { api, ApiError, call } from "../components/lib/api.ts";
+import { userName } from "../components/lib/format.ts";
+import { ago, subscribe } from "../components/lib/live.ts";
+import { searchOf } from "../components/lib/live_list.ts";
+import { LiveBadge } from "../components/LiveStatus.tsx";
+import { LocalTime } from "../components/LocalTime.tsx";
 
 // `hc` names a route by its path, so the id's pattern is part of the key.
 const userById = api.users[":id{[A-Za-z0-9_-]{1,64}}"];

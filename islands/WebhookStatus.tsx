@@ -1,8 +1,8 @@
 import type { InferResponseType } from "hono/client";
 import { useEffect, useState } from "preact/hooks";
-import { api, call } from "./lib/api.ts";
-import { subscribe } from "./lib/live.ts";
-import { LocalTime } from "./LocalTime.tsx";
+import { api, call } from "../components/lib/api.ts";
+import { subscribe } from "../components/lib/live.ts";
+import { LocalTime } from "../components/LocalTime.tsx";
 
 /** `GET /api/v1/admin/webhooks`. */
 export type WebhookStatusView = InferResponseType<typeof api.webhooks.$get, 200>;

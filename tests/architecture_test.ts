@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { exportedValues, unusedExports } from "./architecture/exports.ts";
+import config from "../fresh.config.ts";
 import {
   checkLayers,
   describeCycle,
@@ -26,7 +27,7 @@ Deno.test("architecture - no import cycles, type imports included", async () => 
 });
 
 Deno.test(
-  "architecture - layers: routes → web/core → kv; kv imports only kv; islands import no server code; client/ only contract/ types; the product imports no fakes/, demo/, bench/ or tests/",
+  "architecture - layers: routes → web/core → kv; kv imports only kv; islands and the components they use import no server code; client/ only contract/ types; the product imports no fakes/, demo/, bench/ or tests/",
   async () => {
     const violations = checkLayers(await scanImports(ROOT));
     assert.deepEqual(
@@ -55,6 +56,28 @@ Deno.test("architecture - the programs deno.json's tasks run live outside tests/
   const entries = Object.values(tasks).flatMap((line) => line.match(/[\w./-]+\.tsx?\b/g) ?? []);
   assert.ok(entries.includes("demo/main.ts") && entries.includes("fakes/telegram_main.ts"));
   assert.deepEqual(entries.filter((path) => path.startsWith("tests/")), []);
+});
+
+Deno.test("architecture - islands/ holds only islands, each in fresh.config.ts once, each page's <Island> one of them", async () => {
+  const files: string[] = [];
+  for await (const entry of Deno.readDir(`${ROOT}/islands`)) files.push(`islands/${entry.name}`);
+  assert.deepEqual([...config.islands].sort(), files.sort(), "fresh.config.ts lists islands/");
+  assert.equal(new Set(config.islands).size, config.islands.length, "each island once");
+  const names = new Set(config.islands.map((path) => path.replace(/^islands\/|\.tsx$/g, "")));
+  const { files: scanned } = await scanImports(ROOT);
+  let used = 0;
+  for (const file of scanned.filter((f) => f.startsWith("routes/") && f.endsWith(".tsx"))) {
+    const src = await Deno.readTextFile(`${ROOT}/${file}`);
+    for (
+      const [, name, component] of src.matchAll(/<Island\s+name="(\w+)"\s+component=\{(\w+)\}/g)
+    ) {
+      used++;
+      assert.ok(names.has(name), `${file}: "${name}" is no island of fresh.config.ts`);
+      const from = new RegExp(`import ${component}\\b[^;]*from "[./]*islands/${name}\\.tsx"`);
+      assert.match(src, from, `${file}: <Island name="${name}"> renders islands/${name}.tsx`);
+    }
+  }
+  assert.ok(used >= config.islands.length, `every island is rendered by a page (${used} seen)`);
 });
 
 Deno.test("architecture scanner - reads the real tree: product, fakes/, demo/, bench/, tests/", async () => {
@@ -303,4 +326,37 @@ used(); a.viaNamespace;`,
   // `dead` is named by its re-export, itself dead: deleting that shows `dead` on the next run.
   assert.deepEqual(dead, ["kv/a.ts: never", "kv/c.ts: gone"]);
   assert.deepEqual(localOnly, ["kv/a.ts: home"]);
+});
+
+Deno.test("architecture scanner - components: routes and islands use them; one an island reaches imports only what islands may", () => {
+  const violations = checkLayers(graphFromSources({
+    "routes/admin/users.tsx": `import { Layout } from "../../components/Layout.tsx";
+import T from "../../islands/T.tsx";`,
+    "islands/T.tsx": `import { api } from "../components/lib/api.ts";
+import { Row } from "../components/Row.tsx";
+import O from "./Other.tsx";`,
+    "islands/Other.tsx": ``,
+    "components/lib/api.ts": `import type { AdminApi } from "../../routes/api/v1/admin.ts";
+import { hc } from "hono/client";`,
+    "components/Row.tsx": `import type { User } from "../core/users.ts";
+import { fmt } from "./lib/format.ts";`,
+    "components/lib/format.ts": `import { z } from "zod";`,
+    "components/BootConfig.tsx": `import type { AdminConfig } from "../core/admin/config.ts";
+import { read } from "../core/admin/config.ts";
+import { r } from "../routes/admin/_page.tsx";
+import type { AppEnv } from "../web/env.ts";
+import { h } from "preact";`,
+    "components/Layout.tsx": `import type { ComponentChildren } from "preact";`,
+  }));
+  assert.deepEqual(violations, [
+    "components/BootConfig.tsx imports core/admin/config.ts: components may not import core",
+    "components/BootConfig.tsx imports routes/admin/_page.tsx: components may not import routes; " +
+    "only app.ts may import routes/ from outside routes/",
+    "components/BootConfig.tsx imports web/env.ts (type-only): components may not import web",
+    "components/Row.tsx imports core/users.ts (type-only): components may not import core " +
+    "(it is bundled for the browser: an island imports it)",
+    `components/lib/format.ts imports "zod": components may import only preact, preact/*, ` +
+    "@preact/signals and hono/client",
+    "islands/T.tsx imports islands/Other.tsx: islands may not import islands",
+  ]);
 });

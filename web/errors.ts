@@ -21,6 +21,15 @@ export function toAppError(error: unknown): AppError {
 
 /** `app.onError`: the JSON error body; `INTERNAL` is logged with its request id and stack. */
 export function answerError(error: Error, c: Context<AppEnv>): Response {
+  const appError = reportError(error, c);
+  return c.json(appError.toBody(), appError.status as 400);
+}
+
+/**
+ * The error table's entry for anything thrown, logged as `answerError` logs it (and with
+ * `Retry-After` set): for error answers in another form, like the dashboard's HTML pages.
+ */
+export function reportError(error: Error, c: Context<AppEnv>): AppError {
   const appError = toAppError(error);
   if (appError.code === "INTERNAL") {
     c.get("ctx").log.error("unhandled error", {
@@ -39,7 +48,7 @@ export function answerError(error: Error, c: Context<AppEnv>): Response {
   if (appError.code === "RATE_LIMITED") {
     c.header("Retry-After", String(appError.extra.retry_after));
   }
-  return c.json(appError.toBody(), appError.status as 400);
+  return appError;
 }
 
 /** Hono's own refusals of a body (the only other errors `toAppError` answers as 4xx). */

@@ -1,86 +1,54 @@
-import { Plain } from "./_layout.tsx";
+/** `/admin/login`: who are you (a phone or an email), then a code is sent. */
+import { Hono } from "hono";
+import { requestCode } from "../../core/auth/otp.ts";
+import {
+  type ContactRecipient,
+  normalizeEmail,
+  normalizePhone,
+} from "../../core/auth/recipients.ts";
+import { AppError } from "../../core/errors.ts";
+import type { AppEnv } from "../../web/env.ts";
+import { limitBody } from "../../web/middleware.ts";
+import { CodePage, LoginPage } from "../../components/LoginPages.tsx";
+import { page } from "../_app.tsx";
+import { formOf } from "./_page.tsx";
 
-/** Step one: who are you (phone or email). */
-export function LoginPage({ error, recipient }: { error?: string; recipient?: string }) {
-  return (
-    <Plain>
-      <h1>Admin sign-in</h1>
-      <p class="muted">We will send you a one-time code.</p>
-      {error && <p class="alert" role="alert">{error}</p>}
-      <form method="post" action="/admin/login" class="stack">
-        <label for="recipient">Phone number or email</label>
-        <input
-          id="recipient"
-          name="recipient"
-          autocomplete="username"
-          required
-          maxLength={254}
-          placeholder="+14155550100 or you@example.com"
-          value={recipient}
-          autofocus
-        />
-        <button type="submit" class="primary">Send me a code</button>
-      </form>
-    </Plain>
-  );
-}
-
-/** Step two: the code that was sent. */
-export function CodePage(
-  { requestId, sentTo, channel, error, deepLink }: {
-    requestId: string;
-    sentTo: string;
-    channel: string;
-    error?: string;
-    deepLink?: string;
-  },
-) {
-  return (
-    <Plain>
-      <h1>Enter your code</h1>
-      <p class="muted">
-        We sent a code to <strong>{sentTo}</strong> by {channel === "sms" ? "SMS" : channel}.
-      </p>
-      {deepLink && (
-        <p class="muted">
-          Not there? <a href={deepLink}>Open the Telegram bot</a>.
-        </p>
-      )}
-      {error && <p class="alert" role="alert">{error}</p>}
-      <form method="post" action="/admin/login/verify" class="stack">
-        <input type="hidden" name="request_id" value={requestId} />
-        <input type="hidden" name="sent_to" value={sentTo} />
-        <input type="hidden" name="channel" value={channel} />
-        <label for="code">Code</label>
-        <input
-          id="code"
-          name="code"
-          inputMode="numeric"
-          autocomplete="one-time-code"
-          pattern="[0-9 \-]*"
-          maxLength={16}
-          required
-          autofocus
-          class="code-input"
-        />
-        <button type="submit" class="primary">Sign in</button>
-      </form>
-      <p class="muted small">
-        <a href="/admin/login">Use another phone or email</a>
-      </p>
-    </Plain>
-  );
-}
-
-/** A signed-in person without the admin role. */
-export function NotAdminPage() {
-  return (
-    <Plain>
-      <h1>Admins only</h1>
-      <p>This account is not an admin. Ask an admin to give you the admin role.</p>
-      <p>
-        <a href="/admin/login">Sign in with another account</a>
-      </p>
-    </Plain>
-  );
-}
+/** The sign-in form, and sending its code. */
+export const loginPage = new Hono<AppEnv>()
+  .get("/login", (c) => page(c, <LoginPage />, { title: "Sign in" }))
+  .post("/login", limitBody, async (c) => {
+    const form = await formOf(c);
+    const input = String(form.recipient ?? "").trim().slice(0, 254);
+    const recipient: ContactRecipient | null = input.includes("@")
+      ? (normalizeEmail(input) ? { kind: "email", value: normalizeEmail(input)! } : null)
+      : (normalizePhone(input) ? { kind: "phone", value: normalizePhone(input)! } : null);
+    if (!recipient) {
+      return page(
+        c,
+        <LoginPage
+          recipient={input}
+          error="Enter a phone number with its country code (+1…) or an email address."
+        />,
+        { title: "Sign in", status: 400 },
+      );
+    }
+    try {
+      const sent = await requestCode(c.get("ctx"), {
+        recipient,
+        channel: recipient.kind === "email" ? "email" : "auto",
+        ip: c.get("ip"),
+      });
+      return page(
+        c,
+        <CodePage requestId={sent.request_id} sentTo={recipient.value} channel={sent.channel} />,
+        { title: "Enter your code" },
+      );
+    } catch (error) {
+      // Not an error page: the form again, filled in, with what to do (wait, use another).
+      if (!(error instanceof AppError)) throw error;
+      return page(c, <LoginPage recipient={input} error={error.message} />, {
+        title: "Sign in",
+        status: error.status,
+      });
+    }
+  });

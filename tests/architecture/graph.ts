@@ -132,6 +132,7 @@ export const SOURCE_DIRS = [
   "routes",
   "web",
   "islands",
+  "components",
   "client",
   "contract",
   "fakes",
@@ -250,8 +251,10 @@ const MAY_IMPORT: Record<string, RegExp> = {
   kv: /^kv$/,
   core: /^(core|kv|contract)$/,
   web: /^(web|core|config)$/,
-  routes: /^(routes|web|core|islands|config|contract)$/,
-  islands: /^islands$/,
+  routes: /^(routes|web|core|islands|components|config|contract)$/,
+  // An island is a leaf: what it shares with others lives in components/.
+  islands: /^components$/,
+  components: /^components$/,
   // The SDK bundles for browsers alone: the wire types of contract/ (type-only, below) and itself.
   client: /^client$/,
   contract: /^contract$/,
@@ -265,27 +268,36 @@ const MAY_IMPORT: Record<string, RegExp> = {
 };
 const ISLAND_EXTERNALS = /^(preact|preact\/.+|@preact\/signals|hono\/client)$/;
 
-/** Why one import breaks the rules; empty when it does not. */
-function reasons(e: Edge): string[] {
+/**
+ * Why one import breaks the rules; empty when it does not. `browser`: the importing file is
+ * bundled for the browser (an island, or a component an island reaches).
+ */
+function reasons(e: Edge, browser: boolean): string[] {
   const from = layerOf(e.from), why: string[] = [];
   if (e.external) {
     const name = pkg(e.to);
     if (from === "core" && /^(hono|preact)|^@preact\//.test(name)) {
       why.push(`core may not import ${name} (no HTTP or UI types in core)`);
     }
-    if (from === "islands" && !ISLAND_EXTERNALS.test(name)) {
-      why.push("islands may import only preact, preact/*, @preact/signals and hono/client");
+    if ((from === "islands" || from === "components") && !ISLAND_EXTERNALS.test(name)) {
+      why.push(`${from} may import only preact, preact/*, @preact/signals and hono/client`);
     }
     if (from === "client" || from === "contract") why.push(`${from} may import no packages`);
     return why;
   }
   const to = layerOf(e.to);
   // The islands' typed API client needs the route types, and only the types.
-  const islandTypes = from === "islands" && e.typeOnly && e.to.startsWith("routes/api/");
+  const islandTypes = (from === "islands" || from === "components") && e.typeOnly &&
+    e.to.startsWith("routes/api/");
   const clientTypes = from === "client" && e.typeOnly && to === "contract";
-  if (!MAY_IMPORT[from]?.test(to) && !islandTypes && !clientTypes) {
+  // A server component renders what core read: its types, never its code.
+  const serverTypes = from === "components" && !browser && e.typeOnly &&
+    /^(core|contract)$/.test(to);
+  if (!MAY_IMPORT[from]?.test(to) && !islandTypes && !clientTypes && !serverTypes) {
     const hint = from === "client"
       ? " (contract/ only as types)"
+      : from === "components" && browser && /^(core|contract)$/.test(to)
+      ? " (it is bundled for the browser: an island imports it)"
       : PRODUCT.has(from) && !PRODUCT.has(to)
       ? ` (${to}/ is not product code)`
       : "";
@@ -300,10 +312,24 @@ function reasons(e: Edge): string[] {
   return why;
 }
 
+/** The islands and every component they reach: the files bundled for the browser. */
+export function browserFiles(graph: Graph): Set<string> {
+  const reached = new Set(graph.files.filter((f) => layerOf(f) === "islands"));
+  const queue = [...reached];
+  for (let k = 0; k < queue.length; k++) {
+    for (const e of graph.edges) {
+      if (e.from !== queue[k] || e.external || layerOf(e.to) !== "components") continue;
+      if (!reached.has(e.to)) reached.add(e.to), queue.push(e.to);
+    }
+  }
+  return reached;
+}
+
 /** Every layer violation, one line per offending import, sorted. */
 export function checkLayers(graph: Graph): string[] {
+  const browser = browserFiles(graph);
   return graph.edges.flatMap((e) => {
-    const why = reasons(e), to = e.external ? `"${e.to}"` : e.to;
+    const why = reasons(e, browser.has(e.from)), to = e.external ? `"${e.to}"` : e.to;
     return why.length
       ? [`${e.from} imports ${to}${e.typeOnly ? " (type-only)" : ""}: ${why.join("; ")}`]
       : [];

@@ -149,7 +149,8 @@ browserTest(
     const lost = await context.newPage();
     const missing = await lost.goto(`${base}/admin/users/usr_01M7YRRT8000SF59MQA2HP4QA7`);
     assert.equal(missing?.status(), 404);
-    await lost.locator("[data-testid=no-user] a", { hasText: "Back to Users" }).waitFor();
+    await lost.locator("[data-testid=page-error] a", { hasText: "Back to Users" }).waitFor();
+    assert.equal(await lost.locator("h1").innerText(), "No such user");
     await lost.close();
 
     // The list: the suspended user can be banned from the row.

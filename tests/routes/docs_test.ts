@@ -4,7 +4,7 @@ import { h as jsx } from "preact";
 import { renderToString } from "preact-render-to-string";
 import type { z } from "zod";
 import { ERROR_STATUS } from "../../core/errors.ts";
-import { Layout } from "../../routes/admin/_layout.tsx";
+import { Layout } from "../../components/Layout.tsx";
 import { codeRequestSchema, codeVerifySchema, refreshSchema } from "../../routes/api/v1/auth.ts";
 import { type Harness, startHarness } from "../helpers.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { actionText, isMoment, valueText } from "../../islands/lib/audit_text.ts";
-import { describe } from "../../islands/lib/event_text.ts";
+import { actionText, isMoment, valueText } from "../../components/lib/audit_text.ts";
+import { describe } from "../../components/lib/event_text.ts";
 
 Deno.test("actionText() - each audited action in words, from what changed", () => {
   const cases: [string, Record<string, { from: unknown; to: unknown }>, string][] = [

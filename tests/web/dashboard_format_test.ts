@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import type { DeliveryRow } from "../../islands/DeliveryLog.tsx";
-import { describe, subjectsOf } from "../../islands/lib/event_text.ts";
-import { duration, shortId, utcText } from "../../islands/lib/format.ts";
-import type { LiveEvent } from "../../islands/lib/live.ts";
-import { mergeNewest } from "../../islands/lib/live_list.ts";
+import { describe, subjectsOf } from "../../components/lib/event_text.ts";
+import { duration, shortId, utcText } from "../../components/lib/format.ts";
+import type { LiveEvent } from "../../components/lib/live.ts";
+import { mergeNewest } from "../../components/lib/live_list.ts";
 
 const AT = "2026-12-01T10:00:00.000Z";
 const USER = "usr_01M8R96X07TKPYKDJBR0G2RGHD";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { deviceOf } from "../../islands/lib/user_agent.ts";
+import { deviceOf } from "../../components/lib/user_agent.ts";
 
 Deno.test("deviceOf() - browsers by name, major version and system", () => {
   const cases: [string, string][] = [

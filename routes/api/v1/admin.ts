@@ -17,22 +17,14 @@ import { AppError } from "../../../core/errors.ts";
 import { liveEvents } from "../../../core/live/stream.ts";
 import { settingsPatchSchema } from "../../../core/settings.ts";
 import type { AppEnv } from "../../../web/env.ts";
-import { jsonBody, query, requireAdmin, validationFailed } from "../../../web/middleware.ts";
-
-// KV cursors are base64url: anything else cannot be one (and must not reach KV).
-const cursorSchema = z.string().max(1024).regex(
-  /^[A-Za-z0-9_=-]*$/,
-  "not a cursor this list gave out",
-)
-  .optional().transform((s) => s || undefined);
+import { jsonBody, query, requireAdmin, validQuery } from "../../../web/middleware.ts";
+import { ID, listQuery } from "../../_validation.ts";
 
 /** `GET /users` query. */
 export const userListSchema = z.object({
   status: z.enum(["online", "offline", "all"]).default("all"),
   q: z.string().trim().max(254).optional().transform((s) => s || undefined),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  // KV cursors are base64url: anything else cannot be one (and must not reach KV).
-  cursor: cursorSchema,
+  ...listQuery,
 }).strict();
 
 /**
@@ -52,26 +44,20 @@ export const userPatchSchema = z.object({
 
 /** `GET /deliveries` query. */
 export const deliveryListSchema = z.object({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: cursorSchema,
+  ...listQuery,
   channel: z.enum(["sms", "telegram", "email"]).optional(),
   status: z.enum(["sent", "delivered", "failed", "refused"]).optional(),
 }).strict();
 
 /** `GET /audit` query. */
 export const auditListSchema = z.object({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: cursorSchema,
+  ...listQuery,
 }).strict();
 
 /** `GET /stats` query: the period the numbers cover. */
 export const statsQuerySchema = z.object({
   range: z.enum(Object.keys(STATS_RANGES) as [keyof typeof STATS_RANGES]).default("1h"),
 }).strict();
-
-/** A user id in a path; a sign-in id (`fam_` and a ULID). */
-const USER_ID = "[A-Za-z0-9_-]{1,64}";
-const FAMILY_ID = "fam_[0-9A-Za-z]{26}";
 
 /** Streams CSV lines as an attachment named `<name>-<date>.csv`. */
 function csvAttachment(c: Context<AppEnv>, name: string, lines: AsyncGenerator<string>) {
@@ -111,11 +97,11 @@ export const adminRoutes = new Hono<AppEnv>()
     return c.json(await listAdminUsers(c.get("ctx"), q), 200);
   })
   .get("/users.csv", (c) => csvAttachment(c, "users", usersCsv(c.get("ctx"))))
-  .get(`/users/:id{${USER_ID}}`, async (c) => {
+  .get(`/users/:id{${ID.user}}`, async (c) => {
     return c.json(await readAdminUser(c.get("ctx"), c.req.param("id")), 200);
   })
   .patch(
-    `/users/:id{${USER_ID}}`,
+    `/users/:id{${ID.user}}`,
     ...jsonBody(userPatchSchema),
     async (c) => {
       const { ctx, caller, ip } = c.var;
@@ -126,7 +112,7 @@ export const adminRoutes = new Hono<AppEnv>()
       return c.json({ user }, 200);
     },
   )
-  .delete(`/users/:id{${USER_ID}}/sessions/:sid{${FAMILY_ID}}`, async (c) => {
+  .delete(`/users/:id{${ID.user}}/sessions/:sid{${ID.family}}`, async (c) => {
     const { ctx, caller, ip } = c.var;
     await endUserSignIns(ctx, { userId: c.req.param("id"), familyId: c.req.param("sid") }, {
       userId: caller.user.id,
@@ -134,7 +120,7 @@ export const adminRoutes = new Hono<AppEnv>()
     });
     return c.body(null, 204);
   })
-  .delete(`/users/:id{${USER_ID}}/sessions`, async (c) => {
+  .delete(`/users/:id{${ID.user}}/sessions`, async (c) => {
     const { ctx, caller, ip } = c.var;
     await endUserSignIns(ctx, { userId: c.req.param("id") }, { userId: caller.user.id, ip });
     return c.body(null, 204);
@@ -185,9 +171,8 @@ export const adminRoutes = new Hono<AppEnv>()
   })
   // Validated here, not by `query()`: the dashboard's typed client calls it without a query.
   .get("/stats", async (c) => {
-    const parsed = statsQuerySchema.safeParse(c.req.query());
-    if (!parsed.success) throw validationFailed(parsed.error);
-    return c.json(await readAdminStats(c.get("ctx"), parsed.data.range), 200);
+    const { range } = validQuery(c, statsQuerySchema);
+    return c.json(await readAdminStats(c.get("ctx"), range), 200);
   })
   .get("/settings", async (c) => c.json(await readSettings(c.get("ctx")), 200))
   .put("/settings", ...jsonBody(settingsPatchSchema), async (c) => {
@@ -197,7 +182,7 @@ export const adminRoutes = new Hono<AppEnv>()
       200,
     );
   })
-  .delete("/settings/:name{[a-z_]{1,64}}", async (c) => {
+  .delete(`/settings/:name{${ID.setting}}`, async (c) => {
     const { ctx, caller, ip } = c.var;
     return c.json(
       await resetSetting(ctx, c.req.param("name"), { userId: caller.user.id, ip }),

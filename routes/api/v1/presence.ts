@@ -4,26 +4,23 @@ import { issueSocketTicket } from "../../../core/auth/socket_tickets.ts";
 import { heartbeat, presenceJson } from "../../../core/presence/presence.ts";
 import type { AppEnv } from "../../../web/env.ts";
 import { requireUser, validQuery } from "../../../web/middleware.ts";
+import { isId, MAX_USER_ID_LENGTH } from "../../_validation.ts";
 
 /** Ids one query may ask for. */
 const MAX_IDS = 100;
-/** Longest user id. */
-const MAX_ID_LENGTH = 64;
 
 /** `?user_ids=usr_a,usr_b`: 1 to 100 distinct ids. */
 export const presenceQuerySchema = z.object({
-  user_ids: z.string().max(MAX_IDS * (MAX_ID_LENGTH + 1)).transform((s) => [
+  user_ids: z.string().max(MAX_IDS * (MAX_USER_ID_LENGTH + 1)).transform((s) => [
     ...new Set(s.split(",").map((id) => id.trim()).filter((id) => id.length > 0)),
   ]).pipe(
     // One check of the whole list: a hundred schemas of one regex each cost more than the
     // lookups they guard.
-    z.array(z.string()).min(1).max(MAX_IDS).refine((ids) => ids.every((id) => USER_ID.test(id)), {
+    z.array(z.string()).min(1).max(MAX_IDS).refine((ids) => ids.every((id) => isId("user", id)), {
       message: "must be user ids",
     }),
   ),
 });
-
-const USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** A query that is `user_ids=` and nothing but id characters and commas. */
 const PLAIN_QUERY = /^user_ids=[A-Za-z0-9_,-]+$/;
@@ -37,11 +34,11 @@ export function plainUserIds(url: string): string[] | null {
   const at = url.indexOf("?");
   if (at < 0) return null;
   const query = url.slice(at + 1);
-  if (query.length > "user_ids=".length + MAX_IDS * (MAX_ID_LENGTH + 1)) return null;
+  if (query.length > "user_ids=".length + MAX_IDS * (MAX_USER_ID_LENGTH + 1)) return null;
   if (!PLAIN_QUERY.test(query)) return null;
   const ids = new Set<string>();
   for (const id of query.slice("user_ids=".length).split(",")) {
-    if (id.length > MAX_ID_LENGTH) return null;
+    if (id.length > MAX_USER_ID_LENGTH) return null;
     if (id.length > 0) ids.add(id);
   }
   return ids.size === 0 || ids.size > MAX_IDS ? null : [...ids];

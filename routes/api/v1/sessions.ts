@@ -2,9 +2,7 @@ import { Hono } from "hono";
 import { endOtherSignIns, endOwnSignIn, listOwnSignIns } from "../../../core/auth/sign_ins.ts";
 import type { AppEnv } from "../../../web/env.ts";
 import { requireUser } from "../../../web/middleware.ts";
-
-/** A sign-in id in a path: `fam_` and a ULID (anything else cannot be one). */
-const FAMILY_ID = "fam_[0-9A-Za-z]{26}";
+import { ID } from "../../_validation.ts";
 
 /** `/api/v1/sessions`: the caller sees and ends their own sign-ins. */
 export const sessionRoutes = new Hono<AppEnv>()
@@ -12,7 +10,7 @@ export const sessionRoutes = new Hono<AppEnv>()
   .get("/", async (c) => {
     return c.json({ sessions: await listOwnSignIns(c.get("ctx"), c.get("caller")) }, 200);
   })
-  .delete(`/:id{${FAMILY_ID}}`, async (c) => {
+  .delete(`/:id{${ID.family}}`, async (c) => {
     await endOwnSignIn(c.get("ctx"), c.get("caller"), c.req.param("id"));
     return c.body(null, 204);
   })

@@ -1,8 +1,9 @@
 import type { ComponentChildren } from "preact";
 
-const NAV = [
+/** The dashboard's sections; `item` names what a page below one shows (a user, under Users). */
+export const NAV: { href: string; label: string; item?: string }[] = [
   { href: "/admin", label: "Overview" },
-  { href: "/admin/users", label: "Users" },
+  { href: "/admin/users", label: "Users", item: "user" },
   { href: "/admin/events", label: "Events" },
   { href: "/admin/audit", label: "Audit" },
   { href: "/admin/deliveries", label: "Deliveries" },

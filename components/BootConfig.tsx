@@ -1,4 +1,4 @@
-import type { AdminConfig, KvLocation } from "../../core/admin/config.ts";
+import type { AdminConfig, KvLocation } from "../core/admin/config.ts";
 
 type Boot = AdminConfig["boot"];
 
