@@ -44,8 +44,13 @@ if (config.appEnv === "development" && mayBuild) {
 }
 
 const kv = await openKv(config.kvPath).catch((error) => {
-  // A refused DENO_KV_ACCESS_TOKEN or an unreachable KV server: said in one line.
-  console.error(`Cannot start: ${error instanceof Error ? error.message : error}`);
+  // A refused DENO_KV_ACCESS_TOKEN, an unreachable KV server, a file that is no database: said
+  // in one line that names the variable to change.
+  const where = config.kvPath === undefined ? "the platform's KV" : `KV_PATH=${config.kvPath}`;
+  console.error(
+    `Cannot start: cannot open ${where} (${error instanceof Error ? error.message : error}): ` +
+      "set KV_PATH to a file this process may write, :memory:, or a KV Connect URL",
+  );
   Deno.exit(1);
 });
 const ctx = await createContext(config, kv).catch((error) => {
