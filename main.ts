@@ -154,7 +154,12 @@ life.add("http server", async () => {
 // Under `deno task dev` (`--watch`), exiting ends only this run of main.ts and the watcher
 // waits for file changes: a stopped dev server ends its whole process instead.
 const watching = config.appEnv === "development" && mayBuild && await isWatching();
+let stopping = false;
 const stop = (reason: string) => {
+  // `deno task` passes a Ctrl-C on while the terminal sends it to the whole group, and a
+  // watched parent may go too: one stop, said once.
+  if (stopping) return;
+  stopping = true;
   ctx.log.info("stopping", { reason });
   life.close().then(() => {
     if (watching) Deno.kill(Deno.pid, "SIGKILL");
