@@ -154,7 +154,7 @@ export interface Config {
   eventWebhook: EventWebhookConfig | null;
   /** Boot-time defaults of the admin settings (admins may override them at run time). */
   settings: Settings;
-  /** `deno task demo` runs (development only): its one-time dashboard link works. */
+  /** `deno task demo` runs (development only): it prints the dashboard links itself. */
   demo: boolean;
 }
 

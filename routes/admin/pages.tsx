@@ -91,7 +91,10 @@ async function admin(c: Context<AppEnv>): Promise<Caller | Response> {
   try {
     const caller = await authenticateWebSession(c.get("ctx"), token);
     if (caller.user.role !== "admin") {
-      return page(c, <NotAdminPage />, { title: "Admins only", status: 403 });
+      return page(c, <NotAdminPage dev={inDevelopment(c)} />, {
+        title: "Admins only",
+        status: 403,
+      });
     }
     return caller;
   } catch (error) {
@@ -99,6 +102,11 @@ async function admin(c: Context<AppEnv>): Promise<Caller | Response> {
     setSessionCookie(c, null);
     return c.redirect("/admin/login", 303);
   }
+}
+
+/** Whether pages may say how to get in without an admin (development only). */
+function inDevelopment(c: Context<AppEnv>): boolean {
+  return c.get("ctx").config.appEnv === "development";
 }
 
 /** The posted form; a body that is no form reads as an empty one (the page asks again). */
@@ -150,7 +158,13 @@ function deliveryFiltersOf(query: Record<string, string>): DeliveryFilters {
 /** The dashboard: sign-in, overview, users, events, deliveries, fraud, settings. */
 export const adminPages = new Hono<AppEnv>()
   .use(pageSecurity, csrfGuard)
-  .get("/login", (c) => page(c, <LoginPage />, { title: "Sign in" }))
+  .get("/login", async (c) => {
+    // A signed-in admin has nothing to do here.
+    if (sessionCookie(c.req.header("cookie")) && !((await admin(c)) instanceof Response)) {
+      return c.redirect("/admin", 303);
+    }
+    return page(c, <LoginPage dev={inDevelopment(c)} />, { title: "Sign in" });
+  })
   // The one-time link `deno task demo` prints (the token in the query: paths are logged).
   .get("/demo", async (c) => {
     const ctx = c.get("ctx");
@@ -222,7 +236,12 @@ export const adminPages = new Hono<AppEnv>()
         ip: c.get("ip"),
         userAgent: c.req.header("user-agent") ?? null,
       });
-      if (!signIn.admin) return page(c, <NotAdminPage />, { title: "Admins only", status: 403 });
+      if (!signIn.admin) {
+        return page(c, <NotAdminPage dev={inDevelopment(c)} />, {
+          title: "Admins only",
+          status: 403,
+        });
+      }
       setSessionCookie(c, signIn.sessionToken);
       return c.redirect(safeNext(c.req.query("next")), 303);
     } catch (error) {
