@@ -5,8 +5,15 @@
  * reverse, on SIGTERM or SIGINT.
  */
 import { createApp } from "./app.ts";
-import { DEMO_LINK_TTL_MS, demoLinksEnabled, issueDemoLink } from "./core/auth/demo_links.ts";
-import { ConfigError, loadConfig } from "./core/config.ts";
+import {
+  adminExists,
+  DEMO_ADMIN_EMAIL,
+  DEMO_LINK_TTL_MS,
+  demoLinksEnabled,
+  demoLinkUsable,
+  issueDemoLink,
+} from "./core/auth/demo_links.ts";
+import { type Config, ConfigError, loadConfig } from "./core/config.ts";
 import { createContext } from "./core/context.ts";
 import { CRON_JOBS } from "./core/jobs/cron.ts";
 import { Lifecycle, logUnhandledRejections, watchAncestors, within } from "./core/lifecycle.ts";
@@ -25,7 +32,7 @@ let listened: (addr: Deno.NetAddr) => void = () => {};
  */
 export const listening: Promise<Deno.NetAddr> = new Promise((resolve) => listened = resolve);
 
-let config;
+let config: Config;
 try {
   config = loadConfig(Deno.env.toObject());
 } catch (error) {
@@ -44,8 +51,13 @@ if (config.appEnv === "development" && mayBuild) {
 }
 
 const kv = await openKv(config.kvPath).catch((error) => {
-  // A refused DENO_KV_ACCESS_TOKEN or an unreachable KV server: said in one line.
-  console.error(`Cannot start: ${error instanceof Error ? error.message : error}`);
+  // A refused DENO_KV_ACCESS_TOKEN, an unreachable KV server, a file that is no database: said
+  // in one line that names the variable to change.
+  const where = config.kvPath === undefined ? "the platform's KV" : `KV_PATH=${config.kvPath}`;
+  console.error(
+    `Cannot start: cannot open ${where} (${error instanceof Error ? error.message : error}): ` +
+      "set KV_PATH to a file this process may write, :memory:, or a KV Connect URL",
+  );
   Deno.exit(1);
 });
 const ctx = await createContext(config, kv).catch((error) => {
@@ -130,7 +142,8 @@ const server = listenOrExit(config.port, () =>
           // Reading /proc/self/limits takes --allow-all in Deno 2.9: "unknown" under `start`.
           open_files: files ? files.soft : "unknown",
         });
-        if (demoLinksEnabled(config)) printDemoLink(port);
+        // The demo prints its own links, after its own lines (`dashboardLink`).
+        if (config.appEnv === "development" && !config.demo) printWayIn(port);
       },
     },
     (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }),
@@ -149,7 +162,12 @@ life.add("http server", async () => {
 // Under `deno task dev` (`--watch`), exiting ends only this run of main.ts and the watcher
 // waits for file changes: a stopped dev server ends its whole process instead.
 const watching = config.appEnv === "development" && mayBuild && await isWatching();
+let stopping = false;
 const stop = (reason: string) => {
+  // `deno task` passes a Ctrl-C on while the terminal sends it to the whole group, and a
+  // watched parent may go too: one stop, said once.
+  if (stopping) return;
+  stopping = true;
   ctx.log.info("stopping", { reason });
   life.close().then(() => {
     if (watching) Deno.kill(Deno.pid, "SIGKILL");
@@ -184,14 +202,45 @@ function listenOrExit<T>(port: number, listen: () => T): T {
   }
 }
 
-/** `deno task demo`: prints the one-time link that signs a browser into the dashboard. */
-function printDemoLink(port: number): void {
-  issueDemoLink(ctx).then((token) => {
-    console.log(
-      `\nOpen the live dashboard (one-time link, valid ${DEMO_LINK_TTL_MS / 60_000} minutes):\n` +
-        `  http://localhost:${port}/admin/demo?token=${token}\n`,
-    );
-  }).catch((error) => ctx.log.error("the demo link failed", { error: String(error) }));
+/**
+ * `deno task dev` with no admin yet: says how to get into the dashboard, with a one-time link
+ * that signs this browser in as an admin (development only; the link is like the demo's).
+ */
+function printWayIn(port: number): void {
+  adminExists(ctx).then(async (exists) => {
+    if (exists) return;
+    const lines = [
+      "",
+      "No admin yet. To get into the dashboard (development only):",
+      `  - restart with ADMIN_EMAILS=you@example.com (or ADMIN_PHONES=+1…) and sign in at`,
+      `    http://localhost:${port}/admin with that address: its code is printed here`,
+    ];
+    if (demoLinksEnabled(config)) {
+      const token = await issueDemoLink(ctx);
+      lines.push(
+        `  - or open this one-time link (${
+          DEMO_LINK_TTL_MS / 60_000
+        } minutes), which signs you in as ` +
+          `${DEMO_ADMIN_EMAIL}:`,
+        `    http://localhost:${port}/admin/demo?token=${token}`,
+      );
+    }
+    console.log(`${lines.join("\n")}\n`);
+  }).catch((error) => ctx.log.error("the way-in hint failed", { error: String(error) }));
+}
+
+/**
+ * A one-time link that signs a browser into the dashboard as an admin (development only;
+ * `deno task demo` prints them): `previous` again while it is unused and good for another
+ * minute, else a new one.
+ */
+export async function dashboardLink(previous?: string): Promise<{ url: string; token: string }> {
+  if (!demoLinksEnabled(config)) throw new Error("dashboard links work in development only");
+  const { port } = await listening;
+  const token = previous && await demoLinkUsable(ctx, previous, 60_000)
+    ? previous
+    : await issueDemoLink(ctx);
+  return { url: `http://localhost:${port}/admin/demo?token=${token}`, token };
 }
 
 /** Whether this process runs under `--watch` (its command line says so; needs `--allow-all`). */

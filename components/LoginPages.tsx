@@ -1,11 +1,18 @@
 import { Plain } from "./Layout.tsx";
 
 /** Step one: who are you (phone or email). */
-export function LoginPage({ error, recipient }: { error?: string; recipient?: string }) {
+export function LoginPage(
+  { error, recipient, dev }: { error?: string; recipient?: string; dev?: boolean },
+) {
   return (
     <Plain>
       <h1>Admin sign-in</h1>
       <p class="muted">We will send you a one-time code.</p>
+      {dev && (
+        <p class="muted small">
+          <DevWayIn />
+        </p>
+      )}
       {error && <p class="alert" role="alert">{error}</p>}
       <form method="post" action="/admin/login" class="stack">
         <label for="recipient">Phone number or email</label>
@@ -73,14 +80,29 @@ export function CodePage(
 }
 
 /** A signed-in person without the admin role. */
-export function NotAdminPage() {
+export function NotAdminPage({ dev }: { dev?: boolean }) {
   return (
     <Plain>
       <h1>Admins only</h1>
-      <p>This account is not an admin. Ask an admin to give you the admin role.</p>
+      <p>
+        This account is not an admin.{" "}
+        {dev ? <DevWayIn /> : "Ask an admin to give you the admin role."}
+      </p>
       <p>
         <a href="/admin/login">Sign in with another account</a>
       </p>
     </Plain>
+  );
+}
+
+/** Development only: how to get in with no admin yet, where production says "ask an admin". */
+function DevWayIn() {
+  return (
+    <span data-testid="dev-way-in">
+      Development: no admin yet? Restart the server with <code>ADMIN_EMAILS=you@example.com</code>
+      {" (or "}
+      <code>ADMIN_PHONES</code>) and sign in with that address (its code is printed in the server's
+      log), or open the one-time admin link the server printed when it started.
+    </span>
   );
 }

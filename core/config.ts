@@ -12,19 +12,45 @@ const flag = z.enum(["true", "false", "1", "0", ""]).default("false").transform(
 const optional = z.string().trim().optional().transform((s) => (s ? s : undefined));
 const url = z.url({ protocol: /^https?$/ });
 
+/**
+ * A whole number from `min` to `max`; unset or empty reads as undefined. Its problem is said in
+ * words with the value given (a number is no secret), not as zod's "received NaN".
+ */
+function whole(min: number, max: number) {
+  return z.string().optional().transform((s, ctx) => {
+    const text = s?.trim() ?? "";
+    if (text === "") return undefined;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      const given = text.length > 24 ? `${text.slice(0, 24)}…` : text;
+      ctx.addIssue({
+        code: "custom",
+        message: `must be a whole number from ${min} to ${max}, not "${given}"`,
+      });
+      return z.NEVER;
+    }
+    return n;
+  });
+}
+
+/** `whole`, with the value used when the variable is unset. */
+function wholeOr(min: number, max: number, fallback: number) {
+  return whole(min, max).transform((n) => n ?? fallback);
+}
+
 const settingsFromEnv = Object.fromEntries(
-  Object.keys(SETTING_RANGES).map((name) => [
+  Object.entries(SETTING_RANGES).map(([name, range]) => [
     name.toUpperCase(),
-    z.coerce.number().int().optional(),
+    whole(range.min, range.max),
   ]),
 );
 
 const envSchema = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+  PORT: wholeOr(0, 65535, 8000),
   APP_ENV: z.enum(["development", "test", "production"]).default("development"),
   // It goes into subjects and headings: one line, no control characters.
-  APP_NAME: z.string().trim().min(1, "1-64 characters").max(64, "1-64 characters")
-    .regex(/^[^\p{Cc}\p{Zl}\p{Zp}]*$/u, "no line breaks or control characters")
+  APP_NAME: z.string().trim().min(1, "must be 1-64 characters").max(64, "must be 1-64 characters")
+    .regex(/^[^\p{Cc}\p{Zl}\p{Zp}]*$/u, "must be one line, without control characters")
     .default("Doorman"),
   KV_PATH: optional,
   JWT_SECRET: optional,
@@ -35,7 +61,10 @@ const envSchema = z.object({
   ADMIN_EMAILS: list,
   TELEGRAM_BOT_TOKEN: optional,
   // Telegram allows 1-256 characters of A-Z, a-z, 0-9, _ and - in the secret token.
-  TELEGRAM_WEBHOOK_SECRET: z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, "1-256 of A-Z a-z 0-9 _ -")
+  TELEGRAM_WEBHOOK_SECRET: z.string().regex(
+    /^[A-Za-z0-9_-]{1,256}$/,
+    "must be 1-256 of A-Z a-z 0-9 _ -",
+  )
     .optional(),
   TELEGRAM_API_ROOT: url.default("https://api.telegram.org"),
   SMS_PROVIDER: z.enum(["twilio", "webhook", "console", "none"]).optional(),
@@ -50,25 +79,22 @@ const envSchema = z.object({
   EMAIL_FROM: optional,
   EMAIL_WEBHOOK_URL: url.optional(),
   EMAIL_WEBHOOK_SECRET: optional,
-  OTP_VERIFY_FAILURES_PER_IP_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  OTP_VERIFY_FAILURES_PER_IP_PER_HOUR: wholeOr(1, 1_000_000, 100),
   OTP_TEST_RECIPIENTS: list,
   SMS_ALLOWED_COUNTRIES: list,
-  SMS_PREFIX_LIMIT_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).default(30),
+  SMS_PREFIX_LIMIT_PER_HOUR: wholeOr(1, 1_000_000, 30),
   SMS_PREFIX_AUTOBLOCK: z.enum(["true", "false", "1", "0", ""]).default("true").transform((s) =>
     s !== "false" && s !== "0"
   ),
-  SMS_DAILY_LIMIT: z.preprocess(
-    (s) => (typeof s === "string" && s.trim() === "" ? undefined : s),
-    z.coerce.number().int().min(1).max(100_000_000).optional(),
-  ),
+  SMS_DAILY_LIMIT: whole(1, 100_000_000),
   TELEGRAM_GATEWAY_TOKEN: optional,
   TELEGRAM_GATEWAY_API_ROOT: url.default("https://gatewayapi.telegram.org"),
-  METRICS_TOKEN: z.string().trim().min(16, "at least 16 characters").optional(),
+  METRICS_TOKEN: z.string().trim().min(16, "must be at least 16 characters").optional(),
   EVENT_WEBHOOK_URL: url.optional(),
   EVENT_WEBHOOK_SECRET: optional,
   EVENT_WEBHOOK_TYPES: list,
-  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
-  REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(300).max(31_536_000).default(2_592_000),
+  ACCESS_TOKEN_TTL_SECONDS: wholeOr(60, 86_400, 900),
+  REFRESH_TOKEN_TTL_SECONDS: wholeOr(300, 31_536_000, 2_592_000),
   DEMO: flag,
   ...settingsFromEnv,
 });
@@ -128,7 +154,7 @@ export interface Config {
   eventWebhook: EventWebhookConfig | null;
   /** Boot-time defaults of the admin settings (admins may override them at run time). */
   settings: Settings;
-  /** `deno task demo` runs (development only): its one-time dashboard link works. */
+  /** `deno task demo` runs (development only): it prints the dashboard links itself. */
   demo: boolean;
 }
 
@@ -160,14 +186,8 @@ export class ConfigError extends Error {
 
 /** Reads the configuration from environment variables; throws `ConfigError` when unsafe. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`),
-    );
-  }
-  const e = parsed.data;
   const problems: string[] = [];
+  const e = parseEnv(env, problems);
   const production = e.APP_ENV === "production";
   const development = e.APP_ENV === "development";
   // The demo's link signs anyone who has it in as an admin.
@@ -227,11 +247,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     const value = (e as Record<string, unknown>)[name.toUpperCase()];
     if (typeof value === "number") settings[name] = value;
   }
-  const checked = settingsSchema.safeParse(settings);
-  if (!checked.success) {
-    for (const issue of checked.error.issues) {
-      problems.push(`${String(issue.path[0]).toUpperCase()}: ${issue.message}`);
-    }
+  // Each value is in its range (checked above): what is left is how they fit together.
+  if (!settingsSchema.safeParse(settings).success) {
+    problems.push(
+      `HEARTBEAT_INTERVAL_SECONDS: must be below presence_timeout_seconds ` +
+        `(PRESENCE_TIMEOUT_SECONDS, ${settings.presence_timeout_seconds} here)`,
+    );
   }
 
   const allowedCountries = e.SMS_ALLOWED_COUNTRIES.map((code) => code.toUpperCase());
@@ -310,6 +331,37 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
 }
 
 type Env = z.infer<typeof envSchema>;
+
+/**
+ * Every variable parsed on its own, so one bad value hides no other: each problem goes to
+ * `problems` in words naming its variable, and the variable takes its default meanwhile (so
+ * the checks that follow still run and report theirs).
+ */
+function parseEnv(env: Record<string, string | undefined>, problems: string[]): Env {
+  const out: Record<string, unknown> = {};
+  for (const [name, schema] of Object.entries(envSchema.shape)) {
+    const parsed = (schema as z.ZodType).safeParse(env[name]);
+    if (parsed.success) {
+      out[name] = parsed.data;
+      continue;
+    }
+    for (const issue of parsed.error.issues) problems.push(`${name}: ${inWords(issue)}`);
+    out[name] = (schema as z.ZodType).safeParse(undefined).data;
+  }
+  return out as Env;
+}
+
+/** A zod problem in plain words (the value is left out: it may be a secret). */
+function inWords(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case "invalid_value":
+      return `must be one of ${issue.values.filter((v) => v !== "").join(", ")}`;
+    case "invalid_format":
+      return issue.format === "url" ? "must be an http:// or https:// URL" : issue.message;
+    default:
+      return issue.message;
+  }
+}
 
 /**
  * `OTP_TEST_RECIPIENTS`: `recipient=code` pairs; a phone or email (canonical form) and 6–10

@@ -36,14 +36,38 @@ const CAST: { identity: Identity; habit: Habit }[] = [
 /** How many people the demo simulates. */
 export const CAST_SIZE = CAST.length;
 
-/** Starts every person's life, a few hundred milliseconds apart; they live until the process ends. */
+/**
+ * The pace of the demo, in seconds: a few people at once so the dashboard fills at the start,
+ * the others arriving one by one, and short visits, so that something happens every few
+ * seconds from the first minute on (all at once, then nothing for half a minute, looks frozen).
+ */
+export const PACE = {
+  /** How many people start at once (300 ms apart). */
+  firstWave: 4,
+  /** Seconds between the arrivals of the others. */
+  arrivalGap: 2.5,
+  /** Seconds a visit stays online. */
+  online: [15, 60],
+  /** Seconds between a visit's end and the next sign-in. */
+  rest: [5, 25],
+} as const;
+
+/** When each person of the cast first signs in, in seconds from the start. */
+export function startTimes(): number[] {
+  return CAST.map((_, i) =>
+    i < PACE.firstWave ? i * 0.3 : (i - PACE.firstWave + 1) * PACE.arrivalGap
+  );
+}
+
+/** Starts every person's life at its start time; they live until the process ends. */
 export function simulate(options: { baseUrl: string; inboxes: DemoInboxes }): void {
   const visitors = CAST.map(({ identity }, i) =>
     new Visitor(identity, `203.0.113.${10 + i}`, options.baseUrl, options.inboxes)
   );
   const others = () => visitors.flatMap((v) => (v.userId ? [v.userId] : []));
+  const starts = startTimes();
   visitors.forEach((visitor, i) => {
-    setTimeout(() => live(visitor, CAST[i].habit, others), i * 300);
+    setTimeout(() => live(visitor, CAST[i].habit, others), starts[i] * 1000);
   });
 }
 
@@ -51,12 +75,13 @@ async function live(visitor: Visitor, habit: Habit, others: () => string[]): Pro
   for (;;) {
     try {
       if (!visitor.signedIn) await visitor.signIn(quirks());
-      if (habit === "heartbeat") await beat(visitor, between(40, 150));
-      else await keepSocket(visitor, between(40, 150), others);
+      const online = between(...PACE.online);
+      if (habit === "heartbeat") await beat(visitor, online);
+      else await keepSocket(visitor, online, others);
       // Some sign out; the others just go quiet and the presence timeout takes them offline.
       if (Math.random() < 0.3) await visitor.logout();
       else visitor.disconnect();
-      await sleep(between(10, 45));
+      await sleep(between(...PACE.rest));
     } catch (error) {
       visitor.disconnect();
       // Refused (rate limited, a burnt code): wait as told. Anything else: Doorman is stopping.

@@ -266,3 +266,15 @@ export async function findUserIdByTelegram(
 ): Promise<string | null> {
   return (await kv.get<string>(keys.userByTelegram(telegramId))).value;
 }
+
+/**
+ * Whether any of the first `atMost` users is an admin: a scan, for development's start-up hint
+ * only (a development KV holds few users; past `atMost` it answers true rather than read on).
+ */
+export async function anyAdminAmongFirst(kv: Deno.Kv, atMost: number): Promise<boolean> {
+  let seen = 0;
+  for await (const entry of kv.list<User>({ prefix: keys.users() }, { batchSize: 500 })) {
+    if (entry.value.role === "admin" || ++seen >= atMost) return true;
+  }
+  return false;
+}

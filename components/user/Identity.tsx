@@ -60,6 +60,7 @@ export function Presence({ presence }: { presence: User["presence"] }) {
           <LocalTime iso={presence.last_seen} date /> ({ago(presence.last_seen)})
         </span>
       )}
+      {!presence.last_seen && " "}
       {!presence.last_seen && <span class="muted small">· never seen</span>}
     </span>
   );

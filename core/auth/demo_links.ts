@@ -1,4 +1,5 @@
 import { addConsumeDemoLink, getDemoLink, saveDemoLink } from "../../kv/demo_links.ts";
+import { anyAdminAmongFirst } from "../../kv/users.ts";
 import { addOpenFamily } from "../../kv/sessions.ts";
 import { CONFLICT, retry } from "../../kv/retry.ts";
 import {
@@ -18,22 +19,42 @@ import { newSession, type SignInClient } from "./sessions.ts";
 import { hashRefreshToken } from "./tokens.ts";
 import { openWebSession } from "./web_sessions.ts";
 
-/** How long the link `deno task demo` prints stays good. */
+/** How long a link `deno task demo` or `deno task dev` prints stays good. */
 export const DEMO_LINK_TTL_MS = 10 * 60_000;
 
-/** Who a demo link signs in: an admin made for the demo. */
+/** Who a demo link signs in: an admin made for the demo (or a development KV with none). */
 export const DEMO_ADMIN_EMAIL = "demo-admin@example.com";
 
 /** A token as `issueDemoLink` makes them (32 random bytes, base64url). */
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
+/** Users looked at for an admin before development's hint gives up (and says nothing). */
+const ADMIN_SCAN_LIMIT = 10_000;
+
 /**
- * Whether demo links work: only under `deno task demo`, which runs in development, and not
- * when the demo admin's address is a test recipient (it would sign in as an admin).
+ * Whether demo links work: in development only (`deno task demo`, and `deno task dev` while no
+ * admin exists), and not when the demo admin's address is a test recipient (its fixed code
+ * would sign anyone in as an admin). Only links this process printed exist.
  */
 export function demoLinksEnabled(config: Config): boolean {
-  return config.demo && config.appEnv === "development" &&
+  return config.appEnv === "development" &&
     !config.testRecipients.has(`email:${DEMO_ADMIN_EMAIL}`);
+}
+
+/**
+ * Whether someone can sign in to the dashboard already: an admin is configured
+ * (`ADMIN_EMAILS`, `ADMIN_PHONES`) or stored. Development asks, to say how to get in.
+ */
+export async function adminExists(ctx: Services): Promise<boolean> {
+  if (ctx.config.adminEmails.length > 0 || ctx.config.adminPhones.length > 0) return true;
+  return await anyAdminAmongFirst(ctx.kv, ADMIN_SCAN_LIMIT);
+}
+
+/** Whether a link made by `issueDemoLink` still signs in for at least `forMs`. */
+export async function demoLinkUsable(ctx: Services, token: string, forMs = 0): Promise<boolean> {
+  if (!TOKEN.test(token)) return false;
+  const link = await getDemoLink(ctx.kv, await hashRefreshToken(token));
+  return link.value !== null && link.value.expiresAt > ctx.clock.now() + forMs;
 }
 
 /** Makes a one-time dashboard sign-in token, stored hashed for 10 minutes; returns the token. */

@@ -7,6 +7,7 @@ import { sessionCookie } from "../../web/middleware.ts";
 import { NotAdminPage } from "../../components/LoginPages.tsx";
 import { page } from "../_app.tsx";
 import { setSessionCookie } from "./_cookie.ts";
+import { inDevelopment } from "./_page.tsx";
 
 const factory = createFactory<AppEnv>();
 
@@ -31,7 +32,10 @@ export const adminOnly = factory.createMiddleware(async (c, next) => {
     return c.redirect("/admin/login", 303);
   }
   if (caller.user.role !== "admin") {
-    return page(c, <NotAdminPage />, { title: "Admins only", status: 403 });
+    return page(c, <NotAdminPage dev={inDevelopment(c)} />, {
+      title: "Admins only",
+      status: 403,
+    });
   }
   c.set("caller", caller);
   await next();

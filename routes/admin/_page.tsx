@@ -6,6 +6,11 @@ import type { AppEnv } from "../../web/env.ts";
 import { Layout } from "../../components/Layout.tsx";
 import { page } from "../_app.tsx";
 
+/** Whether pages may say how to get in without an admin (development only). */
+export function inDevelopment(c: Context<AppEnv>): boolean {
+  return c.get("ctx").config.appEnv === "development";
+}
+
 /** How the admin is named in the frame: their email, else phone, else id. */
 export function adminName(caller: Caller): string {
   return caller.user.email ?? caller.user.phone ?? caller.user.id;

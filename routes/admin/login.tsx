@@ -8,14 +8,23 @@ import {
 } from "../../core/auth/recipients.ts";
 import { AppError } from "../../core/errors.ts";
 import type { AppEnv } from "../../web/env.ts";
-import { limitBody } from "../../web/middleware.ts";
+import { limitBody, sessionCookie } from "../../web/middleware.ts";
+import { authenticateWebSession } from "../../core/auth/web_sessions.ts";
 import { CodePage, LoginPage } from "../../components/LoginPages.tsx";
 import { page } from "../_app.tsx";
-import { formOf } from "./_page.tsx";
+import { formOf, inDevelopment } from "./_page.tsx";
 
 /** The sign-in form, and sending its code. */
 export const loginPage = new Hono<AppEnv>()
-  .get("/login", (c) => page(c, <LoginPage />, { title: "Sign in" }))
+  .get("/login", async (c) => {
+    // A signed-in admin has nothing to do here.
+    const token = sessionCookie(c.req.header("cookie"));
+    const caller = token
+      ? await authenticateWebSession(c.get("ctx"), token).catch(() => null)
+      : null;
+    if (caller?.user.role === "admin") return c.redirect("/admin", 303);
+    return page(c, <LoginPage dev={inDevelopment(c)} />, { title: "Sign in" });
+  })
   .post("/login", limitBody, async (c) => {
     const form = await formOf(c);
     const input = String(form.recipient ?? "").trim().slice(0, 254);

@@ -129,3 +129,50 @@ Deno.test("loadConfig() - KV_PATH takes a KV Connect URL, with DENO_KV_ACCESS_TO
   assert.equal(loadConfig({ KV_PATH: "/data/kv.sqlite", ...token }).kvPath, "/data/kv.sqlite");
   assert.equal(loadConfig({ DENO_DEPLOYMENT_ID: "abc", ...token }).kvPath, undefined);
 });
+
+Deno.test("loadConfig() - every problem at once, each naming its variable in words", () => {
+  const problemsOf = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems;
+      throw error;
+    }
+    throw new Error("no ConfigError");
+  };
+  assert.deepEqual(problemsOf({ PORT: "abc", OTP_LENGTH: "3" }), [
+    'PORT: must be a whole number from 0 to 65535, not "abc"',
+    'OTP_LENGTH: must be a whole number from 4 to 10, not "3"',
+  ]);
+  // A bad value of the first kind hides none of the checks made after it.
+  const problems = problemsOf({
+    PORT: "8000.5",
+    APP_ENV: "prod",
+    TRUST_PROXY: "yes",
+    PUBLIC_URL: "ftp://example.com",
+    METRICS_TOKEN: "short-secret",
+    KV_PATH: "ftp://kv.example.com",
+    ADMIN_EMAILS: "nobody",
+    SMS_DAILY_LIMIT: "lots",
+  });
+  for (
+    const name of [
+      "PORT",
+      "APP_ENV",
+      "TRUST_PROXY",
+      "PUBLIC_URL",
+      "METRICS_TOKEN",
+      "KV_PATH",
+      "ADMIN_EMAILS",
+      "SMS_DAILY_LIMIT",
+    ]
+  ) {
+    assert.ok(problems.some((p) => p.startsWith(`${name}: `)), `${name} in ${problems}`);
+  }
+  const text = problems.join("\n");
+  assert.doesNotMatch(text, /NaN|expected|received|Invalid option/);
+  assert.doesNotMatch(text, /short-secret/, "a secret's value is never echoed");
+  // Unset or empty numbers take their defaults.
+  assert.equal(loadConfig({ PORT: "" }).port, 8000);
+  assert.equal(loadConfig({ SMS_DAILY_LIMIT: " " }).smsProtection.dailyLimit, null);
+});

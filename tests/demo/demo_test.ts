@@ -6,9 +6,22 @@ import { getDemoLink } from "../../kv/demo_links.ts";
 import { baseEnv } from "../../bench/doorman_process.ts";
 import { portHolder, runToEnd } from "../fixtures/startup.ts";
 import { startHarness } from "../helpers.ts";
+import { CAST_SIZE, PACE, startTimes } from "../../demo/simulator.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const LINK = /http:\/\/localhost:(\d+)\/admin\/demo\?token=[A-Za-z0-9_-]+/;
+const LINK = /http:\/\/localhost:(\d+)\/admin\/demo\?token=[A-Za-z0-9_-]{43}/;
+const REPRINTED = />>> Dashboard.*?(http:\/\/localhost:\d+\/admin\/demo\?token=[A-Za-z0-9_-]{43})/g;
+
+/** Polls `read` until it gives a value, for `ms` at most. */
+async function waitFor<T>(read: () => T | undefined, ms: number): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = read();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`nothing within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 /** A port nothing listens on right now. */
 function freePort(): number {
@@ -29,10 +42,12 @@ Deno.test("demo - deno task demo prints a one-time admin link to a dashboard tha
   const child = new Deno.Command(Deno.execPath(), {
     args: ["task", "demo"],
     cwd: ROOT,
-    env: { PORT: String(port) },
+    env: { PORT: String(port), DEMO_LINK_EVERY_SECONDS: "2" },
+    stdin: "piped",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  const stdin = child.stdin.getWriter();
   const output: string[] = [];
   let found!: (link: string) => void;
   const printed = new Promise<string>((resolve) => found = resolve);
@@ -82,11 +97,41 @@ Deno.test("demo - deno task demo prints a one-time admin link to a dashboard tha
     assert.equal(again.status, 403, "the link works once");
     assert.equal(sessionCookieOf(again), undefined);
     await again.body?.cancel();
+
+    // Printed last: after the demo's own lines.
+    const text = output.join("");
+    assert.ok(text.indexOf("Simulating") < text.indexOf(link), text);
+    // On Enter, and every few seconds, a link is printed again: a new one, as this one is used.
+    await stdin.write(new TextEncoder().encode("\n"));
+    const fresh = await waitFor(() => {
+      const links = [...output.join("").matchAll(REPRINTED)].map((m) => m[1]);
+      return links.find((l) => l !== link);
+    }, 5_000);
+    const reopened = await fetch(fresh, { redirect: "manual" });
+    assert.equal(reopened.status, 303, "the link printed again signs in");
+    await reopened.body?.cancel();
+    assert.doesNotMatch(output.join(""), /legacy behavior|request\.signal/, "no Deno warning");
   } finally {
+    await stdin.close().catch(() => {});
     child.kill("SIGTERM");
     await child.status;
     await reading;
   }
+  const stopping = output.join("").match(/\bstopping\b/g) ?? [];
+  assert.equal(stopping.length, 1, "stopping is said once");
+});
+
+Deno.test("demo - people arrive one by one and stay a short while, so something happens every few seconds", () => {
+  const starts = startTimes();
+  assert.equal(starts.length, CAST_SIZE);
+  assert.ok(starts.filter((t) => t < 1).length >= 3, "a few at once fill the dashboard");
+  const gaps = starts.slice(1).map((t, i) => t - starts[i]);
+  assert.ok(Math.max(...gaps) <= 3, `arrivals at most 3 s apart: ${starts}`);
+  assert.ok(starts.at(-1)! >= 20, "arrivals go on for the first half minute");
+  assert.ok(
+    PACE.online[1] <= 60 && PACE.rest[1] <= 30,
+    "visits end and start again within a minute",
+  );
 });
 
 Deno.test("demo - the link signs in once, within 10 minutes, and only its hash is stored", async () => {
@@ -127,13 +172,29 @@ Deno.test("demo - two browsers opening the link at once: one is signed in, the o
   for (const res of opened) await res.body?.cancel();
 });
 
-Deno.test("demo - outside the demo the link route is 404, and DEMO is refused outside development", async () => {
-  for (const env of [{ APP_ENV: "test" }, { APP_ENV: "production" }, { APP_ENV: "development" }]) {
+Deno.test("demo - outside development the link route is 404, and DEMO is refused outside development", async () => {
+  for (const env of [{ APP_ENV: "test" }, { APP_ENV: "production" }]) {
     await using h = await startHarness({ env });
     const token = await issueDemoLink(h.ctx);
     const res = await h.get(`/admin/demo?token=${token}`);
     assert.equal(res.status, 404, env.APP_ENV);
     assert.equal(sessionCookieOf(res), undefined);
+    await res.body?.cancel();
+  }
+  // In development (`deno task dev` prints one while no admin exists) a link this process made
+  // works, and nothing else does; a test recipient's address as the demo admin turns them off.
+  {
+    await using h = await startHarness({ env: { APP_ENV: "development" } });
+    const res = await h.get(`/admin/demo?token=${await issueDemoLink(h.ctx)}`);
+    assert.equal(res.status, 303);
+    await res.body?.cancel();
+  }
+  {
+    await using h = await startHarness({
+      env: { APP_ENV: "development", OTP_TEST_RECIPIENTS: "demo-admin@example.com=123456" },
+    });
+    const res = await h.get(`/admin/demo?token=${await issueDemoLink(h.ctx)}`);
+    assert.equal(res.status, 404);
     await res.body?.cancel();
   }
   for (const APP_ENV of ["test", "production"]) {

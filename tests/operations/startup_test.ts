@@ -30,3 +30,33 @@ Deno.test("startup - a port already in use exits 1 at once, naming the port and 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("startup - a bad configuration exits 1 with every problem, each naming its variable", async () => {
+  const run = await runToEnd(
+    ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "main.ts"],
+    { ...baseEnv(), APP_ENV: "test", JWT_SECRET: TEST_SECRET, PORT: "abc", OTP_LENGTH: "3" },
+    20_000,
+  );
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(run.stderr, /PORT: must be a whole number from 0 to 65535, not "abc"/);
+  assert.match(run.stderr, /OTP_LENGTH: must be a whole number from 4 to 10, not "3"/);
+  assert.doesNotMatch(run.stderr, /NaN|expected number/);
+});
+
+Deno.test("startup - a KV_PATH that cannot be opened exits 1 naming KV_PATH", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // A file that is no database.
+    await Deno.writeTextFile(`${dir}/notes.txt`, "not a database\n".repeat(100));
+    const run = await runToEnd(
+      ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "main.ts"],
+      { ...baseEnv(), APP_ENV: "test", JWT_SECRET: TEST_SECRET, KV_PATH: `${dir}/notes.txt` },
+      20_000,
+    );
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, new RegExp(`Cannot start: cannot open KV_PATH=${dir}/notes.txt`));
+    assert.doesNotMatch(run.stdout, /Doorman is listening/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -8,7 +8,7 @@ import { CodePage, LoginPage, NotAdminPage } from "../../../components/LoginPage
 import { page } from "../../_app.tsx";
 import { ID } from "../../_validation.ts";
 import { setSessionCookie } from "../_cookie.ts";
-import { formOf } from "../_page.tsx";
+import { formOf, inDevelopment } from "../_page.tsx";
 
 /** The pages sign-in may go on to: a dashboard page (a user's page too), never another site. */
 const NEXT = new RegExp(`^/admin(/[a-z]+(/${ID.user})?)?(\\?[\\w=&%.+-]*)?$`);
@@ -41,7 +41,12 @@ export const verifyPage = new Hono<AppEnv>()
         ip: c.get("ip"),
         userAgent: c.req.header("user-agent") ?? null,
       });
-      if (!signIn.admin) return page(c, <NotAdminPage />, { title: "Admins only", status: 403 });
+      if (!signIn.admin) {
+        return page(c, <NotAdminPage dev={inDevelopment(c)} />, {
+          title: "Admins only",
+          status: 403,
+        });
+      }
       setSessionCookie(c, signIn.sessionToken);
       return c.redirect(safeNext(c.req.query("next")), 303);
     } catch (error) {
