@@ -11,7 +11,7 @@ import { healthRoutes, livenessRoutes } from "./routes/health.ts";
 import { operationsRoutes } from "./routes/operations.tsx";
 import { staticRoutes } from "./routes/static.ts";
 import { gatewayReportRoutes } from "./routes/telegram/gateway.ts";
-import { telegramRoutes } from "./routes/telegram/webhook.ts";
+import { telegramRoutes } from "./routes/telegram/bot_updates.ts";
 import { twilioRoutes } from "./routes/twilio.ts";
 import type { WebAssets } from "./web/assets.ts";
 import type { AppEnv } from "./web/env.ts";

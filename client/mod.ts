@@ -10,8 +10,8 @@ import type {
   HeartbeatAnswer,
   PresenceView,
   PublicUser,
-  SignIn,
   SocketTicketAnswer,
+  TokenPair,
 } from "../contract/api.ts";
 import { DoormanError, errorOf } from "./errors.ts";
 import { HeartbeatLoop } from "./heartbeat.ts";
@@ -36,8 +36,13 @@ export type {
   HeartbeatAnswer,
   PresenceView,
   PublicUser,
-  SignIn,
+  TokenPair,
 } from "../contract/api.ts";
+/**
+ * The answer of a sign-in or a refresh, under its old name.
+ * @deprecated Use `TokenPair`: the same type.
+ */
+export type SignIn = TokenPair;
 export { DoormanError, type DoormanErrorInit } from "./errors.ts";
 export type {
   Backoff,
@@ -78,11 +83,11 @@ export interface DoormanClient {
   /** `POST /api/v1/auth/otp/request` → `{ request_id, channel, expires_in, resend_after, deep_link? }`. */
   requestCode(input: CodeRequestBody): Promise<CodeRequested>;
   /** `POST /api/v1/auth/otp/verify`; stores and returns the session (tokens and user). */
-  verifyCode(input: { requestId: string; code: string }): Promise<SignIn>;
+  verifyCode(input: { requestId: string; code: string }): Promise<TokenPair>;
   /** Exchanges the refresh token for a new pair; parallel calls share one request. */
-  refresh(): Promise<SignIn>;
+  refresh(): Promise<TokenPair>;
   /** The stored session, or null when signed out. */
-  session(): Promise<SignIn | null>;
+  session(): Promise<TokenPair | null>;
   /**
    * `fetch` of a Doorman path with the access token; a 401 refreshes (once, shared with
    * parallel callers) and retries once. Answers are returned as they are, error answers
@@ -178,7 +183,7 @@ export function createDoormanClient(options: DoormanClientOptions): DoormanClien
       return await json(await post("/api/v1/auth/otp/request", input));
     },
     async verifyCode({ requestId, code }) {
-      const session: SignIn = await json(
+      const session: TokenPair = await json(
         await post("/api/v1/auth/otp/verify", { request_id: requestId, code }),
       );
       await sessions.save(session);

@@ -1,4 +1,4 @@
-import type { SignIn } from "../contract/api.ts";
+import type { TokenPair } from "../contract/api.ts";
 import { type DoormanError, errorOf, notSignedIn } from "./errors.ts";
 import type { SessionStore } from "./storage.ts";
 
@@ -18,7 +18,7 @@ export interface SessionDeps {
  */
 export class Sessions {
   readonly #deps: SessionDeps;
-  #refreshing: Promise<SignIn> | null = null;
+  #refreshing: Promise<TokenPair> | null = null;
 
   /** A keeper of the session in `deps.store`. */
   constructor(deps: SessionDeps) {
@@ -26,12 +26,12 @@ export class Sessions {
   }
 
   /** The stored session, read anew. */
-  async current(): Promise<SignIn | null> {
+  async current(): Promise<TokenPair | null> {
     return await this.#deps.store.get();
   }
 
   /** Stores `session`, replacing the one stored. */
-  async save(session: SignIn): Promise<void> {
+  async save(session: TokenPair): Promise<void> {
     await this.#deps.store.set(session);
   }
 
@@ -44,7 +44,7 @@ export class Sessions {
    * Exchanges the refresh token for a new pair. One exchange at a time: parallel callers
    * share it (a refresh token works once, and a second use looks like theft).
    */
-  refresh(): Promise<SignIn> {
+  refresh(): Promise<TokenPair> {
     return this.#refreshing ??= this.#refreshOnce().finally(() => {
       this.#refreshing = null;
     });
@@ -54,20 +54,20 @@ export class Sessions {
    * A session to retry with after `accessToken` got 401: the stored one when it has a newer
    * access token already (someone refreshed meanwhile), else a refreshed one.
    */
-  async renew(accessToken: string): Promise<SignIn> {
+  async renew(accessToken: string): Promise<TokenPair> {
     const stored = await this.current();
     if (stored && stored.access_token !== accessToken) return stored;
     return await this.refresh();
   }
 
-  async #refreshOnce(): Promise<SignIn> {
+  async #refreshOnce(): Promise<TokenPair> {
     const seen = (await this.current())?.refresh_token;
     const { store } = this.#deps;
     const rotate = () => this.#rotate(seen);
     return store.exclusive ? await store.exclusive(rotate) : await rotate();
   }
 
-  async #rotate(seen: string | undefined): Promise<SignIn> {
+  async #rotate(seen: string | undefined): Promise<TokenPair> {
     const session = await this.current();
     if (!session) throw notSignedIn();
     // Another tab refreshed while this one waited for its turn: its pair is the new one.
@@ -76,7 +76,7 @@ export class Sessions {
       refresh_token: session.refresh_token,
     });
     if (res.ok) {
-      const next: SignIn = await res.json();
+      const next: TokenPair = await res.json();
       // Logged out (or signed in anew) while the answer came: that session is not kept.
       const now = await this.current();
       if (now?.refresh_token !== session.refresh_token) {

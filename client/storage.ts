@@ -1,4 +1,4 @@
-import type { SignIn } from "../contract/api.ts";
+import type { TokenPair } from "../contract/api.ts";
 
 /**
  * Where the client keeps its session (the sign-in answer: tokens and user). Methods may be
@@ -6,9 +6,9 @@ import type { SignIn } from "../contract/api.ts";
  */
 export interface SessionStore {
   /** The stored session, or null. */
-  get(): SignIn | null | Promise<SignIn | null>;
+  get(): TokenPair | null | Promise<TokenPair | null>;
   /** Stores `session`, replacing the one stored. */
-  set(session: SignIn): void | Promise<void>;
+  set(session: TokenPair): void | Promise<void>;
   /** Removes the stored session. */
   remove(): void | Promise<void>;
   /**
@@ -20,7 +20,7 @@ export interface SessionStore {
 
 /** A session kept in this client's memory only: gone on reload. The default. */
 export function memoryStorage(): SessionStore {
-  let session: SignIn | null = null;
+  let session: TokenPair | null = null;
   return {
     get: () => session,
     set: (next) => void (session = next),

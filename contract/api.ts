@@ -97,7 +97,7 @@ export interface CodeVerifyBody {
 }
 
 /** The answer of verify and refresh. */
-export interface SignIn {
+export interface TokenPair {
   /** The access token (HS256 JWT), sent as `Authorization: Bearer …`. */
   access_token: string;
   /** The opaque refresh token: works once, and its use rotates the pair. */

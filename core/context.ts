@@ -3,7 +3,7 @@ import type { Config } from "./config.ts";
 import { Admissions } from "./auth/admissions.ts";
 import { IssuedRequests } from "./auth/issued_requests.ts";
 import { refuseTestRecipientAdmins, TestRecipientGuesses } from "./auth/test_recipients.ts";
-import { signInStates } from "./auth/socket_tickets.ts";
+import { sessionStates } from "./auth/socket_tickets.ts";
 import type { Channel } from "./delivery/channel.ts";
 import { consoleChannel } from "./delivery/console.ts";
 import { DeliveryRouter } from "./delivery/router.ts";
@@ -12,7 +12,7 @@ import { SmsProtection } from "./delivery/sms_protection.ts";
 import { TelegramGateway } from "./delivery/telegram_gateway.ts";
 import { telegramGatewayChannel } from "./delivery/telegram_gateway_channel.ts";
 import { twilioChannel } from "./delivery/twilio.ts";
-import { webhookChannel } from "./delivery/webhook.ts";
+import { httpProviderChannel } from "./delivery/http_provider.ts";
 import { Deadlines } from "./jobs/timers.ts";
 import { emitEvent } from "./live/emit.ts";
 import { StreamSlots } from "./live/stream.ts";
@@ -111,7 +111,7 @@ export async function createContext(
     clock,
     log,
     keepAliveMs: async () => (await settings.get()).heartbeat_interval_seconds * 1000,
-    signInStates: (owners) => signInStates(services, owners),
+    sessionStates: (owners) => sessionStates(services, owners),
     opened: (socket) => socketOpened(presenceContext, socket),
     alive: (sockets) => socketsAlive(presenceContext, sockets),
     closed: (socket) => socketClosed(presenceContext, socket),
@@ -167,7 +167,7 @@ export async function createContext(
       gateway?.close();
       deadlines.stop();
       await services.webhooks?.stop();
-      await services.signInUse.settled();
+      await services.sessionUse.settled();
       await services.commits.flush();
     },
   };
@@ -177,12 +177,12 @@ function configuredChannels(config: Config, log: Logger): Channel[] {
   const channels: Channel[] = [];
   const { sms, email } = config;
   if (sms.provider === "console") channels.push(consoleChannel("sms", log));
-  if (sms.provider === "webhook") channels.push(webhookChannel("sms", sms));
+  if (sms.provider === "webhook") channels.push(httpProviderChannel("sms", sms));
   if (sms.provider === "twilio") {
     channels.push(twilioChannel({ ...sms, statusCallbackUrl: twilioStatusUrl(config) }));
   }
   if (email.provider === "console") channels.push(consoleChannel("email", log));
-  if (email.provider === "webhook") channels.push(webhookChannel("email", email));
+  if (email.provider === "webhook") channels.push(httpProviderChannel("email", email));
   if (email.provider === "smtp") channels.push(smtpChannel(email));
   return channels;
 }

@@ -1,8 +1,8 @@
 import { commitLimitsOf, GroupCommitter } from "../kv/group_commit.ts";
 import { getOrCreateSecret } from "../kv/secrets.ts";
 import { type CodeKey, deriveCodeKey, toBase64Url } from "./auth/codes.ts";
-import { SignInCache } from "./auth/sign_in_cache.ts";
-import { SignInUse } from "./auth/sign_in_use.ts";
+import { SessionCache } from "./auth/session_cache.ts";
+import { SessionUse } from "./auth/session_use.ts";
 import { AccessTokens } from "./auth/tokens.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { Config } from "./config.ts";
@@ -10,7 +10,7 @@ import { EventBus } from "./live/events.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
 import { SettingsCache } from "./settings.ts";
-import { EventWebhooks } from "./webhooks/outbox.ts";
+import { EventWebhooks } from "./event_webhooks/outbox.ts";
 
 /**
  * The plain services every core function may use: configuration, storage, time, logging,
@@ -29,9 +29,9 @@ export interface Services {
   /** Group commit: every write of a hot path goes through it. */
   commits: GroupCommitter;
   /** Sign-ins and users as authentication reads them (at most a second stale). */
-  signIns: SignInCache;
+  sessionCache: SessionCache;
   /** When each sign-in was last used, written at most once a minute per sign-in. */
-  signInUse: SignInUse;
+  sessionUse: SessionUse;
   /** Signs and checks access tokens. */
   tokens: AccessTokens;
   /** HMAC key codes are stored under. */
@@ -88,8 +88,8 @@ export async function createServices(
     log,
     settings: new SettingsCache(kv, config.settings, () => clock.now()),
     commits,
-    signIns: new SignInCache(kv, () => clock.now()),
-    signInUse: new SignInUse(
+    sessionCache: new SessionCache(kv, () => clock.now()),
+    sessionUse: new SessionUse(
       (writes) => commits.commit(writes),
       (error) => log.warn("last use of a sign-in not noted", { error: String(error) }),
     ),

@@ -1,4 +1,4 @@
-import { sign } from "../core/delivery/webhook.ts";
+import { sign } from "../core/delivery/http_provider.ts";
 import { listenInFront } from "./faulty_http.ts";
 
 /**

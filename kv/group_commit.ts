@@ -1,6 +1,6 @@
 import { addInstanceEvents } from "./events.ts";
 import { isLocked, KvContention } from "./retry.ts";
-import { addOutboxEntries, type Outbox, type OutboxEntry } from "./webhooks.ts";
+import { addOutboxEntries, type Outbox, type OutboxEntry } from "./event_webhooks.ts";
 import type { StoredEvent } from "./stored_event.ts";
 import { type Mutation, Writes } from "./writes.ts";
 

@@ -23,15 +23,15 @@ export const keys = {
   otpRecipient: (recipient: string) => ["otp_recipients", recipient] as const,
 
   refreshToken: (hash: string) => ["refresh_tokens", hash] as const,
-  refreshFamily: (id: string) => ["refresh_families", id] as const,
-  familiesByUser: (userId: string) => ["families_by_user", userId] as const,
-  familyOfUser: (userId: string, familyId: string) =>
+  session: (id: string) => ["refresh_families", id] as const,
+  sessionsByUser: (userId: string) => ["families_by_user", userId] as const,
+  sessionOfUser: (userId: string, familyId: string) =>
     ["families_by_user", userId, familyId] as const,
   /**
    * When a sign-in was last used between refreshes (ms; written at most once a minute per
    * sign-in and instance, expiring with the sign-in).
    */
-  familyUsed: (familyId: string) => ["family_used", familyId] as const,
+  sessionUsed: (familyId: string) => ["family_used", familyId] as const,
 
   /**
    * What one client IP did in one 10-minute bucket (`KvU64`, summed): `requests` are code
@@ -168,7 +168,7 @@ export const keys = {
   webhookLast: (outcome: "success" | "error") => ["webhook_last", outcome] as const,
 
   /** Dashboard sessions (cookie), stored under the hash of the cookie value. */
-  webSession: (hash: string) => ["web_sessions", hash] as const,
+  dashboardSession: (hash: string) => ["web_sessions", hash] as const,
   /** `deno task demo`'s one-time dashboard links, under the hash of their token. */
   demoLink: (hash: string) => ["demo_links", hash] as const,
   /** Single-use tickets that open a presence WebSocket, under the hash of the ticket. */

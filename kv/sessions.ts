@@ -3,7 +3,7 @@ import { CONFLICT, retry } from "./retry.ts";
 import type { AtomicWrites } from "./writes.ts";
 
 /** One sign-in: the chain of refresh tokens issued from it, revoked as a whole. */
-export interface RefreshFamily {
+export interface Session {
   id: string;
   userId: string;
   createdAt: number;
@@ -28,31 +28,31 @@ export interface RefreshToken {
 }
 
 /** Adds the writes that open a new family with its first token to an atomic operation. */
-export function addOpenFamily<W extends AtomicWrites>(
+export function addOpenSession<W extends AtomicWrites>(
   op: W,
-  family: RefreshFamily,
+  family: Session,
   tokenHash: string,
   token: RefreshToken,
 ): W {
   const expireIn = Math.max(1, family.expiresAt - family.createdAt);
   return op
-    .set(keys.refreshFamily(family.id), family, { expireIn })
-    .set(keys.familyOfUser(family.userId, family.id), family.expiresAt, { expireIn })
+    .set(keys.session(family.id), family, { expireIn })
+    .set(keys.sessionOfUser(family.userId, family.id), family.expiresAt, { expireIn })
     .set(keys.refreshToken(tokenHash), token, { expireIn });
 }
 
 /** Reads a family by id. */
-export function getFamily(kv: Deno.Kv, id: string): Promise<Deno.KvEntryMaybe<RefreshFamily>> {
-  return kv.get<RefreshFamily>(keys.refreshFamily(id));
+export function getSession(kv: Deno.Kv, id: string): Promise<Deno.KvEntryMaybe<Session>> {
+  return kv.get<Session>(keys.session(id));
 }
 
 /** Reads sign-ins by id (unknown ids are absent), ten to a `getMany`. */
-export async function getFamilies(kv: Deno.Kv, ids: string[]): Promise<Map<string, RefreshFamily>> {
+export async function getSessions(kv: Deno.Kv, ids: string[]): Promise<Map<string, Session>> {
   const batches: string[][] = [];
   for (let i = 0; i < ids.length; i += 10) batches.push(ids.slice(i, i + 10));
-  const out = new Map<string, RefreshFamily>();
+  const out = new Map<string, Session>();
   await Promise.all(batches.map(async (batch) => {
-    const entries = await kv.getMany<RefreshFamily[]>(batch.map((id) => keys.refreshFamily(id)));
+    const entries = await kv.getMany<Session[]>(batch.map((id) => keys.session(id)));
     for (const entry of entries) if (entry.value) out.set(entry.value.id, entry.value);
   }));
   return out;
@@ -63,11 +63,11 @@ export async function getRefreshToken(
   kv: Deno.Kv,
   hash: string,
 ): Promise<
-  { token: Deno.KvEntryMaybe<RefreshToken>; family: Deno.KvEntryMaybe<RefreshFamily> | null }
+  { token: Deno.KvEntryMaybe<RefreshToken>; family: Deno.KvEntryMaybe<Session> | null }
 > {
   const token = await kv.get<RefreshToken>(keys.refreshToken(hash));
   if (!token.value) return { token, family: null };
-  return { token, family: await getFamily(kv, token.value.familyId) };
+  return { token, family: await getSession(kv, token.value.familyId) };
 }
 
 /**
@@ -78,7 +78,7 @@ export function addRotation<W extends AtomicWrites>(
   w: W,
   options: {
     token: Deno.KvEntry<RefreshToken>;
-    family: Deno.KvEntry<RefreshFamily>;
+    family: Deno.KvEntry<Session>;
     now: number;
     nextHash: string;
     expiresAt: number;
@@ -90,7 +90,7 @@ export function addRotation<W extends AtomicWrites>(
     .check(token, family)
     .set(token.key, { ...token.value, rotatedAt: now }, { expireIn })
     .set(family.key, { ...family.value, expiresAt, lastUsedAt: now }, { expireIn })
-    .set(keys.familyOfUser(family.value.userId, family.value.id), expiresAt, { expireIn })
+    .set(keys.sessionOfUser(family.value.userId, family.value.id), expiresAt, { expireIn })
     .set(
       keys.refreshToken(nextHash),
       {
@@ -109,36 +109,36 @@ export function addRotation<W extends AtomicWrites>(
  * (A `max` would never go back, but KV drops `expireIn` on it: the note would outlive its
  * sign-in forever.)
  */
-export function addFamilyUse<W extends AtomicWrites>(
+export function addSessionUse<W extends AtomicWrites>(
   w: W,
   use: { familyId: string; at: number; expiresAt: number },
 ): W {
-  return w.set(keys.familyUsed(use.familyId), use.at, {
+  return w.set(keys.sessionUsed(use.familyId), use.at, {
     expireIn: Math.max(1, use.expiresAt - use.at),
   });
 }
 
 /** A sign-in with when it was last used, as far as KV knows. */
-export interface FamilyWithUse {
-  family: RefreshFamily;
+export interface SessionWithUse {
+  family: Session;
   /** The latest of its creation, its last refresh and its last noted use. */
   lastUsedAt: number;
 }
 
 /** Reads sign-ins by id with their last use (unknown ids are absent), five to a `getMany`. */
-export async function getFamiliesWithUse(
+export async function getSessionsWithUse(
   kv: Deno.Kv,
   ids: string[],
-): Promise<Map<string, FamilyWithUse>> {
+): Promise<Map<string, SessionWithUse>> {
   const batches: string[][] = [];
   for (let i = 0; i < ids.length; i += 5) batches.push(ids.slice(i, i + 5));
-  const out = new Map<string, FamilyWithUse>();
+  const out = new Map<string, SessionWithUse>();
   await Promise.all(batches.map(async (batch) => {
     const entries = await kv.getMany(
-      batch.flatMap((id) => [keys.refreshFamily(id), keys.familyUsed(id)]),
+      batch.flatMap((id) => [keys.session(id), keys.sessionUsed(id)]),
     );
     batch.forEach((id, i) => {
-      const family = entries[2 * i].value as RefreshFamily | null;
+      const family = entries[2 * i].value as Session | null;
       if (!family) return;
       const used = entries[2 * i + 1].value;
       const noted = typeof used === "number" ? used : 0;
@@ -156,41 +156,41 @@ export async function getFamiliesWithUse(
  * after it fails its own check, and one that committed before it is overwritten as revoked
  * (its new tokens then meet a revoked family), so the revocation wins either way.
  */
-export function addRevokeFamily<W extends AtomicWrites>(
+export function addRevokeSession<W extends AtomicWrites>(
   w: W,
-  family: RefreshFamily,
+  family: Session,
   now: number,
 ): W {
   const expireIn = Math.max(1, family.expiresAt - now);
   return w
-    .set(keys.refreshFamily(family.id), { ...family, revokedAt: now }, { expireIn })
-    .delete(keys.familyOfUser(family.userId, family.id));
+    .set(keys.session(family.id), { ...family, revokedAt: now }, { expireIn })
+    .delete(keys.sessionOfUser(family.userId, family.id));
 }
 
 /** Marks a family revoked (kept until it would have expired, so reuse stays detectable). */
-export function revokeFamily(kv: Deno.Kv, id: string, now: number): Promise<boolean> {
+export function revokeSession(kv: Deno.Kv, id: string, now: number): Promise<boolean> {
   return retry(`revoke sign-in "${id}"`, async () => {
-    const family = await getFamily(kv, id);
+    const family = await getSession(kv, id);
     if (!family.value) return false;
     if (family.value.revokedAt !== null) return true;
     const expireIn = Math.max(1, family.value.expiresAt - now);
     const result = await kv.atomic()
       .check(family)
       .set(family.key, { ...family.value, revokedAt: now }, { expireIn })
-      .delete(keys.familyOfUser(family.value.userId, id))
+      .delete(keys.sessionOfUser(family.value.userId, id))
       .commit();
     return result.ok ? true : CONFLICT;
   });
 }
 
 /** Ids of the families a user holds that are neither revoked nor expired at `now`. */
-export async function listFamiliesOfUser(
+export async function listSessionsOfUser(
   kv: Deno.Kv,
   userId: string,
   now: number,
 ): Promise<string[]> {
   const ids: string[] = [];
-  for await (const entry of kv.list<number>({ prefix: keys.familiesByUser(userId) })) {
+  for await (const entry of kv.list<number>({ prefix: keys.sessionsByUser(userId) })) {
     if (entry.value > now) ids.push(String(entry.key[entry.key.length - 1]));
   }
   return ids;

@@ -238,7 +238,7 @@ import { z } from "zod"; import { k } from "../kv/users.ts";`,
 
 Deno.test("architecture scanner - client/ imports only itself and contract/ types; contract/ imports nothing", () => {
   const violations = checkLayers(graphFromSources({
-    "client/mod.ts": `import type { SignIn } from "../contract/api.ts";
+    "client/mod.ts": `import type { TokenPair } from "../contract/api.ts";
 import { PresenceSocket } from "./presence.ts";
 import { CLOSE } from "../core/presence/hub.ts";
 import type { AppEnv } from "../web/env.ts";
@@ -266,7 +266,7 @@ Deno.test("architecture scanner - fakes/, demo/, bench/: never imported by the p
     "routes/b.ts": `import type { D } from "../demo/visitor.ts";`,
     "kv/c.ts": `import { h } from "../tests/helpers.ts";`,
     "web/d.ts": `import { b } from "../bench/doorman.ts";`,
-    "fakes/telegram.ts": `import { sign } from "../core/delivery/webhook.ts";
+    "fakes/telegram.ts": `import { sign } from "../core/delivery/http_provider.ts";
 import { t } from "../tests/helpers.ts"; import { d } from "../demo/visitor.ts";`,
     "demo/main.ts": `import { f } from "../fakes/telegram.ts"; import "../main.ts";
 import { x } from "../core/ids.ts"; import { h } from "../tests/helpers.ts";

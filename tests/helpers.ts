@@ -79,7 +79,7 @@ export async function startHarness(
   if (ownKv) life.add("kv", () => closeQuietly(kv));
   life.add("context", () => ctx.close());
   life.add("socket hub", ctx.presence.hub.follow(ctx.bus));
-  life.add("sign-in cache", ctx.signIns.follow(ctx.bus));
+  life.add("sign-in cache", ctx.sessionCache.follow(ctx.bus));
   life.add("presence cache", ctx.presence.cache.follow(ctx.bus));
   life.add("event tail", startEventTail(ctx));
 

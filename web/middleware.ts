@@ -6,7 +6,7 @@ import { cors } from "hono/cors";
 import { createFactory } from "hono/factory";
 import { requestId } from "hono/request-id";
 import { authenticate } from "../core/auth/sessions.ts";
-import { authenticateWebSession } from "../core/auth/web_sessions.ts";
+import { authenticateDashboardSession } from "../core/auth/dashboard_sessions.ts";
 import { isSameOrigin } from "./security.ts";
 import { AppError } from "../core/errors.ts";
 import type { AppEnv } from "./env.ts";
@@ -200,7 +200,7 @@ export const requireAdmin = factory.createMiddleware(async (c, next) => {
     if (UNSAFE_METHODS.has(c.req.method) && !isSameOrigin(c.req.raw.headers, own)) {
       throw new AppError("FORBIDDEN", "Cross-site request refused.");
     }
-    caller = await authenticateWebSession(ctx, cookie);
+    caller = await authenticateDashboardSession(ctx, cookie);
   }
   if (caller.user.role !== "admin") {
     throw new AppError("FORBIDDEN", "This needs an admin account.");

@@ -1,10 +1,12 @@
 import { ago } from "../lib/live.ts";
 import { deviceOf } from "../lib/user_agent.ts";
 import { LocalTime, TimeZoneNote } from "../LocalTime.tsx";
-import type { SignIn } from "./api.ts";
+import type { TokenPair } from "./api.ts";
 
 /** Every active sign-in: device, IP, when it began and was last used, and "End". */
-export function SignIns({ sessions, onEnd }: { sessions: SignIn[]; onEnd: (s: SignIn) => void }) {
+export function SignIns(
+  { sessions, onEnd }: { sessions: TokenPair[]; onEnd: (s: TokenPair) => void },
+) {
   if (sessions.length === 0) {
     return (
       <p class="empty-state small" data-testid="no-sign-ins">

@@ -18,14 +18,14 @@ export type UserDetailBody =
 /** The user as the page shows them. */
 export type User = UserDetailBody["user"];
 /** One active sign-in of the user. */
-export type SignIn = UserDetailBody["sessions"][number];
+export type TokenPair = UserDetailBody["sessions"][number];
 /** A change of the account (`PATCH` body). */
 export type Patch = InferRequestType<typeof userById.$patch>["json"];
 
 /** A change of the account an admin is asked to confirm. */
 export type Change = { label: string; patch: Patch; danger: boolean };
 /** What the dialog asks about: a change, or ending one sign-in (or all: `null`). */
-export type Ask = { change: Change } | { end: SignIn | null };
+export type Ask = { change: Change } | { end: TokenPair | null };
 
 /** The account changes offered: never suspending, banning or demoting oneself. */
 export function changesFor(user: User, self: string): Change[] {

@@ -2,7 +2,7 @@ import { maskRecipient } from "../auth/recipients.ts";
 import type { Services } from "../services.ts";
 import type { SettingName } from "../settings.ts";
 import { readSettingViews, type SettingView } from "./settings.ts";
-import { maskUrl } from "./webhooks.ts";
+import { maskUrl } from "./event_webhooks.ts";
 
 /** `GET /api/v1/admin/config`: what Doorman runs with, never a secret, token or code. */
 export interface AdminConfig {

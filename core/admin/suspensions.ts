@@ -108,7 +108,7 @@ export async function endDueSuspensions(ctx: Services): Promise<number> {
         return await ctx.commits.commit(writes) ? end : CONFLICT;
       });
       if (!lifted) continue;
-      ctx.signIns.rememberUser(lifted.user);
+      ctx.sessionCache.rememberUser(lifted.user);
       ctx.bus.publish(...lifted.events);
       ctx.log.info("suspension ended", { user_id: entry.userId });
       ended++;

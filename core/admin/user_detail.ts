@@ -1,7 +1,7 @@
 import { EVENT_LOG_TTL_MS, listUserEvents, type StoredEvent } from "../../kv/events.ts";
 import { getUser } from "../../kv/users.ts";
-import { endSignIns } from "../auth/sessions.ts";
-import { activeFamilies, listSignIns, noSignIn, type SignInView } from "../auth/sign_ins.ts";
+import { endSessions } from "../auth/sessions.ts";
+import { activeSessions, listSessions, noSession, type SessionView } from "../auth/session_list.ts";
 import { AppError } from "../errors.ts";
 import { decodeTime } from "../ids.ts";
 import { type PresenceContext, presenceOfUsers } from "../presence/presence.ts";
@@ -14,7 +14,7 @@ export const USER_EVENTS_LIMIT = 50;
 /** `GET /api/v1/admin/users/:id`. */
 export interface AdminUserDetail {
   user: AdminUser;
-  sessions: SignInView[];
+  sessions: SessionView[];
   /** Events about the user from the last 24 h, newest first, as the event stream sends them. */
   events: Pick<StoredEvent, "id" | "kind" | "data">[];
 }
@@ -27,7 +27,7 @@ export async function readAdminUser(ctx: PresenceContext, id: string): Promise<A
   const now = ctx.clock.now();
   const [user, sessions, events] = await Promise.all([
     getUser(ctx.kv, id),
-    listSignIns(ctx, id),
+    listSessions(ctx, id),
     listUserEvents(ctx.kv, id, USER_EVENTS_LIMIT),
   ]);
   if (!user) throw noUser(id);
@@ -47,7 +47,7 @@ export async function readAdminUser(ctx: PresenceContext, id: string): Promise<A
  * at once), audited as `user.sessions_revoke` in the commit that revokes them. 404 for an
  * unknown user, or a sign-in that is not the user's or not active.
  */
-export async function endUserSignIns(
+export async function endUserSessions(
   ctx: PresenceContext,
   target: { userId: string; familyId?: string },
   actor: Actor,
@@ -56,16 +56,16 @@ export async function endUserSignIns(
   const now = ctx.clock.now();
   const [user, families] = await Promise.all([
     getUser(ctx.kv, userId),
-    activeFamilies(ctx, userId, now),
+    activeSessions(ctx, userId, now),
   ]);
   if (!user) throw noUser(userId);
   const ending = families.map((f) => f.family).filter((f) => !familyId || f.id === familyId);
-  if (familyId && ending.length === 0) throw noSignIn(familyId);
+  if (familyId && ending.length === 0) throw noSession(familyId);
   const changes = {
     sessions: { from: families.length, to: families.length - ending.length },
     ...(familyId ? { session: { from: familyId, to: null } } : {}),
   };
-  await endSignIns(ctx, {
+  await endSessions(ctx, {
     userId,
     families: ending,
     offline: !familyId,

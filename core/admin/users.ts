@@ -1,5 +1,5 @@
 import { listOnlineUserIds } from "../../kv/presence.ts";
-import { listFamiliesOfUser, revokeFamily } from "../../kv/sessions.ts";
+import { listSessionsOfUser, revokeSession } from "../../kv/sessions.ts";
 import {
   addSaveUser,
   findUserIdByTelegram,
@@ -203,14 +203,14 @@ export async function updateUser(
       ? { before: entry.value, saved: next, audit }
       : CONFLICT;
   });
-  ctx.signIns.rememberUser(saved);
+  ctx.sessionCache.rememberUser(saved);
   if (audit) ctx.bus.publish(audit);
   if (saved.status !== "active") {
     const now = ctx.clock.now();
-    const families = await listFamiliesOfUser(ctx.kv, id, now);
+    const families = await listSessionsOfUser(ctx.kv, id, now);
     await Promise.all(families.map(async (family) => {
-      await revokeFamily(ctx.kv, family, now);
-      ctx.signIns.forgetFamily(family);
+      await revokeSession(ctx.kv, family, now);
+      ctx.sessionCache.forgetSession(family);
     }));
     await takeOffline(ctx, id);
   }

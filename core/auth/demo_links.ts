@@ -1,6 +1,6 @@
 import { addConsumeDemoLink, getDemoLink, saveDemoLink } from "../../kv/demo_links.ts";
 import { anyAdminAmongFirst } from "../../kv/users.ts";
-import { addOpenFamily } from "../../kv/sessions.ts";
+import { addOpenSession } from "../../kv/sessions.ts";
 import { CONFLICT, retry } from "../../kv/retry.ts";
 import {
   addSaveUser,
@@ -15,9 +15,9 @@ import type { Config } from "../config.ts";
 import { newId } from "../ids.ts";
 import type { Services } from "../services.ts";
 import { toBase64Url } from "./codes.ts";
-import { newSession, type SignInClient } from "./sessions.ts";
+import { newSession, type SessionClient } from "./sessions.ts";
 import { hashRefreshToken } from "./tokens.ts";
-import { openWebSession } from "./web_sessions.ts";
+import { openDashboardSession } from "./dashboard_sessions.ts";
 
 /** How long a link `deno task demo` or `deno task dev` prints stays good. */
 export const DEMO_LINK_TTL_MS = 10 * 60_000;
@@ -76,7 +76,7 @@ export async function issueDemoLink(ctx: Services): Promise<string> {
 export async function redeemDemoLink(
   ctx: Services,
   token: string,
-  client: SignInClient,
+  client: SessionClient,
 ): Promise<string | null> {
   if (!TOKEN.test(token)) return null;
   const hash = await hashRefreshToken(token);
@@ -105,9 +105,9 @@ export async function redeemDemoLink(
     const session = await newSession(ctx, admin.id, { now, client });
     const writes = addConsumeDemoLink(new Writes(), link);
     addSaveUser(writes, admin, stored);
-    addOpenFamily(writes, session.family, session.tokenHash, session.token);
+    addOpenSession(writes, session.family, session.tokenHash, session.token);
     if (!await ctx.commits.commit(writes)) return CONFLICT;
     return { userId: admin.id, familyId: session.family.id };
   });
-  return signIn && await openWebSession(ctx, signIn);
+  return signIn && await openDashboardSession(ctx, signIn);
 }

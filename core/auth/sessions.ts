@@ -1,11 +1,11 @@
-import type { SignIn } from "../../contract/api.ts";
+import type { TokenPair } from "../../contract/api.ts";
 import {
-  addRevokeFamily,
+  addRevokeSession,
   addRotation,
   getRefreshToken,
-  type RefreshFamily,
   type RefreshToken,
-  revokeFamily,
+  revokeSession,
+  type Session,
 } from "../../kv/sessions.ts";
 import type { User } from "../../kv/users.ts";
 import { Writes } from "../../kv/writes.ts";
@@ -23,11 +23,11 @@ import { type AccessClaims, hashRefreshToken, newRefreshToken } from "./tokens.t
 export { accountDisabled };
 
 /** The answer of verify and refresh: a wire type, shared with the client SDK. */
-export type { SignIn };
+export type { TokenPair };
 
 /** The stored records of a new sign-in, and the refresh token to hand out (never stored). */
 export interface NewSession {
-  family: RefreshFamily;
+  family: Session;
   refreshToken: string;
   tokenHash: string;
   token: RefreshToken;
@@ -37,7 +37,7 @@ export interface NewSession {
 export const MAX_USER_AGENT = 256;
 
 /** The client a sign-in is made from, as the sessions lists show it. */
-export interface SignInClient {
+export interface SessionClient {
   userAgent?: string | null;
   ip?: string | null;
 }
@@ -49,11 +49,11 @@ export interface SignInClient {
 export async function newSession(
   ctx: Services,
   userId: string,
-  options: { now: number; client?: SignInClient },
+  options: { now: number; client?: SessionClient },
 ): Promise<NewSession> {
   const { now, client } = options;
   const expiresAt = now + ctx.config.refreshTokenTtlSeconds * 1000;
-  const family: RefreshFamily = {
+  const family: Session = {
     id: newId("fam", now),
     userId,
     createdAt: now,
@@ -77,7 +77,7 @@ export async function signInAnswer(
   ctx: Services,
   user: User,
   session: { familyId: string; refreshToken: string },
-): Promise<SignIn> {
+): Promise<TokenPair> {
   return {
     access_token: await ctx.tokens.sign({
       sub: user.id,
@@ -101,7 +101,10 @@ export const REFRESH_REUSE_GRACE_MS = 10_000;
  * within 10 s of the rotation (two tabs of one app) — gets 401 and revokes nothing. A rotated
  * token presented later is taken as stolen: its whole sign-in is revoked.
  */
-export async function refreshSession(ctx: PresenceContext, refreshToken: string): Promise<SignIn> {
+export async function refreshSession(
+  ctx: PresenceContext,
+  refreshToken: string,
+): Promise<TokenPair> {
   const hash = await hashRefreshToken(refreshToken);
   return await retry("refresh a sign-in", async () => {
     const now = ctx.clock.now();
@@ -114,24 +117,24 @@ export async function refreshSession(ctx: PresenceContext, refreshToken: string)
           family_id: family.value.id,
           user_id: family.value.userId,
         });
-        await endSignIn(ctx, { userId: family.value.userId, familyId: family.value.id });
+        await endSession(ctx, { userId: family.value.userId, familyId: family.value.id });
       }
       throw badRefresh();
     }
-    const user = await ctx.signIns.user(token.value.userId);
+    const user = await ctx.sessionCache.user(token.value.userId);
     if (!user) throw badRefresh();
     if (user.status !== "active") throw accountDisabled(user);
 
     const next = newRefreshToken();
     const writes = addRotation(new Writes(), {
       token: token as Deno.KvEntry<RefreshToken>,
-      family: family as Deno.KvEntry<RefreshFamily>,
+      family: family as Deno.KvEntry<Session>,
       now,
       nextHash: await hashRefreshToken(next),
       expiresAt: now + ctx.config.refreshTokenTtlSeconds * 1000,
     });
     if (!await ctx.commits.commit(writes)) return CONFLICT;
-    ctx.signIns.forgetFamily(family.value.id);
+    ctx.sessionCache.forgetSession(family.value.id);
     return await signInAnswer(ctx, user, { familyId: family.value.id, refreshToken: next });
   });
 }
@@ -155,8 +158,8 @@ export async function authenticate(ctx: Services, header: string | undefined): P
   const claims = await ctx.tokens.verify(match[1], now);
   // Both from the sign-in cache: nothing is read while they are fresh (a second at most).
   const [family, user] = await Promise.all([
-    ctx.signIns.family(claims.sid),
-    ctx.signIns.user(claims.sub),
+    ctx.sessionCache.family(claims.sid),
+    ctx.sessionCache.user(claims.sub),
   ]);
   if (!user) throw new AppError("UNAUTHORIZED", "Access token is not valid.");
   // A disabled account says so (its sign-ins were revoked with it, which would say less).
@@ -166,7 +169,7 @@ export async function authenticate(ctx: Services, header: string | undefined): P
   ) {
     throw new AppError("UNAUTHORIZED", "This sign-in has ended. Sign in again.");
   }
-  ctx.signInUse.used(family, now);
+  ctx.sessionUse.used(family, now);
   return { claims, user };
 }
 
@@ -184,22 +187,22 @@ export async function logout(
     const { token } = await getRefreshToken(ctx.kv, await hashRefreshToken(refreshToken));
     const familyId = token.value?.familyId;
     if (token.value?.userId === caller.user.id && familyId && familyId !== caller.claims.sid) {
-      await endSignIn(ctx, { userId: caller.user.id, familyId });
+      await endSession(ctx, { userId: caller.user.id, familyId });
     }
   }
-  await endSignIn(ctx, { userId: caller.user.id, familyId: caller.claims.sid });
+  await endSession(ctx, { userId: caller.user.id, familyId: caller.claims.sid });
 }
 
 /**
  * Ends one sign-in (refresh family): its tokens stop working at once, a `user.signed_out`
  * event closes its sockets everywhere, and the user goes offline unless another is open.
  */
-export async function endSignIn(
+export async function endSession(
   ctx: PresenceContext,
   signIn: { userId: string; familyId: string },
 ): Promise<void> {
-  await revokeFamily(ctx.kv, signIn.familyId, ctx.clock.now());
-  ctx.signIns.forgetFamily(signIn.familyId);
+  await revokeSession(ctx.kv, signIn.familyId, ctx.clock.now());
+  ctx.sessionCache.forgetSession(signIn.familyId);
   await emitEvent(ctx, "user", "user.signed_out", {
     user_id: signIn.userId,
     family_id: signIn.familyId,
@@ -213,16 +216,16 @@ const ENDED_PER_COMMIT = 150;
 
 /**
  * Ends many sign-ins of one user (the others of a user, or an admin's revocation), like
- * `endSignIn` does one, but in one commit: the sign-ins revoked, a `user.signed_out` event per
+ * `endSession` does one, but in one commit: the sign-ins revoked, a `user.signed_out` event per
  * sign-in (other instances drop their cached copies and close its sockets), and what `record`
  * adds (an audit entry: recorded in the same commit as the change). Then the user goes offline
  * (`offline`), or unless another sign-in is still open.
  */
-export async function endSignIns(
+export async function endSessions(
   ctx: PresenceContext,
   options: {
     userId: string;
-    families: RefreshFamily[];
+    families: Session[];
     offline?: boolean;
     /** The admin who ends them, named in each `user.signed_out` event (`by`). */
     by?: string;
@@ -237,7 +240,7 @@ export async function endSignIns(
     const writes = new Writes();
     const events: LiveEvent[] = [];
     for (const family of chunk) {
-      addRevokeFamily(writes, family, now);
+      addRevokeSession(writes, family, now);
       const event = ctx.bus.newEvent("user", "user.signed_out", now, {
         user_id: userId,
         family_id: family.id,
@@ -248,9 +251,9 @@ export async function endSignIns(
     }
     if (i === 0 && record) events.push(...record(writes));
     if (writes.size === 0) break;
-    // Nothing in it is checked (see `addRevokeFamily`): it cannot lose a race.
+    // Nothing in it is checked (see `addRevokeSession`): it cannot lose a race.
     await ctx.commits.commit(writes);
-    for (const family of chunk) ctx.signIns.forgetFamily(family.id);
+    for (const family of chunk) ctx.sessionCache.forgetSession(family.id);
     ctx.bus.publish(...events);
   }
   if (options.offline) await takeOffline(ctx, userId);

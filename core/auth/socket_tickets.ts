@@ -1,4 +1,4 @@
-import type { RefreshFamily } from "../../kv/sessions.ts";
+import type { Session } from "../../kv/sessions.ts";
 import { saveSocketTicket, takeSocketTicket } from "../../kv/socket_tickets.ts";
 import type { User } from "../../kv/users.ts";
 import { AppError } from "../errors.ts";
@@ -21,7 +21,7 @@ export interface SocketOwner {
 }
 
 /** Where a sign-in stands: still on, ended (revoked, expired, user gone), or its user disabled. */
-export type SignInState = "active" | "ended" | "disabled";
+export type SessionState = "active" | "ended" | "disabled";
 
 /**
  * `POST /api/v1/presence/ws-ticket`: a single-use ticket that opens one presence socket for the
@@ -55,8 +55,8 @@ export async function redeemSocketTicket(
   if (!taken || taken.expiresAt <= ctx.clock.now()) throw badTicket();
   const owner = { userId: taken.userId, sid: taken.sid };
   const [family, user] = await Promise.all([
-    ctx.signIns.family(owner.sid),
-    ctx.signIns.user(owner.userId),
+    ctx.sessionCache.family(owner.sid),
+    ctx.sessionCache.user(owner.userId),
   ]);
   const state = signInState(owner, { family, user, now: ctx.clock.now() });
   if (state === "disabled") throw accountDisabled(user!);
@@ -69,12 +69,12 @@ export async function redeemSocketTicket(
  * (what authenticated requests read) in batches: the periodic re-check of sockets whose end
  * event may have been lost.
  */
-export async function signInStates(ctx: Services, owners: SocketOwner[]): Promise<SignInState[]> {
+export async function sessionStates(ctx: Services, owners: SocketOwner[]): Promise<SessionState[]> {
   const sids = [...new Set(owners.map((o) => o.sid))];
   const userIds = [...new Set(owners.map((o) => o.userId))];
   const [families, users] = await Promise.all([
-    ctx.signIns.families(sids),
-    ctx.signIns.users(userIds),
+    ctx.sessionCache.families(sids),
+    ctx.sessionCache.users(userIds),
   ]);
   const familyOf = new Map(sids.map((sid, i) => [sid, families[i]]));
   const userOf = new Map(userIds.map((id, i) => [id, users[i]]));
@@ -91,8 +91,8 @@ export async function signInStates(ctx: Services, owners: SocketOwner[]): Promis
 /** The same judgement `authenticate` makes of a Bearer token's sign-in. */
 function signInState(
   owner: SocketOwner,
-  found: { family: RefreshFamily | null; user: User | null; now: number },
-): SignInState {
+  found: { family: Session | null; user: User | null; now: number },
+): SessionState {
   const { family, user, now } = found;
   if (!user) return "ended";
   if (user.status !== "active") return "disabled";

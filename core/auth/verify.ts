@@ -7,7 +7,7 @@ import { codeMatches } from "./codes.ts";
 import { commitSignIn, commitWrongCode, smsPrefixOf } from "./code_verify/commit.ts";
 import type { CodeSignIn, VerifyContext } from "./code_verify/context.ts";
 import { parseRecipient, type Recipient } from "./recipients.ts";
-import { accountDisabled, type SignIn, signInAnswer } from "./sessions.ts";
+import { accountDisabled, signInAnswer, type TokenPair } from "./sessions.ts";
 
 export type { CodeSignIn, VerifyContext };
 
@@ -17,7 +17,7 @@ const HOUR_MS = 3_600_000;
 export async function verifyCode(
   ctx: VerifyContext,
   input: { requestId: string; code: string; ip: string; userAgent?: string | null },
-): Promise<SignIn> {
+): Promise<TokenPair> {
   const signIn = await signInWithCode(ctx, input);
   return await signInAnswer(ctx, signIn.user, signIn);
 }

@@ -1,6 +1,6 @@
 import nodemailer from "nodemailer";
 import { type Channel, type CodeMessage, DeliveryError, notReached } from "./channel.ts";
-import { PROVIDER_TIMEOUT_MS } from "./webhook.ts";
+import { PROVIDER_TIMEOUT_MS } from "./http_provider.ts";
 
 /**
  * Email over SMTP (nodemailer): `smtp://user:pass@host:587` upgrades with STARTTLS when the

@@ -7,7 +7,7 @@ import {
   parseRequestStatus,
   verifyGatewayReport,
 } from "./telegram_gateway_report.ts";
-import { PROVIDER_TIMEOUT_MS } from "./webhook.ts";
+import { PROVIDER_TIMEOUT_MS } from "./http_provider.ts";
 
 export type { GatewayReport, GatewayRequestStatus };
 

@@ -6,7 +6,7 @@ import {
   type DeliveryReceipt,
 } from "./channel.ts";
 import { GATEWAY_CODE, type TelegramGateway } from "./telegram_gateway.ts";
-import { PROVIDER_TIMEOUT_MS } from "./webhook.ts";
+import { PROVIDER_TIMEOUT_MS } from "./http_provider.ts";
 
 const NAME = "telegram gateway";
 

@@ -6,7 +6,7 @@ import {
   type DeliveryReceipt,
 } from "./channel.ts";
 import { providerSender } from "./provider_client.ts";
-import { PROVIDER_TIMEOUT_MS } from "./webhook.ts";
+import { PROVIDER_TIMEOUT_MS } from "./http_provider.ts";
 
 /**
  * SMS through Twilio's Messages API (`POST /2010-04-01/Accounts/{sid}/Messages.json`). With

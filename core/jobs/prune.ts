@@ -1,10 +1,10 @@
 import { pruneIpCounters } from "../../kv/limits.ts";
 import { pruneSmsCounters } from "../../kv/sms_protection.ts";
 import { pruneTestRecipientFailures } from "../../kv/test_recipients.ts";
-import { pruneWebhookCounts } from "../../kv/webhooks.ts";
+import { pruneWebhookCounts } from "../../kv/event_webhooks.ts";
 import { pruneStats } from "../admin/stats.ts";
 import type { Services } from "../services.ts";
-import { GIVE_UP_MS } from "../webhooks/outbox.ts";
+import { GIVE_UP_MS } from "../event_webhooks/outbox.ts";
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;

@@ -20,7 +20,7 @@ export interface HubDeps {
   /** How often open sockets are recorded alive (the heartbeat interval), ms. */
   keepAliveMs(): Promise<number>;
   /** Where the sign-ins of open sockets stand, in their order (the periodic re-check). */
-  signInStates(owners: SocketOwner[]): Promise<("active" | "ended" | "disabled")[]>;
+  sessionStates(owners: SocketOwner[]): Promise<("active" | "ended" | "disabled")[]>;
   opened(socket: SocketRef): Promise<void>;
   alive(sockets: SocketRef[]): Promise<void>;
   closed(socket: SocketRef): Promise<void>;
@@ -222,7 +222,7 @@ export class PresenceHub {
     const run = async () => {
       const conns = [...this.#connections].filter((conn) => !conn.closed && !conn.stopped);
       if (conns.length === 0) return;
-      const states = await deps.signInStates(
+      const states = await deps.sessionStates(
         conns.map((conn) => ({ userId: conn.userId, sid: conn.sid })),
       );
       conns.forEach((conn, i) => {

@@ -6,7 +6,7 @@ import {
   type PresenceState,
 } from "../../kv/presence.ts";
 import { CONFLICT, retry } from "../../kv/retry.ts";
-import { listFamiliesOfUser } from "../../kv/sessions.ts";
+import { listSessionsOfUser } from "../../kv/sessions.ts";
 import { Writes } from "../../kv/writes.ts";
 import { addEventWrites } from "../live/emit.ts";
 import type { LiveEvent } from "../live/events.ts";
@@ -85,7 +85,7 @@ export async function settlePresence(ctx: PresenceContext, userId: string): Prom
     const now = ctx.clock.now();
     const [record, user] = await Promise.all([
       ctx.presence.cache.fresh(userId),
-      ctx.signIns.user(userId),
+      ctx.sessionCache.user(userId),
     ]);
     if (!record.state.value?.online) return false;
     const active = user?.status === "active";
@@ -110,7 +110,7 @@ export async function settlePresence(ctx: PresenceContext, userId: string): Prom
 
 /** After a logout: offline unless another sign-in of the user is still open. */
 export async function afterSignOut(ctx: PresenceContext, userId: string): Promise<void> {
-  const families = await listFamiliesOfUser(ctx.kv, userId, ctx.clock.now());
+  const families = await listSessionsOfUser(ctx.kv, userId, ctx.clock.now());
   if (families.length === 0) await takeOffline(ctx, userId);
 }
 

@@ -17,7 +17,7 @@ async function eachPresence(
   const timeout = await timeoutMs(ctx);
   const [records, users] = await Promise.all([
     ctx.presence.cache.many(userIds),
-    ctx.signIns.users(userIds),
+    ctx.sessionCache.users(userIds),
   ]);
   const now = ctx.clock.now();
   for (let i = 0; i < userIds.length; i++) {

@@ -1,6 +1,6 @@
 /** The dashboard's session cookie, as the sign-in pages and the admin guard set it. */
 import type { Context } from "hono";
-import { WEB_SESSION_TTL_MS } from "../../core/auth/web_sessions.ts";
+import { DASHBOARD_SESSION_TTL_MS } from "../../core/auth/dashboard_sessions.ts";
 import type { AppEnv } from "../../web/env.ts";
 import { SESSION_COOKIE } from "../../web/middleware.ts";
 
@@ -15,7 +15,7 @@ export function setSessionCookie(c: Context<AppEnv>, token: string | null): void
   const name = secure ? SESSION_COOKIE.secure : SESSION_COOKIE.local;
   const attributes = ["Path=/", "HttpOnly", "SameSite=Strict", ...(secure ? ["Secure"] : [])];
   const value = token
-    ? `${name}=${token}; Max-Age=${WEB_SESSION_TTL_MS / 1000}; ${attributes.join("; ")}`
+    ? `${name}=${token}; Max-Age=${DASHBOARD_SESSION_TTL_MS / 1000}; ${attributes.join("; ")}`
     : `${name}=; Max-Age=0; ${attributes.join("; ")}`;
   c.header("Set-Cookie", value, { append: true });
 }

@@ -1,6 +1,6 @@
 /** The one guard of the dashboard's pages: only a signed-in admin gets past it. */
 import { createFactory } from "hono/factory";
-import { authenticateWebSession } from "../../core/auth/web_sessions.ts";
+import { authenticateDashboardSession } from "../../core/auth/dashboard_sessions.ts";
 import { AppError } from "../../core/errors.ts";
 import type { AppEnv } from "../../web/env.ts";
 import { sessionCookie } from "../../web/middleware.ts";
@@ -22,7 +22,7 @@ export const adminOnly = factory.createMiddleware(async (c, next) => {
     const { pathname, search } = new URL(c.req.url);
     return c.redirect(`/admin/login?next=${encodeURIComponent(pathname + search)}`, 303);
   }
-  const caller = await authenticateWebSession(c.get("ctx"), token).catch((error) => {
+  const caller = await authenticateDashboardSession(c.get("ctx"), token).catch((error) => {
     // An ended or expired session is no error to show: the person signs in again.
     if (!(error instanceof AppError)) throw error;
     return null;

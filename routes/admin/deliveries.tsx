@@ -1,7 +1,7 @@
 /** `/admin/deliveries`: every delivery attempt, filtered, and the outbound webhooks below. */
 import { Hono } from "hono";
 import { listAdminDeliveries } from "../../core/admin/deliveries.ts";
-import { readWebhookStatus } from "../../core/admin/webhooks.ts";
+import { readWebhookStatus } from "../../core/admin/event_webhooks.ts";
 import type { AppEnv } from "../../web/env.ts";
 import { Island } from "../../web/islands.tsx";
 import DeliveryLog, { type DeliveryFilters } from "../../islands/DeliveryLog.tsx";

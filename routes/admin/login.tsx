@@ -9,7 +9,7 @@ import {
 import { AppError } from "../../core/errors.ts";
 import type { AppEnv } from "../../web/env.ts";
 import { limitBody, sessionCookie } from "../../web/middleware.ts";
-import { authenticateWebSession } from "../../core/auth/web_sessions.ts";
+import { authenticateDashboardSession } from "../../core/auth/dashboard_sessions.ts";
 import { CodePage, LoginPage } from "../../components/LoginPages.tsx";
 import { page } from "../_app.tsx";
 import { formOf, inDevelopment } from "./_page.tsx";
@@ -20,7 +20,7 @@ export const loginPage = new Hono<AppEnv>()
     // A signed-in admin has nothing to do here.
     const token = sessionCookie(c.req.header("cookie"));
     const caller = token
-      ? await authenticateWebSession(c.get("ctx"), token).catch(() => null)
+      ? await authenticateDashboardSession(c.get("ctx"), token).catch(() => null)
       : null;
     if (caller?.user.role === "admin") return c.redirect("/admin", 303);
     return page(c, <LoginPage dev={inDevelopment(c)} />, { title: "Sign in" });

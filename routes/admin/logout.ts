@@ -1,6 +1,6 @@
 /** `/admin/logout`: ends the dashboard session and its sign-in. */
 import { Hono } from "hono";
-import { closeWebSession } from "../../core/auth/web_sessions.ts";
+import { closeDashboardSession } from "../../core/auth/dashboard_sessions.ts";
 import type { AppEnv } from "../../web/env.ts";
 import { sessionCookie } from "../../web/middleware.ts";
 import { setSessionCookie } from "./_cookie.ts";
@@ -9,7 +9,7 @@ import { setSessionCookie } from "./_cookie.ts";
 export const logoutPage = new Hono<AppEnv>()
   .post("/logout", async (c) => {
     const token = sessionCookie(c.req.header("cookie"));
-    if (token) await closeWebSession(c.get("ctx"), token);
+    if (token) await closeDashboardSession(c.get("ctx"), token);
     setSessionCookie(c, null);
     return c.redirect("/admin/login", 303);
   });

@@ -358,7 +358,7 @@ Deno.test("crash - kill -9 under mixed load: after a restart every 2xx holds, du
       const [user, family] = await kv.getMany<[{ id: string; phone: string }, {
         userId: string;
         revokedAt: number | null;
-      }]>([keys.user(s.userId), keys.refreshFamily(s.familyId)]);
+      }]>([keys.user(s.userId), keys.session(s.familyId)]);
       check(
         user.value?.phone === s.phone,
         () => `verify 200 for ${s.phone} as ${s.userId}: the user is ${JSON.stringify(user.value)}`,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { DeliveryError } from "../../core/delivery/channel.ts";
 import { codeMessage } from "../../core/delivery/messages.ts";
-import { webhookChannel } from "../../core/delivery/webhook.ts";
+import { httpProviderChannel } from "../../core/delivery/http_provider.ts";
 import { startWebhookReceiver } from "../../fakes/webhook_receiver.ts";
 
 async function failure(send: () => Promise<unknown>): Promise<DeliveryError> {
@@ -17,12 +17,12 @@ Deno.test("delivery failures - say whether the message may have gone out", async
   const closed = `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/send`;
   listener.close();
   const down = await failure(() =>
-    webhookChannel("sms", { url: closed }).send("+14155550100", message)
+    httpProviderChannel("sms", { url: closed }).send("+14155550100", message)
   );
   assert.equal(down.mayHaveSent, false, down.message);
 
   await using receiver = startWebhookReceiver();
-  const channel = webhookChannel("sms", { url: receiver.url, timeoutMs: 200 });
+  const channel = httpProviderChannel("sms", { url: receiver.url, timeoutMs: 200 });
   // It answered an error: it may have taken the message first.
   receiver.mode = { kind: "status", status: 500 };
   const answered = await failure(() => channel.send("+14155550100", message));

@@ -7,7 +7,7 @@ import {
   providerSender,
   proxied,
 } from "../../core/delivery/provider_client.ts";
-import { webhookChannel } from "../../core/delivery/webhook.ts";
+import { httpProviderChannel } from "../../core/delivery/http_provider.ts";
 import {
   answer,
   delay,
@@ -132,7 +132,7 @@ Deno.test("webhook channel - a dropped message is 'may have sent' and reached th
   await using server = startScriptedServer((_, index) =>
     index === 0 ? { answer: answer(200, '{"accepted":true}') } : "drop"
   );
-  const channel = webhookChannel("sms", { url: `${server.url}/hook`, timeoutMs: 1_000 });
+  const channel = httpProviderChannel("sms", { url: `${server.url}/hook`, timeoutMs: 1_000 });
   await channel.send("+14155550100", message);
   const error = await failure(channel.send("+14155550100", message));
   assert.ok(error instanceof DeliveryError);
@@ -144,7 +144,7 @@ Deno.test("webhook channel - a dropped message is 'may have sent' and reached th
 
   // The same through the fake receiver (Deno.serve behind a connection-breaking front).
   await using receiver = startWebhookReceiver();
-  const hooked = webhookChannel("sms", { url: receiver.url, timeoutMs: 1_000 });
+  const hooked = httpProviderChannel("sms", { url: receiver.url, timeoutMs: 1_000 });
   await hooked.send("+14155550100", message);
   receiver.mode = { kind: "drop" };
   const dropped = await failure(hooked.send("+14155550100", message));
@@ -396,8 +396,8 @@ Deno.test("webhook channel - behind HTTP_PROXY, a message goes through the proxy
   });
   try {
     const script = `
-      import { webhookChannel } from "./core/delivery/webhook.ts";
-      const sms = webhookChannel("sms", { url: "http://sms-gateway.doorman.test/send" });
+      import { httpProviderChannel } from "./core/delivery/http_provider.ts";
+      const sms = httpProviderChannel("sms", { url: "http://sms-gateway.doorman.test/send" });
       await sms.send("+14155550100", { text: "hello", emailText: "", subject: "", html: "", telegramHtml: "" });
     `;
     const child = await new Deno.Command(Deno.execPath(), {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { sign } from "../../core/delivery/webhook.ts";
+import { sign } from "../../core/delivery/http_provider.ts";
 
 Deno.test("webhook provider - the signature is HMAC-SHA256 hex, as openssl computes it", async () => {
   // printf '%s' '{"to":"+14155550100","text":"hi"}' | openssl dgst -sha256 -hmac s3cret

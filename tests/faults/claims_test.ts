@@ -9,7 +9,7 @@ import { DeliveryError } from "../../core/delivery/channel.ts";
 import { codeMessage } from "../../core/delivery/messages.ts";
 import { smtpChannel } from "../../core/delivery/smtp.ts";
 import { twilioChannel } from "../../core/delivery/twilio.ts";
-import { webhookChannel } from "../../core/delivery/webhook.ts";
+import { httpProviderChannel } from "../../core/delivery/http_provider.ts";
 import { type FakeSmtp, startFakeSmtp } from "../fakes/smtp.ts";
 import { type FakeTwilio, startFakeTwilio } from "../fakes/twilio.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "../../fakes/webhook_receiver.ts";
@@ -88,7 +88,7 @@ Deno.test("claims: twilio", async (t) => {
 for (const name of ["sms", "email"] as const) {
   Deno.test(`claims: ${name} webhook`, async (t) => {
     await using receiver = startWebhookReceiver({ secret: "hook-secret" });
-    const channel = webhookChannel(name, {
+    const channel = httpProviderChannel(name, {
       url: receiver.url,
       secret: "hook-secret",
       timeoutMs: TIMEOUT_MS,

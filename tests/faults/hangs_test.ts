@@ -26,7 +26,7 @@ import {
 } from "./providers.ts";
 import { assertFault, LIMIT_ENV } from "./scenario.ts";
 
-/** The HTTP providers' and SMTP's deadline (core/delivery/webhook.ts). */
+/** The HTTP providers' and SMTP's deadline (core/delivery/http_provider.ts). */
 const PROVIDER_TIMEOUT_MS = 5_000;
 /** Scheduling slack on top of a deadline. */
 const SLACK_MS = 1_500;

@@ -1,7 +1,7 @@
 /**
  * Faults of the generic `webhook` provider (SMS and email), through the app as configured by
  * the environment (tests/helpers.ts wires both receivers). Any non-2xx answer, a timeout or a
- * broken connection "may have sent" (core/delivery/webhook.ts): the attempt keeps counting;
+ * broken connection "may have sent" (core/delivery/http_provider.ts): the attempt keeps counting;
  * only a refused connection gives it back. Hangs at the full 5 s deadline: hangs_test.ts.
  */
 import assert from "node:assert/strict";

@@ -11,7 +11,7 @@ import {
   addOutboxEntries,
   type HeldEntry,
   type OutboxEntry,
-} from "../../kv/webhooks.ts";
+} from "../../kv/event_webhooks.ts";
 import { PROJECT_ROOT } from "../../web/assets.ts";
 import { startHarness } from "../helpers.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { revokeFamily } from "../../kv/sessions.ts";
+import { revokeSession } from "../../kv/sessions.ts";
 import { getUserEntry, saveUser } from "../../kv/users.ts";
 import {
   type Harness,
@@ -212,7 +212,7 @@ Deno.test("ws sign-in - an end whose event was lost is caught by the re-check wi
   await using disabledSocket = await socketOf(h, server.wsUrl, disabled);
 
   // Written straight to KV: no event is published, as if it were lost between instances.
-  await revokeFamily(h.ctx.kv, sidOf(ended.access_token), h.clock.now());
+  await revokeSession(h.ctx.kv, sidOf(ended.access_token), h.clock.now());
   const entry = await getUserEntry(h.ctx.kv, disabled.user.id);
   assert.ok(await saveUser(h.ctx.kv, { ...entry.value!, status: "suspended" }, entry));
   await new Promise((resolve) => setTimeout(resolve, 50));

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { hashRefreshToken } from "../../core/auth/tokens.ts";
-import { revokeFamily } from "../../kv/sessions.ts";
+import { revokeSession } from "../../kv/sessions.ts";
 import {
   type Harness,
   openSocket,
@@ -170,7 +170,7 @@ Deno.test("ws ticket - a ticket whose sign-in ended is refused 401; a disabled a
       .sid;
 
   const ended = await ticketOf(h, session.access_token);
-  await revokeFamily(h.ctx.kv, sid, h.clock.now());
+  await revokeSession(h.ctx.kv, sid, h.clock.now());
   h.clock.advance(1_000); // the sign-in cache's second
   assertUnauthorized(await handshake(server.wsUrl, { ticket: ended }));
 

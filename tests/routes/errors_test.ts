@@ -239,8 +239,8 @@ Deno.test("errors - a gateway that answers an error may have sent: the limits ke
 Deno.test("webhook provider - a stalled receiver times out", async () => {
   await using h = await startHarness();
   h.sms.mode = { kind: "stall" };
-  const { webhookChannel } = await import("../../core/delivery/webhook.ts");
-  const quick = webhookChannel("sms", {
+  const { httpProviderChannel } = await import("../../core/delivery/http_provider.ts");
+  const quick = httpProviderChannel("sms", {
     url: h.sms.url,
     secret: "sms-hook-secret",
     timeoutMs: 100,

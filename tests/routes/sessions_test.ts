@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { listSignIns } from "../../core/auth/sign_ins.ts";
+import { listSessions } from "../../core/auth/session_list.ts";
 import { keys } from "../../kv/keys.ts";
 import { type Harness, type SignInBody, startHarness, waitFor } from "../helpers.ts";
 import { call, failsWith, json } from "./admin_helpers.ts";
@@ -76,13 +76,13 @@ Deno.test("sessions - last_used_at follows refreshes and use, written at most on
   const first = await signInFrom(h, PHONE);
   const watcher = await signInFrom(h, "+14155550102");
   const [{ id }] = await sessionsOf(h, first.access_token);
-  const noted = async () => (await h.ctx.kv.get(keys.familyUsed(id))).value;
+  const noted = async () => (await h.ctx.kv.get(keys.sessionUsed(id))).value;
 
   h.clock.advance(30_000);
   for (let i = 0; i < 5; i++) {
     await (await h.get("/api/v1/me", { token: first.access_token })).body?.cancel();
   }
-  await h.ctx.signInUse.settled();
+  await h.ctx.sessionUse.settled();
   assert.equal(await noted(), null, "use within the first minute writes nothing");
 
   h.clock.advance(40_000); // 10:01:10
@@ -90,16 +90,16 @@ Deno.test("sessions - last_used_at follows refreshes and use, written at most on
     await (await h.post("/api/v1/presence/heartbeat", {}, { token: first.access_token })).body
       ?.cancel();
   }
-  await h.ctx.signInUse.settled();
+  await h.ctx.sessionUse.settled();
   assert.equal(await noted(), Date.parse("2026-11-21T10:01:10.000Z"), "one write for five uses");
   h.clock.advance(20_000);
   await (await h.get("/api/v1/me", { token: first.access_token })).body?.cancel();
-  await h.ctx.signInUse.settled();
+  await h.ctx.sessionUse.settled();
   assert.equal(await noted(), Date.parse("2026-11-21T10:01:10.000Z"), "not again within a minute");
 
   // Another instance on the same KV reads what this one wrote.
   await using other = await startHarness({ kv: h.ctx.kv, clock: h.clock });
-  const [seen] = await listSignIns(other.ctx, first.user.id);
+  const [seen] = await listSessions(other.ctx, first.user.id);
   assert.equal(seen.last_used_at, "2026-11-21T10:01:10.000Z");
   assert.equal((await sessionsOf(other, watcher.access_token)).length, 1, "one's own only");
 

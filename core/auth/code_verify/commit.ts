@@ -1,6 +1,6 @@
 import { addAttempt, addConsumeRequest, type StoredRequest } from "../../../kv/otp_requests.ts";
 import { CONFLICT } from "../../../kv/retry.ts";
-import { addOpenFamily } from "../../../kv/sessions.ts";
+import { addOpenSession } from "../../../kv/sessions.ts";
 import {
   addSaveUser,
   emptyUserEntry,
@@ -92,7 +92,7 @@ export async function commitSignIn(
   });
   if (save) addSaveUser(writes, save, storedUser);
   else writes.check(user);
-  addOpenFamily(writes, session.family, session.tokenHash, session.token);
+  addOpenSession(writes, session.family, session.tokenHash, session.token);
   const event = ctx.bus.newEvent("otp", "otp.verified", now, {
     request_id: request.id,
     recipient: maskRecipient(parseRecipient(request.recipient)),
@@ -117,8 +117,8 @@ export async function commitSignIn(
     return CONFLICT;
   }
   const signedIn = (save ?? user.value)!;
-  ctx.signIns.rememberUser(signedIn);
-  ctx.signIns.rememberFamily(session.family);
+  ctx.sessionCache.rememberUser(signedIn);
+  ctx.sessionCache.rememberSession(session.family);
   ctx.bus.publish(...lifted?.events ?? [], event);
   presence.done(versionstamp);
   return {

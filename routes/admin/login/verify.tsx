@@ -1,6 +1,6 @@
 /** `/admin/login/verify`: the code that was sent; a right one signs the admin in. */
 import { Hono } from "hono";
-import { signInToDashboard } from "../../../core/auth/web_sessions.ts";
+import { signInToDashboard } from "../../../core/auth/dashboard_sessions.ts";
 import { AppError } from "../../../core/errors.ts";
 import type { AppEnv } from "../../../web/env.ts";
 import { limitBody } from "../../../web/middleware.ts";

@@ -9,9 +9,9 @@ import { listAdminDeliveries } from "../../../core/admin/deliveries.ts";
 import { eventsCsv, usersCsv } from "../../../core/admin/export.ts";
 import { liftBlock, readFraud } from "../../../core/admin/fraud.ts";
 import { readAdminStats, STATS_RANGES } from "../../../core/admin/stats.ts";
-import { endUserSignIns, readAdminUser } from "../../../core/admin/user_detail.ts";
+import { endUserSessions, readAdminUser } from "../../../core/admin/user_detail.ts";
 import { listAdminUsers, updateUser } from "../../../core/admin/users.ts";
-import { readWebhookStatus } from "../../../core/admin/webhooks.ts";
+import { readWebhookStatus } from "../../../core/admin/event_webhooks.ts";
 import type { LiveEvent } from "../../../core/live/events.ts";
 import { AppError } from "../../../core/errors.ts";
 import { liveEvents } from "../../../core/live/stream.ts";
@@ -114,7 +114,7 @@ export const adminRoutes = new Hono<AppEnv>()
   )
   .delete(`/users/:id{${ID.user}}/sessions/:sid{${ID.family}}`, async (c) => {
     const { ctx, caller, ip } = c.var;
-    await endUserSignIns(ctx, { userId: c.req.param("id"), familyId: c.req.param("sid") }, {
+    await endUserSessions(ctx, { userId: c.req.param("id"), familyId: c.req.param("sid") }, {
       userId: caller.user.id,
       ip,
     });
@@ -122,7 +122,7 @@ export const adminRoutes = new Hono<AppEnv>()
   })
   .delete(`/users/:id{${ID.user}}/sessions`, async (c) => {
     const { ctx, caller, ip } = c.var;
-    await endUserSignIns(ctx, { userId: c.req.param("id") }, { userId: caller.user.id, ip });
+    await endUserSessions(ctx, { userId: c.req.param("id") }, { userId: caller.user.id, ip });
     return c.body(null, 204);
   })
   .get("/audit", query(auditListSchema), async (c) => {

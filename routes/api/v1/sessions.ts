@@ -1,5 +1,9 @@
 import { Hono } from "hono";
-import { endOtherSignIns, endOwnSignIn, listOwnSignIns } from "../../../core/auth/sign_ins.ts";
+import {
+  endOtherSessions,
+  endOwnSession,
+  listOwnSessions,
+} from "../../../core/auth/session_list.ts";
 import type { AppEnv } from "../../../web/env.ts";
 import { requireUser } from "../../../web/middleware.ts";
 import { ID } from "../../_validation.ts";
@@ -8,13 +12,13 @@ import { ID } from "../../_validation.ts";
 export const sessionRoutes = new Hono<AppEnv>()
   .use(requireUser)
   .get("/", async (c) => {
-    return c.json({ sessions: await listOwnSignIns(c.get("ctx"), c.get("caller")) }, 200);
+    return c.json({ sessions: await listOwnSessions(c.get("ctx"), c.get("caller")) }, 200);
   })
   .delete(`/:id{${ID.family}}`, async (c) => {
-    await endOwnSignIn(c.get("ctx"), c.get("caller"), c.req.param("id"));
+    await endOwnSession(c.get("ctx"), c.get("caller"), c.req.param("id"));
     return c.body(null, 204);
   })
   .delete("/", async (c) => {
-    await endOtherSignIns(c.get("ctx"), c.get("caller"));
+    await endOtherSessions(c.get("ctx"), c.get("caller"));
     return c.body(null, 204);
   });

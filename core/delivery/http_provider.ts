@@ -16,7 +16,7 @@ export const PROVIDER_TIMEOUT_MS = 5_000;
  * `X-Doorman-Signature: sha256=<hex HMAC-SHA256 of the body>` when a secret is set.
  * SMS bodies are `{ to, text }`; email bodies `{ to, subject, text, html }`.
  */
-export function webhookChannel(
+export function httpProviderChannel(
   name: Exclude<ChannelName, "telegram">,
   options: { url: string; secret?: string; timeoutMs?: number },
 ): Channel {

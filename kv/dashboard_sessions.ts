@@ -2,7 +2,7 @@ import { keys } from "./keys.ts";
 import { commitUnchecked } from "./retry.ts";
 
 /** A dashboard session: a cookie bound to one sign-in (refresh family) of an admin. */
-export interface WebSession {
+export interface DashboardSession {
   userId: string;
   familyId: string;
   createdAt: number;
@@ -10,29 +10,32 @@ export interface WebSession {
 }
 
 /** Stores a session under the hash of its cookie value. */
-export async function saveWebSession(
+export async function saveDashboardSession(
   kv: Deno.Kv,
   hash: string,
-  session: WebSession,
+  session: DashboardSession,
 ): Promise<void> {
   await commitUnchecked(
     "save a dashboard session",
     () =>
-      kv.atomic().set(keys.webSession(hash), session, {
+      kv.atomic().set(keys.dashboardSession(hash), session, {
         expireIn: Math.max(1, session.expiresAt - session.createdAt),
       }),
   );
 }
 
 /** Reads a session by the hash of its cookie value. */
-export async function getWebSession(kv: Deno.Kv, hash: string): Promise<WebSession | null> {
-  return (await kv.get<WebSession>(keys.webSession(hash))).value;
+export async function getDashboardSession(
+  kv: Deno.Kv,
+  hash: string,
+): Promise<DashboardSession | null> {
+  return (await kv.get<DashboardSession>(keys.dashboardSession(hash))).value;
 }
 
 /** Forgets a session (sign-out). */
-export async function deleteWebSession(kv: Deno.Kv, hash: string): Promise<void> {
+export async function deleteDashboardSession(kv: Deno.Kv, hash: string): Promise<void> {
   await commitUnchecked(
     "delete a dashboard session",
-    () => kv.atomic().delete(keys.webSession(hash)),
+    () => kv.atomic().delete(keys.dashboardSession(hash)),
   );
 }

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { listRecentEvents } from "../../kv/events.ts";
 import { keys } from "../../kv/keys.ts";
-import { readWebhookStatus } from "../../core/admin/webhooks.ts";
-import { eventSender, eventSigner } from "../../core/webhooks/send.ts";
-import { GIVE_UP_MS, PROMPT_MS, retryDelay, typeFilter } from "../../core/webhooks/outbox.ts";
-import type { OutboxEntry } from "../../kv/webhooks.ts";
+import { readWebhookStatus } from "../../core/admin/event_webhooks.ts";
+import { eventSender, eventSigner } from "../../core/event_webhooks/send.ts";
+import { GIVE_UP_MS, PROMPT_MS, retryDelay, typeFilter } from "../../core/event_webhooks/outbox.ts";
+import type { OutboxEntry } from "../../kv/event_webhooks.ts";
 import { type Harness, startHarness } from "../helpers.ts";
 import { type EventReceiver, startEventReceiver } from "./receiver.ts";
 

@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
-import { SignInUse, USE_NOTE_INTERVAL_MS } from "../../core/auth/sign_in_use.ts";
+import { SessionUse, USE_NOTE_INTERVAL_MS } from "../../core/auth/session_use.ts";
 import { keys } from "../../kv/keys.ts";
-import type { RefreshFamily } from "../../kv/sessions.ts";
+import type { Session } from "../../kv/sessions.ts";
 import type { Writes } from "../../kv/writes.ts";
 
-function family(id: string, createdAt: number): RefreshFamily {
+function family(id: string, createdAt: number): Session {
   return { id, userId: "usr_a", createdAt, expiresAt: createdAt + 86_400_000, revokedAt: null };
 }
 
-Deno.test("SignInUse - notes each sign-in at most once a minute; notes made together share a commit", async () => {
+Deno.test("SessionUse - notes each sign-in at most once a minute; notes made together share a commit", async () => {
   const commits: Writes[] = [];
-  const use = new SignInUse((writes) => {
+  const use = new SessionUse((writes) => {
     commits.push(writes);
     return Promise.resolve();
   }, (error) => {
@@ -31,8 +31,8 @@ Deno.test("SignInUse - notes each sign-in at most once a minute; notes made toge
   assert.deepEqual(
     commits[0].mutations.map((m) => [m.type, m.key, m.type === "set" ? m.value : null]),
     [
-      ["set", keys.familyUsed("fam_a"), USE_NOTE_INTERVAL_MS],
-      ["set", keys.familyUsed("fam_b"), USE_NOTE_INTERVAL_MS],
+      ["set", keys.sessionUsed("fam_a"), USE_NOTE_INTERVAL_MS],
+      ["set", keys.sessionUsed("fam_b"), USE_NOTE_INTERVAL_MS],
     ],
   );
   assert.equal(use.lastNoted("fam_a"), USE_NOTE_INTERVAL_MS);
@@ -44,9 +44,9 @@ Deno.test("SignInUse - notes each sign-in at most once a minute; notes made toge
   assert.equal(note.type === "set" && note.expireIn, 86_400_000 - 2 * USE_NOTE_INTERVAL_MS);
 });
 
-Deno.test("SignInUse - a failed note is reported, not thrown at the request", async () => {
+Deno.test("SessionUse - a failed note is reported, not thrown at the request", async () => {
   const errors: unknown[] = [];
-  const use = new SignInUse(() => Promise.reject(new Error("kv down")), (e) => errors.push(e));
+  const use = new SessionUse(() => Promise.reject(new Error("kv down")), (e) => errors.push(e));
   use.used(family("fam_a", 0), USE_NOTE_INTERVAL_MS);
   await use.settled();
   assert.equal(errors.length, 1);

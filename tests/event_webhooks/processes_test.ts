@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { PROMPT_MS, typeFilter } from "../../core/webhooks/outbox.ts";
+import { PROMPT_MS, typeFilter } from "../../core/event_webhooks/outbox.ts";
 import { listRecentEvents } from "../../kv/events.ts";
 import { doormanEnv, outputOf, startDoorman, stopDoorman } from "../../bench/doorman_process.ts";
 import type { DoormanProcess } from "../../bench/doorman_process.ts";

@@ -1,4 +1,4 @@
-import { readWebhookTotals } from "../../kv/webhooks.ts";
+import { readWebhookTotals } from "../../kv/event_webhooks.ts";
 import type { Services } from "../services.ts";
 
 const HOUR_MS = 3_600_000;

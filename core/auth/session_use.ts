@@ -1,4 +1,4 @@
-import { addFamilyUse, type RefreshFamily } from "../../kv/sessions.ts";
+import { addSessionUse, type Session } from "../../kv/sessions.ts";
 import { Writes } from "../../kv/writes.ts";
 
 /** A sign-in's last use is written at most this often (per sign-in, per instance). */
@@ -15,7 +15,7 @@ const NOTES_PER_COMMIT = 500;
  * together with every other sign-in noted meanwhile. A refresh records its use in the commit
  * that rotates the token, so this only covers use between refreshes.
  */
-export class SignInUse {
+export class SessionUse {
   /** Sign-in id → the last use written (or being written), least recently written first. */
   readonly #written = new Map<string, number>();
   #pending = new Map<string, { at: number; expiresAt: number }>();
@@ -27,7 +27,7 @@ export class SignInUse {
   ) {}
 
   /** Notes that `family` was used at `at`; costs a write only once a minute per sign-in. */
-  used(family: RefreshFamily, at: number): void {
+  used(family: Session, at: number): void {
     const written = this.#written.get(family.id) ?? family.lastUsedAt ?? family.createdAt;
     if (at - written < USE_NOTE_INTERVAL_MS) return;
     this.#written.delete(family.id);
@@ -58,7 +58,7 @@ export class SignInUse {
         for (let i = 0; i < notes.length; i += NOTES_PER_COMMIT) {
           const writes = new Writes();
           for (const [familyId, use] of notes.slice(i, i + NOTES_PER_COMMIT)) {
-            addFamilyUse(writes, { familyId, ...use });
+            addSessionUse(writes, { familyId, ...use });
           }
           commits.push(this.commit(writes).catch(this.onError));
         }

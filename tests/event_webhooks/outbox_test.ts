@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { GroupCommitter } from "../../kv/group_commit.ts";
 import { addEvent, type StoredEvent } from "../../kv/events.ts";
 import { keys } from "../../kv/keys.ts";
-import type { HeldEntry, OutboxEntry } from "../../kv/webhooks.ts";
+import type { HeldEntry, OutboxEntry } from "../../kv/event_webhooks.ts";
 import { Writes } from "../../kv/writes.ts";
 import { startHarness } from "../helpers.ts";
 import { guardKv } from "../../fakes/kv_guard.ts";

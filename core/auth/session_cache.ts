@@ -1,10 +1,10 @@
-import { getFamilies, getFamily, type RefreshFamily } from "../../kv/sessions.ts";
+import { getSession, getSessions, type Session } from "../../kv/sessions.ts";
 import { getUser, getUsers, type User } from "../../kv/users.ts";
 import { TtlCache } from "../cache.ts";
 import type { EventBus } from "../live/events.ts";
 
 /** How stale a cached sign-in or user may be on any instance, at most. */
-export const SIGN_IN_CACHE_TTL_MS = 1_000;
+export const SESSION_CACHE_TTL_MS = 1_000;
 const MAX_ENTRIES = 100_000;
 
 /**
@@ -13,15 +13,15 @@ const MAX_ENTRIES = 100_000;
  * user drops its copy at once; the others drop theirs when the `user.signed_out` or
  * `user.updated` event reaches them through the event tail, and within a second regardless.
  */
-export class SignInCache {
+export class SessionCache {
   readonly #kv: Deno.Kv;
-  readonly #families = new TtlCache<RefreshFamily | null>({
-    ttlMs: SIGN_IN_CACHE_TTL_MS,
+  readonly #families = new TtlCache<Session | null>({
+    ttlMs: SESSION_CACHE_TTL_MS,
     maxEntries: MAX_ENTRIES,
     now: () => this.#now(),
   });
   readonly #users = new TtlCache<User | null>({
-    ttlMs: SIGN_IN_CACHE_TTL_MS,
+    ttlMs: SESSION_CACHE_TTL_MS,
     maxEntries: MAX_ENTRIES,
     now: () => this.#now(),
   });
@@ -35,13 +35,13 @@ export class SignInCache {
   }
 
   /** A sign-in (refresh family) by id, or null when there is none. */
-  family(id: string): Promise<RefreshFamily | null> {
-    return this.#families.through(id, async () => (await getFamily(this.#kv, id)).value);
+  family(id: string): Promise<Session | null> {
+    return this.#families.through(id, async () => (await getSession(this.#kv, id)).value);
   }
 
   /** Many sign-ins by id, in their order (null for an unknown id), missing ones read in batches. */
-  families(ids: string[]): Promise<(RefreshFamily | null)[]> {
-    return this.#families.many(ids, (missing) => getFamilies(this.#kv, missing), null);
+  families(ids: string[]): Promise<(Session | null)[]> {
+    return this.#families.many(ids, (missing) => getSessions(this.#kv, missing), null);
   }
 
   /** A user by id, or null when there is none. */
@@ -55,7 +55,7 @@ export class SignInCache {
   }
 
   /** Remembers a sign-in this instance just opened. */
-  rememberFamily(family: RefreshFamily): void {
+  rememberSession(family: Session): void {
     this.#families.set(family.id, family);
   }
 
@@ -65,7 +65,7 @@ export class SignInCache {
   }
 
   /** Forgets a sign-in this instance just revoked or changed. */
-  forgetFamily(id: string): void {
+  forgetSession(id: string): void {
     this.#families.delete(id);
   }
 
@@ -80,7 +80,7 @@ export class SignInCache {
       if (event.instance === bus.instance) return;
       const data = event.data;
       if (data.type === "user.signed_out" && typeof data.family_id === "string") {
-        this.forgetFamily(data.family_id);
+        this.forgetSession(data.family_id);
       } else if (data.type === "user.updated" && typeof data.user_id === "string") {
         this.forgetUser(data.user_id);
       }

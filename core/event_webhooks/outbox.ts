@@ -9,7 +9,7 @@ import {
   type Outbox,
   type OutboxEntry,
   settlePendingCount,
-} from "../../kv/webhooks.ts";
+} from "../../kv/event_webhooks.ts";
 import { Writes } from "../../kv/writes.ts";
 import type { Clock } from "../clock.ts";
 import type { EventWebhookConfig } from "../config.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { maskUrl } from "../../core/admin/webhooks.ts";
+import { maskUrl } from "../../core/admin/event_webhooks.ts";
 import { ADMIN, adminHarness, call, failsWith, json } from "../routes/admin_helpers.ts";
 import { startEventReceiver } from "./receiver.ts";
 

@@ -1,4 +1,4 @@
-import type { OutboundEvent } from "../../kv/webhooks.ts";
+import type { OutboundEvent } from "../../kv/event_webhooks.ts";
 import { notReached } from "../delivery/channel.ts";
 
 /** How long a receiver may take to answer. */

@@ -1,19 +1,19 @@
 import {
-  deleteWebSession,
-  getWebSession,
-  saveWebSession,
-  type WebSession,
-} from "../../kv/web_sessions.ts";
+  type DashboardSession,
+  deleteDashboardSession,
+  getDashboardSession,
+  saveDashboardSession,
+} from "../../kv/dashboard_sessions.ts";
 import { AppError } from "../errors.ts";
 import type { PresenceContext } from "../presence/presence.ts";
 import type { Services } from "../services.ts";
 import { toBase64Url } from "./codes.ts";
-import { accountDisabled, type Caller, endSignIn } from "./sessions.ts";
+import { accountDisabled, type Caller, endSession } from "./sessions.ts";
 import { hashRefreshToken } from "./tokens.ts";
 import { signInWithCode, type VerifyContext } from "./verify.ts";
 
 /** How long a dashboard session lasts. */
-export const WEB_SESSION_TTL_MS = 12 * 3_600_000;
+export const DASHBOARD_SESSION_TTL_MS = 12 * 3_600_000;
 
 /** The outcome of signing in on the dashboard's page. */
 export type DashboardSignIn =
@@ -32,24 +32,24 @@ export async function signInToDashboard(
   const signIn = await signInWithCode(ctx, input);
   const userId = signIn.user.id;
   if (signIn.user.role !== "admin") {
-    await endSignIn(ctx, { userId, familyId: signIn.familyId });
+    await endSession(ctx, { userId, familyId: signIn.familyId });
     return { admin: false, userId };
   }
-  const sessionToken = await openWebSession(ctx, { userId, familyId: signIn.familyId });
+  const sessionToken = await openDashboardSession(ctx, { userId, familyId: signIn.familyId });
   return { admin: true, userId, sessionToken };
 }
 
 /** Opens a dashboard session on a sign-in; returns the cookie value (never stored as is). */
-export async function openWebSession(
+export async function openDashboardSession(
   ctx: Services,
   options: { userId: string; familyId: string },
 ): Promise<string> {
   const token = toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
   const now = ctx.clock.now();
-  await saveWebSession(ctx.kv, await hashRefreshToken(token), {
+  await saveDashboardSession(ctx.kv, await hashRefreshToken(token), {
     ...options,
     createdAt: now,
-    expiresAt: now + WEB_SESSION_TTL_MS,
+    expiresAt: now + DASHBOARD_SESSION_TTL_MS,
   });
   return token;
 }
@@ -58,22 +58,22 @@ export async function openWebSession(
  * The admin behind a session cookie: the session must be live, its sign-in not revoked, and
  * the user active. Revoking the sign-in (logout, suspension) ends the session too.
  */
-export async function authenticateWebSession(ctx: Services, token: string): Promise<Caller> {
+export async function authenticateDashboardSession(ctx: Services, token: string): Promise<Caller> {
   const now = ctx.clock.now();
-  const session = await getWebSession(ctx.kv, await hashRefreshToken(token));
+  const session = await getDashboardSession(ctx.kv, await hashRefreshToken(token));
   if (!session || session.expiresAt <= now) {
     throw new AppError("UNAUTHORIZED", "Your dashboard session has ended. Sign in again.");
   }
   const [family, user] = await Promise.all([
-    ctx.signIns.family(session.familyId),
-    ctx.signIns.user(session.userId),
+    ctx.sessionCache.family(session.familyId),
+    ctx.sessionCache.user(session.userId),
   ]);
   if (!user) throw new AppError("UNAUTHORIZED", "Your dashboard session has ended.");
   if (user.status !== "active") throw accountDisabled(user);
   if (!family || family.revokedAt !== null || family.expiresAt <= now) {
     throw new AppError("UNAUTHORIZED", "Your dashboard session has ended. Sign in again.");
   }
-  ctx.signInUse.used(family, now);
+  ctx.sessionUse.used(family, now);
   return {
     user,
     claims: {
@@ -87,10 +87,10 @@ export async function authenticateWebSession(ctx: Services, token: string): Prom
 }
 
 /** Ends a dashboard session and the sign-in behind it. */
-export async function closeWebSession(ctx: PresenceContext, token: string): Promise<void> {
+export async function closeDashboardSession(ctx: PresenceContext, token: string): Promise<void> {
   const hash = await hashRefreshToken(token);
-  const session: WebSession | null = await getWebSession(ctx.kv, hash);
-  await deleteWebSession(ctx.kv, hash);
+  const session: DashboardSession | null = await getDashboardSession(ctx.kv, hash);
+  await deleteDashboardSession(ctx.kv, hash);
   if (!session) return;
-  await endSignIn(ctx, { userId: session.userId, familyId: session.familyId });
+  await endSession(ctx, { userId: session.userId, familyId: session.familyId });
 }
