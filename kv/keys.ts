@@ -23,6 +23,8 @@ export const keys = {
   otpRecipient: (recipient: string) => ["otp_recipients", recipient] as const,
 
   refreshToken: (hash: string) => ["refresh_tokens", hash] as const,
+  // Sessions were "refresh families" once: the stored collections keep those names, so data
+  // written before the rename is read as it is.
   session: (id: string) => ["refresh_families", id] as const,
   sessionsByUser: (userId: string) => ["families_by_user", userId] as const,
   sessionOfUser: (userId: string, familyId: string) =>
