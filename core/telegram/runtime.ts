@@ -142,7 +142,7 @@ export function createTelegram(
     process(update) {
       const job = (async () => {
         await init();
-        await bot.handleUpdate(update);
+        await bot.handleUpdate(withoutStrayEntities(update));
       })().catch((error) => ctx.log.error("telegram update failed", { error: String(error) }))
         .finally(() => working.delete(job));
       working.add(job);
@@ -170,6 +170,23 @@ export function createTelegram(
       await Promise.all([...working]);
     },
   };
+}
+
+/**
+ * The update without entities that point into no text: Telegram sends entities only with a
+ * text or caption, and grammY's command matching reads that text (a message with entities
+ * and neither would crash it). Anything else is left for the handlers to judge.
+ */
+export function withoutStrayEntities(update: Update): Update {
+  let out = update;
+  for (const kind of ["message", "channel_post"] as const) {
+    const message = update[kind];
+    if (!message || !("entities" in message)) continue;
+    if (typeof message.text === "string" || typeof message.caption === "string") continue;
+    const { entities: _, ...rest } = message as typeof message & { entities: unknown };
+    out = { ...out, [kind]: rest };
+  }
+  return out;
 }
 
 /** Waits out a short flood-control `retry_after` (429) and tries again, a bounded number of times. */
