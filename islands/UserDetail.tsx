@@ -14,7 +14,7 @@ import {
 } from "../components/user/api.ts";
 import { Question, UntilField } from "../components/user/Confirmations.tsx";
 import { Identity, Presence } from "../components/user/Identity.tsx";
-import { SignIns } from "../components/user/SignInsTable.tsx";
+import { SessionsTable } from "../components/user/SessionsTable.tsx";
 import { UserEvents } from "../components/user/UserEvents.tsx";
 
 /** Whether an event is about this user (its subject, or the target of an admin's change). */
@@ -160,7 +160,7 @@ export default function UserDetail({ initial, self }: { initial: UserDetailBody;
           </button>
         )}
       </div>
-      <SignIns sessions={detail.sessions} onEnd={(signIn) => ask({ end: signIn })} />
+      <SessionsTable sessions={detail.sessions} onEnd={(signIn) => ask({ end: signIn })} />
 
       <div class="section-head">
         <h2>Recent events</h2>

@@ -4,7 +4,7 @@ import { LocalTime, TimeZoneNote } from "../LocalTime.tsx";
 import type { TokenPair } from "./api.ts";
 
 /** Every active sign-in: device, IP, when it began and was last used, and "End". */
-export function SignIns(
+export function SessionsTable(
   { sessions, onEnd }: { sessions: TokenPair[]; onEnd: (s: TokenPair) => void },
 ) {
   if (sessions.length === 0) {
