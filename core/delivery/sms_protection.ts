@@ -78,6 +78,9 @@ type Decision =
  * (and wherever the automatic block could be reached), an instance lets one SMS per range — and
  * for the budget one SMS at all — through at a time, each on a fresh read that began after the
  * previous one's commit ended: instances sharing one KV pass a cap by at most one SMS each.
+ *
+ * A little over the house's ~300 lines on purpose: the caps, the block and the budget decide on
+ * one read with one set of this instance's admissions, and split they would pass them around.
  */
 export class SmsProtection {
   readonly #ctx: Services;
