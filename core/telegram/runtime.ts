@@ -180,10 +180,12 @@ export function createTelegram(
 export function withoutStrayEntities(update: Update): Update {
   let out = update;
   for (const kind of ["message", "channel_post"] as const) {
-    const message = update[kind];
-    if (!message || !("entities" in message)) continue;
-    if (typeof message.text === "string" || typeof message.caption === "string") continue;
-    const { entities: _, ...rest } = message as typeof message & { entities: unknown };
+    const message: unknown = update[kind];
+    // Only Telegram's shape is ours to mend: anything else is left for grammY to refuse.
+    if (typeof message !== "object" || message === null || !("entities" in message)) continue;
+    const { text, caption } = message as { text?: unknown; caption?: unknown };
+    if (typeof text === "string" || typeof caption === "string") continue;
+    const { entities: _, ...rest } = message as { entities: unknown };
     out = { ...out, [kind]: rest };
   }
   return out;
