@@ -362,6 +362,12 @@ export function openApiDocument(serverUrl: string): Json {
         },
       },
       "/health": { get: { summary: "Liveness", responses: ok(200, "{ status: 'ok' }") } },
+      "/.well-known/jwks.json": {
+        get: {
+          summary: "Public keys of access tokens (JWKS; cached 300 s), for any backend to verify",
+          responses: ok(200, "{ keys: [ { kty, crv, x, y?, kid, alg, use: 'sig' } ] }"),
+        },
+      },
       "/metrics": { get: { summary: "Prometheus metrics", responses: ok(200, "text/plain") } },
       "/telegram/gateway/report": {
         post: {
