@@ -58,3 +58,8 @@ export function updateSigningKeys<T>(
     return done.ok ? { ring: outcome.ring, result: outcome.result } : CONFLICT;
   });
 }
+
+/** The ring's entry itself, for a change that commits with other writes (an audit entry). */
+export function getSigningKeyRing(kv: Deno.Kv): Promise<Deno.KvEntryMaybe<SigningKeyRing>> {
+  return kv.get<SigningKeyRing>(keys.signingKeys());
+}

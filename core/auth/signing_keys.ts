@@ -43,6 +43,8 @@ export class SigningKeys {
   #ring: SigningKeyRing = { keys: [] };
   #loadedAt = -Infinity;
   #loading: Promise<void> | null = null;
+  /** Bumped by `adopt`: a reread that began before it would bring back an older ring. */
+  #adopted = 0;
   #public = new Map<string, VerifyingKey>();
   #signing: { kid: string; alg: SigningAlg; key: CryptoKey } | null = null;
 
@@ -119,14 +121,16 @@ export class SigningKeys {
   refresh(): Promise<void> | undefined {
     if (this.#loading) return this.#loading;
     if (performance.now() - this.#loadedAt < REFRESH_MS) return undefined;
+    const adopted = this.#adopted;
     this.#loading = readSigningKeys(this.#kv)
-      .then(({ ring }) => this.#install(ring))
+      .then(({ ring }) => adopted === this.#adopted ? this.#install(ring) : undefined)
       .finally(() => this.#loading = null);
     return this.#loading;
   }
 
   /** Takes a ring just written by this process (no wait for the next reread). */
   async adopt(ring: SigningKeyRing): Promise<void> {
+    this.#adopted++;
     await this.#install(ring);
   }
 
