@@ -33,7 +33,8 @@ export async function createSigningKey(ctx: Services, actor: Actor): Promise<Sig
   // Generated once: a retry after a lost race stores the same key.
   const key = await ctx.tokens.keys.generate(ctx.config.accessTokenAlg, now);
   return await change(ctx, actor, "signing_key.create", key.kid, (ring) => ({
-    ring: { keys: [...ring.keys, key] },
+    // The ring is one KV value (64 KiB at most): keys revoked long ago leave it.
+    ring: { keys: [...ring.keys.filter((k) => !longRevoked(k, now)), key] },
     changes: { state: { from: null, to: "standby" }, alg: { from: null, to: key.alg } },
   }));
 }
@@ -138,6 +139,13 @@ async function change(
   if (done.event) ctx.bus.publish(done.event);
   ctx.log.info("signing key changed", { action, kid });
   return viewOf(find(done.ring, kid));
+}
+
+/** Revoked keys are listed this long after, then forgotten. */
+const FORGET_REVOKED_MS = 30 * 86_400_000;
+
+function longRevoked(k: StoredSigningKey, now: number): boolean {
+  return k.state === "revoked" && (k.retiredAt ?? now) + FORGET_REVOKED_MS < now;
 }
 
 function find(ring: SigningKeyRing, kid: string): StoredSigningKey {

@@ -26,8 +26,11 @@ export interface VerifyingKey {
   key: CryptoKey;
 }
 
-/** Reloads of the ring at most this often: revocations on other instances are felt within it. */
-const REFRESH_MS = 1_000;
+/**
+ * Rereads of the ring at most this often: a revocation on another instance is felt within it
+ * (plus one KV read, hence under a second).
+ */
+const REFRESH_MS = 900;
 
 /**
  * The signing keys as this process uses them: read from KV once, then again at most once a
