@@ -8,6 +8,7 @@ import { presenceRoutes } from "./routes/api/v1/presence.ts";
 import { presenceSocketRoutes } from "./routes/api/v1/presence_ws.ts";
 import { sessionRoutes } from "./routes/api/v1/sessions.ts";
 import { healthRoutes, livenessRoutes } from "./routes/health.ts";
+import { wellKnownRoutes } from "./routes/well_known.ts";
 import { operationsRoutes } from "./routes/operations.tsx";
 import { staticRoutes } from "./routes/static.ts";
 import { gatewayReportRoutes } from "./routes/telegram/gateway.ts";
@@ -29,6 +30,7 @@ export function createApp(ctx: AppContext, options: { assets: WebAssets }): Hono
     .use(requestLog, commonHeaders, clientIp)
     .use("/api/*", apiCors(ctx.config.corsOrigins))
     .route("/health", livenessRoutes)
+    .route("/.well-known", wellKnownRoutes)
     .route("/api/v1/health", healthRoutes)
     .route("/api/v1/auth", authRoutes)
     .route("/api/v1/me", meRoutes)

@@ -32,7 +32,7 @@ export interface Config {
   appName: string;
   /** A file path, `:memory:`, a KV Connect URL, or undefined for the platform default. */
   kvPath?: string;
-  /** HS256 key; undefined in development means "generate once and keep it in KV". */
+  /** Master secret (encrypts signing keys, checks legacy HS256 tokens); undefined in development means "generate once and keep it in KV". */
   jwtSecret?: string;
   publicUrl: string;
   trustProxy: boolean;
@@ -43,6 +43,10 @@ export interface Config {
   sms: SmsConfig;
   email: EmailConfig;
   accessTokenTtlSeconds: number;
+  /** Algorithm of new signing keys (`ACCESS_TOKEN_ALG`). */
+  accessTokenAlg: "ES256" | "EdDSA";
+  /** How long a standby key is published before it may sign (`SIGNING_KEY_PUBLISH_SECONDS`). */
+  signingKeyPublishSeconds: number;
   refreshTokenTtlSeconds: number;
   /** Wrong codes one client IP may send per rolling hour, across requests. */
   verifyFailuresPerIpPerHour: number;
@@ -210,6 +214,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     sms,
     email,
     accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+    accessTokenAlg: e.ACCESS_TOKEN_ALG,
+    signingKeyPublishSeconds: e.SIGNING_KEY_PUBLISH_SECONDS,
     refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
     verifyFailuresPerIpPerHour: e.OTP_VERIFY_FAILURES_PER_IP_PER_HOUR,
     metricsToken: e.METRICS_TOKEN,

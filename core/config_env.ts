@@ -98,6 +98,8 @@ export const envSchema = z.object({
   EVENT_WEBHOOK_SECRET: optional,
   EVENT_WEBHOOK_TYPES: list,
   ACCESS_TOKEN_TTL_SECONDS: wholeOr(60, 86_400, 900),
+  ACCESS_TOKEN_ALG: z.enum(["ES256", "EdDSA"]).default("ES256"),
+  SIGNING_KEY_PUBLISH_SECONDS: wholeOr(0, 86_400, 300),
   REFRESH_TOKEN_TTL_SECONDS: wholeOr(300, 31_536_000, 2_592_000),
   DEMO: flag,
   ...settingsFromEnv,

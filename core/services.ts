@@ -96,6 +96,9 @@ export async function createServices(
     tokens: await AccessTokens.create(key, {
       issuer: config.publicUrl,
       accessTtlSeconds: config.accessTokenTtlSeconds,
+      kv,
+      alg: config.accessTokenAlg,
+      now: clock.now(),
     }),
     codeKey: await deriveCodeKey(key),
     instance,

@@ -178,4 +178,6 @@ export const keys = {
 
   settings: () => ["settings", "current"] as const,
   secret: (name: "jwt_secret") => ["secrets", name] as const,
+  /** The whole ring of access-token signing keys in one record, so a rotation is one commit. */
+  signingKeys: () => ["signing_keys", "ring"] as const,
 };

@@ -348,6 +348,37 @@ export function openApiDocument(serverUrl: string): Json {
           responses: { ...ok(204, "Lifted"), ...errors(400, 401, 403, 404) },
         },
       },
+      "/api/v1/admin/signing-keys": {
+        get: {
+          summary:
+            "Access-token signing keys: kid, alg, state, created_at, activated_at, retired_at",
+          security: admin,
+          responses: { ...ok(200, "{ keys: [ … ] }"), ...errors(401, 403) },
+        },
+        post: {
+          summary: "A new standby key, published in the JWKS at once (audited)",
+          security: admin,
+          responses: { ...ok(201, "{ key }"), ...errors(401, 403) },
+        },
+      },
+      "/api/v1/admin/signing-keys/{kid}/activate": {
+        post: {
+          summary: "The key signs from now on; the current one becomes previous (audited). " +
+            "409 key_not_ready before SIGNING_KEY_PUBLISH_SECONDS",
+          security: admin,
+          parameters: [{ name: "kid", in: "path", required: true, schema: { type: "string" } }],
+          responses: { ...ok(200, "{ key }"), ...errors(401, 403, 404, 409) },
+        },
+      },
+      "/api/v1/admin/signing-keys/{kid}/revoke": {
+        post: {
+          summary: "Its tokens are refused on every instance within 1 s (audited). " +
+            "409 key_in_use for the current key",
+          security: admin,
+          parameters: [{ name: "kid", in: "path", required: true, schema: { type: "string" } }],
+          responses: { ...ok(200, "{ key }"), ...errors(401, 403, 404, 409) },
+        },
+      },
       "/api/v1/admin/events": {
         get: {
           summary: "Server-sent events: presence, otp, user, channel, fraud, audit",
@@ -362,6 +393,12 @@ export function openApiDocument(serverUrl: string): Json {
         },
       },
       "/health": { get: { summary: "Liveness", responses: ok(200, "{ status: 'ok' }") } },
+      "/.well-known/jwks.json": {
+        get: {
+          summary: "Public keys of access tokens (JWKS; cached 300 s), for any backend to verify",
+          responses: ok(200, "{ keys: [ { kty, crv, x, y?, kid, alg, use: 'sig' } ] }"),
+        },
+      },
       "/metrics": { get: { summary: "Prometheus metrics", responses: ok(200, "text/plain") } },
       "/telegram/gateway/report": {
         post: {

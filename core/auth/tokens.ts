@@ -1,7 +1,8 @@
-import { Buffer } from "node:buffer";
-import { createHash, createHmac } from "node:crypto";
-import { errors as joseErrors, jwtVerify } from "jose";
+import { createHash } from "node:crypto";
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import type { SigningAlg } from "../../kv/signing_keys.ts";
 import { AppError } from "../errors.ts";
+import { SigningKeys } from "./signing_keys.ts";
 import { toBase64Url } from "./codes.ts";
 
 /** The claims Doorman puts into an access token. */
@@ -16,96 +17,136 @@ export interface AccessClaims {
 }
 
 const ACCESS_TYPE = "at+jwt";
-const HEADER = base64UrlJson({ alg: "HS256", typ: ACCESS_TYPE });
 const TOKEN_USE = "access";
-/** Verified tokens remembered: a client sends the same token with every request. */
-const VERIFIED_CACHE_SIZE = 50_000;
+/**
+ * Verified tokens remembered: a client sends the same token with every request, and an ECDSA
+ * check costs far more than the map lookup.
+ */
+const VERIFIED_CACHE_SIZE = 10_000;
 
 /**
- * Signs and checks HS256 access tokens (RFC 9068 `typ`, plus a `token_use` claim). The key is
- * imported once, and a token already verified is remembered until it expires, so the requests
- * that repeat a token (heartbeats, `/me`) skip the HMAC: its signature cannot change, and its
- * expiry is checked against the clock every time.
+ * Signs access tokens with the current asymmetric key (`kid` in the header, RFC 9068 `typ`)
+ * and checks them against the key ring; tokens signed with the HS256 master secret before the
+ * upgrade are still accepted until they expire, none is made any more. A token once verified
+ * is remembered until it expires (its signature cannot change; its expiry is checked every
+ * time), and forgotten at once when its key is revoked.
  */
 export class AccessTokens {
-  /** The raw secret (kept to compare instances' keys). */
+  /** The raw master secret (kept to compare instances' keys). */
   readonly key: Uint8Array;
   readonly issuer: string;
   readonly audience = "doorman";
   readonly accessTtlSeconds: number;
-  readonly #cryptoKey: CryptoKey;
-  readonly #verified = new Map<string, AccessClaims>();
+  /** The signing keys (read from KV, refreshed at most once a second). */
+  keys!: SigningKeys;
+  readonly #legacyKey: CryptoKey;
+  readonly #verified = new Map<string, { claims: AccessClaims; kid: string | null }>();
 
   private constructor(
     key: Uint8Array,
-    cryptoKey: CryptoKey,
+    legacyKey: CryptoKey,
     options: { issuer: string; accessTtlSeconds: number },
   ) {
     this.key = key;
-    this.#cryptoKey = cryptoKey;
+    this.#legacyKey = legacyKey;
     this.issuer = options.issuer;
     this.accessTtlSeconds = options.accessTtlSeconds;
   }
 
-  /** Imports the secret once as an HMAC-SHA256 key. */
+  /** Opens the signing keys (creating the first one) and the legacy HMAC key. */
   static async create(
     key: Uint8Array,
-    options: { issuer: string; accessTtlSeconds: number },
+    options: {
+      issuer: string;
+      accessTtlSeconds: number;
+      kv: Deno.Kv;
+      alg: SigningAlg;
+      now: number;
+    },
   ): Promise<AccessTokens> {
-    const cryptoKey = await crypto.subtle.importKey(
+    const legacyKey = await crypto.subtle.importKey(
       "raw",
       new Uint8Array(key),
       { name: "HMAC", hash: "SHA-256" },
       false,
-      ["sign", "verify"],
+      ["verify"],
     );
-    return new AccessTokens(key, cryptoKey, options);
-  }
-
-  /**
-   * A new access token for a sign-in. HS256 is a fixed header, a JSON payload and one HMAC:
-   * node:crypto computes it in place, several times faster than a WebCrypto round trip, and
-   * `verify` (jose) checks it like any other JWT.
-   */
-  sign(claims: { sub: string; sid: string; role: "user" | "admin"; now: number }): Promise<string> {
-    const iat = Math.floor(claims.now / 1000);
-    const payload = base64UrlJson({
-      sid: claims.sid,
-      role: claims.role,
-      token_use: TOKEN_USE,
-      iss: this.issuer,
-      aud: this.audience,
-      sub: claims.sub,
-      jti: crypto.randomUUID(),
-      iat,
-      exp: iat + this.accessTtlSeconds,
+    const tokens = new AccessTokens(key, legacyKey, options);
+    tokens.keys = await SigningKeys.open({
+      kv: options.kv,
+      secret: key,
+      alg: options.alg,
+      now: options.now,
+      onRevoked: (kid) => tokens.#forgetKey(kid),
     });
-    const input = `${HEADER}.${payload}`;
-    const mac = createHmac("sha256", this.key).update(input).digest("base64url");
-    return Promise.resolve(`${input}.${mac}`);
+    return tokens;
   }
 
-  /** The claims of a valid token: HS256 only, issuer, audience, type, expiry. 401 otherwise. */
+  /** A new access token for a sign-in, signed by the current key. */
+  async sign(
+    claims: { sub: string; sid: string; role: "user" | "admin"; now: number },
+  ): Promise<string> {
+    const stale = this.keys.refresh();
+    if (stale) await stale;
+    const signing = this.keys.signing();
+    const iat = Math.floor(claims.now / 1000);
+    return await new SignJWT({ sid: claims.sid, role: claims.role, token_use: TOKEN_USE })
+      .setProtectedHeader({ alg: signing.alg, typ: ACCESS_TYPE, kid: signing.kid })
+      .setIssuer(this.issuer)
+      .setAudience(this.audience)
+      .setSubject(claims.sub)
+      .setJti(crypto.randomUUID())
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + this.accessTtlSeconds)
+      .sign(signing.key);
+  }
+
+  /** The claims of a valid token: known key, its alg, issuer, audience, type, expiry. 401 otherwise. */
   async verify(token: string, now: number): Promise<AccessClaims> {
+    // At most once a second: how a revocation on another instance reaches this one.
+    const stale = this.keys.refresh();
+    if (stale) await stale;
     const known = this.#verified.get(token);
     if (known) {
-      if (known.exp * 1000 > now) return known;
+      if (known.claims.exp * 1000 > now) return known.claims;
       this.#verified.delete(token);
       throw new AppError("UNAUTHORIZED", "Access token has expired.");
     }
-    const claims = await this.#check(token, now);
+    const checked = await this.#check(token, now);
     if (this.#verified.size >= VERIFIED_CACHE_SIZE) {
       // Oldest first: Map keeps insertion order.
       this.#verified.delete(this.#verified.keys().next().value!);
     }
-    this.#verified.set(token, claims);
-    return claims;
+    this.#verified.set(token, checked);
+    return checked.claims;
   }
 
-  async #check(token: string, now: number): Promise<AccessClaims> {
+  #forgetKey(kid: string): void {
+    for (const [token, entry] of this.#verified) {
+      if (entry.kid === kid) this.#verified.delete(token);
+    }
+  }
+
+  async #check(token: string, now: number): Promise<{ claims: AccessClaims; kid: string | null }> {
     try {
-      const { payload } = await jwtVerify(token, this.#cryptoKey, {
-        algorithms: ["HS256"],
+      const header = decodeProtectedHeader(token);
+      let key: CryptoKey;
+      let alg: string;
+      let kid: string | null = null;
+      if (header.alg === "HS256") {
+        // Signed with the master secret before the upgrade: accepted until it expires.
+        key = this.#legacyKey;
+        alg = "HS256";
+      } else {
+        if (!isId(header.kid)) throw new AppError("UNAUTHORIZED", "Access token is not valid.");
+        const verifying = await this.keys.verifying(header.kid);
+        if (!verifying) {
+          throw new AppError("UNAUTHORIZED", "Access token is signed by an unknown key.");
+        }
+        ({ key, alg, kid } = verifying);
+      }
+      const { payload } = await jwtVerify(token, key, {
+        algorithms: [alg],
         issuer: this.issuer,
         audience: this.audience,
         typ: ACCESS_TYPE,
@@ -119,13 +160,14 @@ export class AccessTokens {
       ) {
         throw new AppError("UNAUTHORIZED", "Access token is not valid.");
       }
-      return Object.freeze({
+      const claims = Object.freeze({
         sub: payload.sub!,
         sid: payload.sid,
         jti: payload.jti!,
         role: payload.role,
         exp: payload.exp!,
       });
+      return { claims, kid };
     } catch (error) {
       if (error instanceof AppError) throw error;
       if (error instanceof joseErrors.JWTExpired) {
@@ -154,8 +196,4 @@ export function hashRefreshToken(token: string): Promise<string> {
 
 function isId(value: unknown, max = 64): value is string {
   return typeof value === "string" && value.length <= max && /^[A-Za-z0-9_-]+$/.test(value);
-}
-
-function base64UrlJson(value: unknown): string {
-  return Buffer.from(JSON.stringify(value)).toString("base64url");
 }

@@ -12,6 +12,12 @@ import { readAdminStats, STATS_RANGES } from "../../../core/admin/stats.ts";
 import { endUserSessions, readAdminUser } from "../../../core/admin/user_detail.ts";
 import { listAdminUsers, updateUser } from "../../../core/admin/users.ts";
 import { readWebhookStatus } from "../../../core/admin/event_webhooks.ts";
+import {
+  activateSigningKey,
+  createSigningKey,
+  listSigningKeys,
+  revokeSigningKey,
+} from "../../../core/admin/signing_keys.ts";
 import type { LiveEvent } from "../../../core/live/events.ts";
 import { AppError } from "../../../core/errors.ts";
 import { liveEvents } from "../../../core/live/stream.ts";
@@ -86,9 +92,13 @@ const prefixSchema = z.string().trim().transform((s) => s.startsWith("+") ? s : 
 /** Comment lines that keep idle proxies from closing the stream. */
 const SSE_KEEP_ALIVE_MS = 15_000;
 
+/** A signing key's id: base64url, as the JWKS names it. */
+const KID = "[A-Za-z0-9_-]{1,64}";
+
 /**
  * Admin API: users (list, detail, sign-ins, status), the live event stream, the audit log,
- * stats, settings and configuration, deliveries, fraud, event webhooks, and CSV exports.
+ * stats, settings and configuration, deliveries, fraud, event webhooks, signing keys, and CSV
+ * exports.
  */
 export const adminRoutes = new Hono<AppEnv>()
   .use(requireAdmin)
@@ -195,6 +205,21 @@ export const adminRoutes = new Hono<AppEnv>()
   })
   .get("/fraud", async (c) => c.json(await readFraud(c.get("ctx")), 200))
   .get("/webhooks", async (c) => c.json(await readWebhookStatus(c.get("ctx")), 200))
+  .get("/signing-keys", async (c) => c.json(await listSigningKeys(c.get("ctx")), 200))
+  .post("/signing-keys", async (c) => {
+    const { ctx, caller, ip } = c.var;
+    return c.json({ key: await createSigningKey(ctx, { userId: caller.user.id, ip }) }, 201);
+  })
+  .post(`/signing-keys/:kid{${KID}}/activate`, async (c) => {
+    const { ctx, caller, ip } = c.var;
+    const actor = { userId: caller.user.id, ip };
+    return c.json({ key: await activateSigningKey(ctx, c.req.param("kid"), actor) }, 200);
+  })
+  .post(`/signing-keys/:kid{${KID}}/revoke`, async (c) => {
+    const { ctx, caller, ip } = c.var;
+    const actor = { userId: caller.user.id, ip };
+    return c.json({ key: await revokeSigningKey(ctx, c.req.param("kid"), actor) }, 200);
+  })
   .delete("/fraud/prefixes/:prefix", async (c) => {
     const prefix = prefixSchema.safeParse(c.req.param("prefix"));
     if (!prefix.success) {
