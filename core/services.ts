@@ -3,6 +3,7 @@ import { getOrCreateSecret } from "../kv/secrets.ts";
 import { type CodeKey, deriveCodeKey, toBase64Url } from "./auth/codes.ts";
 import { SessionCache } from "./auth/session_cache.ts";
 import { SessionUse } from "./auth/session_use.ts";
+import { ApiKeyCache } from "./auth/api_key_cache.ts";
 import { AccessTokens } from "./auth/tokens.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { Config } from "./config.ts";
@@ -34,6 +35,8 @@ export interface Services {
   sessionUse: SessionUse;
   /** Signs and checks access tokens. */
   tokens: AccessTokens;
+  /** Server API keys as authentication reads them (at most a second stale), and their last use. */
+  apiKeys: ApiKeyCache;
   /** HMAC key codes are stored under. */
   codeKey: CodeKey;
   /** This process's id in the event log. */
@@ -97,6 +100,12 @@ export async function createServices(
       issuer: config.publicUrl,
       accessTtlSeconds: config.accessTokenTtlSeconds,
     }),
+    apiKeys: new ApiKeyCache(
+      kv,
+      () => clock.now(),
+      (writes) => commits.commit(writes),
+      (error) => log.warn("last use of an API key not noted", { error: String(error) }),
+    ),
     codeKey: await deriveCodeKey(key),
     instance,
     bus: new EventBus(
