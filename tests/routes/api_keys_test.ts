@@ -1,22 +1,9 @@
 import assert from "node:assert/strict";
 import { ADMIN, adminHarness, call, failsWith, json } from "./admin_helpers.ts";
-import { type Harness, waitFor } from "../helpers.ts";
+import { waitFor } from "../helpers.ts";
+import { createKey } from "./api_key_helpers.ts";
 
 const KEYS = "/api/v1/admin/api-keys";
-
-/** A new key with `scopes`, made by the admin's sign-in: the created answer. */
-export async function createKey(
-  h: Harness,
-  token: string,
-  scopes: string[],
-  extra: Record<string, unknown> = {},
-): Promise<{ key: Record<string, unknown>; secret: string }> {
-  const body = await json(
-    await call(h, "POST", KEYS, { token }, { name: "backend", scopes, ...extra }),
-    201,
-  );
-  return body as { key: Record<string, unknown>; secret: string };
-}
 
 Deno.test("an admin creates a key: the secret is shown once, then listed without it", async () => {
   await using h = await adminHarness();
