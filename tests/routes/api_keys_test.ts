@@ -19,10 +19,17 @@ Deno.test("an admin creates a key: the secret is shown once, then listed without
   assert.equal(key.last_used_at, null);
   assert.equal(key.created_at, new Date(h.clock.now()).toISOString());
 
+  // Used, well and badly, so the request log has had its chance to show it.
+  assert.equal((await call(h, "GET", "/api/v1/admin/users", { token: secret })).status, 200);
+  const wrong = await call(h, "GET", "/api/v1/admin/users", { token: `${secret}x` });
+  assert.equal(wrong.status, 401);
+  await wrong.body?.cancel();
   const listRes = await call(h, "GET", KEYS, { token: admin.access_token });
   const listText = await listRes.text();
   assert.equal(listRes.status, 200);
-  assert.deepEqual(JSON.parse(listText), { keys: [key] });
+  assert.deepEqual(JSON.parse(listText), {
+    keys: [{ ...key, last_used_at: JSON.parse(listText).keys[0].last_used_at }],
+  });
   const audit = await call(h, "GET", "/api/v1/admin/audit", { token: admin.access_token });
   const auditText = await audit.text();
   assert.match(auditText, /"action":"api_key\.create"/);
