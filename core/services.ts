@@ -33,10 +33,10 @@ export interface Services {
   sessionCache: SessionCache;
   /** When each sign-in was last used, written at most once a minute per sign-in. */
   sessionUse: SessionUse;
-  /** Signs and checks access tokens. */
-  tokens: AccessTokens;
   /** Server API keys as authentication reads them (at most a second stale), and their last use. */
   apiKeys: ApiKeyCache;
+  /** Signs and checks access tokens. */
+  tokens: AccessTokens;
   /** HMAC key codes are stored under. */
   codeKey: CodeKey;
   /** This process's id in the event log. */
@@ -96,16 +96,16 @@ export async function createServices(
       (writes) => commits.commit(writes),
       (error) => log.warn("last use of a sign-in not noted", { error: String(error) }),
     ),
-    tokens: await AccessTokens.create(key, {
-      issuer: config.publicUrl,
-      accessTtlSeconds: config.accessTokenTtlSeconds,
-    }),
     apiKeys: new ApiKeyCache(
       kv,
       () => clock.now(),
       (writes) => commits.commit(writes),
       (error) => log.warn("last use of an API key not noted", { error: String(error) }),
     ),
+    tokens: await AccessTokens.create(key, {
+      issuer: config.publicUrl,
+      accessTtlSeconds: config.accessTokenTtlSeconds,
+    }),
     codeKey: await deriveCodeKey(key),
     instance,
     bus: new EventBus(
