@@ -25,6 +25,7 @@ const config: FreshConfig = {
     "islands/FraudPanel.tsx",
     "islands/WebhookStatus.tsx",
     "islands/AuditLog.tsx",
+    "islands/ApiKeysPanel.tsx",
   ],
   staticDir: "./static",
   buildDir: "./static/build",

@@ -9,6 +9,7 @@ export const NAV: { href: string; label: string; item?: string }[] = [
   { href: "/admin/deliveries", label: "Deliveries" },
   { href: "/admin/fraud", label: "Fraud" },
   { href: "/admin/settings", label: "Settings" },
+  { href: "/admin/api-keys", label: "API keys" },
   { href: "/docs", label: "API" },
 ];
 

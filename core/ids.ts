@@ -76,6 +76,6 @@ export function monotonicUlid(): (ms: number) => string {
 }
 
 /** A new id like `usr_01JD…`: the prefix names the kind, the ULID sorts by creation time. */
-export function newId(prefix: "usr" | "otp" | "fam" | "dlv" | "aud", now: number): string {
+export function newId(prefix: "usr" | "otp" | "fam" | "dlv" | "aud" | "key", now: number): string {
   return `${prefix}_${ulid(now)}`;
 }

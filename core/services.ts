@@ -3,6 +3,7 @@ import { getOrCreateSecret } from "../kv/secrets.ts";
 import { type CodeKey, deriveCodeKey, toBase64Url } from "./auth/codes.ts";
 import { SessionCache } from "./auth/session_cache.ts";
 import { SessionUse } from "./auth/session_use.ts";
+import { ApiKeyCache } from "./auth/api_key_cache.ts";
 import { AccessTokens } from "./auth/tokens.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { Config } from "./config.ts";
@@ -32,6 +33,8 @@ export interface Services {
   sessionCache: SessionCache;
   /** When each sign-in was last used, written at most once a minute per sign-in. */
   sessionUse: SessionUse;
+  /** Server API keys as authentication reads them (at most a second stale), and their last use. */
+  apiKeys: ApiKeyCache;
   /** Signs and checks access tokens. */
   tokens: AccessTokens;
   /** HMAC key codes are stored under. */
@@ -92,6 +95,12 @@ export async function createServices(
     sessionUse: new SessionUse(
       (writes) => commits.commit(writes),
       (error) => log.warn("last use of a sign-in not noted", { error: String(error) }),
+    ),
+    apiKeys: new ApiKeyCache(
+      kv,
+      () => clock.now(),
+      (writes) => commits.commit(writes),
+      (error) => log.warn("last use of an API key not noted", { error: String(error) }),
     ),
     tokens: await AccessTokens.create(key, {
       issuer: config.publicUrl,

@@ -104,6 +104,8 @@ function AuditLine({ entry }: { entry: AuditRow }) {
               <UserLink id={actor.user_id} />
             </>
           )
+          : actor.api_key_id
+          ? <span class="who mono">API key {actor.api_key_id}</span>
           : <span class="muted">system</span>}
       </td>
       <td data-label="From IP" class="mono c-ip">{actor.ip || "—"}</td>

@@ -9,7 +9,8 @@ export const AUDIT_TTL_MS = 365 * 86_400_000;
 export interface AuditEntry {
   id: string;
   at: number;
-  actor: { userId: string; ip: string };
+  /** An admin (`userId`) or an API key (`apiKeyId`, `userId` null). */
+  actor: { userId: string | null; ip: string; apiKeyId?: string };
   /** `user.update`, `user.sessions_revoke`, `settings.update`, `fraud.prefix_unblock`, … */
   action: string;
   /** What was changed: a user id, a number range, `settings`. */

@@ -176,6 +176,13 @@ export const keys = {
   /** Single-use tickets that open a presence WebSocket, under the hash of the ticket. */
   socketTicket: (hash: string) => ["socket_tickets", hash] as const,
 
+  /** Server API keys by id (the record), and by the hash of their secret (the id). */
+  apiKey: (id: string) => ["api_keys", id] as const,
+  apiKeys: () => ["api_keys"] as const,
+  apiKeyByHash: (hash: string) => ["api_keys_by_hash", hash] as const,
+  /** When an API key was last used (ms; written at most once a minute per key and instance). */
+  apiKeyUsed: (id: string) => ["api_key_used", id] as const,
+
   settings: () => ["settings", "current"] as const,
   secret: (name: "jwt_secret") => ["secrets", name] as const,
   /** The whole ring of access-token signing keys in one record, so a rotation is one commit. */

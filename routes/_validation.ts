@@ -18,6 +18,8 @@ export const ID = {
   user: `[A-Za-z0-9_-]{1,${MAX_USER_ID_LENGTH}}`,
   /** A sign-in (refresh family) id: `fam_` and a ULID. */
   family: "fam_[0-9A-Za-z]{26}",
+  /** A server API key's id: `key_` and a ULID. */
+  apiKey: "key_[0-9A-Za-z]{26}",
   /** A live event's id: a ULID. */
   event: "[0-9A-Z]{26}",
   /** A setting's name. */

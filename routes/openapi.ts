@@ -13,7 +13,14 @@ import {
   userListSchema,
   userPatchSchema,
 } from "./api/v1/admin.ts";
-import { codeRequestSchema, codeVerifySchema, logoutSchema, refreshSchema } from "./api/v1/auth.ts";
+import {
+  codeRequestSchema,
+  codeVerifySchema,
+  introspectSchema,
+  logoutSchema,
+  refreshSchema,
+} from "./api/v1/auth.ts";
+import { apiKeyCreateSchema } from "./api/v1/admin_api_keys.ts";
 import { presenceQuerySchema } from "./api/v1/presence.ts";
 import { apiGuide, errorResponse, requestExamples } from "./openapi_guide.ts";
 
@@ -55,7 +62,10 @@ const path = (name: string): Json => ({
   schema: { type: "string" },
 });
 const bearer = [{ bearer: [] }];
-const admin = [{ bearer: [] }, { cookie: [] }];
+/** An admin's sign-in, or a server API key holding the route's scope. */
+const admin = [{ bearer: [] }, { cookie: [] }, { apiKey: [] }];
+const adminSignIn = [{ bearer: [] }, { cookie: [] }];
+const apiKey = [{ apiKey: [] }];
 
 /** The OpenAPI 3.1 description of the HTTP API, built from the schemas that validate requests. */
 export function openApiDocument(serverUrl: string): Json {
@@ -71,6 +81,12 @@ export function openApiDocument(serverUrl: string): Json {
       securitySchemes: {
         bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
         cookie: { type: "apiKey", in: "cookie", name: "__Host-doorman_session" },
+        apiKey: {
+          type: "http",
+          scheme: "bearer",
+          bearerFormat: "dk_…",
+          description: "A server API key. A call outside its scopes is 403 with error.scope.",
+        },
       },
       schemas: {
         Error: {
@@ -87,6 +103,7 @@ export function openApiDocument(serverUrl: string): Json {
                 retry_after: { type: "integer" },
                 attempts_left: { type: "integer" },
                 status: { type: "string" },
+                scope: { type: "string" },
               },
             },
           },
@@ -127,6 +144,17 @@ export function openApiDocument(serverUrl: string): Json {
           security: bearer,
           requestBody: body(logoutSchema, false),
           responses: { ...ok(204, "Signed out"), ...errors(401, 403) },
+        },
+      },
+      "/api/v1/auth/introspect": {
+        post: {
+          summary: "Whether an access token works right now (an API key, any scope; RFC 7662)",
+          security: apiKey,
+          requestBody: body(introspectSchema),
+          responses: {
+            ...ok(200, "{ active: true, sub, sid, exp, iat, role, status } or { active: false }"),
+            ...errors(400, 401, 413, 415),
+          },
         },
       },
       "/api/v1/me": {
@@ -174,12 +202,12 @@ export function openApiDocument(serverUrl: string): Json {
       },
       "/api/v1/presence": {
         get: {
-          summary: "Presence of up to 100 users",
-          security: bearer,
+          summary: "Presence of up to 100 users (or an API key with presence:read)",
+          security: [...bearer, ...apiKey],
           parameters: query(presenceQuerySchema),
           responses: {
             ...ok(200, "{ users: [{ user_id, status, last_seen }] }"),
-            ...errors(400, 401),
+            ...errors(400, 401, 403),
           },
         },
       },
@@ -379,6 +407,33 @@ export function openApiDocument(serverUrl: string): Json {
           responses: { ...ok(200, "{ key }"), ...errors(401, 403, 404, 409) },
         },
       },
+      "/api/v1/admin/api-keys": {
+        get: {
+          summary: "Server API keys, never their secrets (a key needs settings:write)",
+          security: admin,
+          responses: {
+            ...ok(
+              200,
+              "{ keys: [{ id, name, scopes, prefix, created_at, created_by, expires_at, last_used_at }] }",
+            ),
+            ...errors(401, 403),
+          },
+        },
+        post: {
+          summary: "Create a key; its secret (dk_…) is shown only here (an admin's sign-in only)",
+          security: adminSignIn,
+          requestBody: body(apiKeyCreateSchema),
+          responses: { ...ok(201, "{ key, secret }"), ...errors(400, 401, 403, 413, 415) },
+        },
+      },
+      "/api/v1/admin/api-keys/{id}": {
+        delete: {
+          summary: "Revoke a key: refused on every instance within 1 s (audited as api_key.revoke)",
+          security: admin,
+          parameters: [path("id")],
+          responses: { ...ok(204, "Revoked"), ...errors(401, 403, 404) },
+        },
+      },
       "/api/v1/admin/events": {
         get: {
           summary: "Server-sent events: presence, otp, user, channel, fraud, audit",
@@ -437,7 +492,7 @@ const TAGS: { name: string; description: string; paths: RegExp }[] = [
   },
   {
     name: "Admin",
-    description: "Admins only (Bearer or the dashboard's cookie)",
+    description: "Admins (Bearer or the dashboard's cookie) and server API keys (by scope)",
     paths: /^\/api\/v1\/admin\b/,
   },
   {

@@ -80,6 +80,7 @@ export async function startHarness(
   life.add("context", () => ctx.close());
   life.add("socket hub", ctx.presence.hub.follow(ctx.bus));
   life.add("sign-in cache", ctx.sessionCache.follow(ctx.bus));
+  life.add("API key cache", ctx.apiKeys.follow(ctx.bus));
   life.add("presence cache", ctx.presence.cache.follow(ctx.bus));
   life.add("event tail", startEventTail(ctx));
 

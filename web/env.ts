@@ -1,3 +1,4 @@
+import type { Access } from "../core/auth/access.ts";
 import type { Caller } from "../core/auth/sessions.ts";
 import type { AppContext } from "../core/context.ts";
 import type { WebAssets } from "./assets.ts";
@@ -16,6 +17,8 @@ export type AppEnv = {
     /** The client's IP: the socket peer, or `X-Forwarded-For` with `TRUST_PROXY=true`. */
     ip: string;
     caller: Caller;
+    /** Who calls the admin API (an admin or an API key) and what they may do. */
+    access: Access;
     /** CSP nonce of an HTML page's scripts. */
     nonce: string;
   };

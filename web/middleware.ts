@@ -7,6 +7,8 @@ import { createFactory } from "hono/factory";
 import { requestId } from "hono/request-id";
 import { authenticate } from "../core/auth/sessions.ts";
 import { authenticateDashboardSession } from "../core/auth/dashboard_sessions.ts";
+import { type Access, requireScope } from "../core/auth/access.ts";
+import { authenticateApiKey, type Scope } from "../core/auth/api_keys.ts";
 import { isSameOrigin } from "./security.ts";
 import { AppError } from "../core/errors.ts";
 import type { AppEnv } from "./env.ts";
@@ -183,10 +185,16 @@ export const requireUser = factory.createMiddleware(async (c, next) => {
   await next();
 });
 
+/** The secret of an `Authorization: Bearer dk_…` header, if it carries an API key. */
+function apiKeyOf(authorization: string | undefined): string | undefined {
+  const match = authorization?.match(/^Bearer\s+(dk_\S{0,200})\s*$/i);
+  return match?.[1];
+}
+
 /**
  * Requires an active admin (the role as stored now, not as in the token): by Bearer token, or
  * by the dashboard's session cookie — which, being sent by the browser on its own, also needs
- * the request to come from our own pages when it changes anything.
+ * the request to come from our own pages when it changes anything. Sets `caller` and `access`.
  */
 export const requireAdmin = factory.createMiddleware(async (c, next) => {
   const ctx = c.get("ctx");
@@ -206,8 +214,63 @@ export const requireAdmin = factory.createMiddleware(async (c, next) => {
     throw new AppError("FORBIDDEN", "This needs an admin account.");
   }
   c.set("caller", caller);
+  c.set("access", { kind: "admin", caller });
   await next();
 });
+
+/**
+ * The admin API's door: a server API key (`Bearer dk_…`; 401 when unknown, revoked or
+ * expired) or an admin as `requireAdmin` takes them. Sets `access`; each route then names
+ * the scope it needs with `scope(…)`.
+ */
+export const requireAdminOrKey = factory.createMiddleware(async (c, next) => {
+  const secret = apiKeyOf(c.req.header("authorization"));
+  if (secret === undefined) return await requireAdmin(c, next);
+  c.set("access", { kind: "key", key: await authenticateApiKey(c.get("ctx"), secret) });
+  await next();
+});
+
+/** Requires `needed` of the caller (an admin has every scope); 403 naming it otherwise. */
+export function scope(needed: Scope) {
+  return factory.createMiddleware(async (c, next) => {
+    requireScope(c.get("access"), needed);
+    await next();
+  });
+}
+
+/** Requires an admin's own sign-in: an API key is refused (403), whatever its scopes. */
+export const adminSignInOnly = factory.createMiddleware(async (c, next) => {
+  if (c.get("access").kind !== "admin") {
+    throw new AppError("FORBIDDEN", "Only an admin's sign-in may do this, not an API key.");
+  }
+  await next();
+});
+
+/** Requires a server API key (any scope); a user's access token is 401. */
+export const requireApiKey = factory.createMiddleware(async (c, next) => {
+  const secret = apiKeyOf(c.req.header("authorization"));
+  if (secret === undefined) {
+    throw new AppError("UNAUTHORIZED", "Send an API key: Authorization: Bearer dk_….");
+  }
+  c.set("access", { kind: "key", key: await authenticateApiKey(c.get("ctx"), secret) });
+  await next();
+});
+
+/**
+ * A user's access token, or an API key holding `keyScope` (403 naming it otherwise): sets
+ * `caller` for a user, and `access` either way.
+ */
+export function requireUserOrKey(keyScope: Scope) {
+  return factory.createMiddleware(async (c, next) => {
+    const ctx = c.get("ctx");
+    const secret = apiKeyOf(c.req.header("authorization"));
+    if (secret === undefined) return await requireUser(c, next);
+    const access: Access = { kind: "key", key: await authenticateApiKey(ctx, secret) };
+    requireScope(access, keyScope);
+    c.set("access", access);
+    await next();
+  });
+}
 
 const UNSAFE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 

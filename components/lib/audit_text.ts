@@ -42,6 +42,10 @@ export function actionText(entry: AuditAction): string {
       return "Changed settings";
     case "fraud.prefix_unblock":
       return "Lifted block";
+    case "api_key.create":
+      return "Created API key";
+    case "api_key.revoke":
+      return "Revoked API key";
     default:
       return action;
   }

@@ -5,10 +5,11 @@ import { addEventWrites } from "../live/emit.ts";
 import type { LiveEvent } from "../live/events.ts";
 import type { Services } from "../services.ts";
 
-/** Who made an admin change, and from where. */
+/** Who made an admin change, and from where: an admin, or an API key (`userId` null). */
 export interface Actor {
-  userId: string;
+  userId: string | null;
   ip: string;
+  apiKeyId?: string;
 }
 
 /** What changed, field by field: each changed field's value before and after. */
@@ -18,11 +19,17 @@ export type Changes = AuditEntry["changes"];
 export function auditFields(entry: AuditEntry): Record<string, unknown> {
   return {
     id: entry.id,
-    actor: { user_id: entry.actor.userId, ip: entry.actor.ip },
+    actor: actorFields(entry.actor),
     action: entry.action,
     target: entry.target,
     changes: entry.changes,
   };
+}
+
+function actorFields(actor: Actor): { user_id: string | null; api_key_id?: string; ip: string } {
+  return actor.apiKeyId
+    ? { user_id: null, api_key_id: actor.apiKeyId, ip: actor.ip }
+    : { user_id: actor.userId, ip: actor.ip };
 }
 
 /**
@@ -68,7 +75,7 @@ export interface AuditView {
   id: string;
   at: string;
   /** The acting admin: `name` is their email, phone or Telegram id as it is now (null: none). */
-  actor: { user_id: string; ip: string; name: string | null };
+  actor: { user_id: string | null; api_key_id?: string; ip: string; name: string | null };
   action: string;
   target: string;
   /** A user target as it is now (email, phone or Telegram id); null for other targets. */
@@ -96,7 +103,10 @@ export async function listAdminAudit(
     entries: page.entries.map((entry) => ({
       id: entry.id,
       at: new Date(entry.at).toISOString(),
-      actor: { user_id: entry.actor.userId, ip: entry.actor.ip, name: nameOf(entry.actor.userId) },
+      actor: {
+        ...actorFields(entry.actor),
+        name: entry.actor.userId ? nameOf(entry.actor.userId) : null,
+      },
       action: entry.action,
       target: entry.target,
       target_name: entry.target.startsWith("usr_") ? nameOf(entry.target) : null,

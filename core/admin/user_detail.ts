@@ -69,7 +69,7 @@ export async function endUserSessions(
     userId,
     families: ending,
     offline: !familyId,
-    by: actor.userId,
+    by: actor.userId ?? actor.apiKeyId,
     record: ending.length === 0 ? undefined : (writes) => [
       addAuditWrites(ctx, writes, {
         actor,

@@ -225,7 +225,7 @@ export async function updateUser(
       role: saved.role,
       previous_status: before.status,
       suspended_until: account.suspended_until,
-      by: actor.userId,
+      by: actor.userId ?? actor.apiKeyId,
     });
   }
   ctx.log.info("user updated", { user_id: id, status: saved.status, role: saved.role });

@@ -9,6 +9,7 @@ import type { AppEnv } from "../../web/env.ts";
 import { csrfGuard, pageSecurity } from "../../web/security.ts";
 import { pageError } from "./_error.tsx";
 import { adminOnly } from "./_middleware.tsx";
+import { apiKeysPage } from "./api_keys.tsx";
 import { auditPage } from "./audit.tsx";
 import { deliveriesPage } from "./deliveries.tsx";
 import { demoPage } from "./demo.tsx";
@@ -42,6 +43,7 @@ export const adminPages = new Hono<AppEnv>()
   .route("/", deliveriesPage)
   .route("/", fraudPage)
   .route("/", settingsPage)
+  .route("/", apiKeysPage)
   .all("*", (c) => {
     throw new AppError("NOT_FOUND", `No page at ${c.req.path.slice(0, 200)}.`);
   })

@@ -23,7 +23,9 @@ import { AppError } from "../../../core/errors.ts";
 import { liveEvents } from "../../../core/live/stream.ts";
 import { settingsPatchSchema } from "../../../core/settings.ts";
 import type { AppEnv } from "../../../web/env.ts";
-import { jsonBody, query, requireAdmin, validQuery } from "../../../web/middleware.ts";
+import { jsonBody, query, requireAdminOrKey, scope, validQuery } from "../../../web/middleware.ts";
+import { accessId, actorOf } from "../../../core/auth/access.ts";
+import { apiKeyRoutes } from "./admin_api_keys.ts";
 import { ID, listQuery } from "../../_validation.ts";
 
 /** `GET /users` query. */
@@ -96,53 +98,60 @@ const SSE_KEEP_ALIVE_MS = 15_000;
 const KID = "[A-Za-z0-9_-]{1,64}";
 
 /**
- * Admin API: users (list, detail, sign-ins, status), the live event stream, the audit log,
- * stats, settings and configuration, deliveries, fraud, event webhooks, signing keys, and CSV
- * exports.
+ * Admin API, for an admin or a server API key (each route names the scope a key needs):
+ * users (list, detail, sign-ins, status), the live event stream, the audit log, stats,
+ * settings and configuration, deliveries, fraud, event webhooks, signing keys, and CSV exports.
  */
 export const adminRoutes = new Hono<AppEnv>()
-  .use(requireAdmin)
-  .get("/users", query(userListSchema), async (c) => {
+  .use(requireAdminOrKey)
+  .route("/api-keys", apiKeyRoutes)
+  .get("/users", scope("users:read"), query(userListSchema), async (c) => {
     const q = c.req.valid("query");
     return c.json(await listAdminUsers(c.get("ctx"), q), 200);
   })
-  .get("/users.csv", (c) => csvAttachment(c, "users", usersCsv(c.get("ctx"))))
-  .get(`/users/:id{${ID.user}}`, async (c) => {
+  .get("/users.csv", scope("users:read"), (c) => csvAttachment(c, "users", usersCsv(c.get("ctx"))))
+  .get(`/users/:id{${ID.user}}`, scope("users:read"), async (c) => {
     return c.json(await readAdminUser(c.get("ctx"), c.req.param("id")), 200);
   })
   .patch(
     `/users/:id{${ID.user}}`,
+    scope("users:write"),
     ...jsonBody(userPatchSchema),
     async (c) => {
-      const { ctx, caller, ip } = c.var;
+      const { ctx, access, ip } = c.var;
       const user = await updateUser(ctx, c.req.param("id"), {
         patch: c.req.valid("json"),
-        actor: { userId: caller.user.id, ip },
+        actor: actorOf(access, ip),
       });
       return c.json({ user }, 200);
     },
   )
-  .delete(`/users/:id{${ID.user}}/sessions/:sid{${ID.family}}`, async (c) => {
-    const { ctx, caller, ip } = c.var;
-    await endUserSessions(ctx, { userId: c.req.param("id"), familyId: c.req.param("sid") }, {
-      userId: caller.user.id,
-      ip,
-    });
+  .delete(`/users/:id{${ID.user}}/sessions/:sid{${ID.family}}`, scope("users:write"), async (c) => {
+    const { ctx, access, ip } = c.var;
+    await endUserSessions(
+      ctx,
+      { userId: c.req.param("id"), familyId: c.req.param("sid") },
+      actorOf(access, ip),
+    );
     return c.body(null, 204);
   })
-  .delete(`/users/:id{${ID.user}}/sessions`, async (c) => {
-    const { ctx, caller, ip } = c.var;
-    await endUserSessions(ctx, { userId: c.req.param("id") }, { userId: caller.user.id, ip });
+  .delete(`/users/:id{${ID.user}}/sessions`, scope("users:write"), async (c) => {
+    const { ctx, access, ip } = c.var;
+    await endUserSessions(ctx, { userId: c.req.param("id") }, actorOf(access, ip));
     return c.body(null, 204);
   })
-  .get("/audit", query(auditListSchema), async (c) => {
+  .get("/audit", scope("events:read"), query(auditListSchema), async (c) => {
     return c.json(await listAdminAudit(c.get("ctx"), c.req.valid("query")), 200);
   })
-  .get("/events.csv", (c) => csvAttachment(c, "events", eventsCsv(c.get("ctx"))))
-  .get("/events", (c) => {
+  .get(
+    "/events.csv",
+    scope("users:read"),
+    (c) => csvAttachment(c, "events", eventsCsv(c.get("ctx"))),
+  )
+  .get("/events", scope("events:read"), (c) => {
     const ctx = c.get("ctx");
     const lastEventId = c.req.header("last-event-id")?.slice(0, 64);
-    const release = ctx.streams.acquire(c.get("caller").user.id);
+    const release = ctx.streams.acquire(accessId(c.get("access")));
     if (!release) {
       throw new AppError("RATE_LIMITED", "Too many open event streams. Close one first.", {
         retry_after: 5,
@@ -180,55 +189,71 @@ export const adminRoutes = new Hono<AppEnv>()
     });
   })
   // Validated here, not by `query()`: the dashboard's typed client calls it without a query.
-  .get("/stats", async (c) => {
+  .get("/stats", scope("events:read"), async (c) => {
     const { range } = validQuery(c, statsQuerySchema);
     return c.json(await readAdminStats(c.get("ctx"), range), 200);
   })
-  .get("/settings", async (c) => c.json(await readSettings(c.get("ctx")), 200))
-  .put("/settings", ...jsonBody(settingsPatchSchema), async (c) => {
-    const { ctx, caller, ip } = c.var;
+  .get(
+    "/settings",
+    scope("settings:write"),
+    async (c) => c.json(await readSettings(c.get("ctx")), 200),
+  )
+  .put("/settings", scope("settings:write"), ...jsonBody(settingsPatchSchema), async (c) => {
+    const { ctx, access, ip } = c.var;
     return c.json(
-      await changeSettings(ctx, c.req.valid("json"), { userId: caller.user.id, ip }),
+      await changeSettings(ctx, c.req.valid("json"), actorOf(access, ip)),
       200,
     );
   })
-  .delete(`/settings/:name{${ID.setting}}`, async (c) => {
-    const { ctx, caller, ip } = c.var;
+  .delete(`/settings/:name{${ID.setting}}`, scope("settings:write"), async (c) => {
+    const { ctx, access, ip } = c.var;
     return c.json(
-      await resetSetting(ctx, c.req.param("name"), { userId: caller.user.id, ip }),
+      await resetSetting(ctx, c.req.param("name"), actorOf(access, ip)),
       200,
     );
   })
-  .get("/config", async (c) => c.json(await readAdminConfig(c.get("ctx")), 200))
-  .get("/deliveries", query(deliveryListSchema), async (c) => {
+  .get(
+    "/config",
+    scope("settings:write"),
+    async (c) => c.json(await readAdminConfig(c.get("ctx")), 200),
+  )
+  .get("/deliveries", scope("events:read"), query(deliveryListSchema), async (c) => {
     return c.json(await listAdminDeliveries(c.get("ctx"), c.req.valid("query")), 200);
   })
-  .get("/fraud", async (c) => c.json(await readFraud(c.get("ctx")), 200))
-  .get("/webhooks", async (c) => c.json(await readWebhookStatus(c.get("ctx")), 200))
-  .get("/signing-keys", async (c) => c.json(await listSigningKeys(c.get("ctx")), 200))
-  .post("/signing-keys", async (c) => {
-    const { ctx, caller, ip } = c.var;
-    return c.json({ key: await createSigningKey(ctx, { userId: caller.user.id, ip }) }, 201);
+  .get("/fraud", scope("events:read"), async (c) => c.json(await readFraud(c.get("ctx")), 200))
+  .get(
+    "/webhooks",
+    scope("events:read"),
+    async (c) => c.json(await readWebhookStatus(c.get("ctx")), 200),
+  )
+  .get(
+    "/signing-keys",
+    scope("settings:write"),
+    async (c) => c.json(await listSigningKeys(c.get("ctx")), 200),
+  )
+  .post("/signing-keys", scope("settings:write"), async (c) => {
+    const { ctx, access, ip } = c.var;
+    return c.json({ key: await createSigningKey(ctx, actorOf(access, ip)) }, 201);
   })
-  .post(`/signing-keys/:kid{${KID}}/activate`, async (c) => {
-    const { ctx, caller, ip } = c.var;
-    const actor = { userId: caller.user.id, ip };
-    return c.json({ key: await activateSigningKey(ctx, c.req.param("kid"), actor) }, 200);
+  .post(`/signing-keys/:kid{${KID}}/activate`, scope("settings:write"), async (c) => {
+    const { ctx, access, ip } = c.var;
+    const key = await activateSigningKey(ctx, c.req.param("kid"), actorOf(access, ip));
+    return c.json({ key }, 200);
   })
-  .post(`/signing-keys/:kid{${KID}}/revoke`, async (c) => {
-    const { ctx, caller, ip } = c.var;
-    const actor = { userId: caller.user.id, ip };
-    return c.json({ key: await revokeSigningKey(ctx, c.req.param("kid"), actor) }, 200);
+  .post(`/signing-keys/:kid{${KID}}/revoke`, scope("settings:write"), async (c) => {
+    const { ctx, access, ip } = c.var;
+    const key = await revokeSigningKey(ctx, c.req.param("kid"), actorOf(access, ip));
+    return c.json({ key }, 200);
   })
-  .delete("/fraud/prefixes/:prefix", async (c) => {
+  .delete("/fraud/prefixes/:prefix", scope("settings:write"), async (c) => {
     const prefix = prefixSchema.safeParse(c.req.param("prefix"));
     if (!prefix.success) {
       throw new AppError("VALIDATION_FAILED", "A number range looks like +1646.", {
         details: [{ path: "prefix", message: "a + and 2 to 9 digits" }],
       });
     }
-    const { ctx, caller, ip } = c.var;
-    await liftBlock(ctx, prefix.data, { userId: caller.user.id, ip });
+    const { ctx, access, ip } = c.var;
+    await liftBlock(ctx, prefix.data, actorOf(access, ip));
     return c.body(null, 204);
   });
 

@@ -6,7 +6,14 @@ import { normalizeEmail, normalizePhone, type Recipient } from "../../../core/au
 import { logout, refreshSession } from "../../../core/auth/sessions.ts";
 import { pickLocale } from "../../../core/delivery/locale.ts";
 import type { AppEnv } from "../../../web/env.ts";
-import { jsonBody, limitBody, optionalJsonBody, requireUser } from "../../../web/middleware.ts";
+import {
+  jsonBody,
+  limitBody,
+  optionalJsonBody,
+  requireApiKey,
+  requireUser,
+} from "../../../web/middleware.ts";
+import { introspect } from "../../../core/auth/introspect.ts";
 
 /** `POST /otp/request`: exactly one recipient, or none for Telegram deep-link sign-in. */
 export const codeRequestSchema = z.object({
@@ -77,7 +84,10 @@ export const refreshSchema = z.object({ refresh_token: z.string().min(1).max(512
 export const logoutSchema = z.object({ refresh_token: z.string().min(1).max(512).optional() })
   .strict();
 
-/** Sign-in with one-time codes, refresh and logout: `/api/v1/auth/*`. */
+/** `POST /introspect` body: the access token to judge. */
+export const introspectSchema = z.object({ token: z.string().max(8192) }).strict();
+
+/** Sign-in with one-time codes, refresh, introspection and logout: `/api/v1/auth/*`. */
 export const authRoutes = new Hono<AppEnv>()
   .post("/otp/request", ...jsonBody(codeRequestSchema), async (c) => {
     const { recipient, channel, locale } = c.req.valid("json");
@@ -101,6 +111,9 @@ export const authRoutes = new Hono<AppEnv>()
   })
   .post("/refresh", ...jsonBody(refreshSchema), async (c) => {
     return c.json(await refreshSession(c.get("ctx"), c.req.valid("json").refresh_token), 200);
+  })
+  .post("/introspect", requireApiKey, ...jsonBody(introspectSchema), async (c) => {
+    return c.json(await introspect(c.get("ctx"), c.req.valid("json").token), 200);
   })
   .post("/logout", requireUser, limitBody, async (c) => {
     const body = await optionalJsonBody(c, logoutSchema);

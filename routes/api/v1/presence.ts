@@ -3,7 +3,7 @@ import { z } from "zod";
 import { issueSocketTicket } from "../../../core/auth/socket_tickets.ts";
 import { heartbeat, presenceJson } from "../../../core/presence/presence.ts";
 import type { AppEnv } from "../../../web/env.ts";
-import { requireUser, validQuery } from "../../../web/middleware.ts";
+import { requireUser, requireUserOrKey, validQuery } from "../../../web/middleware.ts";
 import { isId, MAX_USER_ID_LENGTH } from "../../_validation.ts";
 
 /** Ids one query may ask for. */
@@ -52,7 +52,8 @@ export const presenceRoutes = new Hono<AppEnv>()
   .post("/heartbeat", requireUser, async (c) => {
     return c.json(await heartbeat(c.get("ctx"), c.get("caller").user.id), 200);
   })
-  .get("/", requireUser, async (c) => {
+  // A user, or an app's backend with a `presence:read` key.
+  .get("/", requireUserOrKey("presence:read"), async (c) => {
     const ids = plainUserIds(c.req.url) ?? validQuery(c, presenceQuerySchema).user_ids;
     // Written as text: each user's entry is kept serialized (a JSON.stringify of the whole
     // answer was a tenth of this request's time).
