@@ -42,6 +42,8 @@ function matrix(
     { scope: "settings:write", method: "GET", path: `${A}/config` },
     { scope: "settings:write", method: "DELETE", path: `${A}/fraud/prefixes/+1646` },
     { scope: "settings:write", method: "GET", path: `${A}/api-keys` },
+    { scope: "settings:write", method: "GET", path: `${A}/signing-keys` },
+    { scope: "settings:write", method: "POST", path: `${A}/signing-keys` },
     { scope: "settings:write", method: "DELETE", path: `${A}/api-keys/${keyId}` },
     { scope: "presence:read", method: "GET", path: `/api/v1/presence?user_ids=${userId}` },
   ];
