@@ -101,7 +101,10 @@ Deno.test({
 
       // With the Bearer token given to Authorize, /me answers the signed-in user.
       await page.locator(".auth-wrapper .btn.authorize").click();
-      const bearer = page.locator(".modal-ux .auth-container").filter({ hasText: "bearer" });
+      // The user's scheme, named `bearer` (the API keys' scheme is a bearer too).
+      const bearer = page.locator(".modal-ux .auth-container").filter({
+        has: page.locator("h4 code", { hasText: /^bearer$/ }),
+      });
       await bearer.locator("input").fill(user.access_token);
       await bearer.locator(".auth-btn-wrapper .btn.authorize").click();
       await page.locator(".modal-ux .btn-done").first().click();
