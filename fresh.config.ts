@@ -26,6 +26,7 @@ const config: FreshConfig = {
     "islands/WebhookStatus.tsx",
     "islands/AuditLog.tsx",
     "islands/ApiKeysPanel.tsx",
+    "islands/SigningKeysPanel.tsx",
   ],
   staticDir: "./static",
   buildDir: "./static/build",

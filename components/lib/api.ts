@@ -13,6 +13,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly details: { path: string; message: string }[] = [],
+    /** Seconds until trying again can succeed (`error.retry_after`), when the server says. */
+    readonly retryAfter: number | null = null,
   ) {
     super(message);
   }
@@ -31,7 +33,12 @@ async function adminFetch(input: RequestInfo | URL, init?: RequestInit): Promise
 
 async function errorOf(res: Response): Promise<ApiError> {
   const text = await res.text();
-  let error: { code?: string; message?: string; details?: ApiError["details"] } = {};
+  let error: {
+    code?: string;
+    message?: string;
+    details?: ApiError["details"];
+    retry_after?: number;
+  } = {};
   try {
     error = (text ? JSON.parse(text) : null)?.error ?? {};
   } catch {
@@ -42,6 +49,7 @@ async function errorOf(res: Response): Promise<ApiError> {
     error.code ?? "INTERNAL",
     error.message ?? res.statusText,
     error.details,
+    typeof error.retry_after === "number" ? error.retry_after : null,
   );
 }
 

@@ -20,6 +20,7 @@ import { loginPage } from "./login.tsx";
 import { verifyPage } from "./login/verify.tsx";
 import { logoutPage } from "./logout.ts";
 import { settingsPage } from "./settings.tsx";
+import { signingKeysPage } from "./signing_keys.tsx";
 import { usersPage } from "./users.tsx";
 import { userPage } from "./users/[id].tsx";
 
@@ -44,6 +45,7 @@ export const adminPages = new Hono<AppEnv>()
   .route("/", fraudPage)
   .route("/", settingsPage)
   .route("/", apiKeysPage)
+  .route("/", signingKeysPage)
   .all("*", (c) => {
     throw new AppError("NOT_FOUND", `No page at ${c.req.path.slice(0, 200)}.`);
   })

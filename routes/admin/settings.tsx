@@ -43,7 +43,10 @@ export const settingsPage = new Hono<AppEnv>()
       c,
       { title: "Settings", path: "/admin/settings" },
       <>
-        <p class="lead muted">Changes take effect at once, on every instance within a second.</p>
+        <p class="lead muted">
+          Changes take effect at once, on every instance within a second. The keys access tokens are
+          signed with are under <a href="/admin/signing-keys">Signing keys</a>.
+        </p>
         <Island
           name="SettingsForm"
           component={SettingsForm}
