@@ -46,6 +46,12 @@ export function actionText(entry: AuditAction): string {
       return "Created API key";
     case "api_key.revoke":
       return "Revoked API key";
+    case "signing_key.create":
+      return "Created signing key";
+    case "signing_key.activate":
+      return "Activated signing key";
+    case "signing_key.revoke":
+      return "Revoked signing key";
     default:
       return action;
   }

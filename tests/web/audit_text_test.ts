@@ -28,6 +28,13 @@ Deno.test("actionText() - each audited action in words, from what changed", () =
     ],
     ["settings.update", { otp_length: { from: 6, to: 8 } }, "Changed settings"],
     ["fraud.prefix_unblock", { status: { from: "blocked", to: "lifted" } }, "Lifted block"],
+    ["signing_key.create", { state: { from: null, to: "standby" } }, "Created signing key"],
+    [
+      "signing_key.activate",
+      { state: { from: "standby", to: "current" } },
+      "Activated signing key",
+    ],
+    ["signing_key.revoke", { state: { from: "previous", to: "revoked" } }, "Revoked signing key"],
     ["webhook.rotate", {}, "webhook.rotate"],
   ];
   for (const [action, changes, words] of cases) {
