@@ -236,6 +236,24 @@ import { z } from "zod"; import { k } from "../kv/users.ts";`,
   ]);
 });
 
+Deno.test("architecture scanner - server/ imports only itself, contract/ types and jose", () => {
+  const violations = checkLayers(graphFromSources({
+    "server/mod.ts": `import type { ErrorCode } from "../contract/api.ts";
+import { createRemoteJWKSet } from "jose";
+import { DoormanError } from "./errors.ts";
+import { DoormanError as Theirs } from "../client/errors.ts";
+import { z } from "zod";`,
+    "server/errors.ts":
+      `import { x } from "../contract/api.ts"; import { AppError } from "../core/errors.ts";`,
+  }));
+  assert.deepEqual(violations, [
+    "server/errors.ts imports contract/api.ts: server may not import contract (contract/ only as types)",
+    "server/errors.ts imports core/errors.ts: server may not import core (contract/ only as types)",
+    `server/mod.ts imports "zod": server may import only the package jose`,
+    "server/mod.ts imports client/errors.ts: server may not import client (contract/ only as types)",
+  ]);
+});
+
 Deno.test("architecture scanner - client/ imports only itself and contract/ types; contract/ imports nothing", () => {
   const violations = checkLayers(graphFromSources({
     "client/mod.ts": `import type { TokenPair } from "../contract/api.ts";

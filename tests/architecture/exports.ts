@@ -3,7 +3,7 @@
  * nor the module itself; an `export` keeps them out of the linter's sight. A value counts as
  * imported when a file that imports its module (directly, or through modules that re-export
  * it) names it; tests count, so a seam exported for a test is alive. Default exports (islands,
- * configs) and the public modules (client/, contract/: their users are apps) are left out, and
+ * configs) and the public modules (client/, server/, contract/: their users are apps) are left out, and
  * so are types (an exported function's parameter types are exported for `deno doc`).
  * `deno run --allow-read tests/architecture/exports.ts [root]` also lists the exports only their
  * own module uses (harmless, but the `export` could go).
@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { graphFromSources, readSources, type Tok, tokenize } from "./graph.ts";
 
 /** Modules whose exports are for programs outside the repository. */
-export const PUBLIC = /^(client|contract)\//;
+export const PUBLIC = /^(client|server|contract)\//;
 
 /** An exported value: its exported name, and its local name unless it is a re-export. */
 export type ExportedValue = { name: string; local: string | null; mentions: number };

@@ -134,6 +134,7 @@ export const SOURCE_DIRS = [
   "islands",
   "components",
   "client",
+  "server",
   "contract",
   "fakes",
   "demo",
@@ -240,6 +241,7 @@ export const PRODUCT = new Set([
   "islands",
   "components",
   "client",
+  "server",
   "contract",
 ]);
 
@@ -257,6 +259,8 @@ const MAY_IMPORT: Record<string, RegExp> = {
   components: /^components$/,
   // The SDK bundles for browsers alone: the wire types of contract/ (type-only, below) and itself.
   client: /^client$/,
+  // The backend SDK likewise: itself, contract/ as types, and the package jose (below).
+  server: /^server$/,
   contract: /^contract$/,
   // The stand-ins that `deno task demo`, `fake:telegram` and the tests run (may use the product's
   // own code, e.g. the webhook signature); the demo and the benchmarks drive the product and
@@ -283,18 +287,19 @@ function reasons(e: Edge, browser: boolean): string[] {
       why.push(`${from} may import only preact, preact/*, @preact/signals and hono/client`);
     }
     if (from === "client" || from === "contract") why.push(`${from} may import no packages`);
+    if (from === "server" && name !== "jose") why.push("server may import only the package jose");
     return why;
   }
   const to = layerOf(e.to);
   // The islands' typed API client needs the route types, and only the types.
   const islandTypes = (from === "islands" || from === "components") && e.typeOnly &&
     e.to.startsWith("routes/api/");
-  const clientTypes = from === "client" && e.typeOnly && to === "contract";
+  const clientTypes = (from === "client" || from === "server") && e.typeOnly && to === "contract";
   // A server component renders what core read: its types, never its code.
   const serverTypes = from === "components" && !browser && e.typeOnly &&
     /^(core|contract)$/.test(to);
   if (!MAY_IMPORT[from]?.test(to) && !islandTypes && !clientTypes && !serverTypes) {
-    const hint = from === "client"
+    const hint = from === "client" || from === "server"
       ? " (contract/ only as types)"
       : from === "components" && browser && /^(core|contract)$/.test(to)
       ? " (it is bundled for the browser: an island imports it)"
