@@ -125,8 +125,8 @@ const ROOT_FILES: Record<string, string> = {
   "app.ts": "app",
   "fresh.config.ts": "config",
 };
-/** The folders of the product, then the programs around it: what the graph covers. */
-export const SOURCE_DIRS = [
+/** The product's folders (its root files are read anyway). */
+const PRODUCT_DIRS = [
   "core",
   "kv",
   "routes",
@@ -136,11 +136,11 @@ export const SOURCE_DIRS = [
   "client",
   "server",
   "contract",
-  "fakes",
-  "demo",
-  "bench",
-  "tests",
 ];
+/** The programs around the product. */
+const PROGRAM_DIRS = ["fakes", "demo", "bench", "tests"];
+/** What the graph covers: the product's folders, then the programs around it. */
+export const SOURCE_DIRS = [...PRODUCT_DIRS, ...PROGRAM_DIRS];
 const SKIP = new Set(["static/build", "data", "node_modules", "tests/artifacts"]);
 
 /** Builds the graph from project-relative paths and their sources (no disk access). */
@@ -229,21 +229,8 @@ export const layerOf = (path: string): string => ROOT_FILES[path] ?? path.split(
 const pkg = (spec: string) =>
   spec.replace(/^npm:\/?/, "").replace(/^(@[^/]+\/[^/@]+|[^/@]+)@[^/]*/, "$1");
 
-/** The layers of the product; the programs around it are fakes/, demo/, bench/ and tests/. */
-export const PRODUCT = new Set([
-  "main",
-  "app",
-  "config",
-  "core",
-  "kv",
-  "routes",
-  "web",
-  "islands",
-  "components",
-  "client",
-  "server",
-  "contract",
-]);
+/** The layers of the product: its root files and folders (the programs around it are not). */
+export const PRODUCT = new Set(["main", "app", "config", ...PRODUCT_DIRS]);
 
 // The layers each layer may import (internal files only; type-only imports count too).
 const MAY_IMPORT: Record<string, RegExp> = {
