@@ -17,6 +17,17 @@ export const keys = {
   /** Suspensions that end by themselves, keyed by when: the sweep reads only the due ones. */
   suspensionEnd: (endsAt: number, userId: string) => ["suspension_ends", endsAt, userId] as const,
   suspensionEnds: () => ["suspension_ends"] as const,
+  /**
+   * The user ids who may see a user's presence when their visibility is `contacts` (one
+   * record, at most 1,000 ids).
+   */
+  presenceContacts: (userId: string) => ["presence_contacts", userId] as const,
+  /**
+   * An account erasure in progress: written in the commit that removes the user record, and
+   * deleted when the last record about the user is gone, so a crash halfway resumes.
+   */
+  userDeletion: (userId: string) => ["user_deletions", userId] as const,
+  userDeletions: () => ["user_deletions"] as const,
 
   otpRequest: (id: string) => ["otp_requests", id] as const,
   /** A recipient's live request, hourly window and resend cooldown, in one record. */

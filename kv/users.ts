@@ -20,7 +20,12 @@ export interface User {
   updatedAt: number;
   /** When a suspension ends by itself (ms); absent or null: it does not (users stored before). */
   suspendedUntil?: number | null;
+  /** Who sees the user's presence; absent (users stored before): `everyone`. */
+  presenceVisibility?: PresenceVisibility;
 }
+
+/** Who sees a user's online status and last seen (API.md, "Who sees whom"). */
+export type PresenceVisibility = "everyone" | "contacts" | "nobody";
 
 /** How a user is found: by canonical phone, email or Telegram id. */
 export type UserLookup =
