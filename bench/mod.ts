@@ -148,9 +148,9 @@ const TARGETS: Target[] = [
 ];
 
 /**
- * The code request and verify again with event webhooks on (`EVENT_WEBHOOK_URL` to a receiver
- * in the server's process, answering 204): what the outbox entry in each request's commit and
- * the POSTs after it cost. The receiver shares the server's core, so this is an upper bound.
+ * The code request and verify again with event webhooks on (`EVENT_WEBHOOK_URL` to bench/sink.ts
+ * in its own process on wrk's core, answering 200, as a receiver on another machine would): what
+ * the outbox entry in each request's commit and the POSTs after it cost the server.
  */
 for (const name of ["request", "verify"]) {
   const base = TARGETS.find((t) => t.name === name)!;
@@ -245,6 +245,7 @@ async function measure(
     }
 
     await control(base, "reset", "POST");
+    const logBefore = server.linesAfterReady();
     const cpuBefore = await processCpu(server.pid);
     const result = await wrk("measure", options.seconds, offset);
     const cpuAfter = await processCpu(server.pid);
@@ -253,6 +254,7 @@ async function measure(
     // Requests still in flight when wrk stopped finish their commits first.
     await new Promise((resolve) => setTimeout(resolve, 300));
     const counters = await control(base, "counters", "GET") as Counters;
+    const logged = server.linesAfterReady() - logBefore;
     const cpuText = cpu
       ? `, core used ${coreUsed(cpu, result)}, ${
         (cpuTotal(cpu) * 1000 / Math.max(1, counters.requests)).toFixed(0)
@@ -261,7 +263,7 @@ async function measure(
     console.error(
       `  ${rate(result).toFixed(0)} req/s, p50 ${ms(result.p50_us)} ms, p99 ${
         ms(result.p99_us)
-      } ms, non-2xx: ${failures(result)}${cpuText}`,
+      } ms, non-2xx: ${failures(result)}${cpuText}, ${logged} log lines`,
     );
     return { result, counters, cpu };
   } finally {
@@ -426,6 +428,8 @@ async function report(
         ? `, the server on core ${SERVER_CORE} and wrk on core ${WRK_CORE}`
         : " (not pinned: fewer than 2 cores or no taskset)"
     }, ${options.connections} connections, ${THREADS} wrk thread, ${options.warmup} s warm-up, then ${options.seconds} s measured`,
+    "- the server logs as in production: one JSON line per request on stdout, into a pipe the bench" +
+    " reads and drops; SMS and event webhooks go to bench/sink.ts in its own process on wrk's core",
     `- bare Deno.serve ceiling: ${bare ? `${rate(bare).toFixed(0)} req/s` : "not measured"}` +
     `; one-commit ceiling: ${
       commitCeiling ? `${rate(commitCeiling).toFixed(0)} req/s` : "not measured"

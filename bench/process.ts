@@ -8,8 +8,11 @@ export interface Child<T> {
   ready: T;
   /** Its process id (`taskset` and `env` exec the program, so it is the program's). */
   pid: number;
-  /** Lines it printed on stdout after the ready line, as they come. */
-  lines: AsyncIterableIterator<string>;
+  /**
+   * How many lines it printed on stdout after the ready line (a server's log): they are read
+   * and dropped as they come, as a log collector would, so the child never blocks on a full pipe.
+   */
+  linesAfterReady(): number;
   /** Stops it (SIGTERM) and waits for it. */
   stop(): Promise<void>;
   status: Promise<Deno.CommandStatus>;
@@ -43,11 +46,23 @@ export async function startChild<T>(command: string[], cwd: string): Promise<Chi
     await stop();
     throw new Error(`${command.slice(0, 8).join(" ")} … exited before it was ready`);
   }
+  let after = 0;
+  const drained = (async () => {
+    for await (const _ of lines) after++;
+  })();
   return {
     ready: JSON.parse(first.value) as T,
     pid: child.pid,
-    lines,
-    stop,
+    linesAfterReady: () => after,
+    stop: async () => {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // Already gone.
+      }
+      await child.status;
+      await drained; // stdout closed with the child
+    },
     status: child.status,
   };
 }

@@ -73,6 +73,7 @@ if (mode === "presence") {
   };
   ready = { admin: adminSignIn.access };
   serve(doorman.fetch);
+  doorman.startLogging();
 } else if (mode === "sockets") {
   const [users] = rest.map(Number);
   // The watched user has no socket: only a long timeout keeps them online between rounds.
@@ -85,6 +86,7 @@ if (mode === "presence") {
   control["POST /__scale/sign-in-watched"] = () => doorman.signIn(watchedN);
   ready = { watched: await doorman.signIn(watchedN) };
   serve(doorman.fetch);
+  doorman.startLogging();
 } else {
   throw new Error(`unknown mode "${mode}"`);
 }

@@ -120,4 +120,5 @@ if (mode === "bare") {
     throw new Error(`unknown mode "${mode}"`);
   }
   serve(doorman.fetch);
+  doorman.startLogging();
 }
