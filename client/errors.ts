@@ -14,6 +14,8 @@ export interface DoormanErrorInit {
   attemptsLeft?: number | null;
   /** `VALIDATION_FAILED`: which fields did not match. */
   details?: { path: string; message: string }[];
+  /** `CONFLICT`: which state the change contradicts (`contact_in_use`, `last_contact`, …). */
+  reason?: string | null;
 }
 
 /**
@@ -31,6 +33,8 @@ export class DoormanError extends Error {
   readonly attemptsLeft: number | null;
   /** `VALIDATION_FAILED`: which fields did not match. */
   readonly details: { path: string; message: string }[];
+  /** `CONFLICT`: which state the change contradicts (`contact_in_use`, `last_contact`, …), else null. */
+  readonly reason: string | null;
 
   /** An error made of `init`'s parts. */
   constructor(init: DoormanErrorInit) {
@@ -41,6 +45,7 @@ export class DoormanError extends Error {
     this.retryAfter = init.retryAfter ?? null;
     this.attemptsLeft = init.attemptsLeft ?? null;
     this.details = init.details ?? [];
+    this.reason = init.reason ?? null;
   }
 }
 
@@ -58,6 +63,7 @@ export async function errorOf(res: Response): Promise<DoormanError> {
     message: error.message ?? `Doorman answered ${res.status} ${res.statusText}`.trim(),
     retryAfter: error.retry_after ?? retryAfterOf(res.headers.get("retry-after")),
     attemptsLeft: error.attempts_left,
+    reason: error.reason,
     details: error.details,
   });
 }
@@ -73,4 +79,16 @@ function retryAfterOf(header: string | null): number | null {
 /** Thrown when a call needs a session and none is stored. */
 export function notSignedIn(): DoormanError {
   return new DoormanError({ status: 401, code: "UNAUTHORIZED", message: "Not signed in." });
+}
+
+/** The JSON of a 2xx answer; anything else throws its `DoormanError`. */
+export async function bodyOf<T>(res: Response): Promise<T> {
+  if (!res.ok) throw await errorOf(res);
+  return await res.json();
+}
+
+/** Waits for a 2xx answer without a body (204); anything else throws its `DoormanError`. */
+export async function noContent(res: Response): Promise<void> {
+  if (!res.ok) throw await errorOf(res);
+  await res.body?.cancel();
 }

@@ -13,7 +13,8 @@ import type {
   SocketTicketAnswer,
   TokenPair,
 } from "../contract/api.ts";
-import { DoormanError, errorOf } from "./errors.ts";
+import { type AccountCalls, accountCalls, type SessionCalls, sessionCalls } from "./account.ts";
+import { bodyOf as json, DoormanError, errorOf } from "./errors.ts";
 import { HeartbeatLoop } from "./heartbeat.ts";
 import {
   type Backoff,
@@ -28,14 +29,20 @@ import { PresenceSocket } from "./presence.ts";
 import { Sessions } from "./session.ts";
 import { memoryStorage, type SessionStore } from "./storage.ts";
 
+export type { AccountCalls, ContactKind, SessionCalls } from "./account.ts";
 export type {
+  AccountExport,
   AccountStatus,
   CodeRequestBody,
   CodeRequested,
+  ContactRequestBody,
   ErrorCode,
   HeartbeatAnswer,
   PresenceView,
+  PresenceVisibility,
   PublicUser,
+  SessionInfo,
+  TelegramLinkAnswer,
   TokenPair,
 } from "../contract/api.ts";
 /**
@@ -110,6 +117,10 @@ export interface DoormanClient {
      */
     subscribe(userIds: string[], onChange: (presence: PresenceView) => void): () => void;
   };
+  /** The user's own account: contacts, presence privacy, export, erasure. */
+  account: AccountCalls;
+  /** The user's sign-ins on every device. */
+  sessions: SessionCalls;
   /** Ends the sign-in on the server and removes the session; stops heartbeats and the socket. */
   logout(): Promise<void>;
   /** Stops heartbeats and closes the socket, keeping the session (an app shutting down). */
@@ -156,6 +167,16 @@ export function createDoormanClient(options: DoormanClientOptions): DoormanClien
     return await send(path, init, renewed.access_token);
   }
 
+  /** The session is gone on the server too (logout, erasure): forget it here. */
+  const forget = async () => {
+    heartbeats.stop();
+    presence.close();
+    if (await sessions.current()) {
+      await sessions.remove();
+      onSignOut(null);
+    }
+  };
+
   const heartbeat = async (): Promise<HeartbeatAnswer> =>
     await json(await authorizedFetch("/api/v1/presence/heartbeat", { method: "POST" }));
   const heartbeats = new HeartbeatLoop({
@@ -200,6 +221,8 @@ export function createDoormanClient(options: DoormanClientOptions): DoormanClien
     startHeartbeat: () => heartbeats.start(),
     stopHeartbeat: () => heartbeats.stop(),
     presence: { subscribe: (userIds, onChange) => presence.subscribe(userIds, onChange) },
+    account: accountCalls(authorizedFetch, forget),
+    sessions: sessionCalls(authorizedFetch),
     async logout() {
       heartbeats.stop();
       presence.close();
@@ -218,10 +241,7 @@ export function createDoormanClient(options: DoormanClientOptions): DoormanClien
         if (!(error instanceof DoormanError && error.status === 401)) throw error;
       } finally {
         // Gone from the store whatever the server said (a refused refresh removed it already).
-        if (await sessions.current()) {
-          await sessions.remove();
-          onSignOut(null);
-        }
+        await forget();
       }
     },
     close() {
@@ -229,10 +249,4 @@ export function createDoormanClient(options: DoormanClientOptions): DoormanClien
       presence.close();
     },
   };
-}
-
-/** The JSON of a 2xx answer; anything else throws its `DoormanError`. */
-async function json<T>(res: Response): Promise<T> {
-  if (!res.ok) throw await errorOf(res);
-  return await res.json();
 }

@@ -13,6 +13,7 @@ export type ErrorCode =
   | "UNAUTHORIZED"
   | "ACCOUNT_DISABLED"
   | "FORBIDDEN"
+  | "REAUTH_REQUIRED"
   | "RECIPIENT_NOT_ALLOWED"
   | "NOT_FOUND"
   | "CONFLICT"
@@ -38,6 +39,8 @@ export interface ErrorBody {
     details?: { path: string; message: string }[];
     /** `ACCOUNT_DISABLED`: the account's status. */
     status?: AccountStatus;
+    /** `CONFLICT`: which state the change contradicts (`contact_in_use`, `last_contact`, …). */
+    reason?: string;
   };
 }
 
@@ -162,4 +165,53 @@ export interface PresenceCloseCodes {
   tooBig: 1009;
   /** The user opened an 11th socket on the instance: the oldest closes. */
   replaced: 4009;
+}
+
+/** Who sees a user's online status and last seen (README, "Accounts and privacy"). */
+export type PresenceVisibility = "everyone" | "contacts" | "nobody";
+
+/** A sign-in as `GET /api/v1/sessions` lists it. */
+export interface SessionInfo {
+  /** The session id (`fam_…`), the `sid` claim of its access tokens. */
+  id: string;
+  /** When the code was verified (ISO 8601). */
+  created_at: string;
+  /** When it was last used (ISO 8601; lags by at most a minute). */
+  last_used_at: string;
+  /** The `User-Agent` it signed in with. */
+  user_agent: string | null;
+  /** The IP address it signed in from. */
+  ip: string | null;
+  /** Whether it is the sign-in making this call. */
+  current: boolean;
+}
+
+/** `POST /api/v1/me/contact/request`: an email, or a phone with the way to send its code. */
+export interface ContactRequestBody {
+  /** The new email address. */
+  email?: string;
+  /** The new phone number, E.164 with the country code. */
+  phone?: string;
+  /** For a phone: `auto` (the default), `sms` or `telegram`. */
+  channel?: "auto" | "sms" | "telegram";
+}
+
+/** `POST /api/v1/me/telegram/link`: the link that ties a Telegram account to the caller. */
+export interface TelegramLinkAnswer {
+  /** `https://t.me/<bot>?start=…`: pressing Start there links the chat's account. */
+  deep_link: string;
+  /** Seconds the link stays good. */
+  expires_in: number;
+}
+
+/** `GET /api/v1/me/export`: everything Doorman keeps about the caller. */
+export interface AccountExport {
+  /** The account. */
+  user: PublicUser;
+  /** Active sign-ins. */
+  sessions: Omit<SessionInfo, "current">[];
+  /** Who sees the caller online. */
+  presence: { visibility: PresenceVisibility; contacts: string[] };
+  /** Recent events about the caller (kept 24 h), newest first. */
+  events: ({ type: string; at: string } & Record<string, unknown>)[];
 }

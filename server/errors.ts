@@ -14,6 +14,8 @@ export interface DoormanErrorInit {
   retryAfter?: number | null;
   /** `VALIDATION_FAILED`: which fields did not match. */
   details?: { path: string; message: string }[];
+  /** `CONFLICT`: which state the change contradicts. */
+  reason?: string | null;
 }
 
 /**
@@ -33,6 +35,8 @@ export class DoormanError extends Error {
   readonly retryAfter: number | null;
   /** `VALIDATION_FAILED`: which fields did not match. */
   readonly details: { path: string; message: string }[];
+  /** `CONFLICT`: which state the change contradicts; else null. */
+  readonly reason: string | null;
 
   /** An error made of `init`'s parts. */
   constructor(init: DoormanErrorInit) {
@@ -43,6 +47,7 @@ export class DoormanError extends Error {
     this.scope = init.scope ?? null;
     this.retryAfter = init.retryAfter ?? null;
     this.details = init.details ?? [];
+    this.reason = init.reason ?? null;
   }
 }
 
@@ -63,6 +68,7 @@ export async function errorOf(res: Response): Promise<DoormanError> {
     retryAfter: error.retry_after ??
       (retryAfter !== null && /^\s*\d+\s*$/.test(retryAfter) ? Number(retryAfter) : null),
     details: error.details,
+    reason: error.reason,
   });
 }
 

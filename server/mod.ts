@@ -59,8 +59,18 @@ export interface DoormanServer {
     update(id: string, patch: UserPatch): Promise<{ user: PublicUser }>;
     /** Ends one sign-in of the user (`sid`), or all of them (the user goes offline). */
     endSessions(id: string, sid?: string): Promise<void>;
+    /**
+     * Erases the user and everything about them (`users:write`); their sign-ins end at once and
+     * the id reads as unknown from then on. 404 `NOT_FOUND` if unknown or already erased.
+     */
+    delete(id: string): Promise<void>;
+    /**
+     * Sets who sees the user online when their visibility is `contacts` (`contacts:write`; at
+     * most 1,000 ids); resolves to the list as stored.
+     */
+    setPresenceContacts(id: string, userIds: string[]): Promise<{ user_ids: string[] }>;
   };
-  /** Presence of up to 100 users (`presence:read`). */
+  /** Presence of up to 100 users (`presence:read`: everyone, whatever their visibility). */
   presence(userIds: string[]): Promise<PresenceList>;
   /** A page of the audit log, newest first (`events:read`). */
   auditLog(query?: AuditQuery): Promise<AuditLog>;
@@ -143,6 +153,9 @@ export function createDoormanServer(options: DoormanServerOptions): DoormanServe
       update: (id, patch) => call("PATCH", user(id), patch),
       endSessions: (id, sid) =>
         call("DELETE", `${user(id)}/sessions${sid ? `/${encodeURIComponent(sid)}` : ""}`),
+      delete: (id) => call("DELETE", user(id)),
+      setPresenceContacts: (id, userIds) =>
+        call("PUT", `${user(id)}/presence-contacts`, { user_ids: userIds }),
     },
     presence: (userIds) =>
       call("GET", `/api/v1/presence?user_ids=${userIds.map(encodeURIComponent).join(",")}`),
