@@ -12,6 +12,7 @@ export type ErrorCode =
   | "INVALID_CODE"
   | "UNAUTHORIZED"
   | "ACCOUNT_DISABLED"
+  | "REAUTH_REQUIRED"
   | "FORBIDDEN"
   | "RECIPIENT_NOT_ALLOWED"
   | "NOT_FOUND"
@@ -162,4 +163,21 @@ export interface PresenceCloseCodes {
   tooBig: 1009;
   /** The user opened an 11th socket on the instance: the oldest closes. */
   replaced: 4009;
+}
+
+/** `GET /api/v1/me/export`: everything Doorman keeps about the caller (data portability). */
+export interface AccountExport {
+  user: PublicUser;
+  /** Active sessions, as `GET /api/v1/sessions` lists them (without `current`). */
+  sessions: {
+    id: string;
+    created_at: string;
+    last_used_at: string;
+    user_agent: string | null;
+    ip: string | null;
+  }[];
+  /** Who may see the caller's presence: the setting, and the presence contacts listed. */
+  presence: { visibility: "everyone" | "contacts" | "nobody"; contacts: string[] };
+  /** Events about the caller from the last 24 h, oldest first, as the event stream sends them. */
+  events: { id: string; kind: string; data: { type: string; at: string } & Record<string, unknown> }[];
 }
