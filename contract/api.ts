@@ -179,5 +179,9 @@ export interface AccountExport {
   /** Who may see the caller's presence: the setting, and the presence contacts listed. */
   presence: { visibility: "everyone" | "contacts" | "nobody"; contacts: string[] };
   /** Events about the caller from the last 24 h, oldest first, as the event stream sends them. */
-  events: { id: string; kind: string; data: { type: string; at: string } & Record<string, unknown> }[];
+  events: {
+    id: string;
+    kind: string;
+    data: { type: string; at: string } & Record<string, unknown>;
+  }[];
 }

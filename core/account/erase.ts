@@ -2,8 +2,8 @@ import {
   addErasureStart,
   commitErasureEnd,
   deleteKeys,
-  ERASE_PREFIXES,
   eachRefreshTokenOf,
+  ERASE_PREFIXES,
   eventKeysToErase,
   getUserDeletion,
   keysNamingUser,
@@ -168,7 +168,10 @@ export async function continueErasure(
     const requestIds = events.map((e) => e.data.request_id)
       .filter((id): id is string => typeof id === "string");
     await deleteKeys(ctx.kv, await requestKeys(ctx.kv, requestIds));
-    await deleteKeys(ctx.kv, events.flatMap((event) => eventKeysToErase(userId, event, kept(event))));
+    await deleteKeys(
+      ctx.kv,
+      events.flatMap((event) => eventKeysToErase(userId, event, kept(event))),
+    );
   }
   await deleteKeys(ctx.kv, [
     ...recipients.keys,

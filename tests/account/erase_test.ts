@@ -54,9 +54,11 @@ Deno.test("erase: the user and every record about them go; the phone signs up an
   await call(h, "POST", "/api/v1/auth/logout", { token: other.access_token });
   await json(await h.post("/api/v1/presence/heartbeat", {}, { token: user.access_token }));
   await h.requestCode(PHONE);
-  const usersBefore = (await json(await call(h, "GET", "/api/v1/admin/stats", {
-    token: (await h.signIn(ADMIN)).access_token,
-  }))).users as { total: number };
+  const usersBefore = (await json(
+    await call(h, "GET", "/api/v1/admin/stats", {
+      token: (await h.signIn(ADMIN)).access_token,
+    }),
+  )).users as { total: number };
 
   // Sent twice in parallel: one erases; the other meets a dead token (401) or, having
   // authenticated a moment before, an erased user (404) — never a 500.
@@ -88,9 +90,11 @@ Deno.test("erase: the user and every record about them go; the phone signs up an
     404,
     "NOT_FOUND",
   );
-  const usersAfter = (await json(await call(h, "GET", "/api/v1/admin/stats", {
-    token: admin.access_token,
-  }))).users as { total: number };
+  const usersAfter = (await json(
+    await call(h, "GET", "/api/v1/admin/stats", {
+      token: admin.access_token,
+    }),
+  )).users as { total: number };
   assert.equal(usersAfter.total, usersBefore.total - 1);
 
   await settle(h);
@@ -113,7 +117,10 @@ Deno.test("erase: admin delete needs users:write, is audited naming the key, the
 
   const refused = await json(await del(h, path, reader.secret), 403);
   assert.deepEqual(
-    [(refused.error as Record<string, unknown>).code, (refused.error as Record<string, unknown>).scope],
+    [
+      (refused.error as Record<string, unknown>).code,
+      (refused.error as Record<string, unknown>).scope,
+    ],
     ["FORBIDDEN", "users:write"],
   );
   await json(await h.get("/api/v1/me", { token: user.access_token }));
@@ -121,8 +128,12 @@ Deno.test("erase: admin delete needs users:write, is audited naming the key, the
 
   assert.equal((await del(h, path, writer.secret)).status, 204);
   await failsWith(await h.get("/api/v1/me", { token: user.access_token }), 401, "UNAUTHORIZED");
-  const audit = await json(await call(h, "GET", "/api/v1/admin/audit", { token: admin.access_token }));
-  const entry = (audit.entries as Record<string, unknown>[]).find((e) => e.action === "user.delete");
+  const audit = await json(
+    await call(h, "GET", "/api/v1/admin/audit", { token: admin.access_token }),
+  );
+  const entry = (audit.entries as Record<string, unknown>[]).find((e) =>
+    e.action === "user.delete"
+  );
   assert.ok(entry);
   assert.equal(entry.target, user.user.id);
   assert.equal(entry.target_name, null);
@@ -164,9 +175,9 @@ Deno.test("export: the caller's user, sessions, presence settings and events", a
   );
   assert.deepEqual(types.filter((t) => t === "otp.verified").length, 2);
   assert.ok(types.includes("presence.online"));
-  assert.ok((body.events as { data: { user_id: string } }[]).every((e) =>
-    e.data.user_id === user.user.id
-  ));
+  assert.ok(
+    (body.events as { data: { user_id: string } }[]).every((e) => e.data.user_id === user.user.id),
+  );
   // Nothing secret: no token, hash or code of the caller is in it.
   const text = JSON.stringify(body);
   for (const secret of [user.refresh_token, first.refresh_token, user.access_token]) {

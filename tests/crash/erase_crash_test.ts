@@ -78,9 +78,11 @@ Deno.test("crash - kill -9 in the middle of an erasure, then restart: the user i
     }
     await assertErased(kv, { userId: id, contacts: [PHONE] });
     let deletedEvents = 0;
-    for await (const entry of kv.list<{ data: { type: string; user_id?: string } }>({
-      prefix: keys.events(),
-    })) {
+    for await (
+      const entry of kv.list<{ data: { type: string; user_id?: string } }>({
+        prefix: keys.events(),
+      })
+    ) {
       if (entry.value.data.type === "user.deleted" && entry.value.data.user_id === id) {
         deletedEvents++;
       }
