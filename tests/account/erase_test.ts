@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { ERASURE_SETTLE_MS, resumeErasures } from "../../core/account/erase.ts";
+import { FakeClock } from "../../core/clock.ts";
+import { startEventReceiver } from "../event_webhooks/receiver.ts";
 import { type Harness, recordEvents, startHarness } from "../helpers.ts";
 import { ADMIN, call, failsWith, json } from "../routes/admin_helpers.ts";
 import { createKey } from "../routes/api_key_helpers.ts";
@@ -193,4 +195,29 @@ Deno.test("export: the caller's user, sessions, presence settings and events", a
   await failsWith(await h.get("/api/v1/me/export"), 401, "UNAUTHORIZED");
   assert.equal((await del(h, "/api/v1/me", user.access_token)).status, 204);
   await failsWith(await call(h, "GET", path, { token: key.secret }), 404, "NOT_FOUND");
+});
+
+Deno.test("erase: one user.deleted event, id only, goes out to the event webhook", async () => {
+  const secret = "event-hook-secret-0123456789";
+  const clock = new FakeClock();
+  await using receiver = await startEventReceiver(secret, { now: () => clock.now() });
+  await using h = await startHarness({
+    clock,
+    env: {
+      ...ENV,
+      EVENT_WEBHOOK_URL: receiver.url,
+      EVENT_WEBHOOK_SECRET: secret,
+      EVENT_WEBHOOK_TYPES: "user.*",
+    },
+  });
+  const user = await h.signIn(PHONE);
+  assert.equal((await del(h, "/api/v1/me", user.access_token)).status, 204);
+  await settle(h);
+  await h.ctx.commits.flush();
+  await h.ctx.webhooks!.settled();
+  const deleted = receiver.deliveries.filter((d) => d.type === "user.deleted");
+  assert.equal(deleted.length, 1);
+  assert.ok(deleted[0].verified);
+  const { type: _type, at: _at, ...fields } = deleted[0].body.data;
+  assert.deepEqual(fields, { user_id: user.user.id });
 });
