@@ -167,6 +167,7 @@ export interface PresenceCloseCodes {
 
 /** `GET /api/v1/me/export`: everything Doorman keeps about the caller (data portability). */
 export interface AccountExport {
+  /** The caller as `GET /api/v1/me` shows them. */
   user: PublicUser;
   /** Active sessions, as `GET /api/v1/sessions` lists them (without `current`). */
   sessions: {
