@@ -69,7 +69,12 @@ export async function eraseUserByAdmin(
 
 async function eraseUser(ctx: PresenceContext, userId: string, actor: Actor | null) {
   const deletion = await startErasure(ctx, userId, actor);
-  await continueErasure(ctx, deletion);
+  try {
+    await continueErasure(ctx, deletion);
+  } catch (error) {
+    // The user is gone already (the first commit): what is left is the sweep's to finish.
+    ctx.log.warn("account erasure left to the sweep", { user_id: userId, error: String(error) });
+  }
 }
 
 /**
