@@ -212,6 +212,10 @@ export interface AccountExport {
   sessions: Omit<SessionInfo, "current">[];
   /** Who sees the caller online. */
   presence: { visibility: PresenceVisibility; contacts: string[] };
-  /** Recent events about the caller (kept 24 h), newest first. */
-  events: ({ type: string; at: string } & Record<string, unknown>)[];
+  /** Events about the caller from the last 24 h, oldest first, as the event stream sends them. */
+  events: {
+    id: string;
+    kind: string;
+    data: { type: string; at: string } & Record<string, unknown>;
+  }[];
 }

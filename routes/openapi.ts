@@ -158,10 +158,26 @@ export function openApiDocument(serverUrl: string): Json {
         },
       },
       "/api/v1/me": {
+        delete: {
+          summary:
+            "Erase the caller's account and everything about it (a session opened by a code in the last 10 minutes; else 403 REAUTH_REQUIRED)",
+          security: bearer,
+          responses: { ...ok(204, "Erased"), ...errors(401, 403) },
+        },
         get: {
           summary: "The signed-in user",
           security: bearer,
           responses: { ...ok(200, "{ user }"), ...errors(401, 403) },
+        },
+      },
+      "/api/v1/me/export": {
+        get: {
+          summary: "Everything Doorman keeps about the caller (data portability)",
+          security: bearer,
+          responses: {
+            ...ok(200, "{ user, sessions, presence: { visibility, contacts }, events }"),
+            ...errors(401, 403),
+          },
         },
       },
       "/api/v1/sessions": {
@@ -270,6 +286,24 @@ export function openApiDocument(serverUrl: string): Json {
           requestBody: body(userPatchSchema),
           // 409: the role admin for a test recipient.
           responses: { ...ok(200, "{ user }"), ...errors(400, 401, 403, 404, 409) },
+        },
+        delete: {
+          summary:
+            "Erase a user and everything about them (users:write; audited as user.delete; 404 once erased)",
+          security: admin,
+          parameters: [path("id")],
+          responses: { ...ok(204, "Erased"), ...errors(401, 403, 404) },
+        },
+      },
+      "/api/v1/admin/users/{id}/export": {
+        get: {
+          summary: "Everything Doorman keeps about a user, as GET /api/v1/me/export (users:read)",
+          security: admin,
+          parameters: [path("id")],
+          responses: {
+            ...ok(200, "{ user, sessions, presence: { visibility, contacts }, events }"),
+            ...errors(401, 403, 404),
+          },
         },
       },
       "/api/v1/admin/users/{id}/sessions": {

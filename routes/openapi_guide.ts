@@ -14,6 +14,8 @@ export const ERROR_WHEN: Record<ErrorCode, string> = {
   UNAUTHORIZED:
     "Missing, invalid, expired or revoked access token, or a bad or already-rotated refresh token.",
   ACCOUNT_DISABLED: "The account's status is not `active`; `error.status` says which.",
+  REAUTH_REQUIRED:
+    "Deleting the account needs a session opened by a code less than 10 minutes ago (a refresh does not count): sign in again, then retry.",
   FORBIDDEN:
     "Authenticated but not allowed (not an admin), a cross-site request, or a bad webhook secret.",
   RECIPIENT_NOT_ALLOWED:

@@ -10,8 +10,9 @@ const MAX_ENTRIES = 100_000;
 /**
  * What every authenticated request would read — is the sign-in revoked, is the user active —
  * kept in process for at most a second. The instance that revokes a sign-in or changes a
- * user drops its copy at once; the others drop theirs when the `user.signed_out` or
- * `user.updated` event reaches them through the event tail, and within a second regardless.
+ * user drops its copy at once; the others drop theirs when the `user.signed_out`,
+ * `user.updated` or `user.deleted` event reaches them through the event tail, and within a
+ * second regardless.
  */
 export class SessionCache {
   readonly #kv: Deno.Kv;
@@ -81,7 +82,10 @@ export class SessionCache {
       const data = event.data;
       if (data.type === "user.signed_out" && typeof data.family_id === "string") {
         this.forgetSession(data.family_id);
-      } else if (data.type === "user.updated" && typeof data.user_id === "string") {
+      } else if (
+        (data.type === "user.updated" || data.type === "user.deleted") &&
+        typeof data.user_id === "string"
+      ) {
         this.forgetUser(data.user_id);
       }
     });

@@ -1,3 +1,4 @@
+import { resumeErasures } from "../account/erase.ts";
 import { endDueSuspensions } from "../admin/suspensions.ts";
 import { type PresenceContext, sweepPresence } from "../presence/presence.ts";
 import { pruneCounters } from "./prune.ts";
@@ -31,6 +32,15 @@ export const CRON_JOBS: CronJob[] = [
     async run(ctx) {
       const ended = await endDueSuspensions(ctx);
       if (ended > 0) ctx.log.info("suspension sweep", { ended });
+    },
+  },
+  {
+    // An erasure a crash left halfway (or waiting for its last pass) is finished here.
+    name: "account erasures",
+    schedule: "* * * * *",
+    async run(ctx) {
+      const finished = await resumeErasures(ctx);
+      if (finished > 0) ctx.log.info("account erasure sweep", { finished });
     },
   },
   {

@@ -108,6 +108,10 @@ export async function prepareActivity(
   // A suspension landing after this read takes them offline again: its own `takeOffline`
   // comes after it, and is checked against this transition's state.
   if (account?.value && account.value.status !== "active") throw accountDisabled(account.value);
+  // Erased since the caller authenticated: nothing of theirs is written again.
+  if (account && account.value === null && !options.newUser) {
+    throw new AppError("UNAUTHORIZED", "This account no longer exists.");
+  }
   const events: LiveEvent[] = [];
   if (record.state.value?.online) {
     // Recorded online but silent past the timeout (or a grace), and no sweep noticed yet: the
@@ -196,8 +200,10 @@ export async function socketsAlive(ctx: PresenceContext, sockets: SocketRef[]): 
     try {
       await recordActivity(ctx, userId, { heartbeat: false });
     } catch (error) {
-      // Disabled since the socket opened: the account's event closes it on every instance.
-      if (!(error instanceof AppError && error.code === "ACCOUNT_DISABLED")) throw error;
+      // Disabled or erased since the socket opened: the account's event closes it everywhere.
+      const gone = error instanceof AppError &&
+        (error.code === "ACCOUNT_DISABLED" || error.code === "UNAUTHORIZED");
+      if (!gone) throw error;
     }
   }));
 }

@@ -65,10 +65,11 @@ export class PresenceCache {
     this.#records.delete(userId);
   }
 
-  /** Drops records other instances' presence events say changed; returns the unsubscribe. */
+  /** Drops records other instances' presence events (or erasures) changed; returns the unsubscribe. */
   follow(bus: EventBus): () => void {
     return bus.subscribe((event) => {
-      if (event.instance === bus.instance || event.kind !== "presence") return;
+      if (event.instance === bus.instance) return;
+      if (event.kind !== "presence" && event.data.type !== "user.deleted") return;
       if (typeof event.data.user_id === "string") this.forget(event.data.user_id);
     });
   }

@@ -304,6 +304,21 @@ export class PresenceHub {
       for (const conn of this.#byUser.get(String(data.user_id)) ?? []) {
         this.#close(conn, CLOSE.disabled, "account disabled");
       }
+    } else if (data.type === "user.deleted") {
+      const userId = String(data.user_id);
+      for (const conn of this.#byUser.get(userId) ?? []) {
+        this.#close(conn, CLOSE.signedOut, "account deleted");
+      }
+      // Watchers see an erased user as an unknown id, at once.
+      const text = JSON.stringify({
+        type: "presence",
+        user_id: userId,
+        status: "offline",
+        last_seen: null,
+      });
+      for (const conn of this.#watchers.get(userId) ?? []) {
+        if (conn.socket.readyState === WebSocket.OPEN) conn.socket.send(text);
+      }
     } else if (data.type === "user.signed_out") {
       for (const conn of this.#byUser.get(String(data.user_id)) ?? []) {
         if (conn.sid === data.family_id) this.#close(conn, CLOSE.signedOut, "signed out");

@@ -11,6 +11,8 @@ import { liftBlock, readFraud } from "../../../core/admin/fraud.ts";
 import { readAdminStats, STATS_RANGES } from "../../../core/admin/stats.ts";
 import { endUserSessions, readAdminUser } from "../../../core/admin/user_detail.ts";
 import { listAdminUsers, updateUser } from "../../../core/admin/users.ts";
+import { eraseUserByAdmin } from "../../../core/account/erase.ts";
+import { exportAccount } from "../../../core/account/export.ts";
 import { readWebhookStatus } from "../../../core/admin/event_webhooks.ts";
 import {
   activateSigningKey,
@@ -126,6 +128,14 @@ export const adminRoutes = new Hono<AppEnv>()
       return c.json({ user }, 200);
     },
   )
+  .delete(`/users/:id{${ID.user}}`, scope("users:write"), async (c) => {
+    const { ctx, access, ip } = c.var;
+    await eraseUserByAdmin(ctx, c.req.param("id"), actorOf(access, ip));
+    return c.body(null, 204);
+  })
+  .get(`/users/:id{${ID.user}}/export`, scope("users:read"), async (c) => {
+    return c.json(await exportAccount(c.get("ctx"), c.req.param("id")), 200);
+  })
   .delete(`/users/:id{${ID.user}}/sessions/:sid{${ID.family}}`, scope("users:write"), async (c) => {
     const { ctx, access, ip } = c.var;
     await endUserSessions(

@@ -1,0 +1,217 @@
+import {
+  addErasureStart,
+  commitErasureEnd,
+  deleteKeys,
+  eachRefreshTokenOf,
+  ERASE_PREFIXES,
+  eventKeysToErase,
+  getUserDeletion,
+  keysNamingUser,
+  listKeys,
+  listUserDeletions,
+  listUserEventEntries,
+  readErasureStart,
+  readRecipients,
+  requestKeys,
+  sessionKeysOf,
+  telegramLinkKeys,
+  type UserDeletion,
+  userPrefixes,
+} from "../../kv/erasure.ts";
+import { CONFLICT, retry } from "../../kv/retry.ts";
+import type { User } from "../../kv/users.ts";
+import { Writes } from "../../kv/writes.ts";
+import { type Actor, addAuditWrites } from "../admin/audit.ts";
+import { limitKeyOf, type Recipient } from "../auth/recipients.ts";
+import type { Caller } from "../auth/sessions.ts";
+import { AppError } from "../errors.ts";
+import { addEventWrites } from "../live/emit.ts";
+import type { LiveEvent } from "../live/events.ts";
+import type { PresenceContext } from "../presence/presence.ts";
+
+/** How long after a sign-in with a code its session may delete the account (API.md). */
+export const REAUTH_WINDOW_MS = 10 * 60_000;
+/**
+ * The erasure's record stays this long at least, so its last pass comes after every instance
+ * closed the user's sockets (within 1 s) and recorded them offline, and removes that too.
+ */
+export const ERASURE_SETTLE_MS = 5_000;
+/** Sessions the first commit deletes itself (3 mutations each, far below KV's 1,000). */
+const FIRST_COMMIT_SESSIONS = 200;
+/** Records read per batch of the later steps. */
+const PAGE = 500;
+/** Erasures one sweep resumes at most. */
+const SWEEP_LIMIT = 100;
+
+/**
+ * `DELETE /api/v1/me`: the caller erases their own account, if their session was opened by
+ * a code less than 10 minutes ago (a refresh does not renew that); else 403 `REAUTH_REQUIRED`.
+ */
+export async function eraseOwnAccount(ctx: PresenceContext, caller: Caller): Promise<void> {
+  const session = await ctx.sessionCache.family(caller.claims.sid);
+  if (!session || ctx.clock.now() - session.createdAt >= REAUTH_WINDOW_MS) {
+    throw new AppError(
+      "REAUTH_REQUIRED",
+      "Deleting the account needs a fresh sign-in: sign in again with a code, then retry.",
+    );
+  }
+  await eraseUser(ctx, caller.user.id, null);
+}
+
+/** `DELETE /api/v1/admin/users/:id`: an admin or key erases a user, audited as `user.delete`. */
+export async function eraseUserByAdmin(
+  ctx: PresenceContext,
+  userId: string,
+  actor: Actor,
+): Promise<void> {
+  await eraseUser(ctx, userId, actor);
+}
+
+async function eraseUser(ctx: PresenceContext, userId: string, actor: Actor | null) {
+  const deletion = await startErasure(ctx, userId, actor);
+  try {
+    await continueErasure(ctx, deletion);
+  } catch (error) {
+    // The user is gone already (the first commit): what is left is the sweep's to finish.
+    ctx.log.warn("account erasure left to the sweep", { user_id: userId, error: String(error) });
+  }
+}
+
+/**
+ * The first commit: the user record and its sign-in indexes, their sessions, presence and
+ * counters go at once, with the erasure's record (the work left), one `user.deleted` event (id
+ * only) and the audit entry. From then on the phone or email signs up as a new user, no token
+ * of theirs authenticates anywhere (the event drops cached copies and closes sockets, 4001),
+ * and a crash leaves the rest to the sweep. 404 for an unknown (or already erased) user.
+ */
+async function startErasure(
+  ctx: PresenceContext,
+  userId: string,
+  actor: Actor | null,
+): Promise<UserDeletion> {
+  const started = await retry(`erase "${userId}"`, async () => {
+    const now = ctx.clock.now();
+    const start = await readErasureStart(ctx.kv, userId, FIRST_COMMIT_SESSIONS);
+    const user = start.user.value;
+    if (!user) throw new AppError("NOT_FOUND", `No user "${userId}".`);
+    const deletion: UserDeletion = {
+      userId,
+      startedAt: now,
+      recipients: recipientsOf(user).map(limitKeyOf),
+      phone: user.phone,
+      telegramId: user.telegramId,
+    };
+    const writes = addErasureStart(new Writes(), start, deletion);
+    const events: LiveEvent[] = [];
+    if (actor) {
+      events.push(addAuditWrites(ctx, writes, {
+        actor,
+        action: "user.delete",
+        target: userId,
+        userId,
+        changes: { user: { from: userId, to: null } },
+      }));
+    }
+    const deleted = ctx.bus.newEvent("user", "user.deleted", now, { user_id: userId });
+    addEventWrites(writes, deleted, now);
+    events.push(deleted);
+    if (!await ctx.commits.commit(writes)) return CONFLICT;
+    return { deletion, events, sessionIds: start.sessionIds };
+  });
+  ctx.sessionCache.forgetUser(userId);
+  for (const id of started.sessionIds) ctx.sessionCache.forgetSession(id);
+  ctx.presence.cache.forget(userId);
+  ctx.presence.deadlines.cancel(userId);
+  ctx.bus.publish(...started.events);
+  ctx.log.info("account erasure started", { user_id: userId });
+  return started.deletion;
+}
+
+function recipientsOf(user: User): Recipient[] {
+  const out: Recipient[] = [];
+  if (user.phone) out.push({ kind: "phone", value: user.phone });
+  if (user.email) out.push({ kind: "email", value: user.email });
+  if (user.telegramId) out.push({ kind: "telegram", value: user.telegramId });
+  return out;
+}
+
+/**
+ * The rest of an erasure, in bounded commits, each step safe to run again: sessions and their
+ * refresh tokens, logged events about the user and the code requests and deliveries they
+ * name, recipients' records, Telegram links, dashboard sessions and socket tickets. The
+ * erasure's record goes last, once `ERASURE_SETTLE_MS` passed (else a later sweep ends it).
+ * Returns whether the erasure is over.
+ */
+export async function continueErasure(
+  ctx: PresenceContext,
+  deletion: UserDeletion,
+): Promise<boolean> {
+  const { userId } = deletion;
+  const prefixes = userPrefixes(userId);
+  for (;;) {
+    const left = await listKeys(ctx.kv, prefixes.sessions, PAGE);
+    if (left.length === 0) break;
+    const ids = left.map((key) => String(key[key.length - 1]));
+    await deleteKeys(ctx.kv, ids.flatMap((id) => sessionKeysOf(userId, id)));
+  }
+  const tokens: Deno.KvKey[] = [];
+  const families = new Set<string>();
+  for await (const token of eachRefreshTokenOf(ctx.kv, userId)) {
+    tokens.push(token.key);
+    families.add(token.familyId);
+    if (tokens.length >= PAGE) await deleteKeys(ctx.kv, tokens.splice(0));
+  }
+  await deleteKeys(ctx.kv, tokens);
+  await deleteKeys(ctx.kv, [...families].flatMap((id) => sessionKeysOf(userId, id)));
+
+  // Events first name the code requests; those go with each page, before the events.
+  const recipients = await readRecipients(ctx.kv, deletion.recipients);
+  await deleteKeys(ctx.kv, await requestKeys(ctx.kv, recipients.requestIds));
+  for (;;) {
+    const events = await listUserEventEntries(ctx.kv, userId, PAGE);
+    if (events.length === 0) break;
+    const requestIds = events.map((e) => e.data.request_id)
+      .filter((id): id is string => typeof id === "string");
+    await deleteKeys(ctx.kv, await requestKeys(ctx.kv, requestIds));
+    await deleteKeys(
+      ctx.kv,
+      events.flatMap((event) => eventKeysToErase(userId, event, kept(event))),
+    );
+  }
+  await deleteKeys(ctx.kv, [
+    ...recipients.keys,
+    ...await telegramLinkKeys(ctx.kv, deletion.phone, deletion.telegramId),
+    ...await keysNamingUser(ctx.kv, ERASE_PREFIXES.dashboardSessions, userId),
+    ...await keysNamingUser(ctx.kv, ERASE_PREFIXES.socketTickets, userId),
+  ]);
+  if (ctx.clock.now() - deletion.startedAt < ERASURE_SETTLE_MS) return false;
+  await retry(`end the erasure of "${userId}"`, async () => {
+    return await commitErasureEnd(ctx.kv, userId) ? true : CONFLICT;
+  });
+  ctx.presence.cache.forget(userId);
+  ctx.log.info("account erased", { user_id: userId });
+  return true;
+}
+
+/**
+ * What stays in the event log of an erased user: the `user.deleted` event and admins' audit
+ * events, which name the id only (as the audit log does).
+ */
+function kept(event: { kind?: string; data: Record<string, unknown> }): boolean {
+  return event.data.type === "user.deleted" || event.kind === "audit";
+}
+
+/**
+ * The cron's (and start-up's) sweep: every erasure left in progress — by a crash, or waiting
+ * for its last pass — is taken on again. Idempotent: two instances may run it at once.
+ * Returns how many it finished.
+ */
+export async function resumeErasures(ctx: PresenceContext): Promise<number> {
+  let finished = 0;
+  for (const deletion of await listUserDeletions(ctx.kv, SWEEP_LIMIT)) {
+    // Another instance may have finished it since the list was read.
+    if ((await getUserDeletion(ctx.kv, deletion.userId)).value === null) continue;
+    if (await continueErasure(ctx, deletion)) finished++;
+  }
+  return finished;
+}
