@@ -83,14 +83,6 @@ export function presenceKeysToErase(userId: string, dueMinute: number | null): D
   ];
 }
 
-/** Reads an erasure in progress. */
-export function getUserDeletion(
-  kv: Deno.Kv,
-  userId: string,
-): Promise<Deno.KvEntryMaybe<UserDeletion>> {
-  return kv.get<UserDeletion>(keys.userDeletion(userId));
-}
-
 /** Erasures in progress, oldest id first (at most `limit`). */
 export async function listUserDeletions(kv: Deno.Kv, limit: number): Promise<UserDeletion[]> {
   const out: UserDeletion[] = [];
@@ -125,29 +117,31 @@ export async function listUserEventEntries(
 }
 
 /**
- * Every refresh token of a user, with the sessions they name: stored under hashes only, so
- * found by one pass over the tokens, read in batches (an erasure is rare; a sign-in pays
- * nothing for it).
+ * Every refresh token of the given users, with the sessions they name: stored under hashes
+ * only, so found by one pass over the tokens, read in batches (erasures are rare and a sweep
+ * takes all pending ones in one pass; a sign-in pays nothing for it).
  */
 export async function* eachRefreshTokenOf(
   kv: Deno.Kv,
-  userId: string,
-): AsyncGenerator<{ key: Deno.KvKey; familyId: string }> {
+  userIds: ReadonlySet<string>,
+): AsyncGenerator<{ key: Deno.KvKey; userId: string; familyId: string }> {
   const prefix = keys.refreshToken("").slice(0, 1);
   for await (const entry of kv.list<RefreshToken>({ prefix }, { batchSize: 1_000 })) {
-    if (entry.value.userId === userId) yield { key: entry.key, familyId: entry.value.familyId };
+    const { userId, familyId } = entry.value;
+    if (userIds.has(userId)) yield { key: entry.key, userId, familyId };
   }
 }
 
-/** Keys of records under `prefix` (a small collection) whose value names `userId`. */
-export async function keysNamingUser(
+/** Keys of records under `prefix` (a small collection) whose value names one of `userIds`. */
+export async function keysNamingUsers(
   kv: Deno.Kv,
   prefix: Deno.KvKey,
-  userId: string,
+  userIds: ReadonlySet<string>,
 ): Promise<Deno.KvKey[]> {
   const out: Deno.KvKey[] = [];
   for await (const entry of kv.list<{ userId?: string }>({ prefix }, { batchSize: 500 })) {
-    if (entry.value?.userId === userId) out.push(entry.key);
+    const userId = entry.value?.userId;
+    if (userId !== undefined && userIds.has(userId)) out.push(entry.key);
   }
   return out;
 }

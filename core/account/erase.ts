@@ -5,8 +5,7 @@ import {
   eachRefreshTokenOf,
   ERASE_PREFIXES,
   eventKeysToErase,
-  getUserDeletion,
-  keysNamingUser,
+  keysNamingUsers,
   listKeys,
   listUserDeletions,
   listUserEventEntries,
@@ -136,16 +135,14 @@ function recipientsOf(user: User): Recipient[] {
 }
 
 /**
- * The rest of an erasure, in bounded commits, each step safe to run again: sessions and their
- * refresh tokens, logged events about the user and the code requests and deliveries they
- * name, recipients' records, Telegram links, dashboard sessions and socket tickets. The
- * erasure's record goes last, once `ERASURE_SETTLE_MS` passed (else a later sweep ends it).
- * Returns whether the erasure is over.
+ * The rest of an erasure that the user's own indexes find, in bounded commits, each step safe
+ * to run again: sessions, logged events about the user and the code requests and deliveries
+ * they name, recipients' records, Telegram links. What only a pass over a whole collection
+ * finds (refresh tokens, dashboard sessions, socket tickets) is the sweep's, once for every
+ * erasure pending (`resumeErasures`), so a request never waits on a scan that grows with the
+ * deployment.
  */
-export async function continueErasure(
-  ctx: PresenceContext,
-  deletion: UserDeletion,
-): Promise<boolean> {
+async function continueErasure(ctx: PresenceContext, deletion: UserDeletion): Promise<void> {
   const { userId } = deletion;
   const prefixes = userPrefixes(userId);
   for (;;) {
@@ -154,16 +151,6 @@ export async function continueErasure(
     const ids = left.map((key) => String(key[key.length - 1]));
     await deleteKeys(ctx.kv, ids.flatMap((id) => sessionKeysOf(userId, id)));
   }
-  const tokens: Deno.KvKey[] = [];
-  const families = new Set<string>();
-  for await (const token of eachRefreshTokenOf(ctx.kv, userId)) {
-    tokens.push(token.key);
-    families.add(token.familyId);
-    if (tokens.length >= PAGE) await deleteKeys(ctx.kv, tokens.splice(0));
-  }
-  await deleteKeys(ctx.kv, tokens);
-  await deleteKeys(ctx.kv, [...families].flatMap((id) => sessionKeysOf(userId, id)));
-
   // Events first name the code requests; those go with each page, before the events.
   const recipients = await readRecipients(ctx.kv, deletion.recipients);
   await deleteKeys(ctx.kv, await requestKeys(ctx.kv, recipients.requestIds));
@@ -181,16 +168,28 @@ export async function continueErasure(
   await deleteKeys(ctx.kv, [
     ...recipients.keys,
     ...await telegramLinkKeys(ctx.kv, deletion.phone, deletion.telegramId),
-    ...await keysNamingUser(ctx.kv, ERASE_PREFIXES.dashboardSessions, userId),
-    ...await keysNamingUser(ctx.kv, ERASE_PREFIXES.socketTickets, userId),
   ]);
-  if (ctx.clock.now() - deletion.startedAt < ERASURE_SETTLE_MS) return false;
-  await retry(`end the erasure of "${userId}"`, async () => {
-    return await commitErasureEnd(ctx.kv, userId) ? true : CONFLICT;
-  });
-  ctx.presence.cache.forget(userId);
-  ctx.log.info("account erased", { user_id: userId });
-  return true;
+}
+
+/**
+ * What only a pass over a whole collection finds, for every erasure pending at once: the
+ * users' refresh tokens (and any session they name that the index missed), dashboard sessions
+ * and socket tickets.
+ */
+async function eraseScattered(ctx: PresenceContext, userIds: ReadonlySet<string>): Promise<void> {
+  const tokens: Deno.KvKey[] = [];
+  const sessions = new Map<string, string>(); // session id → user id
+  for await (const token of eachRefreshTokenOf(ctx.kv, userIds)) {
+    tokens.push(token.key);
+    sessions.set(token.familyId, token.userId);
+    if (tokens.length >= PAGE) await deleteKeys(ctx.kv, tokens.splice(0));
+  }
+  await deleteKeys(ctx.kv, [
+    ...tokens,
+    ...[...sessions].flatMap(([sessionId, userId]) => sessionKeysOf(userId, sessionId)),
+    ...await keysNamingUsers(ctx.kv, ERASE_PREFIXES.dashboardSessions, userIds),
+    ...await keysNamingUsers(ctx.kv, ERASE_PREFIXES.socketTickets, userIds),
+  ]);
 }
 
 /**
@@ -207,11 +206,22 @@ function kept(event: { kind?: string; data: Record<string, unknown> }): boolean 
  * Returns how many it finished.
  */
 export async function resumeErasures(ctx: PresenceContext): Promise<number> {
+  const pending = await listUserDeletions(ctx.kv, SWEEP_LIMIT);
+  if (pending.length === 0) return 0;
+  for (const deletion of pending) await continueErasure(ctx, deletion);
+  await eraseScattered(ctx, new Set(pending.map((deletion) => deletion.userId)));
   let finished = 0;
-  for (const deletion of await listUserDeletions(ctx.kv, SWEEP_LIMIT)) {
-    // Another instance may have finished it since the list was read.
-    if ((await getUserDeletion(ctx.kv, deletion.userId)).value === null) continue;
-    if (await continueErasure(ctx, deletion)) finished++;
+  for (const { userId, startedAt } of pending) {
+    // The last pass comes after every instance closed the user's sockets and recorded them
+    // offline; a later sweep ends the erasures that are younger.
+    if (ctx.clock.now() - startedAt < ERASURE_SETTLE_MS) continue;
+    // Another instance may have finished it since the list was read: ending it twice is harmless.
+    await retry(`end the erasure of "${userId}"`, async () => {
+      return await commitErasureEnd(ctx.kv, userId) ? true : CONFLICT;
+    });
+    ctx.presence.cache.forget(userId);
+    ctx.log.info("account erased", { user_id: userId });
+    finished++;
   }
   return finished;
 }
