@@ -81,7 +81,10 @@ export class SessionCache {
       const data = event.data;
       if (data.type === "user.signed_out" && typeof data.family_id === "string") {
         this.forgetSession(data.family_id);
-      } else if (data.type === "user.updated" && typeof data.user_id === "string") {
+      } else if (
+        (data.type === "user.updated" || data.type === "user.contact_changed") &&
+        typeof data.user_id === "string"
+      ) {
         this.forgetUser(data.user_id);
       }
     });
