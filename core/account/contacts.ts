@@ -7,7 +7,7 @@ import { Writes } from "../../kv/writes.ts";
 import { smsPrefixOf } from "../auth/code_verify/commit.ts";
 import { type ChannelChoice, type CodeRequestContext, requestCode } from "../auth/otp.ts";
 import { type ContactRecipient, parseRecipient } from "../auth/recipients.ts";
-import { useCode, type VerifyContext } from "../auth/verify.ts";
+import { redeemCode, type VerifyContext } from "../auth/verify.ts";
 import type { CodeRequested } from "../../contract/api.ts";
 import type { DeliveryRouter } from "../delivery/router.ts";
 import { AppError } from "../errors.ts";
@@ -68,7 +68,7 @@ export async function verifyContactCode(
   userId: string,
   input: { requestId: string; code: string; ip: string },
 ): Promise<User> {
-  const outcome = await useCode<ContactOutcome>(ctx, input, {
+  const outcome = await redeemCode<ContactOutcome>(ctx, input, {
     contactOf: userId,
     commit: ({ stored, now }) => commitContactCode(ctx, userId, stored, now),
   });

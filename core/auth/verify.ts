@@ -34,7 +34,7 @@ export async function signInWithCode(
   input: { requestId: string; code: string; ip: string; userAgent?: string | null },
 ): Promise<CodeSignIn> {
   const timeout = (await ctx.settings.get()).presence_timeout_seconds * 1000;
-  const outcome = await useCode(ctx, input, {
+  const outcome = await redeemCode(ctx, input, {
     // A contact change's code never signs anyone in.
     contactOf: null,
     commit: async ({ stored, n, now }) => {
@@ -64,7 +64,7 @@ export async function signInWithCode(
  * entails besides (its Telegram message deleted, the Gateway told, its number range counted
  * as verified) happens here, so every use of a code obeys the same rules.
  */
-export async function useCode<T extends { stored: StoredRequest }>(
+export async function redeemCode<T extends { stored: StoredRequest }>(
   ctx: VerifyContext,
   input: { requestId: string; code: string; ip: string },
   options: {
@@ -91,7 +91,7 @@ export async function useCode<T extends { stored: StoredRequest }>(
   return outcome;
 }
 
-/** The body of `useCode`, once the client IP's wrong-code cap let it in. */
+/** The body of `redeemCode`, once the client IP's wrong-code cap let it in. */
 async function checkCode<T>(
   ctx: VerifyContext,
   input: { requestId: string; code: string; ip: string },
