@@ -13,6 +13,7 @@ import {
   type UserDetailBody,
 } from "../components/user/api.ts";
 import { Question, UntilField } from "../components/user/Confirmations.tsx";
+import { ContactChanges } from "../components/user/ContactChanges.tsx";
 import { Identity, Presence } from "../components/user/Identity.tsx";
 import { SessionsTable } from "../components/user/SessionsTable.tsx";
 import { UserEvents } from "../components/user/UserEvents.tsx";
@@ -98,6 +99,8 @@ export default function UserDetail({ initial, self }: { initial: UserDetailBody;
         <section class="panel" aria-labelledby="account-title">
           <h2 id="account-title" class="panel-title">Account</h2>
           <Identity user={user} />
+          <h3 class="panel-subtitle">Contact changes</h3>
+          <ContactChanges events={detail.events} />
         </section>
         <section class="panel" aria-labelledby="status-title">
           <div class="section-head">

@@ -34,6 +34,11 @@ export interface OtpRequest {
    * delivery need not be written down for a verify to count it).
    */
   smsPrefix?: string;
+  /**
+   * The user whose contact this request adds or changes (or, without a recipient, whose
+   * Telegram account the deep link links); absent: a sign-in (requests stored before too).
+   */
+  contactOf?: string;
 }
 
 /** Where a Telegram code message is. */

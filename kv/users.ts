@@ -283,3 +283,16 @@ export async function anyAdminAmongFirst(kv: Deno.Kv, atMost: number): Promise<b
   }
   return false;
 }
+
+/**
+ * Reads a user entry and the index entry of a contact together, in one round trip: what a
+ * contact change checks (the contact must be free, or already this user's).
+ */
+export async function getUserAndIndex(
+  kv: Deno.Kv,
+  id: string,
+  lookup: UserLookup,
+): Promise<{ user: Deno.KvEntryMaybe<User>; index: Deno.KvEntryMaybe<string> }> {
+  const [user, index] = await kv.getMany<[User, string]>([keys.user(id), indexKey(lookup)]);
+  return { user, index };
+}

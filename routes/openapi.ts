@@ -21,6 +21,11 @@ import {
   refreshSchema,
 } from "./api/v1/auth.ts";
 import { apiKeyCreateSchema } from "./api/v1/admin_api_keys.ts";
+import {
+  contactRequestSchema,
+  contactVerifySchema,
+  telegramLinkSchema,
+} from "./api/v1/me_contacts.ts";
 import { presenceQuerySchema } from "./api/v1/presence.ts";
 import { apiGuide, errorResponse, requestExamples } from "./openapi_guide.ts";
 
@@ -204,6 +209,55 @@ export function openApiDocument(serverUrl: string): Json {
           security: bearer,
           parameters: [path("id")],
           responses: { ...ok(204, "Ended"), ...errors(401, 403, 404) },
+        },
+      },
+      "/api/v1/me/contact/request": {
+        post: {
+          summary: "Send a code to a phone or email to add to (or replace on) the caller's account",
+          description: "The same limits and SMS pumping guards as sign-in codes, and the same " +
+            "answer whether or not the contact belongs to another account. A contact the caller " +
+            "already has: 409 CONFLICT (reason already_linked).",
+          security: bearer,
+          requestBody: body(contactRequestSchema),
+          responses: {
+            ...ok(202, "{ request_id, channel, expires_in, resend_after, deep_link? }"),
+            ...errors(400, 401, 403, 409, 413, 415, 429, 503),
+          },
+        },
+      },
+      "/api/v1/me/contact/verify": {
+        post: {
+          summary: "Verify a contact code: the contact is added, or replaces the old one",
+          description: "A contact of another account: 409 CONFLICT (reason contact_in_use), " +
+            "nothing changes. A replaced phone or email is told; user.contact_changed is emitted.",
+          security: bearer,
+          requestBody: body(contactVerifySchema),
+          responses: { ...ok(200, "{ user }"), ...errors(400, 401, 403, 409, 413, 415, 429) },
+        },
+      },
+      "/api/v1/me/telegram/link": {
+        post: {
+          summary: "A deep link whose Start links that Telegram account to the caller",
+          security: bearer,
+          requestBody: body(telegramLinkSchema, false),
+          responses: {
+            ...ok(200, "{ deep_link, expires_in }"),
+            ...errors(400, 401, 403, 413, 415, 429, 503),
+          },
+        },
+      },
+      "/api/v1/me/contact/{kind}": {
+        delete: {
+          summary: "Remove the caller's phone, email or Telegram account",
+          description: "409 CONFLICT (reason last_contact) when it would leave no way to sign in.",
+          security: bearer,
+          parameters: [{
+            name: "kind",
+            in: "path",
+            required: true,
+            schema: { type: "string", enum: ["phone", "email", "telegram"] },
+          }],
+          responses: { ...ok(204, "Removed"), ...errors(401, 403, 404, 409) },
         },
       },
       "/api/v1/presence/heartbeat": {

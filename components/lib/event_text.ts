@@ -37,6 +37,13 @@ function changesText(changes: unknown): string {
     .join(", ");
 }
 
+/** How a contact kind of `user.contact_changed` reads. */
+const CONTACTS: Record<string, string> = {
+  phone: "Phone",
+  email: "Email",
+  telegram: "Telegram account",
+};
+
 /** One line of what happened; who it concerns is told by `subjectsOf`. */
 export function describe(d: Data): string {
   switch (d.type) {
@@ -73,6 +80,12 @@ export function describe(d: Data): string {
       }, role ${d.role}`;
     case "user.signed_out":
       return d.by ? "Sign-in ended by an admin" : "Signed out";
+    case "user.contact_changed": {
+      const what = CONTACTS[String(d.contact)] ?? String(d.contact);
+      if (d.old && d.new) return `${what} changed from ${d.old} to ${d.new}`;
+      if (d.new) return `${what} ${d.new} added`;
+      return `${what} ${d.old ?? ""} removed`.replace("  ", " ");
+    }
     case "channel.down":
       return `${channelName(d.channel)} is failing: ${d.error}`;
     case "channel.up":

@@ -37,6 +37,8 @@ export async function requestCode(
     ip: string;
     /** The language messages go out in (already one Doorman has, or `en`). */
     locale?: string;
+    /** The user whose contact the code changes (`core/account/contacts.ts`); else a sign-in. */
+    contactOf?: string;
   },
 ): Promise<CodeRequested> {
   const { recipient } = input;
@@ -60,6 +62,7 @@ export async function requestCode(
     startToken,
     viaDeepLink,
     testCode: key ? ctx.config.testRecipients.get(key) ?? null : null,
+    contactOf: input.contactOf ?? null,
   };
 
   const { request, code, plan } = await storeRequest(ctx, ask, settings);

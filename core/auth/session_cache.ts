@@ -83,7 +83,8 @@ export class SessionCache {
       if (data.type === "user.signed_out" && typeof data.family_id === "string") {
         this.forgetSession(data.family_id);
       } else if (
-        (data.type === "user.updated" || data.type === "user.deleted") &&
+        (data.type === "user.updated" || data.type === "user.deleted" ||
+          data.type === "user.contact_changed") &&
         typeof data.user_id === "string"
       ) {
         this.forgetUser(data.user_id);

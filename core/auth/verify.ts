@@ -5,7 +5,7 @@ import { readIpCounter, SHARED_BUCKET_MS } from "../../kv/limits.ts";
 import { AppError, rateLimited } from "../errors.ts";
 import { codeMatches } from "./codes.ts";
 import { commitSignIn, commitWrongCode, smsPrefixOf } from "./code_verify/commit.ts";
-import type { CodeSignIn, VerifyContext } from "./code_verify/context.ts";
+import type { CodeSignIn, VerifyContext, WrongCode } from "./code_verify/context.ts";
 import { parseRecipient, type Recipient } from "./recipients.ts";
 import { accountDisabled, signInAnswer, type TokenPair } from "./sessions.ts";
 
@@ -33,29 +33,84 @@ export async function signInWithCode(
   ctx: VerifyContext,
   input: { requestId: string; code: string; ip: string; userAgent?: string | null },
 ): Promise<CodeSignIn> {
-  const { ip } = input;
-  const release = await refuseGuessingNetworks(ctx, ip);
+  const timeout = (await ctx.settings.get()).presence_timeout_seconds * 1000;
+  const outcome = await redeemCode(ctx, input, {
+    // A contact change's code never signs anyone in.
+    contactOf: null,
+    commit: async ({ stored, n, now }) => {
+      const request = stored.entry.value;
+      // An existing user is read with their presence; a new one has neither. This instance's
+      // copy of the request knows who the code signs in as of the code request: a first try
+      // trusts it (the commit's checks catch a change), so a new user's sign-in reads nothing.
+      const lookup = lookupOf(parseRecipient(request.recipient));
+      const known = n === 0 ? stored.userIndex ?? null : null;
+      const found = await getSigningInUser(ctx.kv, lookup, known);
+      return await commitSignIn(ctx, { stored, found, lookup, input, now, timeout });
+    },
+  });
+  if (outcome.kind === "disabled") throw accountDisabled(outcome.user);
+  ctx.log.info("signed in", {
+    otp_request_id: input.requestId,
+    user_id: outcome.signIn.user.id,
+    new_user: outcome.newUser,
+  });
+  return outcome.signIn;
+}
+
+/**
+ * Checks a code of a request made for `contactOf` (a contact change of that user; null: a
+ * sign-in) and, when it is right, lets `commit` use the request up in one commit. A request
+ * made for anything else reads as unknown and spends no attempt. Everything a used code
+ * entails besides (its Telegram message deleted, the Gateway told, its number range counted
+ * as verified) happens here, so every use of a code obeys the same rules.
+ */
+export async function redeemCode<T extends { stored: StoredRequest }>(
+  ctx: VerifyContext,
+  input: { requestId: string; code: string; ip: string },
+  options: {
+    contactOf: string | null;
+    commit(
+      attempt: { stored: StoredRequest; n: number; now: number },
+    ): Promise<T | typeof CONFLICT>;
+  },
+): Promise<T> {
+  const release = await refuseGuessingNetworks(ctx, input.ip);
   // Whether this verify's wrong code was counted: its held place under the cap lands then.
   let failed = false;
+  let outcome: T;
   try {
-    return await checkCode(ctx, input, () => failed = true);
+    outcome = await checkCode(ctx, input, options, () => failed = true);
   } finally {
     release(failed);
   }
+  // The code is used either way: its Telegram message goes at once, and the Gateway is told.
+  await ctx.telegram?.deleteCodeMessage(outcome.stored.delivery?.telegram ?? null);
+  tellGateway(ctx, outcome.stored, input.code);
+  const smsPrefix = smsPrefixOf(outcome.stored);
+  if (smsPrefix) ctx.smsProtection.verified(smsPrefix);
+  return outcome;
 }
 
-/** The body of `signInWithCode`, once the client IP's wrong-code cap let it in. */
-async function checkCode(
+/** The body of `redeemCode`, once the client IP's wrong-code cap let it in. */
+async function checkCode<T>(
   ctx: VerifyContext,
-  input: { requestId: string; code: string; ip: string; userAgent?: string | null },
+  input: { requestId: string; code: string; ip: string },
+  options: {
+    contactOf: string | null;
+    commit(
+      attempt: { stored: StoredRequest; n: number; now: number },
+    ): Promise<T | typeof CONFLICT>;
+  },
   counted: () => void,
-): Promise<CodeSignIn> {
-  const timeout = (await ctx.settings.get()).presence_timeout_seconds * 1000;
+): Promise<T> {
   const outcome = await retry(`verify a code of "${input.requestId}"`, async (n) => {
     const now = ctx.clock.now();
     // The first try may use this instance's copy; a refused commit reads KV.
     let stored = (n === 0 ? ctx.issued.get(input.requestId) : undefined) ??
       await getRequest(ctx.kv, input.requestId);
+    // Another purpose's request (a sign-in's, a contact change of someone else) is unknown
+    // here, and this guess must not spend its attempts.
+    if (stored && (stored.entry.value.contactOf ?? null) !== options.contactOf) throw expired();
     // Whatever happens next changes the request: the copy would be stale.
     ctx.issued.forget(input.requestId);
     // A test recipient's guesses take turns (until this one's commit is done), each counting
@@ -79,15 +134,10 @@ async function checkCode(
       if (outcome !== CONFLICT) counted();
       return outcome;
     }
-    // An existing user is read with their presence; a new one has neither. This instance's
-    // copy of the request knows who the code signs in as of the code request: a first try
-    // trusts it (the commit's checks catch a change), so a new user's sign-in reads nothing.
-    const lookup = lookupOf(parseRecipient(request.recipient));
-    const found = await getSigningInUser(ctx.kv, lookup, n === 0 ? stored.userIndex ?? null : null);
-    return await commitSignIn(ctx, { stored, found, lookup, input, now, timeout });
+    return await options.commit({ stored, n, now });
   });
 
-  if (outcome.kind === "wrong") {
+  if (isWrong(outcome)) {
     ctx.log.info("code rejected", {
       otp_request_id: outcome.request.id,
       attempts_left: outcome.attemptsLeft,
@@ -102,18 +152,11 @@ async function checkCode(
       { attempts_left: outcome.attemptsLeft },
     );
   }
-  // The code is used either way: its Telegram message goes at once, and the Gateway is told.
-  await ctx.telegram?.deleteCodeMessage(outcome.stored.delivery?.telegram ?? null);
-  tellGateway(ctx, outcome.stored, input.code);
-  const smsPrefix = smsPrefixOf(outcome.stored);
-  if (smsPrefix) ctx.smsProtection.verified(smsPrefix);
-  if (outcome.kind === "disabled") throw accountDisabled(outcome.user);
-  ctx.log.info("signed in", {
-    otp_request_id: input.requestId,
-    user_id: outcome.signIn.user.id,
-    new_user: outcome.newUser,
-  });
-  return outcome.signIn;
+  return outcome;
+}
+
+function isWrong(outcome: unknown): outcome is WrongCode {
+  return (outcome as { kind?: string }).kind === "wrong";
 }
 
 /**

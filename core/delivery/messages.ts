@@ -125,7 +125,7 @@ function lifetime(t: Locale, seconds: number): string {
 }
 
 /** Replaces `{key}` with its value; a function replacer, so `$` in a value stays literal. */
-function fill(template: string, values: Record<string, string>): string {
+export function fill(template: string, values: Record<string, string>): string {
   return template.replace(
     /\{(\w+)\}/g,
     (placeholder, key: string) => Object.hasOwn(values, key) ? values[key] : placeholder,
@@ -133,7 +133,7 @@ function fill(template: string, values: Record<string, string>): string {
 }
 
 /** Control characters and line breaks become spaces: names go into subjects and headings. */
-function oneLine(text: string): string {
+export function oneLine(text: string): string {
   return text.replace(/[\p{Cc}\p{Zl}\p{Zp}]+/gu, " ").trim();
 }
 

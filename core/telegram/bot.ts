@@ -65,6 +65,19 @@ export function installHandlers(bot: Bot, ctx: TelegramFlowContext): void {
       case "failed":
         await c.reply("Sorry, the code could not be sent. Please try again in a minute.");
         return;
+      case "linked":
+        await c.reply(
+          `This Telegram account is now linked to your ${ctx.config.appName} account.`,
+          { reply_markup: noKeyboard },
+        );
+        return;
+      case "in_use":
+        await c.reply(
+          `This Telegram account is already linked to another ${ctx.config.appName} account. ` +
+            "Nothing was changed.",
+          { reply_markup: noKeyboard },
+        );
+        return;
     }
   });
 

@@ -23,6 +23,7 @@ import {
   normalizePhone,
   parseRecipient,
 } from "../auth/recipients.ts";
+import { linkTelegram } from "../account/telegram_link.ts";
 import { addTries, otpDeliveryOf } from "../delivery/log.ts";
 import { codeMessage } from "../delivery/messages.ts";
 import { type Delivered, type DeliveryRouter, NotDelivered } from "../delivery/router.ts";
@@ -44,12 +45,12 @@ export interface TelegramChat {
 }
 
 /** What the bot should tell the person after `/start <token>`. */
-export type StartOutcome = "sent" | "share_phone" | "expired" | "failed";
+export type StartOutcome = "sent" | "share_phone" | "expired" | "failed" | "linked" | "in_use";
 
 /**
  * Continues the request behind a deep link in this chat: a deep-link sign-in gets its code
  * here, as does a phone request whose phone this chat already shared; otherwise the person is
- * asked to share their phone number.
+ * asked to share their phone number. A signed-in user's Telegram link links this account.
  */
 export async function continueRequest(
   ctx: TelegramFlowContext,
@@ -61,6 +62,10 @@ export async function continueRequest(
   if (!stored) return { outcome: "expired" };
   const request = stored.entry;
   const recipient = parseRecipient(request.value.recipient);
+  if (request.value.contactOf && recipient.kind === "start") {
+    // A signed-in user's link: this Telegram account joins their account, no code needed.
+    return { outcome: await linkTelegram(ctx, request.value.id, chat.id) };
+  }
   if (recipient.kind === "phone") {
     const phone = recipient.value;
     if ((await getPhoneOfChat(ctx.kv, chat.id)) !== phone) {

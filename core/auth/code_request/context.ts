@@ -54,4 +54,6 @@ export interface CodeAsk {
   viaDeepLink: boolean;
   /** A test recipient's fixed code, else null. */
   testCode: string | null;
+  /** The user whose contact the code changes; null: a sign-in. */
+  contactOf: string | null;
 }

@@ -200,6 +200,7 @@ async function newRequest(
     locale: ask.locale,
   };
   if (ask.testCode !== null) request.test = true;
+  if (ask.contactOf !== null) request.contactOf = ask.contactOf;
   // SMS is the only way: the request says where it went, no delivery record needed.
   if (plan.smsPrefix !== null && plan.attempts.length === 1) request.smsPrefix = plan.smsPrefix;
   return request;

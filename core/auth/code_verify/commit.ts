@@ -21,13 +21,13 @@ import { addEventWrites } from "../../live/emit.ts";
 import { prepareActivity } from "../../presence/presence.ts";
 import { maskRecipient, parseRecipient } from "../recipients.ts";
 import { newSession } from "../sessions.ts";
-import type { Outcome, VerifyContext } from "./context.ts";
+import type { SignInOutcome, VerifyContext, WrongCode } from "./context.ts";
 
 /** Spends an attempt of the request for a wrong code, counted against the client IP. */
 export async function commitWrongCode(
   ctx: VerifyContext,
   options: { stored: StoredRequest; ip: string; now: number },
-): Promise<Outcome | typeof CONFLICT> {
+): Promise<WrongCode | typeof CONFLICT> {
   const { stored, ip, now } = options;
   const request = stored.entry.value;
   const attemptsLeft = request.maxAttempts - request.attempts - 1;
@@ -63,7 +63,7 @@ export async function commitSignIn(
     now: number;
     timeout: number;
   },
-): Promise<Outcome | typeof CONFLICT> {
+): Promise<SignInOutcome | typeof CONFLICT> {
   const { stored, found, lookup, input, now, timeout } = options;
   const request = stored.entry.value;
   const writes = new Writes();

@@ -31,8 +31,14 @@ export interface CodeSignIn {
   refreshToken: string;
 }
 
-/** What one attempt decided, once its commit went through. */
-export type Outcome =
-  | { kind: "wrong"; attemptsLeft: number; request: OtpRequest }
+/** What a right code of a sign-in decided, once its commit went through. */
+export type SignInOutcome =
   | { kind: "disabled"; user: User; stored: StoredRequest }
   | { kind: "signed_in"; signIn: CodeSignIn; newUser: boolean; stored: StoredRequest };
+
+/** A wrong code, once its spent attempt committed. */
+export interface WrongCode {
+  kind: "wrong";
+  attemptsLeft: number;
+  request: OtpRequest;
+}

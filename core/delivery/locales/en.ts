@@ -24,4 +24,10 @@ export default {
     copyHint: "Tap the code to copy it.",
     selfDelete: "This message deletes itself in {lifetime}.",
   },
+  contactChanged: {
+    subject: "{app}: your account was changed",
+    phone: "The phone number of your {app} account was changed to {contact}.",
+    email: "The email address of your {app} account was changed to {contact}.",
+    notYou: "If you did not do this, contact {app} support at once.",
+  },
 } satisfies Locale;

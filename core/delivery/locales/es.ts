@@ -25,4 +25,10 @@ export default {
     copyHint: "Toca el código para copiarlo.",
     selfDelete: "Este mensaje se borrará en {lifetime}.",
   },
+  contactChanged: {
+    subject: "{app}: se modificó tu cuenta",
+    phone: "El número de teléfono de tu cuenta de {app} se cambió a {contact}.",
+    email: "El correo electrónico de tu cuenta de {app} se cambió a {contact}.",
+    notYou: "Si no fuiste tú, contacta de inmediato con el soporte de {app}.",
+  },
 } satisfies Locale;

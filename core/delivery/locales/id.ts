@@ -26,4 +26,10 @@ export default {
     copyHint: "Ketuk kode untuk menyalinnya.",
     selfDelete: "Pesan ini akan terhapus otomatis dalam {lifetime}.",
   },
+  contactChanged: {
+    subject: "{app}: akun Anda telah diubah",
+    phone: "Nomor telepon akun {app} Anda telah diubah menjadi {contact}.",
+    email: "Alamat email akun {app} Anda telah diubah menjadi {contact}.",
+    notYou: "Jika ini bukan Anda, segera hubungi dukungan {app}.",
+  },
 } satisfies Locale;

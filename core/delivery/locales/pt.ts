@@ -26,4 +26,10 @@ export default {
     copyHint: "Toque no código para copiá-lo.",
     selfDelete: "Esta mensagem será apagada em {lifetime}.",
   },
+  contactChanged: {
+    subject: "{app}: sua conta foi alterada",
+    phone: "O número de telefone da sua conta {app} foi alterado para {contact}.",
+    email: "O e-mail da sua conta {app} foi alterado para {contact}.",
+    notYou: "Se não foi você, fale com o suporte de {app} imediatamente.",
+  },
 } satisfies Locale;

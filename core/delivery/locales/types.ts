@@ -43,4 +43,16 @@ export interface Locale {
     copyHint: string;
     selfDelete: string;
   };
+  /**
+   * The notice to a phone or email an account stopped using: `{app}`, and `{contact}` the
+   * contact that replaced it, masked (`+1415•••0100`, `a•••@example.com`).
+   */
+  contactChanged: {
+    subject: string;
+    /** "The phone number of your {app} account was changed to {contact}." */
+    phone: string;
+    email: string;
+    /** What to do when the person did not make the change. */
+    notYou: string;
+  };
 }
