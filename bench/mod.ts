@@ -499,8 +499,11 @@ async function report(
     ...(rows.some((row) => row.target.peer)
       ? [
         "- better-auth rows: its phone-number plugin on Node " + (await nodeVersion()) +
-        " + SQLite (bench/peer/), on the same core; it writes no request log (it has none)" +
-        " and its SMS goes nowhere (a function that returns)",
+        " + SQLite (bench/peer/), on the same core; SQLite in WAL mode with synchronous " +
+        (Deno.env.get("BENCH_PEER_SYNCHRONOUS")?.toUpperCase() ??
+          "NORMAL (better-sqlite3's default: commits are not synced one by one, Doorman's are)") +
+        "; it writes no request log (it has none) and its SMS goes nowhere (a function that" +
+        " returns)",
       ]
       : []),
     `- bare Deno.serve ceiling: ${bare ? `${rate(bare).toFixed(0)} req/s` : "not measured"}` +

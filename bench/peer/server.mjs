@@ -33,10 +33,20 @@ if (!["request", "verify"].includes(mode) || !dir) {
 }
 const pool = Number(poolArg ?? 0);
 
-// WAL, as better-sqlite3's docs advise for servers; `synchronous` stays SQLite's default
-// (FULL: every commit synced), as in Deno KV's SQLite backend under Doorman.
+// WAL, as better-sqlite3's docs advise for servers. `synchronous` stays better-sqlite3's
+// default, NORMAL: a commit is not synced to disk until the next checkpoint, so this peer
+// does less I/O than Doorman, whose KV (WAL, FULL) syncs every commit. BENCH_PEER_SYNCHRONOUS
+// (e.g. FULL) sets it, to measure the peer at Doorman's durability.
 const database = new Database(`${dir}/auth.sqlite`);
 database.pragma("journal_mode = WAL");
+const synchronous = process.env.BENCH_PEER_SYNCHRONOUS;
+if (synchronous) {
+  if (!/^(OFF|NORMAL|FULL|EXTRA)$/i.test(synchronous)) {
+    console.error(`BENCH_PEER_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA, not ${synchronous}`);
+    process.exit(2);
+  }
+  database.pragma(`synchronous = ${synchronous}`);
+}
 
 /** The code each phone was last sent, kept only while preparing verifications. */
 const codes = new Map();
