@@ -8,6 +8,7 @@
  * the same machine, so Doorman's rows are read against them, never against old numbers.
  * The server counts KV commits and reads while the measured run lasts (bench/counting_kv.ts).
  */
+import { comparisonTable, ensurePeer, nodeVersion, peerServerCommand } from "./better_auth.ts";
 import type { Counters } from "./counting_kv.ts";
 import { cpuSince, cpuTotal, processCpu, type ThreadCpu } from "./thread_cpu.ts";
 import { load, machineLines, ROOT } from "./machine.ts";
@@ -30,6 +31,11 @@ interface Target {
    */
   sink?: boolean;
   ceiling?: boolean;
+  /**
+   * Served by the peer, better-auth on Node (bench/peer/server.mjs), which counts requests
+   * only: it has no KV, its SQLite queries run on its JavaScript thread.
+   */
+  peer?: boolean;
   /** The wrk script, in bench/lua/. */
   script: string;
   /** The script's arguments for the warm-up or the measured run. */
@@ -51,6 +57,7 @@ interface ScriptRun {
 interface Row {
   target: Target;
   result?: WrkResult;
+  /** The peer's have `requests` only. */
   counters?: Counters;
   /** The server's CPU by thread over the measured run; null where /proc is not there. */
   cpu?: ThreadCpu | null;
@@ -72,6 +79,8 @@ const VERIFY_WARMUP_RPS = 2_500;
  */
 const VERIFY_HEADROOM = 2;
 const VERIFY_MARGIN = 1_000;
+/** The same for the peer's verify, which is far slower to prepare codes for and to load. */
+const PEER_VERIFY_WARMUP_RPS = 1_000;
 
 const TARGETS: Target[] = [
   {
@@ -126,14 +135,7 @@ const TARGETS: Target[] = [
     script: "verify.lua",
     args: ({ dir, phase }) => [`${dir}/pairs-${phase}.txt`, String(THREADS)],
     pool: () => Math.ceil(VERIFY_WARMUP_RPS * options.warmup),
-    measurePool: (warmup) => {
-      // A warm-up that ran out answered fast 400s too: counting them only overshoots.
-      const rate = warmup.requests / (warmup.duration_us / 1e6);
-      if (warmup.reused > 0) {
-        console.error("  (the warm-up ran out of codes: sizing from its 400s too)");
-      }
-      return Math.ceil(rate * options.seconds * VERIFY_HEADROOM) + VERIFY_MARGIN;
-    },
+    measurePool: verifyPool,
   },
   {
     name: "refresh",
@@ -163,6 +165,53 @@ for (const name of ["request", "verify"]) {
   });
 }
 
+/**
+ * The peer: the same two paths on better-auth's phone-number plugin (Node + SQLite, installed
+ * from npm into bench/peer/), loaded by the same scripts with the same phones and fresh codes.
+ */
+TARGETS.push(
+  {
+    name: "peer_request",
+    label: "better-auth: POST /api/auth/phone-number/send-otp",
+    mode: "request",
+    peer: true,
+    env: { NODE_ENV: "production" },
+    script: "otp_request.lua",
+    args: ({ offset }) => [
+      String(THREADS),
+      String(offset),
+      "/api/auth/phone-number/send-otp",
+      "phoneNumber",
+    ],
+  },
+  {
+    name: "peer_verify",
+    label: "better-auth: POST /api/auth/phone-number/verify",
+    mode: "verify",
+    peer: true,
+    env: { NODE_ENV: "production" },
+    script: "verify.lua",
+    args: ({ dir, phase }) => [
+      `${dir}/pairs-${phase}.txt`,
+      String(THREADS),
+      "/api/auth/phone-number/verify",
+      "phoneNumber",
+    ],
+    pool: () => Math.ceil(PEER_VERIFY_WARMUP_RPS * options.warmup),
+    measurePool: verifyPool,
+  },
+);
+
+/** Codes for a verify target's measured run, sized from its warm-up's rate. */
+function verifyPool(warmup: WrkResult): number {
+  // A warm-up that ran out answered fast 400s too: counting them only overshoots.
+  const rate = warmup.requests / (warmup.duration_us / 1e6);
+  if (warmup.reused > 0) {
+    console.error("  (the warm-up ran out of codes: sizing from its 400s too)");
+  }
+  return Math.ceil(rate * options.seconds * VERIFY_HEADROOM) + VERIFY_MARGIN;
+}
+
 const options = parseOptions(Deno.args);
 
 if (import.meta.main) await main();
@@ -180,6 +229,14 @@ async function main(): Promise<void> {
   }
 
   await ensureWrk();
+  // Without Node the peer's rows fail with the reason; Doorman's still run.
+  let peerMissing: string | null = null;
+  if (wanted.some((t) => t.peer)) {
+    await ensurePeer().catch((error) => {
+      peerMissing = error instanceof Error ? error.message : String(error);
+      console.error(`warning: ${peerMissing}`);
+    });
+  }
   const loadBefore = await load();
   const pinned = navigator.hardwareConcurrency >= 2 && await runs("taskset", ["-V"]);
   if (!pinned) console.error("warning: fewer than 2 cores or no taskset: nothing is pinned");
@@ -187,6 +244,10 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   for (const [i, target] of wanted.entries()) {
     console.error(`[${i + 1}/${wanted.length}] ${target.label}`);
+    if (target.peer && peerMissing) {
+      rows.push({ target, error: peerMissing });
+      continue;
+    }
     try {
       rows.push({ target, ...await measure(target, pinned) });
     } catch (error) {
@@ -281,9 +342,13 @@ function serverCommand(
   extraEnv: Record<string, string> = {},
 ): string[] {
   const env = Object.entries({ ...target.env, ...extraEnv }).map(([k, v]) => `${k}=${v}`);
-  return [
+  const prefix = [
     ...(pinned ? ["taskset", "-c", String(SERVER_CORE)] : []),
     ...(env.length > 0 ? ["env", ...env] : []),
+  ];
+  if (target.peer) return [...prefix, ...peerServerCommand(target.mode, dir, target.pool?.())];
+  return [
+    ...prefix,
     "deno",
     "run",
     "--allow-net",
@@ -352,8 +417,9 @@ async function report(
 ): Promise<string> {
   const commitCeiling = rows.find((row) => row.target.name === "kv")?.result;
   const bare = rows.find((row) => row.target.name === "bare")?.result;
-  const perRequest = (n: number, counters: Counters) =>
-    counters.requests > 0 ? (n / counters.requests).toFixed(2) : "—";
+  // The peer counts requests only: its KV columns are blank.
+  const perRequest = (n: number | undefined, counters: Counters) =>
+    counters.requests > 0 && n !== undefined ? (n / counters.requests).toFixed(2) : "—";
 
   const table = [
     "| target | req/s | p50 ms | p99 ms | non-2xx (by status) | × one-commit ceiling | commits/request | reads/request |",
@@ -372,7 +438,7 @@ async function report(
   const kvTable = [
     "| target | requests | commits | conflicts | commit errors | mutations | reads | keys read |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ...rows.filter((row) => row.counters).map(({ target, counters: c }) =>
+    ...rows.filter((row) => row.counters && !row.target.peer).map(({ target, counters: c }) =>
       `| ${target.label} | ${c!.requests} | ${perRequest(c!.commits, c!)} | ${
         perRequest(c!.conflicts, c!)
       } | ${perRequest(c!.commitErrors, c!)} | ${perRequest(c!.mutations, c!)} | ${
@@ -430,6 +496,16 @@ async function report(
     }, ${options.connections} connections, ${THREADS} wrk thread, ${options.warmup} s warm-up, then ${options.seconds} s measured`,
     "- the server logs as in production: one JSON line per request on stdout, into a pipe the bench" +
     " reads and drops; SMS and event webhooks go to bench/sink.ts in its own process on wrk's core",
+    ...(rows.some((row) => row.target.peer)
+      ? [
+        "- better-auth rows: its phone-number plugin on Node " + (await nodeVersion()) +
+        " + SQLite (bench/peer/), on the same core; SQLite in WAL mode with synchronous " +
+        (Deno.env.get("BENCH_PEER_SYNCHRONOUS")?.toUpperCase() ??
+          "NORMAL (better-sqlite3's default: commits are not synced one by one, Doorman's are)") +
+        "; it writes no request log (it has none) and its SMS goes nowhere (a function that" +
+        " returns)",
+      ]
+      : []),
     `- bare Deno.serve ceiling: ${bare ? `${rate(bare).toFixed(0)} req/s` : "not measured"}` +
     `; one-commit ceiling: ${
       commitCeiling ? `${rate(commitCeiling).toFixed(0)} req/s` : "not measured"
@@ -437,6 +513,14 @@ async function report(
     "",
     ...table,
     "",
+    ...comparisonTable(
+      rows.filter((row) => row.result).map(({ target, result }) => ({
+        name: target.name,
+        rps: rate(result!),
+        p99_us: result!.p99_us,
+        clean: failures(result!) === "0",
+      })),
+    ),
     "KV operations per request, counted in the server during the measured run (background work",
     "such as the event tail's polls and group-commit flushes included):",
     "",

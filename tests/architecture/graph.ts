@@ -173,7 +173,8 @@ export async function readSources(
   const walk = async (dir: string): Promise<void> => {
     for await (const entry of Deno.readDir(posix.join(root, dir))) {
       const rel = posix.join(dir, entry.name);
-      if (entry.name.startsWith(".") || SKIP.has(rel)) continue;
+      // bench/peer/node_modules: the Node peer's own packages (bench/peer/package.json).
+      if (entry.name.startsWith(".") || entry.name === "node_modules" || SKIP.has(rel)) continue;
       if (entry.isDirectory) await walk(rel);
       else if (entry.isFile && /\.tsx?$/.test(entry.name)) await read(rel);
     }
