@@ -73,6 +73,10 @@ export function describe(d: Data): string {
       }, role ${d.role}`;
     case "user.signed_out":
       return d.by ? "Sign-in ended by an admin" : "Signed out";
+    case "user.presence_visibility_changed":
+      return d.contacts_changed
+        ? "Presence contacts changed"
+        : `Presence now visible to ${d.presence_visibility === "contacts" ? "contacts only" : d.presence_visibility}`;
     case "channel.down":
       return `${channelName(d.channel)} is failing: ${d.error}`;
     case "channel.up":
