@@ -1,7 +1,7 @@
 import {
   addSetPresenceContacts,
-  getUserAndPresenceContacts,
   getPresenceContacts,
+  getUserAndPresenceContacts,
 } from "../../kv/presence_contacts.ts";
 import { CONFLICT, retry } from "../../kv/retry.ts";
 import { addSaveUser, getUserEntry, type PresenceVisibility, type User } from "../../kv/users.ts";
@@ -46,7 +46,10 @@ export async function setPresenceVisibility(
 }
 
 /** A user's presence contacts, as stored (empty when none were set). */
-export async function readPresenceContacts(ctx: PresenceContext, userId: string): Promise<string[]> {
+export async function readPresenceContacts(
+  ctx: PresenceContext,
+  userId: string,
+): Promise<string[]> {
   return (await getPresenceContacts(ctx.kv, userId)).value ?? [];
 }
 

@@ -2,7 +2,7 @@ import type { PresenceRecord } from "../../kv/presence.ts";
 import type { User } from "../../kv/users.ts";
 import type { PresenceContext, PresenceView } from "./context.ts";
 import { factsOf, isOnline, timeoutMs, view } from "./status.ts";
-import { SEES_ALL, sees, type Viewer } from "./visibility.ts";
+import { sees, SEES_ALL, type Viewer } from "./visibility.ts";
 
 /*
  * What presence reads show: many users at once, from the caches, serialized once per record.

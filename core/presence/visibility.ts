@@ -1,7 +1,4 @@
-import {
-  getPresenceContactsMany,
-  getUserAndPresenceContacts,
-} from "../../kv/presence_contacts.ts";
+import { getPresenceContactsMany, getUserAndPresenceContacts } from "../../kv/presence_contacts.ts";
 import type { User } from "../../kv/users.ts";
 import type { SessionCache } from "../auth/session_cache.ts";
 import { TtlCache } from "../cache.ts";

@@ -1,12 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { issueSocketTicket } from "../../../core/auth/socket_tickets.ts";
-import {
-  heartbeat,
-  presenceJson,
-  SEES_ALL,
-  type Viewer,
-} from "../../../core/presence/presence.ts";
+import { heartbeat, presenceJson, SEES_ALL, type Viewer } from "../../../core/presence/presence.ts";
 import type { AppEnv } from "../../../web/env.ts";
 import { requireUser, requireUserOrKey, validQuery } from "../../../web/middleware.ts";
 import { isId, MAX_USER_ID_LENGTH } from "../../_validation.ts";
