@@ -22,6 +22,7 @@ import {
 } from "./api/v1/auth.ts";
 import { apiKeyCreateSchema } from "./api/v1/admin_api_keys.ts";
 import { presenceQuerySchema } from "./api/v1/presence.ts";
+import { mePatchSchema, presenceContactsSchema } from "./api/v1/me_privacy.ts";
 import { apiGuide, errorResponse, requestExamples } from "./openapi_guide.ts";
 
 type Json = Record<string, unknown>;
@@ -158,10 +159,29 @@ export function openApiDocument(serverUrl: string): Json {
         },
       },
       "/api/v1/me": {
+        patch: {
+          summary: "Choose who sees the caller's presence (presence_visibility)",
+          security: bearer,
+          requestBody: body(mePatchSchema),
+          responses: { ...ok(200, "{ user }"), ...errors(400, 401, 403, 413, 415) },
+        },
         get: {
           summary: "The signed-in user",
           security: bearer,
           responses: { ...ok(200, "{ user }"), ...errors(401, 403) },
+        },
+      },
+      "/api/v1/me/presence-contacts": {
+        get: {
+          summary: "The caller's presence contacts (who sees them under 'contacts')",
+          security: bearer,
+          responses: { ...ok(200, "{ user_ids }"), ...errors(401, 403) },
+        },
+        put: {
+          summary: "Replace the caller's presence contacts (at most 1,000 ids, deduplicated)",
+          security: bearer,
+          requestBody: body(presenceContactsSchema),
+          responses: { ...ok(200, "{ user_ids }"), ...errors(400, 401, 403, 413, 415) },
         },
       },
       "/api/v1/sessions": {
@@ -270,6 +290,15 @@ export function openApiDocument(serverUrl: string): Json {
           requestBody: body(userPatchSchema),
           // 409: the role admin for a test recipient.
           responses: { ...ok(200, "{ user }"), ...errors(400, 401, 403, 404, 409) },
+        },
+      },
+      "/api/v1/admin/users/{id}/presence-contacts": {
+        put: {
+          summary: "Replace any user's presence contacts (scope contacts:write; audited)",
+          security: admin,
+          parameters: [path("id")],
+          requestBody: body(presenceContactsSchema),
+          responses: { ...ok(200, "{ user_ids }"), ...errors(400, 401, 403, 404, 413, 415) },
         },
       },
       "/api/v1/admin/users/{id}/sessions": {

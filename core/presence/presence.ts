@@ -14,4 +14,4 @@ export {
 export { afterSignOut, settlePresence, socketClosed, takeOffline } from "./offline.ts";
 export { sweepPresence } from "./sweep.ts";
 export { presenceJson, presenceOf, presenceOfUsers, presenceSeenBy, sightOf } from "./views.ts";
-export { SEES_ALL, SIGHT_CHANGED, type Viewer } from "./visibility.ts";
+export { SEES_ALL, type Viewer } from "./visibility.ts";

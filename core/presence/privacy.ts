@@ -3,6 +3,7 @@ import {
   getPresenceContacts,
   getUserAndPresenceContacts,
 } from "../../kv/presence_contacts.ts";
+export { MAX_PRESENCE_CONTACTS } from "../../kv/presence_contacts.ts";
 import { CONFLICT, retry } from "../../kv/retry.ts";
 import { addSaveUser, getUserEntry, type PresenceVisibility, type User } from "../../kv/users.ts";
 import { Writes } from "../../kv/writes.ts";

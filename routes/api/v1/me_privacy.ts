@@ -1,12 +1,12 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import {
+  MAX_PRESENCE_CONTACTS,
   readPresenceContacts,
   setPresenceContacts,
   setPresenceVisibility,
 } from "../../../core/presence/privacy.ts";
 import { publicUser } from "../../../core/users.ts";
-import { MAX_PRESENCE_CONTACTS } from "../../../kv/presence_contacts.ts";
 import type { AppEnv } from "../../../web/env.ts";
 import { jsonBody, requireUser } from "../../../web/middleware.ts";
 
