@@ -118,7 +118,11 @@ export async function presenceJson(
   await eachPresence(ctx, userIds, viewer, (id, online, record) => {
     if (json.length > 0) json += ",";
     if (record === null) {
-      json += JSON.stringify({ user_id: id, status: "offline", last_seen: null });
+      // Hidden users read like unknown ids, often half an answer: written without a stringify
+      // when the id needs no escaping (the route lets through no other).
+      json += PLAIN_ID.test(id)
+        ? `{"user_id":"${id}","status":"offline","last_seen":null}`
+        : JSON.stringify({ user_id: id, status: "offline", last_seen: null });
     } else {
       const cached = record.json ??= {};
       json += online
@@ -128,6 +132,8 @@ export async function presenceJson(
   });
   return `[${json}]`;
 }
+
+const PLAIN_ID = /^[\w-]+$/;
 
 function entryJson(id: string, status: "online" | "offline", record: PresenceRecord): string {
   return JSON.stringify(
