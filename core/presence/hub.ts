@@ -44,8 +44,6 @@ interface Connection {
   userId: string;
   sid: string;
   subscriptions: Set<string>;
-  /** Subscribed users this socket's user may not see (none: null, to spare memory). */
-  hidden: Set<string> | null;
   /** An admin's socket: sees everyone (as of its last subscribe). */
   seesAll: boolean;
   windowStart: number;
@@ -69,6 +67,8 @@ export class PresenceHub {
   readonly #connections = new Set<Connection>();
   readonly #byUser = new Map<string, Set<Connection>>();
   readonly #watchers = new Map<string, Set<Connection>>();
+  /** The watchers of each user who may not see them (a user hidden from nobody: no entry). */
+  readonly #hiddenFrom = new Map<string, Set<Connection>>();
   /** Users whose sight is being re-decided: their presence changes wait for it, in order. */
   readonly #resighting = new Map<string, Promise<void>>();
   /** How many times each watched user's sight changed, so a subscribe can tell it raced one. */
@@ -105,7 +105,6 @@ export class PresenceHub {
       userId: owner.userId,
       sid: owner.sid,
       subscriptions: new Set(),
-      hidden: null,
       seesAll: false,
       windowStart: deps.clock.now(),
       messages: 0,
@@ -233,8 +232,7 @@ export class PresenceHub {
           raced.push(ids[i]);
           return;
         }
-        if (hidden) (conn.hidden ??= new Set()).add(view.user_id);
-        else conn.hidden?.delete(view.user_id);
+        this.#setHidden(view.user_id, conn, hidden);
         send(conn, { type: "presence", ...view });
       });
       ids = raced;
@@ -256,9 +254,8 @@ export class PresenceHub {
       const realText = JSON.stringify({ type: "presence", ...view });
       for (const conn of this.#watchers.get(userId) ?? []) {
         const hidden = !conn.seesAll && !sees(conn.userId);
-        if (hidden === (conn.hidden?.has(userId) ?? false)) continue;
-        if (hidden) (conn.hidden ??= new Set()).add(userId);
-        else conn.hidden!.delete(userId);
+        if (hidden === (this.#hiddenFrom.get(userId)?.has(conn) ?? false)) continue;
+        this.#setHidden(userId, conn, hidden);
         if (conn.socket.readyState === WebSocket.OPEN) {
           conn.socket.send(hidden ? hiddenText : realText);
         }
@@ -337,7 +334,6 @@ export class PresenceHub {
     conn.closed = true;
     this.#connections.delete(conn);
     for (const id of conn.subscriptions) this.#unwatch(id, conn);
-    conn.hidden = null;
     const own = this.#byUser.get(conn.userId);
     own?.delete(conn);
     if (own?.size === 0) this.#byUser.delete(conn.userId);
@@ -351,7 +347,7 @@ export class PresenceHub {
     const watchers = this.#watchers.get(userId);
     if (!watchers) return;
     watchers.delete(conn);
-    conn.hidden?.delete(userId);
+    this.#setHidden(userId, conn, false);
     if (watchers.size === 0) {
       this.#watchers.delete(userId);
       this.#sightChanges.delete(userId);
@@ -388,9 +384,19 @@ export class PresenceHub {
 
   /** Sends a presence change to every socket watching `userId` that may see them. */
   #fanOut(userId: string, text: string): void {
+    const hidden = this.#hiddenFrom.get(userId);
     for (const conn of this.#watchers.get(userId) ?? []) {
-      if (conn.hidden !== null && conn.hidden.has(userId)) continue;
+      if (hidden !== undefined && hidden.has(conn)) continue;
       if (conn.socket.readyState === WebSocket.OPEN) conn.socket.send(text);
+    }
+  }
+
+  /** Notes whether `userId` is hidden from `conn`'s user. */
+  #setHidden(userId: string, conn: Connection, hidden: boolean): void {
+    if (hidden) setOf(this.#hiddenFrom, userId).add(conn);
+    else {
+      const set = this.#hiddenFrom.get(userId);
+      if (set?.delete(conn) && set.size === 0) this.#hiddenFrom.delete(userId);
     }
   }
 
