@@ -5,6 +5,7 @@ import { adminRoutes } from "./routes/api/v1/admin.ts";
 import { authRoutes } from "./routes/api/v1/auth.ts";
 import { meRoutes } from "./routes/api/v1/me.ts";
 import { meContactRoutes } from "./routes/api/v1/me_contacts.ts";
+import { mePrivacyRoutes } from "./routes/api/v1/me_privacy.ts";
 import { presenceRoutes } from "./routes/api/v1/presence.ts";
 import { presenceSocketRoutes } from "./routes/api/v1/presence_ws.ts";
 import { sessionRoutes } from "./routes/api/v1/sessions.ts";
@@ -36,6 +37,7 @@ export function createApp(ctx: AppContext, options: { assets: WebAssets }): Hono
     .route("/api/v1/auth", authRoutes)
     .route("/api/v1/me", meRoutes)
     .route("/api/v1/me", meContactRoutes)
+    .route("/api/v1/me", mePrivacyRoutes)
     .route("/api/v1/sessions", sessionRoutes)
     .route("/api/v1/admin", adminRoutes)
     .route("/telegram/gateway", gatewayReportRoutes)

@@ -88,6 +88,7 @@ life.add("socket hub", ctx.presence.hub.follow(ctx.bus));
 life.add("sign-in cache", ctx.sessionCache.follow(ctx.bus));
 life.add("API key cache", ctx.apiKeys.follow(ctx.bus));
 life.add("presence cache", ctx.presence.cache.follow(ctx.bus));
+life.add("presence visibility", ctx.presence.visibility.follow(ctx.bus));
 life.add("event tail", startEventTail(ctx));
 
 if (ctx.telegram) {

@@ -121,6 +121,13 @@ const TARGETS: Target[] = [
     args: ({ dir }) => ["GET", "/api/v1/presence", `${dir}/tokens.txt`, `${dir}/ids.txt`],
   },
   {
+    name: "presence_private",
+    label: "… · half of them visible to contacts only",
+    mode: "presence_private",
+    script: "bearer.lua",
+    args: ({ dir }) => ["GET", "/api/v1/presence", `${dir}/tokens.txt`, `${dir}/ids.txt`],
+  },
+  {
     name: "request",
     label: "POST /api/v1/auth/otp/request",
     mode: "request",

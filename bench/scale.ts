@@ -16,7 +16,9 @@
  *    client process on core 1 (bench/scale_clients.ts), all subscribed to one user:
  *    - the server's RSS (and JS heap) per socket, after a full GC before and after;
  *    - the time for one presence change of the watched user (logout → offline, sign-in →
- *      online) to reach every subscriber: p50, p99 and the last one, per round.
+ *      online) to reach every subscriber: p50, p99 and the last one, per round;
+ *    - likewise for one change of the watched user's visibility (nobody → every subscriber
+ *      gets `offline`, never seen; everyone → `online`).
  *    Every socket is a file descriptor on both sides: the children run under a raised
  *    `ulimit -n` when the hard limit is too low (see `fdLimitPrefix`).
  */
@@ -176,6 +178,12 @@ async function socketsShape(pinned: boolean): Promise<string[]> {
       }${missing(round.online)} |`
     );
     const p99s = result.rounds.map((round) => round.offline.p99).sort((a, b) => a - b);
+    const hideP99s = result.visibility.map((round) => round.hide.p99).sort((a, b) => a - b);
+    const visibilityRounds = result.visibility.map((round, i) =>
+      `| ${i + 1} | ${formatLatency(round.hide)}${missing(round.hide)} | ${
+        formatLatency(round.show)
+      }${missing(round.show)} |`
+    );
     return [
       "",
       `### ${result.sockets} authenticated WebSockets (${users} users), all subscribed to one user`,
@@ -194,6 +202,9 @@ async function socketsShape(pinned: boolean): Promise<string[]> {
       `| one change (logout) reaching all ${result.sockets}: p99 over ${result.rounds.length} rounds | median ${
         p99s[Math.floor((p99s.length - 1) / 2)]?.toFixed(1)
       } ms, worst ${p99s[p99s.length - 1]?.toFixed(1)} ms |`,
+      `| one visibility change (to nobody) reaching all ${result.sockets}: p99 over ${result.visibility.length} rounds | median ${
+        hideP99s[Math.floor((hideP99s.length - 1) / 2)]?.toFixed(1)
+      } ms, worst ${hideP99s[hideP99s.length - 1]?.toFixed(1)} ms |`,
       `| sockets closed by the server during the run | ${result.closedEarly} |`,
       "",
       "Per round, from the request that caused the change to each subscriber's message, in the",
@@ -203,6 +214,13 @@ async function socketsShape(pinned: boolean): Promise<string[]> {
       "| round | offline push | online push |",
       "| ---: | --- | --- |",
       ...rounds,
+      "",
+      "Per round, from `PATCH /api/v1/me` to each subscriber's message (`presence_visibility`",
+      "`nobody` → `offline` with `last_seen: null`; `everyone` → `online`):",
+      "",
+      "| round | hide push | show push |",
+      "| ---: | --- | --- |",
+      ...visibilityRounds,
     ];
   } finally {
     await clients?.stop();
@@ -218,6 +236,7 @@ interface ClientsResult {
   before: { rss: number; heapUsed: number; gc: boolean };
   after: { rss: number; heapUsed: number; gc: boolean };
   rounds: { offline: Latency & { missing: number }; online: Latency & { missing: number } }[];
+  visibility: { hide: Latency & { missing: number }; show: Latency & { missing: number } }[];
   closedEarly: number;
 }
 

@@ -10,7 +10,10 @@
  * and reads the server's memory before and after.
  * Then, `rounds` times, logs the watched user out and times the offline push reaching every
  * socket, and signs them in again (through the server's control endpoint) and times that
- * push too. Prints one JSON line on stdout; progress goes to stderr.
+ * push too. Then, `rounds` times more, the watched user hides (`PATCH /api/v1/me`
+ * `presence_visibility: "nobody"`: every subscriber gets `offline`, never seen) and shows again
+ * (`"everyone"`: `online`), each push timed the same way. Prints one JSON line on stdout;
+ * progress goes to stderr.
  */
 import type { SignedIn } from "./doorman.ts";
 
@@ -146,6 +149,39 @@ for (let round = 0; round < rounds; round++) {
   results.push({ offline, online });
 }
 
-console.log(JSON.stringify({ sockets, openSeconds, before, after, rounds: results, closedEarly }));
+/** The watched user's `presence_visibility`, set through the API. */
+async function setVisibility(visibility: "nobody" | "everyone"): Promise<void> {
+  const response = await fetch(`${base}/api/v1/me`, {
+    method: "PATCH",
+    headers: { authorization: `Bearer ${watched.access}`, "content-type": "application/json" },
+    body: JSON.stringify({ presence_visibility: visibility }),
+  });
+  await response.body?.cancel();
+  if (response.status !== 200) throw new Error(`PATCH /api/v1/me answered ${response.status}`);
+}
+
+const visibility = [];
+for (let round = 0; round < rounds; round++) {
+  const hide = await timePush(subs, "offline", () => setVisibility("nobody"));
+  const show = await timePush(subs, "online", () => setVisibility("everyone"));
+  console.error(
+    `  visibility round ${round + 1}: hide push p99 ${hide.p99?.toFixed(1)} ms, show push p99 ${
+      show.p99?.toFixed(1)
+    } ms`,
+  );
+  visibility.push({ hide, show });
+}
+
+console.log(
+  JSON.stringify({
+    sockets,
+    openSeconds,
+    before,
+    after,
+    rounds: results,
+    visibility,
+    closedEarly,
+  }),
+);
 for (const sub of subs) sub.ws.close();
 Deno.exit(0);

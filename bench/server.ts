@@ -10,6 +10,9 @@
  * - `kv`: one `kv.set` per request (the storage ceiling);
  * - `me`, `heartbeat`, `presence`: 200 signed-in users; writes `tokens.txt` (one access
  *   token a line) and `ids.txt` (the first 100 of their user ids);
+ * - `presence_private`: as `presence`, and every other one of those 100 users shows their
+ *   presence only to their contacts (`PATCH /api/v1/me`), the last 100 users (half of the
+ *   callers), set with `PUT /api/v1/me/presence-contacts`;
  * - `request`: nothing to prepare (the wrk script makes up the phones);
  * - `verify`: `pool` code requests for the warm-up, in `pairs-warmup.txt` (`request_id code`
  *   a line); the measured run's are made on `POST /__bench/prepare?n=…&file=measure`, once
@@ -86,11 +89,31 @@ if (mode === "bare") {
 } else {
   // The `request` target only asks for codes: keeping them would only fill memory.
   const doorman = await startDoorman(kv, { captureCodes: mode !== "request" });
-  if (mode === "me" || mode === "heartbeat" || mode === "presence") {
+  if (mode === "me" || mode === "heartbeat" || mode === "presence" || mode === "presence_private") {
     const users = await inParallel(`${mode}: signing in users`, USERS, doorman.signIn);
     await Deno.writeTextFile(`${dir}/tokens.txt`, lines(users.map((u) => u.access)));
     const ids = users.slice(0, PRESENCE_IDS).map((u) => u.userId);
     await Deno.writeTextFile(`${dir}/ids.txt`, lines(ids));
+    if (mode === "presence_private") {
+      const contacts = users.slice(PRESENCE_IDS).map((u) => u.userId);
+      const hiding = users.slice(0, PRESENCE_IDS).filter((_, i) => i % 2 === 0);
+      await inParallel("presence_private: contacts only", hiding.length, async (i) => {
+        const headers = {
+          authorization: `Bearer ${hiding[i].access}`,
+          "content-type": "application/json",
+        };
+        for (
+          const [method, path, body] of [
+            ["PUT", "/api/v1/me/presence-contacts", { user_ids: contacts }],
+            ["PATCH", "/api/v1/me", { presence_visibility: "contacts" }],
+          ] as const
+        ) {
+          const res = await doorman.call(path, { method, headers, body: JSON.stringify(body) }, i);
+          if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}`);
+          await res.body?.cancel();
+        }
+      });
+    }
   } else if (mode === "verify") {
     // Each batch gets its own phones: a new request for a phone would kill its earlier code.
     let made = 0;

@@ -63,7 +63,12 @@ export interface PublicUser {
   role: "user" | "admin";
   /** When the account was created (ISO 8601). */
   created_at: string;
+  /** Who sees the user's online status and last seen (README, "Who sees whom"). */
+  presence_visibility: PresenceVisibility;
 }
+
+/** Who sees a user's presence: everyone, only their presence contacts, or nobody else. */
+export type PresenceVisibility = "everyone" | "contacts" | "nobody";
 
 /** `POST /api/v1/auth/otp/request`: a phone or an email, or neither for Telegram deep links. */
 export interface CodeRequestBody {

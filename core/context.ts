@@ -19,10 +19,12 @@ import { StreamSlots } from "./live/stream.ts";
 import type { Logger } from "./log.ts";
 import { PresenceCache } from "./presence/cache.ts";
 import { PresenceHub } from "./presence/hub.ts";
+import { VisibilityCache } from "./presence/visibility.ts";
 import {
   type PresenceContext,
-  presenceOf,
+  presenceSeenBy,
   settlePresence,
+  sightOf,
   socketClosed,
   socketOpened,
   socketsAlive,
@@ -106,7 +108,11 @@ export async function createContext(
     (userId, error) =>
       log.error("presence deadline failed", { user_id: userId, error: String(error) }),
   );
-  const presenceContext: PresenceContext = { ...services, presence: { cache, deadlines } };
+  const visibility = new VisibilityCache(kv, services.sessionCache, () => clock.now());
+  const presenceContext: PresenceContext = {
+    ...services,
+    presence: { cache, deadlines, visibility },
+  };
   const hub = new PresenceHub({
     clock,
     log,
@@ -115,7 +121,8 @@ export async function createContext(
     opened: (socket) => socketOpened(presenceContext, socket),
     alive: (sockets) => socketsAlive(presenceContext, sockets),
     closed: (socket) => socketClosed(presenceContext, socket),
-    presenceOf: (userIds) => presenceOf(presenceContext, userIds),
+    presenceSeenBy: (viewerId, userIds) => presenceSeenBy(presenceContext, viewerId, userIds),
+    sightOf: (userId) => sightOf(presenceContext, userId),
   });
 
   const { botToken, apiRoot } = config.telegram;
@@ -149,7 +156,7 @@ export async function createContext(
   };
   return {
     ...services,
-    presence: { cache, deadlines, hub },
+    presence: { cache, deadlines, visibility, hub },
     delivery,
     telegram,
     admissions: new Admissions(() => clock.now()),

@@ -15,6 +15,7 @@ export function publicUser(user: User): PublicUser {
     status: user.status,
     role: user.role,
     created_at: new Date(user.createdAt).toISOString(),
+    presence_visibility: user.presenceVisibility ?? "everyone",
   };
 }
 

@@ -27,6 +27,7 @@ import {
   telegramLinkSchema,
 } from "./api/v1/me_contacts.ts";
 import { presenceQuerySchema } from "./api/v1/presence.ts";
+import { mePatchSchema, presenceContactsSchema } from "./api/v1/me_privacy.ts";
 import { apiGuide, errorResponse, requestExamples } from "./openapi_guide.ts";
 
 type Json = Record<string, unknown>;
@@ -169,6 +170,12 @@ export function openApiDocument(serverUrl: string): Json {
           security: bearer,
           responses: { ...ok(204, "Erased"), ...errors(401, 403) },
         },
+        patch: {
+          summary: "Choose who sees the caller's presence (presence_visibility)",
+          security: bearer,
+          requestBody: body(mePatchSchema),
+          responses: { ...ok(200, "{ user }"), ...errors(400, 401, 403, 413, 415) },
+        },
         get: {
           summary: "The signed-in user",
           security: bearer,
@@ -183,6 +190,19 @@ export function openApiDocument(serverUrl: string): Json {
             ...ok(200, "{ user, sessions, presence: { visibility, contacts }, events }"),
             ...errors(401, 403),
           },
+        },
+      },
+      "/api/v1/me/presence-contacts": {
+        get: {
+          summary: "The caller's presence contacts (who sees them under 'contacts')",
+          security: bearer,
+          responses: { ...ok(200, "{ user_ids }"), ...errors(401, 403) },
+        },
+        put: {
+          summary: "Replace the caller's presence contacts (at most 1,000 ids, deduplicated)",
+          security: bearer,
+          requestBody: body(presenceContactsSchema),
+          responses: { ...ok(200, "{ user_ids }"), ...errors(400, 401, 403, 413, 415) },
         },
       },
       "/api/v1/sessions": {
@@ -358,6 +378,15 @@ export function openApiDocument(serverUrl: string): Json {
             ...ok(200, "{ user, sessions, presence: { visibility, contacts }, events }"),
             ...errors(401, 403, 404),
           },
+        },
+      },
+      "/api/v1/admin/users/{id}/presence-contacts": {
+        put: {
+          summary: "Replace any user's presence contacts (scope contacts:write; audited)",
+          security: admin,
+          parameters: [path("id")],
+          requestBody: body(presenceContactsSchema),
+          responses: { ...ok(200, "{ user_ids }"), ...errors(400, 401, 403, 404, 413, 415) },
         },
       },
       "/api/v1/admin/users/{id}/sessions": {

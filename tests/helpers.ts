@@ -82,6 +82,7 @@ export async function startHarness(
   life.add("sign-in cache", ctx.sessionCache.follow(ctx.bus));
   life.add("API key cache", ctx.apiKeys.follow(ctx.bus));
   life.add("presence cache", ctx.presence.cache.follow(ctx.bus));
+  life.add("presence visibility", ctx.presence.visibility.follow(ctx.bus));
   life.add("event tail", startEventTail(ctx));
 
   const send = async (path: string, init: RequestInit, ip = "203.0.113.7") =>

@@ -86,6 +86,12 @@ export function describe(d: Data): string {
       if (d.new) return `${what} ${d.new} added`;
       return `${what} ${d.old ?? ""} removed`.replace("  ", " ");
     }
+    case "user.presence_visibility_changed":
+      return d.contacts_changed
+        ? "Presence contacts changed"
+        : `Presence now visible to ${
+          d.presence_visibility === "contacts" ? "contacts only" : d.presence_visibility
+        }`;
     case "channel.down":
       return `${channelName(d.channel)} is failing: ${d.error}`;
     case "channel.up":

@@ -4,6 +4,7 @@ import type { EventBus, LiveEvent } from "../live/events.ts";
 import type { Logger } from "../log.ts";
 import type { PresenceView, SocketRef } from "./context.ts";
 import { CLOSE, parseClientMessage, SOCKET_LIMITS } from "./socket_protocol.ts";
+import { SIGHT_CHANGED } from "./visibility.ts";
 
 export { CLOSE, SOCKET_LIMITS };
 
@@ -24,7 +25,13 @@ export interface HubDeps {
   opened(socket: SocketRef): Promise<void>;
   alive(sockets: SocketRef[]): Promise<void>;
   closed(socket: SocketRef): Promise<void>;
-  presenceOf(userIds: string[]): Promise<PresenceView[]>;
+  /** Presence of users as `viewerId` may see it, with which are hidden from them. */
+  presenceSeenBy(
+    viewerId: string,
+    userIds: string[],
+  ): Promise<{ seesAll: boolean; views: { view: PresenceView; hidden: boolean }[] }>;
+  /** A user's presence and who may see it, read fresh (their visibility just changed). */
+  sightOf(userId: string): Promise<{ view: PresenceView; sees: (viewerId: string) => boolean }>;
 }
 
 interface Connection {
@@ -37,6 +44,8 @@ interface Connection {
   userId: string;
   sid: string;
   subscriptions: Set<string>;
+  /** An admin's socket: sees everyone (as of its last subscribe). */
+  seesAll: boolean;
   windowStart: number;
   messages: number;
   /** Recorded open (`opened` ran), so its close is recorded too. */
@@ -58,6 +67,12 @@ export class PresenceHub {
   readonly #connections = new Set<Connection>();
   readonly #byUser = new Map<string, Set<Connection>>();
   readonly #watchers = new Map<string, Set<Connection>>();
+  /** The watchers of each user who may not see them (a user hidden from nobody: no entry). */
+  readonly #hiddenFrom = new Map<string, Set<Connection>>();
+  /** Users whose sight is being re-decided: their presence changes wait for it, in order. */
+  readonly #resighting = new Map<string, Promise<void>>();
+  /** How many times each watched user's sight changed, so a subscribe can tell it raced one. */
+  readonly #sightChanges = new Map<string, number>();
   #keepAlive: TimerHandle | null = null;
   #recheck: TimerHandle | null = null;
 
@@ -90,6 +105,7 @@ export class PresenceHub {
       userId: owner.userId,
       sid: owner.sid,
       subscriptions: new Set(),
+      seesAll: false,
       windowStart: deps.clock.now(),
       messages: 0,
       recorded: false,
@@ -188,10 +204,7 @@ export class PresenceHub {
           conn.subscriptions.add(id);
           setOf(this.#watchers, id).add(conn);
         }
-        for (const presence of await deps.presenceOf(message.user_ids)) {
-          send(conn, { type: "presence", ...presence });
-        }
-        return;
+        return await this.#answerSubscribe(conn, message.user_ids);
       }
       case "unsubscribe":
         for (const id of message.user_ids) {
@@ -200,6 +213,59 @@ export class PresenceHub {
         }
         return;
     }
+  }
+
+  /**
+   * Sends each subscribed user's presence as this socket's user may see it, and notes who is
+   * hidden from them. A sight change that raced the read is read again, so the answer never
+   * undoes what the change sent.
+   */
+  async #answerSubscribe(conn: Connection, userIds: string[]): Promise<void> {
+    let ids = userIds;
+    for (let attempt = 0; attempt < 3 && ids.length > 0; attempt++) {
+      const before = ids.map((id) => this.#sightChanges.get(id) ?? 0);
+      const { seesAll, views } = await this.#deps.presenceSeenBy(conn.userId, ids);
+      conn.seesAll = seesAll;
+      const raced: string[] = [];
+      views.forEach(({ view, hidden }, i) => {
+        if ((this.#sightChanges.get(ids[i]) ?? 0) !== before[i] && attempt < 2) {
+          raced.push(ids[i]);
+          return;
+        }
+        this.#setHidden(view.user_id, conn, hidden);
+        send(conn, { type: "presence", ...view });
+      });
+      ids = raced;
+    }
+  }
+
+  /**
+   * A user's visibility or contacts changed (here or on another instance): each socket
+   * watching them is told what it now may see — `offline`, never seen, when it lost sight;
+   * the real presence when it gained it. Their presence changes meanwhile wait.
+   */
+  #resight(userId: string): void {
+    if (!this.#watchers.has(userId)) return;
+    this.#sightChanges.set(userId, (this.#sightChanges.get(userId) ?? 0) + 1);
+    const previous = this.#resighting.get(userId) ?? Promise.resolve();
+    const done: Promise<void> = previous.then(async () => {
+      const { view, sees } = await this.#deps.sightOf(userId);
+      const hiddenText = JSON.stringify(unknownView(userId));
+      const realText = JSON.stringify({ type: "presence", ...view });
+      for (const conn of this.#watchers.get(userId) ?? []) {
+        const hidden = !conn.seesAll && !sees(conn.userId);
+        if (hidden === (this.#hiddenFrom.get(userId)?.has(conn) ?? false)) continue;
+        this.#setHidden(userId, conn, hidden);
+        if (conn.socket.readyState === WebSocket.OPEN) {
+          conn.socket.send(hidden ? hiddenText : realText);
+        }
+      }
+    }).catch((error) => {
+      this.#deps.log.error("socket sight change failed", { error: String(error) });
+    }).finally(() => {
+      if (this.#resighting.get(userId) === done) this.#resighting.delete(userId);
+    });
+    this.#resighting.set(userId, done);
   }
 
   /** The socket opened: recorded (its user is online), then told it is ready. */
@@ -281,15 +347,18 @@ export class PresenceHub {
     const watchers = this.#watchers.get(userId);
     if (!watchers) return;
     watchers.delete(conn);
-    if (watchers.size === 0) this.#watchers.delete(userId);
+    this.#setHidden(userId, conn, false);
+    if (watchers.size === 0) {
+      this.#watchers.delete(userId);
+      this.#sightChanges.delete(userId);
+    }
   }
 
   #onEvent(event: LiveEvent): void {
     const data = event.data as Record<string, unknown> & { type: string };
     if (event.kind === "presence") {
       const userId = String(data.user_id);
-      const watchers = this.#watchers.get(userId);
-      if (!watchers || watchers.size === 0) return;
+      if (!this.#watchers.has(userId)) return;
       // One serialization for every subscriber: a change may fan out to thousands.
       const text = JSON.stringify({
         type: "presence",
@@ -297,9 +366,11 @@ export class PresenceHub {
         status: data.status,
         last_seen: data.last_seen,
       });
-      for (const conn of watchers) {
-        if (conn.socket.readyState === WebSocket.OPEN) conn.socket.send(text);
-      }
+      const pending = this.#resighting.get(userId);
+      if (pending) pending.then(() => this.#fanOut(userId, text));
+      else this.#fanOut(userId, text);
+    } else if (data.type === SIGHT_CHANGED) {
+      this.#resight(String(data.user_id));
     } else if (data.type === "user.updated" && data.status !== "active") {
       for (const conn of this.#byUser.get(String(data.user_id)) ?? []) {
         this.#close(conn, CLOSE.disabled, "account disabled");
@@ -326,6 +397,24 @@ export class PresenceHub {
     }
   }
 
+  /** Sends a presence change to every socket watching `userId` that may see them. */
+  #fanOut(userId: string, text: string): void {
+    const hidden = this.#hiddenFrom.get(userId);
+    for (const conn of this.#watchers.get(userId) ?? []) {
+      if (hidden !== undefined && hidden.has(conn)) continue;
+      if (conn.socket.readyState === WebSocket.OPEN) conn.socket.send(text);
+    }
+  }
+
+  /** Notes whether `userId` is hidden from `conn`'s user. */
+  #setHidden(userId: string, conn: Connection, hidden: boolean): void {
+    if (hidden) setOf(this.#hiddenFrom, userId).add(conn);
+    else {
+      const set = this.#hiddenFrom.get(userId);
+      if (set?.delete(conn) && set.size === 0) this.#hiddenFrom.delete(userId);
+    }
+  }
+
   #close(conn: Connection, code: number, reason: string): void {
     // No more messages are handled from here on.
     conn.stopped = true;
@@ -343,6 +432,11 @@ export class PresenceHub {
       }
     }, 0);
   }
+}
+
+/** What a hidden user reads as: exactly an unknown id. */
+function unknownView(userId: string): PresenceServerMessage {
+  return { type: "presence", user_id: userId, status: "offline", last_seen: null };
 }
 
 function send(conn: Connection, message: PresenceServerMessage): void {

@@ -13,4 +13,5 @@ export {
 } from "./activity.ts";
 export { afterSignOut, settlePresence, socketClosed, takeOffline } from "./offline.ts";
 export { sweepPresence } from "./sweep.ts";
-export { presenceJson, presenceOf, presenceOfUsers } from "./views.ts";
+export { presenceJson, presenceOf, presenceOfUsers, presenceSeenBy, sightOf } from "./views.ts";
+export { SEES_ALL, type Viewer } from "./visibility.ts";

@@ -2,29 +2,35 @@ import type { PresenceRecord } from "../../kv/presence.ts";
 import type { User } from "../../kv/users.ts";
 import type { PresenceContext, PresenceView } from "./context.ts";
 import { factsOf, isOnline, timeoutMs, view } from "./status.ts";
+import { sees, SEES_ALL, type Viewer } from "./visibility.ts";
 
-/* What presence reads show: many users at once, from the caches, serialized once per record. */
+/*
+ * What presence reads show: many users at once, from the caches, serialized once per record.
+ * A user `viewer` may not see reads exactly as an unknown id does.
+ */
 
 /**
  * Calls `each` for every id, in order, with whether the user is online and their record (none
- * for an unknown user or one never seen), from the caches.
+ * for an unknown user, one never seen, or one hidden from `viewer`), from the caches.
  */
 async function eachPresence(
   ctx: PresenceContext,
   userIds: string[],
-  each: (id: string, online: boolean, record: PresenceRecord | null) => void,
+  viewer: Viewer,
+  each: (id: string, online: boolean, record: PresenceRecord | null, hidden: boolean) => void,
 ): Promise<void> {
   const timeout = await timeoutMs(ctx);
   const [records, users] = await Promise.all([
     ctx.presence.cache.many(userIds),
     ctx.sessionCache.users(userIds),
   ]);
+  const hidden = await ctx.presence.visibility.hiddenOf(viewer, users);
   const now = ctx.clock.now();
   for (let i = 0; i < userIds.length; i++) {
     const user = users[i];
     const record = records[i];
-    if (!user || record.seen === null) {
-      each(userIds[i], false, null);
+    if (!user || record.seen === null || (hidden !== null && hidden[i])) {
+      each(userIds[i], false, null, hidden !== null && hidden[i]);
       continue;
     }
     const online = isOnline(factsOf(record), {
@@ -32,7 +38,7 @@ async function eachPresence(
       timeoutMs: timeout,
       active: user.status === "active",
     });
-    each(userIds[i], online, record);
+    each(userIds[i], online, record, false);
   }
 }
 
@@ -41,10 +47,17 @@ function seenIsoOf(record: PresenceRecord): string | null {
   return record.seenIso ??= record.seen === null ? null : new Date(record.seen).toISOString();
 }
 
-/** Presence of many users (unknown ids read as offline, never seen), from the caches. */
-export async function presenceOf(ctx: PresenceContext, userIds: string[]): Promise<PresenceView[]> {
+/**
+ * Presence of many users as `viewer` may see it (unknown and hidden ids read as offline,
+ * never seen), from the caches; everyone's by default (internal reads).
+ */
+export async function presenceOf(
+  ctx: PresenceContext,
+  userIds: string[],
+  viewer: Viewer = SEES_ALL,
+): Promise<PresenceView[]> {
   const out: PresenceView[] = [];
-  await eachPresence(ctx, userIds, (id, online, record) => {
+  await eachPresence(ctx, userIds, viewer, (id, online, record) => {
     out.push({
       user_id: id,
       status: online ? "online" : "offline",
@@ -55,15 +68,61 @@ export async function presenceOf(ctx: PresenceContext, userIds: string[]): Promi
 }
 
 /**
+ * What a socket's `subscribe` answers: each user's presence as the socket's user may see it,
+ * and whether it is hidden from them; admins see everyone (`seesAll`).
+ */
+export async function presenceSeenBy(
+  ctx: PresenceContext,
+  viewerId: string,
+  userIds: string[],
+): Promise<{ seesAll: boolean; views: { view: PresenceView; hidden: boolean }[] }> {
+  const seesAll = (await ctx.sessionCache.user(viewerId))?.role === "admin";
+  const viewer: Viewer = seesAll ? SEES_ALL : { all: false, userId: viewerId };
+  const views: { view: PresenceView; hidden: boolean }[] = [];
+  await eachPresence(ctx, userIds, viewer, (id, online, record, hidden) => {
+    views.push({
+      hidden,
+      view: {
+        user_id: id,
+        status: online ? "online" : "offline",
+        last_seen: record ? seenIsoOf(record) : null,
+      },
+    });
+  });
+  return { seesAll, views };
+}
+
+/**
+ * A user's presence and who may see it, read fresh from KV (their visibility or contacts
+ * just changed): sockets re-decide what their watchers see from it.
+ */
+export async function sightOf(
+  ctx: PresenceContext,
+  userId: string,
+): Promise<{ view: PresenceView; sees: (viewerId: string) => boolean }> {
+  const { user, contacts } = await ctx.presence.visibility.fresh(userId);
+  const [view] = await presenceOf(ctx, [userId]);
+  return { view, sees: (viewerId) => user === null || sees(user, contacts, viewerId) };
+}
+
+/**
  * `presenceOf`'s answer as JSON text. A busy query asks for the same users again and again, so
  * each record's entry is serialized once (per status) and reused until the record changes.
  */
-export async function presenceJson(ctx: PresenceContext, userIds: string[]): Promise<string> {
+export async function presenceJson(
+  ctx: PresenceContext,
+  userIds: string[],
+  viewer: Viewer,
+): Promise<string> {
   let json = "";
-  await eachPresence(ctx, userIds, (id, online, record) => {
+  await eachPresence(ctx, userIds, viewer, (id, online, record) => {
     if (json.length > 0) json += ",";
     if (record === null) {
-      json += JSON.stringify({ user_id: id, status: "offline", last_seen: null });
+      // Hidden users read like unknown ids, often half an answer: written without a stringify
+      // when the id needs no escaping (the route lets through no other).
+      json += PLAIN_ID.test(id)
+        ? `{"user_id":"${id}","status":"offline","last_seen":null}`
+        : JSON.stringify({ user_id: id, status: "offline", last_seen: null });
     } else {
       const cached = record.json ??= {};
       json += online
@@ -73,6 +132,8 @@ export async function presenceJson(ctx: PresenceContext, userIds: string[]): Pro
   });
   return `[${json}]`;
 }
+
+const PLAIN_ID = /^[\w-]+$/;
 
 function entryJson(id: string, status: "online" | "offline", record: PresenceRecord): string {
   return JSON.stringify(

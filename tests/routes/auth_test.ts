@@ -44,6 +44,7 @@ Deno.test("sign-in - request, verify, me, refresh and logout work end to end", a
       status: "active",
       role: "user",
       created_at: "",
+      presence_visibility: "everyone",
     },
   );
   assert.equal(session.user.created_at, "2026-11-21T10:00:00.000Z");

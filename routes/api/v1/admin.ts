@@ -28,6 +28,7 @@ import type { AppEnv } from "../../../web/env.ts";
 import { jsonBody, query, requireAdminOrKey, scope, validQuery } from "../../../web/middleware.ts";
 import { accessId, actorOf } from "../../../core/auth/access.ts";
 import { apiKeyRoutes } from "./admin_api_keys.ts";
+import { adminPresenceContactsRoutes } from "./admin_presence_contacts.ts";
 import { ID, listQuery } from "../../_validation.ts";
 
 /** `GET /users` query. */
@@ -107,6 +108,7 @@ const KID = "[A-Za-z0-9_-]{1,64}";
 export const adminRoutes = new Hono<AppEnv>()
   .use(requireAdminOrKey)
   .route("/api-keys", apiKeyRoutes)
+  .route("/users", adminPresenceContactsRoutes)
   .get("/users", scope("users:read"), query(userListSchema), async (c) => {
     const q = c.req.valid("query");
     return c.json(await listAdminUsers(c.get("ctx"), q), 200);

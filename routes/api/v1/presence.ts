@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { issueSocketTicket } from "../../../core/auth/socket_tickets.ts";
-import { heartbeat, presenceJson } from "../../../core/presence/presence.ts";
+import { heartbeat, presenceJson, SEES_ALL, type Viewer } from "../../../core/presence/presence.ts";
 import type { AppEnv } from "../../../web/env.ts";
 import { requireUser, requireUserOrKey, validQuery } from "../../../web/middleware.ts";
 import { isId, MAX_USER_ID_LENGTH } from "../../_validation.ts";
@@ -52,11 +52,16 @@ export const presenceRoutes = new Hono<AppEnv>()
   .post("/heartbeat", requireUser, async (c) => {
     return c.json(await heartbeat(c.get("ctx"), c.get("caller").user.id), 200);
   })
-  // A user, or an app's backend with a `presence:read` key.
+  // A user (who sees whom their visibility lets them), or an app's backend with a
+  // `presence:read` key (everyone, as admins).
   .get("/", requireUserOrKey("presence:read"), async (c) => {
     const ids = plainUserIds(c.req.url) ?? validQuery(c, presenceQuerySchema).user_ids;
+    const caller = c.get("access")?.kind === "key" ? null : c.get("caller");
+    const viewer: Viewer = caller === null || caller.user.role === "admin"
+      ? SEES_ALL
+      : { all: false, userId: caller.user.id };
     // Written as text: each user's entry is kept serialized (a JSON.stringify of the whole
     // answer was a tenth of this request's time).
-    const users = await presenceJson(c.get("ctx"), ids);
+    const users = await presenceJson(c.get("ctx"), ids, viewer);
     return c.body(`{"users":${users}}`, 200, { "Content-Type": "application/json" });
   });
