@@ -172,9 +172,6 @@ export interface PresenceCloseCodes {
   replaced: 4009;
 }
 
-/** Who sees a user's online status and last seen (README, "Accounts and privacy"). */
-export type PresenceVisibility = "everyone" | "contacts" | "nobody";
-
 /** A sign-in as `GET /api/v1/sessions` lists it. */
 export interface SessionInfo {
   /** The session id (`fam_…`), the `sid` claim of its access tokens. */

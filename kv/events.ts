@@ -101,14 +101,29 @@ export async function listInstanceEvents(
   return out;
 }
 
-/** The newest position of an instance's events, or -1 when it has none. */
-export async function lastInstancePosition(kv: Deno.Kv, instance: string): Promise<number> {
-  for await (
-    const entry of kv.list({ prefix: keys.instanceEvents(instance) }, { limit: 1, reverse: true })
-  ) {
-    return entry.key[2] as number;
+/**
+ * The position to follow an instance from so that its events logged since `since` (ms) are
+ * read: the newest entry older than that, found from the newest back (at most `limit` entries;
+ * -1 when it has none older).
+ */
+export async function instancePositionBefore(
+  kv: Deno.Kv,
+  instance: string,
+  since: number,
+  limit = 5_000,
+): Promise<number> {
+  let oldest = -1;
+  const iterator = kv.list<StoredEvent[] | StoredEvent>(
+    { prefix: keys.instanceEvents(instance) },
+    { limit, reverse: true, batchSize: 500 },
+  );
+  for await (const entry of iterator) {
+    const position = entry.key[2] as number;
+    const first = Array.isArray(entry.value) ? entry.value[0] : entry.value;
+    if (first && Date.parse(first.data.at) < since) return position;
+    oldest = position - 1;
   }
-  return -1;
+  return oldest;
 }
 
 /** A running instance: when it started and when it last said so. */

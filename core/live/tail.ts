@@ -1,6 +1,6 @@
 import {
   dropInstance,
-  lastInstancePosition,
+  instancePositionBefore,
   listInstanceEvents,
   listInstances,
   saveInstance,
@@ -13,8 +13,11 @@ const PAGE = 500;
 /** An instance says it runs this often; unheard of for three times as long, it is gone. */
 const HEARTBEAT_MS = 10_000;
 const INSTANCE_TTL_MS = 3 * HEARTBEAT_MS;
-/** How often the list of running instances is read again. */
-const DISCOVER_MS = 2_000;
+/**
+ * How often the list of running instances is read again: an instance started since is found
+ * this late at most, and its events of that time are read then (a small list read).
+ */
+const DISCOVER_MS = 500;
 
 /**
  * Brings other instances' events onto this instance's bus. Each instance's group committer
@@ -56,10 +59,11 @@ export function startEventTail(
     const running = await listInstances(ctx.kv);
     for (const [id, record] of running) {
       if (id === ctx.instance || cursors.has(id)) continue;
-      // An instance that started before this one: follow it from now on. One that started
-      // since may have logged before it was found: read it from its first event.
+      // Found late (up to DISCOVER_MS after it or this one started): what it logged since this
+      // instance started is read now, so nothing is missed, however they started. An instance
+      // that started since is read from its first event.
       const newer = record.startedAt >= startedAt;
-      cursors.set(id, newer ? -1 : await lastInstancePosition(ctx.kv, id));
+      cursors.set(id, newer ? -1 : await instancePositionBefore(ctx.kv, id, startedAt));
     }
     for (const id of cursors.keys()) if (!running.has(id)) cursors.delete(id);
   };
