@@ -58,7 +58,8 @@ export interface SessionCalls {
   endOthers(): Promise<void>;
 }
 
-type Fetch = (path: string, init?: RequestInit) => Promise<Response>;
+/** The client's authorized fetch of a Doorman path (refreshes once on 401). */
+export type AuthorizedFetch = (path: string, init?: RequestInit) => Promise<Response>;
 
 const jsonBody = (method: string, body: unknown): RequestInit => ({
   method,
@@ -67,7 +68,7 @@ const jsonBody = (method: string, body: unknown): RequestInit => ({
 });
 
 /** The account calls over `fetch`; `erased` runs after the account was deleted. */
-export function accountCalls(fetch: Fetch, erased: () => Promise<void>): AccountCalls {
+export function accountCalls(fetch: AuthorizedFetch, erased: () => Promise<void>): AccountCalls {
   return {
     async requestContactCode(input) {
       return await bodyOf(await fetch("/api/v1/me/contact/request", jsonBody("POST", input)));
@@ -109,7 +110,7 @@ export function accountCalls(fetch: Fetch, erased: () => Promise<void>): Account
 }
 
 /** The session calls over `fetch`. */
-export function sessionCalls(fetch: Fetch): SessionCalls {
+export function sessionCalls(fetch: AuthorizedFetch): SessionCalls {
   return {
     async list() {
       return (await bodyOf<{ sessions: SessionInfo[] }>(await fetch("/api/v1/sessions"))).sessions;
