@@ -66,6 +66,12 @@ export default function UserDetail({ initial, self }: { initial: UserDetailBody;
     setBusy(true);
     setFailed(null);
     try {
+      if ("erase" in question) {
+        await userById.$delete({ param: { id } }); // a refusal throws ApiError
+        // Nothing is left to show: back to the list, where the user is gone.
+        location.assign("/admin/users");
+        return;
+      }
       if ("change" in question) {
         const patch = question.change.patch.status === "suspended" && until
           ? { ...question.change.patch, suspended_until: new Date(until).toISOString() }
@@ -140,11 +146,24 @@ export default function UserDetail({ initial, self }: { initial: UserDetailBody;
               ))}
             </div>
           )}
-          {user.id === self && (
-            <p class="muted small">
-              This is you: you cannot suspend, ban or demote yourself.
-            </p>
-          )}
+          {user.id === self
+            ? (
+              <p class="muted small">
+                This is you: you cannot suspend, ban, demote or delete yourself here.
+              </p>
+            )
+            : (
+              <div class="user-actions">
+                <button
+                  type="button"
+                  class="danger-quiet"
+                  onClick={() => ask({ erase: true })}
+                  data-testid="delete-user"
+                >
+                  Delete user…
+                </button>
+              </div>
+            )}
         </section>
       </div>
 
@@ -175,7 +194,9 @@ export default function UserDetail({ initial, self }: { initial: UserDetailBody;
         asking={asking}
         titleId="confirm-title"
         answer={(ask) =>
-          "end" in ask
+          "erase" in ask
+            ? { label: "Delete user", danger: true }
+            : "end" in ask
             ? { label: ask.end ? "End sign-in" : "End all", danger: true }
             : { label: ask.change.label, danger: ask.change.danger }}
         busy={busy}

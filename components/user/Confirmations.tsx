@@ -24,6 +24,18 @@ function inputValue(ms: number): string {
 
 /** What the dialog asks, in words. */
 export function Question({ ask, name }: { ask: Ask; name: string }) {
+  if ("erase" in ask) {
+    return (
+      <>
+        <h2 id="confirm-title">Delete {name} for good?</h2>
+        <p>
+          The account and everything Doorman keeps about it are erased: contacts, sign-ins, presence
+          and events. They are signed out everywhere at once. The audit log keeps the id only. This
+          cannot be undone; the same phone or email may sign up again as a new user.
+        </p>
+      </>
+    );
+  }
   if ("end" in ask) {
     return ask.end
       ? (

@@ -39,6 +39,14 @@ export function Identity({ user }: { user: User }) {
         </button>
         <span class="muted small" role="status">{copied}</span>
       </dd>
+      <dt>Presence shown to</dt>
+      <dd data-testid="presence-visibility">
+        {user.presence_visibility === "contacts"
+          ? "their presence contacts"
+          : user.presence_visibility === "nobody"
+          ? "nobody"
+          : "everyone"}
+      </dd>
       <dt>Signed up</dt>
       <dd>
         <LocalTime iso={user.created_at} date />

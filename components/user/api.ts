@@ -24,8 +24,8 @@ export type Patch = InferRequestType<typeof userById.$patch>["json"];
 
 /** A change of the account an admin is asked to confirm. */
 export type Change = { label: string; patch: Patch; danger: boolean };
-/** What the dialog asks about: a change, or ending one sign-in (or all: `null`). */
-export type Ask = { change: Change } | { end: TokenPair | null };
+/** What the dialog asks about: a change, ending one sign-in (or all: `null`), or erasing the user. */
+export type Ask = { change: Change } | { end: TokenPair | null } | { erase: true };
 
 /** The account changes offered: never suspending, banning or demoting oneself. */
 export function changesFor(user: User, self: string): Change[] {
