@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { REFRESH_REUSE_GRACE_MS } from "../../core/auth/refresh.ts";
+import { deriveRefreshKey, makeRefreshToken } from "../../core/auth/refresh_tokens.ts";
 import { keys } from "../../kv/keys.ts";
 import type { Session } from "../../kv/sessions.ts";
 import { type Harness, type SignInBody, startHarness } from "../helpers.ts";
@@ -105,6 +106,11 @@ Deno.test("refresh tokens - a forged MAC with a real session id is 401 and the s
     `rt2.fam_01JNOSUCHSESSION0000000000.1.${realMac}`,
     "rt2.",
   ];
+  // What a KV dump tells (the session's id, generation and salt) is not enough: the key is
+  // derived from the server secret, which KV does not hold.
+  const dumped = await sessionOf(h, sid);
+  const otherKey = await deriveRefreshKey(new TextEncoder().encode("a secret that is not it"));
+  forged.push(makeRefreshToken(otherKey, { id: sid, generation: 1, salt: dumped.salt! }));
   h.clock.advance(REFRESH_REUSE_GRACE_MS * 2);
   for (const token of forged) await assertRefused(await refresh(h, token));
   const session = await sessionOf(h, sid);
