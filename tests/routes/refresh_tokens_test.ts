@@ -130,7 +130,7 @@ Deno.test("refresh tokens - a forged MAC with a real session id is 401 and the s
   assert.equal(await meStatus(h, next.access_token), 200, "not ended by a forged token");
 });
 
-Deno.test("refresh tokens - an older generation presented after the grace revokes the session", async () => {
+Deno.test("refresh tokens - a token two generations old revokes the session, even within the grace", async () => {
   await using h = await startHarness();
   const first = await h.signIn(PHONE);
   const second = await refreshed(h, first.refresh_token);
