@@ -1,6 +1,7 @@
 import { commitLimitsOf, GroupCommitter } from "../kv/group_commit.ts";
 import { getOrCreateSecret } from "../kv/secrets.ts";
 import { type CodeKey, deriveCodeKey, toBase64Url } from "./auth/codes.ts";
+import { deriveRefreshKey, type RefreshKey } from "./auth/refresh_tokens.ts";
 import { SessionCache } from "./auth/session_cache.ts";
 import { SessionUse } from "./auth/session_use.ts";
 import { ApiKeyCache } from "./auth/api_key_cache.ts";
@@ -39,6 +40,8 @@ export interface Services {
   tokens: AccessTokens;
   /** HMAC key codes are stored under. */
   codeKey: CodeKey;
+  /** HMAC key refresh tokens are made with (they name their session; nothing stores them). */
+  refreshKey: RefreshKey;
   /** This process's id in the event log. */
   instance: string;
   /** Live events of this instance and, once the log tail runs, of the others. */
@@ -110,6 +113,7 @@ export async function createServices(
       now: clock.now(),
     }),
     codeKey: await deriveCodeKey(key),
+    refreshKey: await deriveRefreshKey(key),
     instance,
     bus: new EventBus(
       instance,

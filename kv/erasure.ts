@@ -2,7 +2,7 @@ import { keys } from "./keys.ts";
 import type { OtpDelivery, RecipientRecord } from "./otp_requests.ts";
 import { presenceKeysOf, type PresenceRecord, presenceRecordOf } from "./presence.ts";
 import { commitUnchecked } from "./retry.ts";
-import type { RefreshToken } from "./sessions.ts";
+import type { RefreshToken, Session } from "./sessions.ts";
 import type { StoredEvent } from "./stored_event.ts";
 import { indexKeysOf, type User } from "./users.ts";
 import type { Writes } from "./writes.ts";
@@ -129,6 +129,23 @@ export async function* eachRefreshTokenOf(
   for await (const entry of kv.list<RefreshToken>({ prefix }, { batchSize: 1_000 })) {
     const { userId, familyId } = entry.value;
     if (userIds.has(userId)) yield { key: entry.key, userId, familyId };
+  }
+}
+
+/**
+ * Every session of the given users, revoked ones too (a revocation takes a session out of its
+ * user's index, but its record stays until it would have expired, so a reused token is still
+ * recognised): one pass over the sessions, read in batches. Their refresh tokens, stored
+ * nowhere, go with them.
+ */
+export async function* eachSessionOf(
+  kv: Deno.Kv,
+  userIds: ReadonlySet<string>,
+): AsyncGenerator<{ userId: string; sessionId: string }> {
+  const prefix = keys.session("").slice(0, 1);
+  for await (const entry of kv.list<Session>({ prefix }, { batchSize: 1_000 })) {
+    const { userId, id } = entry.value;
+    if (userIds.has(userId)) yield { userId, sessionId: id };
   }
 }
 

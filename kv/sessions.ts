@@ -16,9 +16,18 @@ export interface Session {
   ip?: string | null;
   /** The last refresh (its creation before any). Use between refreshes: `family_used`. */
   lastUsedAt?: number;
+  /**
+   * The generation of its one valid refresh token (`rt2.<id>.<generation>.<mac>`, stored
+   * nowhere); absent on a session whose tokens were all stored in `refresh_tokens` (made before).
+   */
+  generation?: number;
+  /** Random, per session, MACed into each token (with `generation`). */
+  salt?: string;
+  /** When the previous generation was exchanged for this one: a client racing itself. */
+  rotatedAt?: number | null;
 }
 
-/** A refresh token, stored only under the hash of its value. */
+/** A refresh token of before `Session.generation`, stored only under the hash of its value. */
 export interface RefreshToken {
   familyId: string;
   userId: string;
@@ -27,18 +36,15 @@ export interface RefreshToken {
   rotatedAt: number | null;
 }
 
-/** Adds the writes that open a new family with its first token to an atomic operation. */
-export function addOpenSession<W extends AtomicWrites>(
-  op: W,
-  family: Session,
-  tokenHash: string,
-  token: RefreshToken,
-): W {
+/**
+ * Adds the writes that open a new session to an atomic operation: the record (its first
+ * token names it, so no token is stored) and its entry in the user's index.
+ */
+export function addOpenSession<W extends AtomicWrites>(op: W, family: Session): W {
   const expireIn = Math.max(1, family.expiresAt - family.createdAt);
   return op
     .set(keys.session(family.id), family, { expireIn })
-    .set(keys.sessionOfUser(family.userId, family.id), family.expiresAt, { expireIn })
-    .set(keys.refreshToken(tokenHash), token, { expireIn });
+    .set(keys.sessionOfUser(family.userId, family.id), family.expiresAt, { expireIn });
 }
 
 /** Reads a family by id. */
@@ -71,36 +77,32 @@ export async function getRefreshToken(
 }
 
 /**
- * Adds the exchange of a refresh token for a new one, guarded by both versionstamps, so of
- * two parallel exchanges exactly one commits.
+ * Adds the exchange of a session's refresh token for the next generation, guarded by the
+ * session's versionstamp (and the stored token's, for a token of before), so of two parallel
+ * exchanges exactly one commits. The next token is stored nowhere: `next` is the session as
+ * it will be (its generation, salt, expiry), which the token names.
  */
 export function addRotation<W extends AtomicWrites>(
   w: W,
   options: {
-    token: Deno.KvEntry<RefreshToken>;
     family: Deno.KvEntry<Session>;
+    next: Session;
+    /** The stored token exchanged, when it is one of before. */
+    legacy?: Deno.KvEntry<RefreshToken>;
     now: number;
-    nextHash: string;
-    expiresAt: number;
   },
 ): W {
-  const { token, family, now, nextHash, expiresAt } = options;
-  const expireIn = Math.max(1, expiresAt - now);
+  const { family, next, legacy, now } = options;
+  const expireIn = Math.max(1, next.expiresAt - now);
+  w.check(family);
+  if (legacy) {
+    w.check(legacy).set(legacy.key, { ...legacy.value, rotatedAt: now }, {
+      expireIn: Math.max(1, legacy.value.expiresAt - now),
+    });
+  }
   return w
-    .check(token, family)
-    .set(token.key, { ...token.value, rotatedAt: now }, { expireIn })
-    .set(family.key, { ...family.value, expiresAt, lastUsedAt: now }, { expireIn })
-    .set(keys.sessionOfUser(family.value.userId, family.value.id), expiresAt, { expireIn })
-    .set(
-      keys.refreshToken(nextHash),
-      {
-        familyId: family.value.id,
-        userId: family.value.userId,
-        expiresAt,
-        rotatedAt: null,
-      } satisfies RefreshToken,
-      { expireIn },
-    );
+    .set(family.key, next, { expireIn })
+    .set(keys.sessionOfUser(next.userId, next.id), next.expiresAt, { expireIn });
 }
 
 /**

@@ -3,6 +3,7 @@ import {
   commitErasureEnd,
   deleteKeys,
   eachRefreshTokenOf,
+  eachSessionOf,
   ERASE_PREFIXES,
   eventKeysToErase,
   keysNamingUsers,
@@ -173,8 +174,8 @@ async function continueErasure(ctx: PresenceContext, deletion: UserDeletion): Pr
 
 /**
  * What only a pass over a whole collection finds, for every erasure pending at once: the
- * users' refresh tokens (and any session they name that the index missed), dashboard sessions
- * and socket tickets.
+ * users' stored refresh tokens (of before `rt2`), every session the index missed (revoked ones
+ * leave it), dashboard sessions and socket tickets.
  */
 async function eraseScattered(ctx: PresenceContext, userIds: ReadonlySet<string>): Promise<void> {
   const tokens: Deno.KvKey[] = [];
@@ -183,6 +184,10 @@ async function eraseScattered(ctx: PresenceContext, userIds: ReadonlySet<string>
     tokens.push(token.key);
     sessions.set(token.familyId, token.userId);
     if (tokens.length >= PAGE) await deleteKeys(ctx.kv, tokens.splice(0));
+  }
+  // Sessions whose tokens name them have no token to find them by: their records do.
+  for await (const session of eachSessionOf(ctx.kv, userIds)) {
+    sessions.set(session.sessionId, session.userId);
   }
   await deleteKeys(ctx.kv, [
     ...tokens,

@@ -102,10 +102,10 @@ export async function redeemDemoLink(
       role: "admin",
       updatedAt: now,
     };
-    const session = await newSession(ctx, admin.id, { now, client });
+    const session = newSession(ctx, admin.id, { now, client });
     const writes = addConsumeDemoLink(new Writes(), link);
     addSaveUser(writes, admin, stored);
-    addOpenSession(writes, session.family, session.tokenHash, session.token);
+    addOpenSession(writes, session.family);
     if (!await ctx.commits.commit(writes)) return CONFLICT;
     return { userId: admin.id, familyId: session.family.id };
   });

@@ -1,15 +1,13 @@
 import type { TokenPair } from "../../contract/api.ts";
 import {
   addRevokeSession,
-  addRotation,
   getRefreshToken,
-  type RefreshToken,
+  getSession,
   revokeSession,
   type Session,
 } from "../../kv/sessions.ts";
 import type { User } from "../../kv/users.ts";
 import { Writes } from "../../kv/writes.ts";
-import { CONFLICT, retry } from "../../kv/retry.ts";
 import { AppError } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { addEventWrites, emitEvent } from "../live/emit.ts";
@@ -17,7 +15,14 @@ import type { LiveEvent } from "../live/events.ts";
 import { afterSignOut, type PresenceContext, takeOffline } from "../presence/presence.ts";
 import type { Services } from "../services.ts";
 import { accountDisabled, publicUser } from "../users.ts";
-import { type AccessClaims, hashRefreshToken, newRefreshToken } from "./tokens.ts";
+import {
+  makeRefreshToken,
+  namesItsSession,
+  newRefreshSalt,
+  parseRefreshToken,
+  refreshMacMatches,
+} from "./refresh_tokens.ts";
+import { type AccessClaims, hashRefreshToken } from "./tokens.ts";
 
 /** 403 `ACCOUNT_DISABLED`: kept with the users, where presence raises it too. */
 export { accountDisabled };
@@ -25,12 +30,10 @@ export { accountDisabled };
 /** The answer of verify and refresh: a wire type, shared with the client SDK. */
 export type { TokenPair };
 
-/** The stored records of a new sign-in, and the refresh token to hand out (never stored). */
+/** The record of a new sign-in, and the refresh token to hand out (which names it; never stored). */
 export interface NewSession {
   family: Session;
   refreshToken: string;
-  tokenHash: string;
-  token: RefreshToken;
 }
 
 /** The longest `User-Agent` a sign-in keeps. */
@@ -43,14 +46,14 @@ export interface SessionClient {
 }
 
 /**
- * Builds the records of a new sign-in for `userId`, with the client it came from (kept in
- * the family record, so opening it costs no extra write); the caller commits them.
+ * Builds the record of a new sign-in for `userId`, with the client it came from (kept in
+ * the family record, so opening it costs no extra write); the caller commits it.
  */
-export async function newSession(
+export function newSession(
   ctx: Services,
   userId: string,
   options: { now: number; client?: SessionClient },
-): Promise<NewSession> {
+): NewSession {
   const { now, client } = options;
   const expiresAt = now + ctx.config.refreshTokenTtlSeconds * 1000;
   const family: Session = {
@@ -62,14 +65,21 @@ export async function newSession(
     userAgent: client?.userAgent ? client.userAgent.slice(0, MAX_USER_AGENT) : null,
     ip: client?.ip ?? null,
     lastUsedAt: now,
+    generation: 1,
+    salt: newRefreshSalt(),
+    rotatedAt: null,
   };
-  const refreshToken = newRefreshToken();
-  return {
-    family,
-    refreshToken,
-    tokenHash: await hashRefreshToken(refreshToken),
-    token: { familyId: family.id, userId, expiresAt, rotatedAt: null },
-  };
+  return { family, refreshToken: tokenOf(ctx, family)! };
+}
+
+/** The refresh token a session's current generation names (null for a session of before). */
+export function tokenOf(ctx: Services, family: Session): string | null {
+  if (family.generation === undefined || family.salt === undefined) return null;
+  return makeRefreshToken(ctx.refreshKey, {
+    id: family.id,
+    generation: family.generation,
+    salt: family.salt,
+  });
 }
 
 /** The token pair and user a client receives once a sign-in is stored. */
@@ -90,53 +100,6 @@ export async function signInAnswer(
     expires_in: ctx.tokens.accessTtlSeconds,
     user: publicUser(user),
   };
-}
-
-/** A rotated token presented again this soon is a client racing itself, not a thief. */
-export const REFRESH_REUSE_GRACE_MS = 10_000;
-
-/**
- * Exchanges a refresh token for a new pair, in one (shared) commit. Each token works once.
- * Of two parallel exchanges of one token exactly one succeeds; the other — or any reuse
- * within 10 s of the rotation (two tabs of one app) — gets 401 and revokes nothing. A rotated
- * token presented later is taken as stolen: its whole sign-in is revoked.
- */
-export async function refreshSession(
-  ctx: PresenceContext,
-  refreshToken: string,
-): Promise<TokenPair> {
-  const hash = await hashRefreshToken(refreshToken);
-  return await retry("refresh a sign-in", async () => {
-    const now = ctx.clock.now();
-    const { token, family } = await getRefreshToken(ctx.kv, hash);
-    if (!token.value || !family?.value || token.value.expiresAt <= now) throw badRefresh();
-    if (family.value.revokedAt !== null || family.value.expiresAt <= now) throw badRefresh();
-    if (token.value.rotatedAt !== null) {
-      if (now - token.value.rotatedAt >= REFRESH_REUSE_GRACE_MS) {
-        ctx.log.warn("refresh token reused: sign-in revoked", {
-          family_id: family.value.id,
-          user_id: family.value.userId,
-        });
-        await endSession(ctx, { userId: family.value.userId, familyId: family.value.id });
-      }
-      throw badRefresh();
-    }
-    const user = await ctx.sessionCache.user(token.value.userId);
-    if (!user) throw badRefresh();
-    if (user.status !== "active") throw accountDisabled(user);
-
-    const next = newRefreshToken();
-    const writes = addRotation(new Writes(), {
-      token: token as Deno.KvEntry<RefreshToken>,
-      family: family as Deno.KvEntry<Session>,
-      now,
-      nextHash: await hashRefreshToken(next),
-      expiresAt: now + ctx.config.refreshTokenTtlSeconds * 1000,
-    });
-    if (!await ctx.commits.commit(writes)) return CONFLICT;
-    ctx.sessionCache.forgetSession(family.value.id);
-    return await signInAnswer(ctx, user, { familyId: family.value.id, refreshToken: next });
-  });
 }
 
 /** The caller behind a Bearer token: claims and current user, or 401. */
@@ -184,13 +147,28 @@ export async function logout(
   refreshToken?: string,
 ): Promise<void> {
   if (refreshToken) {
-    const { token } = await getRefreshToken(ctx.kv, await hashRefreshToken(refreshToken));
-    const familyId = token.value?.familyId;
-    if (token.value?.userId === caller.user.id && familyId && familyId !== caller.claims.sid) {
-      await endSession(ctx, { userId: caller.user.id, familyId });
+    const named = await sessionOfToken(ctx, refreshToken);
+    if (named?.userId === caller.user.id && named.familyId !== caller.claims.sid) {
+      await endSession(ctx, { userId: caller.user.id, familyId: named.familyId });
     }
   }
   await endSession(ctx, { userId: caller.user.id, familyId: caller.claims.sid });
+}
+
+/** The session a refresh token (of either shape) belongs to, if the server made it. */
+async function sessionOfToken(
+  ctx: Services,
+  refreshToken: string,
+): Promise<{ userId: string; familyId: string } | null> {
+  if (!namesItsSession(refreshToken)) {
+    const { token } = await getRefreshToken(ctx.kv, await hashRefreshToken(refreshToken));
+    return token.value ? { userId: token.value.userId, familyId: token.value.familyId } : null;
+  }
+  const token = parseRefreshToken(refreshToken);
+  if (!token) return null;
+  const session = (await getSession(ctx.kv, token.sessionId)).value;
+  if (!session?.salt || !refreshMacMatches(ctx.refreshKey, token, session.salt)) return null;
+  return { userId: session.userId, familyId: session.id };
 }
 
 /**
@@ -259,8 +237,4 @@ export async function endSessions(
   if (options.offline) await takeOffline(ctx, userId);
   else if (families.length > 0) await afterSignOut(ctx, userId);
   ctx.log.info("signed out", { user_id: userId, sign_ins: families.length });
-}
-
-function badRefresh(): AppError {
-  return new AppError("UNAUTHORIZED", "Refresh token is not valid. Sign in again.");
 }

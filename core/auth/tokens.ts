@@ -3,7 +3,6 @@ import { decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT } from 
 import type { SigningAlg } from "../../kv/signing_keys.ts";
 import { AppError } from "../errors.ts";
 import { SigningKeys } from "./signing_keys.ts";
-import { toBase64Url } from "./codes.ts";
 
 /** The claims Doorman puts into an access token. */
 export interface AccessClaims {
@@ -181,13 +180,9 @@ export class AccessTokens {
   }
 }
 
-/** A new opaque refresh token: 256 random bits, base64url. */
-export function newRefreshToken(): string {
-  return toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
-}
-
 /**
- * The stored form of a refresh token (SHA-256, base64url): its 256 bits need no key.
+ * The stored form of an opaque token (SHA-256, base64url): its 256 bits need no key. Refresh
+ * tokens of before `rt2` were stored so; dashboard sessions, demo links and socket tickets are.
  * node:crypto hashes in place; WebCrypto's round trip cost more than the hash.
  */
 export function hashRefreshToken(token: string): Promise<string> {

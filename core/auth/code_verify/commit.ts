@@ -86,13 +86,13 @@ export async function commitSignIn(
   const telegramId = await freeTelegramId(ctx, stored, user.value);
   const save = userToSave(ctx, user, lookup, now, telegramId) ?? lifted?.user ?? null;
   const userId = userIdOf(user);
-  const session = await newSession(ctx, userId, {
+  const session = newSession(ctx, userId, {
     now,
     client: { userAgent: input.userAgent, ip: input.ip },
   });
   if (save) addSaveUser(writes, save, storedUser);
   else writes.check(user);
-  addOpenSession(writes, session.family, session.tokenHash, session.token);
+  addOpenSession(writes, session.family);
   const event = ctx.bus.newEvent("otp", "otp.verified", now, {
     request_id: request.id,
     recipient: maskRecipient(parseRecipient(request.recipient)),

@@ -3,7 +3,8 @@ import { z } from "zod";
 import { requestCode } from "../../../core/auth/otp.ts";
 import { verifyCode } from "../../../core/auth/verify.ts";
 import { normalizeEmail, normalizePhone, type Recipient } from "../../../core/auth/recipients.ts";
-import { logout, refreshSession } from "../../../core/auth/sessions.ts";
+import { refreshSession } from "../../../core/auth/refresh.ts";
+import { logout } from "../../../core/auth/sessions.ts";
 import { pickLocale } from "../../../core/delivery/locale.ts";
 import type { AppEnv } from "../../../web/env.ts";
 import {
