@@ -23,8 +23,12 @@ export interface Session {
   generation?: number;
   /** Random, per session, MACed into each token (with `generation`). */
   salt?: string;
-  /** When the previous generation was exchanged for this one: a client racing itself. */
-  rotatedAt?: number | null;
+  /**
+   * When the latest generations were exchanged (ms), newest first: `rotations[i]` is when
+   * generation `generation - 1 - i` was. Only exchanges within the reuse grace are kept (a
+   * client racing itself), so it stays a few numbers long.
+   */
+  rotations?: number[];
 }
 
 /** A refresh token of before `Session.generation`, stored only under the hash of its value. */

@@ -70,8 +70,10 @@ function refreshNamed(ctx: PresenceContext, refreshToken: string): Promise<Token
     if (token.generation === session.generation) {
       return await rotate(ctx, family as Deno.KvEntry<Session>, { now });
     }
-    const racing = token.generation === session.generation - 1 &&
-      typeof session.rotatedAt === "number" && now - session.rotatedAt < REFRESH_REUSE_GRACE_MS;
+    // A token exchanged less than the grace ago is a client racing itself (README, "Refresh"):
+    // refused, nothing revoked. Any older one was stolen.
+    const exchangedAt = session.rotations?.[session.generation - 1 - token.generation];
+    const racing = exchangedAt !== undefined && now - exchangedAt < REFRESH_REUSE_GRACE_MS;
     if (token.generation < session.generation && !racing) await reused(ctx, session);
     throw badRefresh();
   });
@@ -102,7 +104,10 @@ async function rotate(
     lastUsedAt: now,
     generation: (family.value.generation ?? 0) + 1,
     salt: family.value.salt ?? newRefreshSalt(),
-    rotatedAt: now,
+    rotations: [
+      now,
+      ...(family.value.rotations ?? []).filter((at) => now - at < REFRESH_REUSE_GRACE_MS),
+    ],
   };
   const writes = addRotation(new Writes(), { family, next, legacy, now });
   if (!await ctx.commits.commit(writes)) return CONFLICT;

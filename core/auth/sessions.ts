@@ -67,7 +67,7 @@ export function newSession(
     lastUsedAt: now,
     generation: 1,
     salt: newRefreshSalt(),
-    rotatedAt: null,
+    rotations: [],
   };
   return { family, refreshToken: tokenOf(ctx, family)! };
 }

@@ -60,7 +60,7 @@ Deno.test("refresh tokens - a sign-in's token names its session and rotates; non
   assert.equal(sidOf(second.access_token), sid, "the same session");
   const session = await sessionOf(h, sid);
   assert.equal(session.generation, 2);
-  assert.equal(session.rotatedAt, h.clock.now());
+  assert.deepEqual(session.rotations, [h.clock.now()]);
   assert.equal(session.expiresAt, h.clock.now() + h.ctx.config.refreshTokenTtlSeconds * 1000);
   // The previous token within the grace: refused, nothing revoked.
   await assertRefused(await refresh(h, first.refresh_token));
@@ -130,17 +130,38 @@ Deno.test("refresh tokens - a forged MAC with a real session id is 401 and the s
   assert.equal(await meStatus(h, next.access_token), 200, "not ended by a forged token");
 });
 
-Deno.test("refresh tokens - a token two generations old revokes the session, even within the grace", async () => {
+Deno.test("refresh tokens - every token exchanged within the grace is a race, not theft; older ones are", async () => {
+  await using h = await startHarness();
+  const first = await h.signIn(PHONE);
+  const sid = sidOf(first.access_token);
+  h.clock.advance(4_000);
+  const second = await refreshed(h, first.refresh_token);
+  h.clock.advance(4_000);
+  const third = await refreshed(h, second.refresh_token);
+  // Both earlier tokens were exchanged less than 10 s ago: refused, nothing revoked.
+  await assertRefused(await refresh(h, first.refresh_token));
+  await assertRefused(await refresh(h, second.refresh_token));
+  assert.equal((await sessionOf(h, sid)).revokedAt, null);
+  assert.equal((await sessionOf(h, sid)).rotations?.length, 2);
+  // 7 s on, the first was exchanged 11 s ago: presenting it now is theft.
+  h.clock.advance(7_000);
+  await assertRefused(await refresh(h, first.refresh_token));
+  assert.notEqual((await sessionOf(h, sid)).revokedAt, null);
+  assert.equal(await meStatus(h, third.access_token), 401);
+  await assertRefused(await refresh(h, third.refresh_token));
+});
+
+Deno.test("refresh tokens - a token two generations old, exchanged long ago, revokes the session", async () => {
   await using h = await startHarness();
   const first = await h.signIn(PHONE);
   const second = await refreshed(h, first.refresh_token);
+  h.clock.advance(REFRESH_REUSE_GRACE_MS);
   const third = await refreshed(h, second.refresh_token);
-  // Two generations back: reuse even within the grace of the last rotation.
+  // The first was exchanged 10 s ago (the grace is over), though the last rotation is new.
   await assertRefused(await refresh(h, first.refresh_token));
   const sid = sidOf(first.access_token);
   assert.notEqual((await sessionOf(h, sid)).revokedAt, null);
   assert.equal(await meStatus(h, third.access_token), 401);
-  await assertRefused(await refresh(h, third.refresh_token));
 });
 
 Deno.test("refresh tokens - the previous generation after the grace is theft: the session ends", async () => {
