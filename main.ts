@@ -18,6 +18,7 @@ import { createContext } from "./core/context.ts";
 import { CRON_JOBS } from "./core/jobs/cron.ts";
 import { Lifecycle, logUnhandledRejections, watchAncestors, within } from "./core/lifecycle.ts";
 import { startEventTail } from "./core/live/tail.ts";
+import { flushLog } from "./core/log.ts";
 import { openKv } from "./kv/open.ts";
 import { loadAssets } from "./web/assets.ts";
 import { openFilesLimit, serveForever } from "./web/serve.ts";
@@ -172,6 +173,7 @@ const stop = (reason: string) => {
   stopping = true;
   ctx.log.info("stopping", { reason });
   life.close().then(() => {
+    flushLog();
     if (watching) Deno.kill(Deno.pid, "SIGKILL");
     Deno.exit(0);
   });
@@ -227,6 +229,7 @@ function printWayIn(port: number): void {
         `    http://localhost:${port}/admin/demo?token=${token}`,
       );
     }
+    flushLog(); // after the lines logged before it
     console.log(`${lines.join("\n")}\n`);
   }).catch((error) => ctx.log.error("the way-in hint failed", { error: String(error) }));
 }

@@ -25,9 +25,9 @@ export interface BenchDoorman {
   /** Calls the app in-process as a client at loopback address number `n`. */
   call(path: string, init: RequestInit, n: number): Promise<Response>;
   /**
-   * From now on every log line is written as production writes it (a JSON line on stdout, warnings
-   * and errors on stderr); before, the preparation's lines are dropped, as they are not measured
-   * and stdout must start with the ready line.
+   * From now on every log line is written as production writes it (core/log.ts `writeLine`: JSON
+   * lines on stdout, warnings and errors on stderr); before, the preparation's lines are dropped,
+   * as they are not measured and stdout must start with the ready line.
    */
   startLogging(): void;
 }
@@ -53,7 +53,7 @@ export async function startDoorman(
   const { loadConfig } = await import("../core/config.ts");
   const { createContext } = await import("../core/context.ts");
   const { startEventTail } = await import("../core/live/tail.ts");
-  const { createLogger } = await import("../core/log.ts");
+  const { createLogger, writeLine } = await import("../core/log.ts");
   const { loadAssets } = await import("../web/assets.ts");
 
   const codes = new Map<string, string>();
@@ -94,9 +94,7 @@ export async function startDoorman(
     log: createLogger({
       json: true,
       write: (line, level) => {
-        if (!logging) return;
-        if (level === "error" || level === "warn") console.error(line);
-        else console.log(line);
+        if (logging) writeLine(line, level);
       },
     }),
   });

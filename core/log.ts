@@ -17,7 +17,7 @@ export interface Logger {
 export function createLogger(
   options: { json: boolean; write?: (line: string, level: LogLevel) => void },
 ): Logger {
-  const write = options.write ?? defaultWrite;
+  const write = options.write ?? writeLine;
   const log = (level: LogLevel, message: string, fields: LogFields = {}) => {
     const line = options.json
       ? JSON.stringify({ time: new Date().toISOString(), level, message, ...fields })
@@ -40,9 +40,59 @@ export function memoryLogger(options: { json?: boolean } = {}): Logger & { lines
   return Object.assign(logger, { lines });
 }
 
-function defaultWrite(line: string, level: LogLevel): void {
-  if (level === "error" || level === "warn") console.error(line);
-  else console.log(line);
+/**
+ * How a process writes its log: info and debug lines to stdout, gathered and written together
+ * at most `FLUSH_MS` later (a `console.log` a line cost a request path 16 µs into a pipe, a
+ * tenth of a `/me`; together they cost under 1 µs a line), warnings and errors to stderr at
+ * once, after whatever stdout still held, so the line before a crash is never lost. `flushLog`
+ * writes what is gathered (main.ts calls it before it exits; an `unload` does too).
+ */
+export function writeLine(line: string, level: LogLevel): void {
+  if (level === "error" || level === "warn") {
+    flushLog();
+    writeAll(Deno.stderr, encoder.encode(line + "\n"));
+    return;
+  }
+  pending.push(line);
+  pendingBytes += line.length + 1;
+  if (pendingBytes >= FLUSH_BYTES) flushLog();
+  else if (flushTimer === undefined) {
+    const timer = setTimeout(flushLog, FLUSH_MS);
+    // A log line waiting is no reason to keep a process alive: `unload` writes it.
+    Deno.unrefTimer(timer);
+    flushTimer = timer;
+  }
+}
+
+/** Writes the stdout lines gathered so far. */
+export function flushLog(): void {
+  if (flushTimer !== undefined) {
+    clearTimeout(flushTimer);
+    flushTimer = undefined;
+  }
+  if (pending.length === 0) return;
+  const text = pending.join("\n") + "\n";
+  pending = [];
+  pendingBytes = 0;
+  writeAll(Deno.stdout, encoder.encode(text));
+}
+
+const FLUSH_MS = 20;
+const FLUSH_BYTES = 32 * 1024;
+const encoder = new TextEncoder();
+let pending: string[] = [];
+let pendingBytes = 0;
+let flushTimer: ReturnType<typeof setTimeout> | undefined;
+globalThis.addEventListener("unload", flushLog);
+
+function writeAll(out: { writeSync(bytes: Uint8Array): number }, bytes: Uint8Array): void {
+  for (let at = 0; at < bytes.length;) {
+    try {
+      at += out.writeSync(bytes.subarray(at));
+    } catch {
+      return; // stdout closed (a pipe whose reader went): nothing to log to
+    }
+  }
 }
 
 function formatFields(fields: LogFields): string {
