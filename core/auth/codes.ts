@@ -75,3 +75,8 @@ function toBuffer(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
 export function toBase64Url(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64url");
 }
+
+/** The bytes of base64url (padded or not). */
+export function fromBase64Url(s: string): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(Buffer.from(s, "base64url"));
+}

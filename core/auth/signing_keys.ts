@@ -1,4 +1,4 @@
-import { exportJWK, generateKeyPair, importJWK } from "jose";
+import { exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
 import {
   readSigningKeys,
   type SigningAlg,
@@ -6,7 +6,16 @@ import {
   type StoredSigningKey,
   updateSigningKeys,
 } from "../../kv/signing_keys.ts";
-import { toBase64Url } from "./codes.ts";
+import { fromBase64Url, toBase64Url } from "./codes.ts";
+import { ACCESS_TOKEN_TYPE, encodedHeader, type Signer, signerOf } from "./jws.ts";
+
+/** The key that signs new access tokens: its id, algorithm, encoded JWS header and signer. */
+export interface CurrentSigningKey {
+  kid: string;
+  alg: SigningAlg;
+  header: string;
+  sign: Signer;
+}
 
 /** A public key as `/.well-known/jwks.json` lists it. */
 export interface PublicJwk {
@@ -49,7 +58,7 @@ export class SigningKeys {
   /** Bumped by `adopt`: a reread that began before it would bring back an older ring. */
   #adopted = 0;
   #public = new Map<string, VerifyingKey>();
-  #signing: { kid: string; alg: SigningAlg; key: CryptoKey } | null = null;
+  #signing: CurrentSigningKey | null = null;
 
   private constructor(
     kv: Deno.Kv,
@@ -100,8 +109,8 @@ export class SigningKeys {
     return this.#ring.keys;
   }
 
-  /** The key that signs now (unsealed once per activation). */
-  signing(): { kid: string; alg: SigningAlg; key: CryptoKey } {
+  /** The key that signs now (unsealed once per activation), with its tokens' encoded header. */
+  signing(): CurrentSigningKey {
     if (!this.#signing) throw new Error("no current signing key");
     return this.#signing;
   }
@@ -185,7 +194,12 @@ export class SigningKeys {
     }
     const current = ring.keys.find((k) => k.state === "current");
     if (current && this.#signing?.kid !== current.kid) {
-      this.#signing = { kid: current.kid, alg: current.alg, key: await this.#unseal(current) };
+      this.#signing = {
+        kid: current.kid,
+        alg: current.alg,
+        header: encodedHeader({ alg: current.alg, typ: ACCESS_TOKEN_TYPE, kid: current.kid }),
+        sign: await signerOf(current.alg, await this.#unseal(current)),
+      };
     }
     const gone = [...this.#public.keys()].filter((kid) => !next.has(kid));
     this.#ring = ring;
@@ -194,7 +208,7 @@ export class SigningKeys {
     for (const kid of gone) this.#onRevoked(kid);
   }
 
-  async #unseal(key: StoredSigningKey): Promise<CryptoKey> {
+  async #unseal(key: StoredSigningKey): Promise<JWK> {
     let plain: ArrayBuffer;
     try {
       plain = await crypto.subtle.decrypt(
@@ -211,7 +225,7 @@ export class SigningKeys {
         `JWT_SECRET cannot open signing key ${key.kid}: it was sealed under another secret`,
       );
     }
-    return await importJWK(JSON.parse(new TextDecoder().decode(plain)), key.alg) as CryptoKey;
+    return JSON.parse(new TextDecoder().decode(plain));
   }
 }
 
@@ -243,9 +257,4 @@ async function deriveSealKey(secret: Uint8Array): Promise<CryptoKey> {
     false,
     ["encrypt", "decrypt"],
   );
-}
-
-function fromBase64Url(s: string): Uint8Array<ArrayBuffer> {
-  const b64 = s.replaceAll("-", "+").replaceAll("_", "/");
-  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
 }

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
-import { decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from "jose";
 import type { SigningAlg } from "../../kv/signing_keys.ts";
 import { AppError } from "../errors.ts";
+import { ACCESS_TOKEN_TYPE, compactJws } from "./jws.ts";
 import { SigningKeys } from "./signing_keys.ts";
 
 /** The claims Doorman puts into an access token. */
@@ -15,7 +16,6 @@ export interface AccessClaims {
   exp: number;
 }
 
-const ACCESS_TYPE = "at+jwt";
 const TOKEN_USE = "access";
 /**
  * Verified tokens remembered: a client sends the same token with every request, and an ECDSA
@@ -89,15 +89,17 @@ export class AccessTokens {
     if (stale) await stale;
     const signing = this.keys.signing();
     const iat = Math.floor(claims.now / 1000);
-    return await new SignJWT({ sid: claims.sid, role: claims.role, token_use: TOKEN_USE })
-      .setProtectedHeader({ alg: signing.alg, typ: ACCESS_TYPE, kid: signing.kid })
-      .setIssuer(this.issuer)
-      .setAudience(this.audience)
-      .setSubject(claims.sub)
-      .setJti(crypto.randomUUID())
-      .setIssuedAt(iat)
-      .setExpirationTime(iat + this.accessTtlSeconds)
-      .sign(signing.key);
+    return await compactJws(signing.header, {
+      sid: claims.sid,
+      role: claims.role,
+      token_use: TOKEN_USE,
+      iss: this.issuer,
+      aud: this.audience,
+      sub: claims.sub,
+      jti: crypto.randomUUID(),
+      iat,
+      exp: iat + this.accessTtlSeconds,
+    }, signing.sign);
   }
 
   /** The claims of a valid token: known key, its alg, issuer, audience, type, expiry. 401 otherwise. */
@@ -148,7 +150,7 @@ export class AccessTokens {
         algorithms: [alg],
         issuer: this.issuer,
         audience: this.audience,
-        typ: ACCESS_TYPE,
+        typ: ACCESS_TOKEN_TYPE,
         currentDate: new Date(now),
         requiredClaims: ["sub", "sid", "jti", "exp"],
       });
