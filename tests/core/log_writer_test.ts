@@ -36,7 +36,7 @@ Deno.test("log writer - Deno.exit right after a line still writes it", async () 
      Deno.exit(0);`,
   );
   assert.equal(stdout.length, 1);
-  assert.match(stdout[0], /^INFO  last words {2}code=0$/);
+  assert.match(stdout[0], /^INFO {2}last words {2}code=0$/);
 });
 
 Deno.test("log writer - warnings go to stderr, the gathered info lines to stdout", async () => {

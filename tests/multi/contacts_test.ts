@@ -1,15 +1,7 @@
 import assert from "node:assert/strict";
-import { startWebhookReceiver } from "../../fakes/webhook_receiver.ts";
-import {
-  callJson,
-  doormanEnv,
-  type DoormanProcess,
-  startDoorman,
-  stopDoorman,
-} from "../../bench/doorman_process.ts";
+import { callJson } from "../../bench/doorman_process.ts";
+import { startInstances } from "./instances.ts";
 
-const HOOK_SECRET = "contacts-processes-hook-secret";
-const JWT_SECRET = "contacts-processes-jwt-secret-0123456789abcdef";
 const ADA = "+14155550150";
 const NEW_PHONE = "+14155550151";
 const EMAIL = "ada@example.com";
@@ -20,96 +12,66 @@ const EMAIL = "ada@example.com";
  * instances cannot both land.
  */
 Deno.test("instances - a contact code verified at once on two processes changes the contact once; parallel removes leave a contact", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "doorman_contacts_" });
-  const sms = startWebhookReceiver({ secret: HOOK_SECRET });
-  const servers: DoormanProcess[] = [];
-  try {
-    const env = {
-      ...doormanEnv({
-        kvPath: `${dir}/kv.sqlite`,
-        jwtSecret: JWT_SECRET,
-        smsUrl: sms.url,
-        smsSecret: HOOK_SECRET,
-      }),
-      EMAIL_PROVIDER: "webhook",
-      EMAIL_WEBHOOK_URL: sms.url,
-      EMAIL_WEBHOOK_SECRET: HOOK_SECRET,
-    };
-    servers.push(...await Promise.all([startDoorman("A", env), startDoorman("B", env)]));
-    const [a, b] = servers;
+  await using instances = await startInstances("contacts");
+  const { sms, servers } = instances;
+  const [a, b] = servers;
+  const token = (await instances.signIn(ADA, { verify: b })).access_token;
 
-    const asked = await callJson(`${a.url}/api/v1/auth/otp/request`, {
-      method: "POST",
-      body: { phone: ADA },
-    });
-    assert.equal(asked.status, 202, asked.text);
-    const signedIn = await callJson(`${b.url}/api/v1/auth/otp/verify`, {
-      method: "POST",
-      body: { request_id: asked.body!.request_id, code: sms.lastCode(ADA) },
-    });
-    assert.equal(signedIn.status, 200, signedIn.text);
-    const token = signedIn.body!.access_token as string;
+  const contact = await callJson(`${a.url}/api/v1/me/contact/request`, {
+    method: "POST",
+    body: { phone: NEW_PHONE },
+    token,
+  });
+  assert.equal(contact.status, 202, contact.text);
+  const code = sms.lastCode(NEW_PHONE);
+  const answers = await Promise.all(
+    Array.from(
+      { length: 16 },
+      (_, i) =>
+        callJson(`${servers[i % 2].url}/api/v1/me/contact/verify`, {
+          method: "POST",
+          body: { request_id: contact.body!.request_id, code },
+          token,
+        }),
+    ),
+  );
+  const statuses = answers.map((answer) => answer.status);
+  assert.equal(statuses.filter((s) => s === 200).length, 1, `statuses: ${statuses}`);
+  assert.equal(statuses.filter((s) => s === 400).length, 15, `statuses: ${statuses}`);
+  const notices = sms.messages.filter((m) => m.to === ADA && /was changed/.test(m.text));
+  assert.equal(notices.length, 1, "the old number is told once");
 
-    const contact = await callJson(`${a.url}/api/v1/me/contact/request`, {
-      method: "POST",
-      body: { phone: NEW_PHONE },
-      token,
-    });
-    assert.equal(contact.status, 202, contact.text);
-    const code = sms.lastCode(NEW_PHONE);
-    const answers = await Promise.all(
-      Array.from(
-        { length: 16 },
-        (_, i) =>
-          callJson(`${servers[i % 2].url}/api/v1/me/contact/verify`, {
-            method: "POST",
-            body: { request_id: contact.body!.request_id, code },
-            token,
-          }),
-      ),
-    );
-    const statuses = answers.map((answer) => answer.status);
-    assert.equal(statuses.filter((s) => s === 200).length, 1, `statuses: ${statuses}`);
-    assert.equal(statuses.filter((s) => s === 400).length, 15, `statuses: ${statuses}`);
-    const notices = sms.messages.filter((m) => m.to === ADA && /was changed/.test(m.text));
-    assert.equal(notices.length, 1, "the old number is told once");
-
-    // Add an email too, then remove phone and email at once, one on each instance.
-    const emailAsk = await callJson(`${b.url}/api/v1/me/contact/request`, {
-      method: "POST",
-      body: { email: EMAIL },
-      token,
-    });
-    assert.equal(emailAsk.status, 202, emailAsk.text);
-    const emailed = await callJson(`${a.url}/api/v1/me/contact/verify`, {
-      method: "POST",
-      body: { request_id: emailAsk.body!.request_id, code: sms.lastCode(EMAIL) },
-      token,
-    });
-    assert.equal(emailed.status, 200, emailed.text);
-    const removes = await Promise.all([
-      fetch(`${a.url}/api/v1/me/contact/phone`, {
-        method: "DELETE",
-        headers: { authorization: `Bearer ${token}` },
-      }),
-      fetch(`${b.url}/api/v1/me/contact/email`, {
-        method: "DELETE",
-        headers: { authorization: `Bearer ${token}` },
-      }),
-    ]);
-    const removed = removes.map((res) => res.status).sort();
-    await Promise.all(removes.map((res) => res.body?.cancel()));
-    assert.deepEqual(removed, [204, 409]);
-    // Both instances read the user as it is within a second.
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
-    for (const server of servers) {
-      const me = await callJson(`${server.url}/api/v1/me`, { method: "GET", token });
-      const user = me.body!.user as { phone: string | null; email: string | null };
-      assert.equal([user.phone, user.email].filter((c) => c !== null).length, 1, server.name);
-    }
-  } finally {
-    await Promise.all(servers.map((server) => stopDoorman(server, "SIGTERM")));
-    await sms.close();
-    await Deno.remove(dir, { recursive: true });
+  // Add an email too, then remove phone and email at once, one on each instance.
+  const emailAsk = await callJson(`${b.url}/api/v1/me/contact/request`, {
+    method: "POST",
+    body: { email: EMAIL },
+    token,
+  });
+  assert.equal(emailAsk.status, 202, emailAsk.text);
+  const emailed = await callJson(`${a.url}/api/v1/me/contact/verify`, {
+    method: "POST",
+    body: { request_id: emailAsk.body!.request_id, code: sms.lastCode(EMAIL) },
+    token,
+  });
+  assert.equal(emailed.status, 200, emailed.text);
+  const removes = await Promise.all([
+    fetch(`${a.url}/api/v1/me/contact/phone`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${token}` },
+    }),
+    fetch(`${b.url}/api/v1/me/contact/email`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${token}` },
+    }),
+  ]);
+  const removed = removes.map((res) => res.status).sort();
+  await Promise.all(removes.map((res) => res.body?.cancel()));
+  assert.deepEqual(removed, [204, 409]);
+  // Both instances read the user as it is within a second.
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  for (const server of servers) {
+    const me = await callJson(`${server.url}/api/v1/me`, { method: "GET", token });
+    const user = me.body!.user as { phone: string | null; email: string | null };
+    assert.equal([user.phone, user.email].filter((c) => c !== null).length, 1, server.name);
   }
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { startWebhookReceiver } from "../../fakes/webhook_receiver.ts";
-import { callJson, doormanEnv, startDoorman, stopDoorman } from "../../bench/doorman_process.ts";
+import { callJson } from "../../bench/doorman_process.ts";
+import { startInstances } from "./instances.ts";
 
 /*
  * Two real `main.ts` processes on one KV file: a user erased through A has their sockets on
@@ -8,39 +8,15 @@ import { callJson, doormanEnv, startDoorman, stopDoorman } from "../../bench/doo
  * token of theirs works on either.
  */
 
-const HOOK_SECRET = "multi-erase-hook-secret";
-const JWT_SECRET = "multi-erase-jwt-secret-0123456789abcdef";
 const PHONE = "+14155550150";
 const WATCHER = "+14155550151";
 
 Deno.test("instances - two processes: an erased user's sockets close with 4001 on both within 1 s", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "doorman_multi_erase_" });
-  const sms = startWebhookReceiver({ secret: HOOK_SECRET });
-  const env = {
-    ...doormanEnv({
-      kvPath: `${dir}/kv.sqlite`,
-      jwtSecret: JWT_SECRET,
-      smsUrl: sms.url,
-      smsSecret: HOOK_SECRET,
-    }),
-    OTP_RESEND_COOLDOWN_SECONDS: "0",
-  };
-  const [a, b] = await Promise.all([startDoorman("A", env), startDoorman("B", env)]);
+  await using instances = await startInstances("erase");
+  const [a, b] = instances.servers;
   const sockets: WebSocket[] = [];
   try {
-    const signIn = async (phone: string) => {
-      const requested = await callJson(`${a.url}/api/v1/auth/otp/request`, {
-        method: "POST",
-        body: { phone },
-      });
-      assert.equal(requested.status, 202, requested.text);
-      const verified = await callJson(`${b.url}/api/v1/auth/otp/verify`, {
-        method: "POST",
-        body: { request_id: requested.body!.request_id, code: sms.lastCode(phone) },
-      });
-      assert.equal(verified.status, 200, verified.text);
-      return verified.body as { access_token: string; refresh_token: string; user: { id: string } };
-    };
+    const signIn = (phone: string) => instances.signIn(phone, { verify: b });
     /** Opens a socket on `server` and resolves once it said `ready`; queues what follows. */
     const open = async (server: { url: string }, token: string) => {
       const ticket = await callJson(`${server.url}/api/v1/presence/ws-ticket`, {
@@ -123,9 +99,6 @@ Deno.test("instances - two processes: an erased user's sockets close with 4001 o
     assert.notEqual(again.user.id, user.user.id);
   } finally {
     for (const socket of sockets) socket.close();
-    await Promise.all([stopDoorman(a, "SIGTERM"), stopDoorman(b, "SIGTERM")]);
-    await sms.close();
-    await Deno.remove(dir, { recursive: true });
   }
 });
 

@@ -1,43 +1,18 @@
 import assert from "node:assert/strict";
-import { startWebhookReceiver } from "../../fakes/webhook_receiver.ts";
-import { callJson, doormanEnv, startDoorman, stopDoorman } from "../../bench/doorman_process.ts";
+import { callJson } from "../../bench/doorman_process.ts";
+import { startInstances } from "./instances.ts";
 
 /*
  * Two real `main.ts` processes on one KV file: a socket ticket asked of one works on the
  * other, once, and a sign-in ended on one closes its socket on the other within a second.
  */
 
-const HOOK_SECRET = "multi-sockets-hook-secret";
-const JWT_SECRET = "multi-sockets-jwt-secret-0123456789abcdef";
-
 Deno.test("instances - two processes: a ticket works once across them, and a logout on one closes the socket on the other by its end event", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "doorman_multi_sockets_" });
-  const sms = startWebhookReceiver({ secret: HOOK_SECRET });
-  const env = {
-    ...doormanEnv({
-      kvPath: `${dir}/kv.sqlite`,
-      jwtSecret: JWT_SECRET,
-      smsUrl: sms.url,
-      smsSecret: HOOK_SECRET,
-    }),
-    OTP_RESEND_COOLDOWN_SECONDS: "0",
-  };
-  const [a, b] = await Promise.all([startDoorman("A", env), startDoorman("B", env)]);
+  await using instances = await startInstances("sockets");
+  const [a, b] = instances.servers;
   const sockets: WebSocket[] = [];
   try {
-    const signIn = async () => {
-      const requested = await callJson(`${a.url}/api/v1/auth/otp/request`, {
-        method: "POST",
-        body: { phone: "+14155550100" },
-      });
-      assert.equal(requested.status, 202, requested.text);
-      const verified = await callJson(`${a.url}/api/v1/auth/otp/verify`, {
-        method: "POST",
-        body: { request_id: requested.body!.request_id, code: sms.lastCode("+14155550100") },
-      });
-      assert.equal(verified.status, 200, verified.text);
-      return verified.body as { access_token: string; user: { id: string } };
-    };
+    const signIn = () => instances.signIn("+14155550100");
     const ticketOf = async (token: string) => {
       const answer = await callJson(`${a.url}/api/v1/presence/ws-ticket`, {
         method: "POST",
@@ -96,8 +71,5 @@ Deno.test("instances - two processes: a ticket works once across them, and a log
     assert.equal(stayClosed, false, "the other sign-in's socket stays open");
   } finally {
     for (const socket of sockets) socket.close();
-    await Promise.all([stopDoorman(a, "SIGTERM"), stopDoorman(b, "SIGTERM")]);
-    await sms.close();
-    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { startWebhookReceiver } from "../../fakes/webhook_receiver.ts";
-import { callJson, doormanEnv, startDoorman, stopDoorman } from "../../bench/doorman_process.ts";
+import { callJson } from "../../bench/doorman_process.ts";
+import { startInstances } from "./instances.ts";
 
 /*
  * Two real `main.ts` processes on one KV file: a user hides on A, and a watcher on B loses
@@ -8,37 +8,12 @@ import { callJson, doormanEnv, startDoorman, stopDoorman } from "../../bench/doo
  * gains it back the same way. B learns of the change only through the event tail.
  */
 
-const HOOK_SECRET = "multi-visibility-hook-secret";
-const JWT_SECRET = "multi-visibility-jwt-secret-0123456789abcdef";
-
 Deno.test("instances - two processes: a visibility or contacts change on one reaches the other's sockets and queries within 1 s", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "doorman_multi_visibility_" });
-  const sms = startWebhookReceiver({ secret: HOOK_SECRET });
-  const env = {
-    ...doormanEnv({
-      kvPath: `${dir}/kv.sqlite`,
-      jwtSecret: JWT_SECRET,
-      smsUrl: sms.url,
-      smsSecret: HOOK_SECRET,
-    }),
-    OTP_RESEND_COOLDOWN_SECONDS: "0",
-  };
-  const [a, b] = await Promise.all([startDoorman("A", env), startDoorman("B", env)]);
+  await using instances = await startInstances("visibility");
+  const [a, b] = instances.servers;
   let socket: WebSocket | null = null;
   try {
-    const signIn = async (phone: string) => {
-      const requested = await callJson(`${a.url}/api/v1/auth/otp/request`, {
-        method: "POST",
-        body: { phone },
-      });
-      assert.equal(requested.status, 202, requested.text);
-      const verified = await callJson(`${a.url}/api/v1/auth/otp/verify`, {
-        method: "POST",
-        body: { request_id: requested.body!.request_id, code: sms.lastCode(phone) },
-      });
-      assert.equal(verified.status, 200, verified.text);
-      return verified.body as { access_token: string; user: { id: string } };
-    };
+    const signIn = (phone: string) => instances.signIn(phone, { verify: a });
     const send = async (method: "PATCH" | "PUT", path: string, token: string, body: unknown) => {
       const res = await fetch(`${a.url}${path}`, {
         method,
@@ -134,8 +109,5 @@ Deno.test("instances - two processes: a visibility or contacts change on one rea
     );
   } finally {
     socket?.close();
-    await Promise.all([stopDoorman(a, "SIGTERM"), stopDoorman(b, "SIGTERM")]);
-    await sms.close();
-    await Deno.remove(dir, { recursive: true });
   }
 });
