@@ -319,6 +319,76 @@ Deno.test("fuzz api - signed-in endpoints take any token and any body", async ()
   assert.ok(runs >= 400);
 });
 
+Deno.test("fuzz api - account endpoints take any body, content type and header", async () => {
+  // Contacts, who sees whom and the export (issue 20): whatever comes, a 4xx of the table or
+  // the answer of a valid call, never a 500; the users stay signed in and keep a contact.
+  await using f = await startFuzzing();
+  const { h } = f;
+  const auth = authSpec(["user", "other", "disabled", "admin"]);
+  const ids = fc.oneof(
+    fc.constantFrom(...Object.values(f.sessions).map((s) => s.user.id)),
+    fc.constantFrom("usr_01JD0000000000000000000000", "usr_", "fam_01JD0000000000000000000000"),
+    nastyString,
+  );
+  const statuses = new Map<string, number>();
+  const cases = fc.oneof(
+    bodyCase(
+      "PATCH",
+      fc.constant("/api/v1/me"),
+      { presence_visibility: json(fc.constantFrom("everyone", "contacts", "nobody", "all", "")) },
+      auth,
+      fc.record({ presence_visibility: fc.constantFrom("everyone", "contacts", "nobody") }),
+    ),
+    bodyCase(
+      "PUT",
+      fc.constant("/api/v1/me/presence-contacts"),
+      { user_ids: json(fc.array(ids, { maxLength: 30 })) },
+      auth,
+      fc.record({ user_ids: fc.array(ids, { maxLength: 5 }) }),
+    ),
+    bodyCase(
+      "POST",
+      fc.constant("/api/v1/me/contact/request"),
+      { phone: json(phoneValue), email: json(emailValue), channel: json(fc.string()) },
+      auth,
+      fc.oneof(fc.record({ phone: phoneValue }), fc.record({ email: emailValue })),
+    ),
+    bodyCase(
+      "POST",
+      fc.constant("/api/v1/me/contact/verify"),
+      { request_id: json(nastyString), code: json(digits(0, 12)) },
+      auth,
+    ),
+    bodyCase(
+      "DELETE",
+      fc.oneof(fc.constantFrom("email", "telegram", "fax"), pathSegment).map((kind) =>
+        `/api/v1/me/contact/${kind}`
+      ),
+      {},
+      auth,
+    ),
+    bodyCase("GET", fc.constantFrom("/api/v1/me/export", "/api/v1/me/presence-contacts"), {}, auth),
+    bodyCase("POST", fc.constant("/api/v1/me/telegram/link"), {}, auth),
+  );
+  await fc.assert(
+    fc.asyncProperty(cases, async (c) => {
+      const answer = await expectContract(h, toRequest(c, f.tokens));
+      const seen = `${answer.status}`;
+      statuses.set(seen, (statuses.get(seen) ?? 0) + 1);
+    }),
+    fuzzParams(300),
+  );
+  // The calls reached the handlers too, not only the doors in front of them.
+  assert.ok((statuses.get("200") ?? 0) + (statuses.get("202") ?? 0) > 0, [...statuses].join());
+  assert.ok((statuses.get("400") ?? 0) > 0, [...statuses].join());
+  for (const who of ["user", "other"]) {
+    const me = await h.get("/api/v1/me", { token: f.tokens[who] });
+    assert.equal(me.status, 200);
+    const { user } = await me.json();
+    assert.ok(user.phone || user.email || user.telegram_id, `${who} keeps a way to sign in`);
+  }
+});
+
 Deno.test("fuzz api - tokens signed with the real key but claims of any shape", async () => {
   // Only the key's holder can mint these; still, whatever they claim, the answer is a 401 or
   // 403 (or the caller's own answer when the claims still name a live sign-in), never a 500.
