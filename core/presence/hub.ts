@@ -5,6 +5,7 @@ import type { Logger } from "../log.ts";
 import type { PresenceView, SocketRef } from "./context.ts";
 import { CLOSE, parseClientMessage, SOCKET_LIMITS } from "./socket_protocol.ts";
 import { SIGHT_CHANGED } from "./visibility.ts";
+import { setOf, Watchers } from "./watchers.ts";
 
 export { CLOSE, SOCKET_LIMITS };
 
@@ -66,18 +67,13 @@ export class PresenceHub {
   readonly #deps: HubDeps;
   readonly #connections = new Set<Connection>();
   readonly #byUser = new Map<string, Set<Connection>>();
-  readonly #watchers = new Map<string, Set<Connection>>();
-  /** The watchers of each user who may not see them (a user hidden from nobody: no entry). */
-  readonly #hiddenFrom = new Map<string, Set<Connection>>();
-  /** Users whose sight is being re-decided: their presence changes wait for it, in order. */
-  readonly #resighting = new Map<string, Promise<void>>();
-  /** How many times each watched user's sight changed, so a subscribe can tell it raced one. */
-  readonly #sightChanges = new Map<string, number>();
+  readonly #watchers: Watchers<Connection>;
   #keepAlive: TimerHandle | null = null;
   #recheck: TimerHandle | null = null;
 
   constructor(deps: HubDeps) {
     this.#deps = deps;
+    this.#watchers = new Watchers(deps);
   }
 
   /** Pushes the bus's presence and account events to sockets; returns the unsubscribe. */
@@ -200,72 +196,17 @@ export class PresenceHub {
             message: `At most ${SOCKET_LIMITS.maxSubscriptions} subscriptions per socket.`,
           });
         }
-        for (const id of fresh) {
-          conn.subscriptions.add(id);
-          setOf(this.#watchers, id).add(conn);
-        }
-        return await this.#answerSubscribe(conn, message.user_ids);
+        for (const id of fresh) conn.subscriptions.add(id);
+        this.#watchers.add(conn, fresh);
+        return await this.#watchers.answer(conn, message.user_ids);
       }
       case "unsubscribe":
         for (const id of message.user_ids) {
           conn.subscriptions.delete(id);
-          this.#unwatch(id, conn);
+          this.#watchers.remove(id, conn);
         }
         return;
     }
-  }
-
-  /**
-   * Sends each subscribed user's presence as this socket's user may see it, and notes who is
-   * hidden from them. A sight change that raced the read is read again, so the answer never
-   * undoes what the change sent.
-   */
-  async #answerSubscribe(conn: Connection, userIds: string[]): Promise<void> {
-    let ids = userIds;
-    for (let attempt = 0; attempt < 3 && ids.length > 0; attempt++) {
-      const before = ids.map((id) => this.#sightChanges.get(id) ?? 0);
-      const { seesAll, views } = await this.#deps.presenceSeenBy(conn.userId, ids);
-      conn.seesAll = seesAll;
-      const raced: string[] = [];
-      views.forEach(({ view, hidden }, i) => {
-        if ((this.#sightChanges.get(ids[i]) ?? 0) !== before[i] && attempt < 2) {
-          raced.push(ids[i]);
-          return;
-        }
-        this.#setHidden(view.user_id, conn, hidden);
-        send(conn, { type: "presence", ...view });
-      });
-      ids = raced;
-    }
-  }
-
-  /**
-   * A user's visibility or contacts changed (here or on another instance): each socket
-   * watching them is told what it now may see — `offline`, never seen, when it lost sight;
-   * the real presence when it gained it. Their presence changes meanwhile wait.
-   */
-  #resight(userId: string): void {
-    if (!this.#watchers.has(userId)) return;
-    this.#sightChanges.set(userId, (this.#sightChanges.get(userId) ?? 0) + 1);
-    const previous = this.#resighting.get(userId) ?? Promise.resolve();
-    const done: Promise<void> = previous.then(async () => {
-      const { view, sees } = await this.#deps.sightOf(userId);
-      const hiddenText = JSON.stringify(unknownView(userId));
-      const realText = JSON.stringify({ type: "presence", ...view });
-      for (const conn of this.#watchers.get(userId) ?? []) {
-        const hidden = !conn.seesAll && !sees(conn.userId);
-        if (hidden === (this.#hiddenFrom.get(userId)?.has(conn) ?? false)) continue;
-        this.#setHidden(userId, conn, hidden);
-        if (conn.socket.readyState === WebSocket.OPEN) {
-          conn.socket.send(hidden ? hiddenText : realText);
-        }
-      }
-    }).catch((error) => {
-      this.#deps.log.error("socket sight change failed", { error: String(error) });
-    }).finally(() => {
-      if (this.#resighting.get(userId) === done) this.#resighting.delete(userId);
-    });
-    this.#resighting.set(userId, done);
   }
 
   /** The socket opened: recorded (its user is online), then told it is ready. */
@@ -333,7 +274,7 @@ export class PresenceHub {
   async #forget(conn: Connection): Promise<void> {
     conn.closed = true;
     this.#connections.delete(conn);
-    for (const id of conn.subscriptions) this.#unwatch(id, conn);
+    for (const id of conn.subscriptions) this.#watchers.remove(id, conn);
     const own = this.#byUser.get(conn.userId);
     own?.delete(conn);
     if (own?.size === 0) this.#byUser.delete(conn.userId);
@@ -342,35 +283,23 @@ export class PresenceHub {
     if (conn.recorded) await this.#deps.closed({ userId: conn.userId, socketId: conn.id });
   }
 
-  /** Stops `conn` watching `userId`; a user nobody watches leaves no entry behind. */
-  #unwatch(userId: string, conn: Connection): void {
-    const watchers = this.#watchers.get(userId);
-    if (!watchers) return;
-    watchers.delete(conn);
-    this.#setHidden(userId, conn, false);
-    if (watchers.size === 0) {
-      this.#watchers.delete(userId);
-      this.#sightChanges.delete(userId);
-    }
-  }
-
   #onEvent(event: LiveEvent): void {
     const data = event.data as Record<string, unknown> & { type: string };
     if (event.kind === "presence") {
       const userId = String(data.user_id);
       if (!this.#watchers.has(userId)) return;
       // One serialization for every subscriber: a change may fan out to thousands.
-      const text = JSON.stringify({
-        type: "presence",
-        user_id: userId,
-        status: data.status,
-        last_seen: data.last_seen,
-      });
-      const pending = this.#resighting.get(userId);
-      if (pending) pending.then(() => this.#fanOut(userId, text));
-      else this.#fanOut(userId, text);
+      this.#watchers.changed(
+        userId,
+        JSON.stringify({
+          type: "presence",
+          user_id: data.user_id,
+          status: data.status,
+          last_seen: data.last_seen,
+        }),
+      );
     } else if (data.type === SIGHT_CHANGED) {
-      this.#resight(String(data.user_id));
+      this.#watchers.resight(String(data.user_id));
     } else if (data.type === "user.updated" && data.status !== "active") {
       for (const conn of this.#byUser.get(String(data.user_id)) ?? []) {
         this.#close(conn, CLOSE.disabled, "account disabled");
@@ -381,37 +310,11 @@ export class PresenceHub {
         this.#close(conn, CLOSE.signedOut, "account deleted");
       }
       // Watchers see an erased user as an unknown id, at once.
-      const text = JSON.stringify({
-        type: "presence",
-        user_id: userId,
-        status: "offline",
-        last_seen: null,
-      });
-      for (const conn of this.#watchers.get(userId) ?? []) {
-        if (conn.socket.readyState === WebSocket.OPEN) conn.socket.send(text);
-      }
+      this.#watchers.gone(userId);
     } else if (data.type === "user.signed_out") {
       for (const conn of this.#byUser.get(String(data.user_id)) ?? []) {
         if (conn.sid === data.family_id) this.#close(conn, CLOSE.signedOut, "signed out");
       }
-    }
-  }
-
-  /** Sends a presence change to every socket watching `userId` that may see them. */
-  #fanOut(userId: string, text: string): void {
-    const hidden = this.#hiddenFrom.get(userId);
-    for (const conn of this.#watchers.get(userId) ?? []) {
-      if (hidden !== undefined && hidden.has(conn)) continue;
-      if (conn.socket.readyState === WebSocket.OPEN) conn.socket.send(text);
-    }
-  }
-
-  /** Notes whether `userId` is hidden from `conn`'s user. */
-  #setHidden(userId: string, conn: Connection, hidden: boolean): void {
-    if (hidden) setOf(this.#hiddenFrom, userId).add(conn);
-    else {
-      const set = this.#hiddenFrom.get(userId);
-      if (set?.delete(conn) && set.size === 0) this.#hiddenFrom.delete(userId);
     }
   }
 
@@ -434,17 +337,6 @@ export class PresenceHub {
   }
 }
 
-/** What a hidden user reads as: exactly an unknown id. */
-function unknownView(userId: string): PresenceServerMessage {
-  return { type: "presence", user_id: userId, status: "offline", last_seen: null };
-}
-
 function send(conn: Connection, message: PresenceServerMessage): void {
   if (conn.socket.readyState === WebSocket.OPEN) conn.socket.send(JSON.stringify(message));
-}
-
-function setOf<K, V>(map: Map<K, Set<V>>, key: K): Set<V> {
-  let set = map.get(key);
-  if (!set) map.set(key, set = new Set());
-  return set;
 }
