@@ -21,11 +21,14 @@ import {
   label,
   withContact,
 } from "./contact_change.ts";
+import type { SmsProtection } from "../delivery/sms_protection.ts";
 import { sendReplacedNotice } from "./contact_notice.ts";
 
 /** What verifying a contact code uses: a code's checks, and delivery for the notice. */
 export interface ContactContext extends VerifyContext {
   delivery: DeliveryRouter;
+  /** SMS notices count against the SMS caps and budget like codes. */
+  smsProtection: SmsProtection;
 }
 
 /**

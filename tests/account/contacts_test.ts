@@ -75,6 +75,34 @@ Deno.test("contacts - changing the phone moves it; the old number gets the notic
   assert.notEqual((await h.signIn(ADA)).user.id, ada.id);
 });
 
+Deno.test("contacts - an SMS notice counts under the day's SMS budget, and is not sent past it", async () => {
+  for (const budget of [3, 2]) {
+    // Ada's sign-in and the new number's code take two; the notice to the old number a third.
+    await using h = await startHarness({
+      env: { SMS_DAILY_LIMIT: String(budget), ADMIN_EMAILS: "ops@example.com" },
+    });
+    const ada = await account(h, ADA);
+    const moved = await requestContact(h, ada, { phone: NEW_PHONE });
+    assert.equal((await verifyContact(h, ada, moved.requestId, moved.code)).status, 200);
+    const told = h.sms.messages.filter((m) => m.to === ADA).length === 2;
+    assert.equal(told, budget === 3, `budget ${budget}: the old number told or not`);
+
+    const asked = await h.post("/api/v1/auth/otp/request", { email: "ops@example.com" });
+    const admin = await h.post("/api/v1/auth/otp/verify", {
+      request_id: (await asked.json()).request_id,
+      code: h.email.lastCode("ops@example.com"),
+    });
+    const token = (await admin.json()).access_token;
+    const fraud = await (await h.get("/api/v1/admin/fraud", { token })).json();
+    assert.equal(fraud.sms_today, budget, "the notice counted like a code, or was not sent");
+    if (budget === 2) {
+      assert.ok(
+        h.log.lines.some((l) => /contact change notice not sent/.test(l) && /budget/.test(l)),
+      );
+    }
+  }
+});
+
 Deno.test("contacts - a contact already on the account is 409 already_linked, and nothing is sent", async () => {
   await using h = await startHarness();
   const ada = await account(h, ADA);
