@@ -57,6 +57,12 @@ export async function signInWithCode(
   return outcome.signIn;
 }
 
+/** Whose request a code may redeem (null: a sign-in's), and the commit that uses it up. */
+export interface RedeemOptions<T> {
+  contactOf: string | null;
+  commit(attempt: { stored: StoredRequest; n: number; now: number }): Promise<T | typeof CONFLICT>;
+}
+
 /**
  * Checks a code of a request made for `contactOf` (a contact change of that user; null: a
  * sign-in) and, when it is right, lets `commit` use the request up in one commit. A request
@@ -67,12 +73,7 @@ export async function signInWithCode(
 export async function redeemCode<T extends { stored: StoredRequest }>(
   ctx: VerifyContext,
   input: { requestId: string; code: string; ip: string },
-  options: {
-    contactOf: string | null;
-    commit(
-      attempt: { stored: StoredRequest; n: number; now: number },
-    ): Promise<T | typeof CONFLICT>;
-  },
+  options: RedeemOptions<T>,
 ): Promise<T> {
   const release = await refuseGuessingNetworks(ctx, input.ip);
   // Whether this verify's wrong code was counted: its held place under the cap lands then.
@@ -95,12 +96,7 @@ export async function redeemCode<T extends { stored: StoredRequest }>(
 async function checkCode<T>(
   ctx: VerifyContext,
   input: { requestId: string; code: string; ip: string },
-  options: {
-    contactOf: string | null;
-    commit(
-      attempt: { stored: StoredRequest; n: number; now: number },
-    ): Promise<T | typeof CONFLICT>;
-  },
+  options: RedeemOptions<T>,
   counted: () => void,
 ): Promise<T> {
   const outcome = await retry(`verify a code of "${input.requestId}"`, async (n) => {
