@@ -87,6 +87,10 @@ export async function startDoorman(
     ...(hooks
       ? { EVENT_WEBHOOK_URL: `${sink}events`, EVENT_WEBHOOK_SECRET: "bench-hook-secret" }
       : {}),
+    // `ACCESS_TOKEN_ALG=EdDSA deno task bench …` measures the other signing algorithm.
+    ...(Deno.env.get("ACCESS_TOKEN_ALG")
+      ? { ACCESS_TOKEN_ALG: Deno.env.get("ACCESS_TOKEN_ALG")! }
+      : {}),
     ...options.env,
   });
   let logging = false;
