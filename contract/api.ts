@@ -63,7 +63,7 @@ export interface PublicUser {
   role: "user" | "admin";
   /** When the account was created (ISO 8601). */
   created_at: string;
-  /** Who sees the user's online status and last seen (README, "Who sees whom"). */
+  /** Who sees the user's online status and last seen (README, "Who sees you online"). */
   presence_visibility: PresenceVisibility;
 }
 
@@ -221,3 +221,16 @@ export interface AccountExport {
     data: { type: string; at: string } & Record<string, unknown>;
   }[];
 }
+
+/** `POST /api/v1/auth/introspect`: whether a token works right now (RFC 7662's shape). */
+export type Introspection =
+  | {
+    active: true;
+    sub: string;
+    sid: string;
+    exp: number;
+    iat: number;
+    role: "user" | "admin";
+    status: AccountStatus;
+  }
+  | { active: false };

@@ -2,7 +2,7 @@ import { keys } from "./keys.ts";
 import type { User } from "./users.ts";
 import type { AtomicWrites } from "./writes.ts";
 
-/** The most ids one user's presence contacts hold (API.md, "Who sees whom"). */
+/** The most ids one user's presence contacts hold (README, "Who sees you online"). */
 export const MAX_PRESENCE_CONTACTS = 1_000;
 
 /** A user's presence contacts (empty when none were ever set), with the entry's versionstamp. */

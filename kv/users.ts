@@ -24,7 +24,7 @@ export interface User {
   presenceVisibility?: PresenceVisibility;
 }
 
-/** Who sees a user's online status and last seen (API.md, "Who sees whom"). */
+/** Who sees a user's online status and last seen (README, "Who sees you online"). */
 export type PresenceVisibility = "everyone" | "contacts" | "nobody";
 
 /** How a user is found: by canonical phone, email or Telegram id. */

@@ -11,7 +11,7 @@ export interface JwksOptions {
   now: () => number;
 }
 
-/** Used when the answer names no `max-age`: the server's own (API.md, the JWKS). */
+/** Used when the answer names no `max-age`: the server's own (README, "Verify Doorman tokens in your backend"). */
 const DEFAULT_MAX_AGE_MS = 300_000;
 /**
  * Unknown kids refetch at most this often: a rotated key is published 300 s before it signs,

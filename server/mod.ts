@@ -11,16 +11,21 @@ import type {
   AccessTokenClaims,
   AuditLog,
   AuditQuery,
-  Introspection,
   PresenceList,
   UserDetail,
   UserList,
   UserListQuery,
   UserPatch,
 } from "./types.ts";
-import type { PublicUser } from "../contract/api.ts";
+import type { Introspection, PublicUser } from "../contract/api.ts";
 
-export type { AccountStatus, ErrorCode, PresenceView, PublicUser } from "../contract/api.ts";
+export type {
+  AccountStatus,
+  ErrorCode,
+  Introspection,
+  PresenceView,
+  PublicUser,
+} from "../contract/api.ts";
 export { DoormanError, type DoormanErrorInit } from "./errors.ts";
 export type * from "./types.ts";
 

@@ -1,6 +1,6 @@
 import type { AccountStatus, PresenceView, PublicUser } from "../contract/api.ts";
 
-/** The claims of a verified Doorman access token (README, "Tokens any backend can verify"). */
+/** The claims of a verified Doorman access token (README, "Verify Doorman tokens in your backend"). */
 export interface AccessTokenClaims {
   /** The issuer: Doorman's `PUBLIC_URL`. */
   iss: string;
@@ -19,19 +19,6 @@ export interface AccessTokenClaims {
   /** Expires at, Unix seconds. */
   exp: number;
 }
-
-/** The answer of `introspect`: whether the token works right now (RFC 7662's shape). */
-export type Introspection =
-  | {
-    active: true;
-    sub: string;
-    sid: string;
-    exp: number;
-    iat: number;
-    role: "user" | "admin";
-    status: AccountStatus;
-  }
-  | { active: false };
 
 /** A user as the admin API lists it: with their presence. */
 export interface AdminUser extends PublicUser {

@@ -29,7 +29,7 @@ import { addEventWrites } from "../live/emit.ts";
 import type { LiveEvent } from "../live/events.ts";
 import type { PresenceContext } from "../presence/presence.ts";
 
-/** How long after a sign-in with a code its session may delete the account (API.md). */
+/** How long after a sign-in with a code its session may delete the account (README, "Export and erasure"). */
 export const REAUTH_WINDOW_MS = 10 * 60_000;
 /**
  * The erasure's record stays this long at least, so its last pass comes after every instance

@@ -14,7 +14,7 @@ import { newId } from "../ids.ts";
 import type { Services } from "../services.ts";
 import { toBase64Url } from "./codes.ts";
 
-/** What an API key may be allowed, each naming a group of admin calls (API.md). */
+/** What an API key may be allowed, each naming a group of admin calls (README, "Server API keys"). */
 export const SCOPES = [
   "users:read",
   "users:write",

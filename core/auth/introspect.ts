@@ -1,18 +1,6 @@
 import { Buffer } from "node:buffer";
+import type { Introspection } from "../../contract/api.ts";
 import type { Services } from "../services.ts";
-
-/** The answer of `POST /api/v1/auth/introspect` (RFC 7662's shape). */
-export type Introspection =
-  | {
-    active: true;
-    sub: string;
-    sid: string;
-    exp: number;
-    iat: number;
-    role: "user" | "admin";
-    status: string;
-  }
-  | { active: false };
 
 const INACTIVE: Introspection = { active: false };
 /** Longer than any access token Doorman signs; anything longer is not one. */

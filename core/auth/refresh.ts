@@ -70,7 +70,7 @@ function refreshNamed(ctx: PresenceContext, refreshToken: string): Promise<Token
     if (token.generation === session.generation) {
       return await rotate(ctx, family as Deno.KvEntry<Session>, { now });
     }
-    // A token exchanged less than the grace ago is a client racing itself (README, "Refresh"):
+    // A token exchanged less than the grace ago is a client racing itself (README, "Try it with curl", step 4):
     // refused, nothing revoked. Any older one was stolen.
     const exchangedAt = session.rotations?.[session.generation - 1 - token.generation];
     const racing = exchangedAt !== undefined && now - exchangedAt < REFRESH_REUSE_GRACE_MS;

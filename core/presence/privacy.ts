@@ -15,7 +15,7 @@ import type { PresenceContext } from "./context.ts";
 import { SIGHT_CHANGED } from "./visibility.ts";
 
 /*
- * Changing who sees a user (API.md, "Who sees whom"): the visibility in the user record, the
+ * Changing who sees a user (README, "Who sees you online"): the visibility in the user record, the
  * contacts in one record of their own. Each change commits with its `SIGHT_CHANGED` event,
  * which makes every instance drop its copies and re-decide what open sockets see.
  */

@@ -5,7 +5,7 @@ import { TtlCache } from "../cache.ts";
 import type { EventBus } from "../live/events.ts";
 
 /*
- * Who sees whom (API.md): a user's `presence_visibility` lives in their user record, which
+ * Who sees whom (README, "Who sees you online"): a user's `presence_visibility` lives in their user record, which
  * every presence read has from the session cache already; only users with `contacts` need
  * their contact set, kept here. Users with `everyone` cost one field check.
  */

@@ -23,7 +23,7 @@ export interface WatchersDeps {
 }
 
 /**
- * Who watches whom on this instance, and who may not see whom (API.md, "Who sees whom"): a
+ * Who watches whom on this instance, and who may not see whom (README, "Who sees you online"): a
  * presence change goes to the watchers that may see it, and a change of a user's visibility
  * tells each watcher what it sees from then on. Kept per watched user, so a change costs one
  * pass over that user's watchers and nothing is awaited in a fan-out.

@@ -4,7 +4,7 @@ import { ADMIN, adminHarness, call, json } from "../routes/admin_helpers.ts";
 import { type Harness, openSocket, serveHarness, type TestSocket, ticketUrl } from "../helpers.ts";
 
 /*
- * Who sees whom (API.md): everyone / contacts / nobody, for a stranger, a contact, an admin,
+ * Who sees whom (README, "Who sees you online"): everyone / contacts / nobody, for a stranger, a contact, an admin,
  * a `presence:read` key and the user themselves, over HTTP and over the socket. A hidden user
  * reads exactly as an unknown id.
  */
