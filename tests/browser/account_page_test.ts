@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { account, requestContact, verifyContact } from "../account/helpers.ts";
-import { ARTIFACTS, browserTest, LIVE, photograph, text } from "./browser.ts";
+import { ARTIFACTS, browserTest, LIVE, photograph, screenshot, text } from "./browser.ts";
 
 const PHONE = "+14155550160";
 const NEW_PHONE = "+14155550161";
@@ -60,7 +60,7 @@ browserTest(
     await page.click("[data-testid=delete-user]");
     const dialog = page.getByRole("dialog", { name: `Delete ${NEW_PHONE} for good?` });
     await dialog.waitFor();
-    await page.screenshot({ path: `${ARTIFACTS}/user_delete_dialog.png` });
+    await screenshot(page, `${ARTIFACTS}/user_delete_dialog.png`, false);
     await dialog.getByRole("button", { name: "Delete user" }).click();
     await page.waitForURL(`${base}/admin/users`);
     await page.waitForSelector(LIVE);

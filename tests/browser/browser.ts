@@ -98,17 +98,40 @@ export async function photograph(
     await page.emulateMedia({ colorScheme: "light" });
     await open();
     if (ready) await page.waitForSelector(ready);
+    await page.waitForLoadState("load");
     for (const scheme of ["light", "dark"] as const) {
       await page.emulateMedia({ colorScheme: scheme });
       assert.equal(await sidewaysOverflow(page), null, `${name} at ${size.name} px`);
-      await page.screenshot({
-        path: `${ARTIFACTS}/${name}_${size.name}_${scheme}.png`,
-        fullPage: true,
-      });
+      await screenshot(page, `${ARTIFACTS}/${name}_${size.name}_${scheme}.png`);
     }
   }
   await page.emulateMedia({ colorScheme: "light" });
   await page.setViewportSize({ width: 1280, height: 800 });
+}
+
+/**
+ * A full-page screenshot once the page has painted. Chromium now and then answers a capture
+ * with "Unable to capture screenshot" when no frame is ready yet (seen once in CI, on a page
+ * just reached by a form post); that is the browser's, not the page's, so it is tried again
+ * after the next frames, at most three times. Any other failure fails at once.
+ */
+export async function screenshot(page: Page, path: string, fullPage = true): Promise<void> {
+  for (let attempt = 1;; attempt++) {
+    await nextFrames(page);
+    try {
+      await page.screenshot({ path, fullPage });
+      return;
+    } catch (error) {
+      if (attempt === 3 || !/Unable to capture screenshot/.test(String(error))) throw error;
+    }
+  }
+}
+
+/** Waits until the page has drawn two more frames. */
+async function nextFrames(page: Page): Promise<void> {
+  await page.evaluate(() =>
+    new Promise<void>((done) => requestAnimationFrame(() => requestAnimationFrame(() => done())))
+  );
 }
 
 export const LIVE = "[data-testid=live-badge].badge-live";

@@ -10,7 +10,16 @@
  * /usr/bin/chromium it is reported as ignored, never as passed.
  */
 import assert from "node:assert/strict";
-import { ADMIN, adminGet, ARTIFACTS, browserTest, LIVE, photograph, text } from "./browser.ts";
+import {
+  ADMIN,
+  adminGet,
+  ARTIFACTS,
+  browserTest,
+  LIVE,
+  photograph,
+  screenshot,
+  text,
+} from "./browser.ts";
 
 /** The dashboard's pages, by the name of their screenshots, and what shows they are ready. */
 const PAGES = [
@@ -147,7 +156,7 @@ browserTest(
     await blocked.getByRole("button", { name: "Lift the block of +1646" }).click();
     const dialog = page.getByRole("dialog", { name: "Lift the block of +1646?" });
     await dialog.waitFor();
-    await page.screenshot({ path: `${ARTIFACTS}/fraud_lift_dialog.png` });
+    await screenshot(page, `${ARTIFACTS}/fraud_lift_dialog.png`, false);
     await dialog.getByRole("button", { name: "Cancel" }).click();
     await dialog.waitFor({ state: "hidden" });
     await blocked.getByRole("button", { name: "Lift the block of +1646" }).click();
@@ -177,7 +186,7 @@ browserTest(
       "true",
     );
     assert.equal(await page.locator("tr[data-delivery]").count(), 1);
-    await page.screenshot({ path: `${ARTIFACTS}/deliveries_refused.png` });
+    await screenshot(page, `${ARTIFACTS}/deliveries_refused.png`, false);
     // By keyboard: Tab to a toggle (a focus ring shows), Space presses it.
     let onToggle = false;
     for (let i = 0; i < 30 && !onToggle; i++) {

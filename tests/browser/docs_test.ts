@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { serveHarness, startHarness } from "../helpers.ts";
-import { ARTIFACTS, hasChromium, launch } from "./browser.ts";
+import { ARTIFACTS, hasChromium, launch, screenshot } from "./browser.ts";
 
 /** Records console errors, uncaught errors, CSP violations and requests leaving `origin`. */
 async function watch(page: Page, origin: string): Promise<string[]> {
@@ -82,7 +82,7 @@ Deno.test({
       // The error table from the description, rendered.
       await page.locator(".info table td code", { hasText: "RECIPIENT_NOT_ALLOWED" }).waitFor();
       assert.equal(await page.locator(".reference-bar a[href='/admin']").count(), 2);
-      await page.screenshot({ path: `${ARTIFACTS}/docs.png`, fullPage: true });
+      await screenshot(page, `${ARTIFACTS}/docs.png`);
 
       // Try it out, without a token: readiness.
       const health = await openOperation(page, "get", "/api/v1/health");
@@ -117,7 +117,7 @@ Deno.test({
       await page.emulateMedia({ colorScheme: "dark" });
       await page.locator("html.dark-mode").waitFor({ state: "attached" });
       await page.evaluate(() => scrollTo(0, 0));
-      await page.screenshot({ path: `${ARTIFACTS}/docs_dark.png` });
+      await screenshot(page, `${ARTIFACTS}/docs_dark.png`, false);
 
       // A phone: nothing wider than the screen, even with every operation open.
       const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 } }))
@@ -127,7 +127,7 @@ Deno.test({
       await phone.locator(".opblock").first().waitFor();
       const width = () => phone.evaluate(() => document.documentElement.scrollWidth);
       assert.equal(await width(), 390, "no sideways scroll");
-      await phone.screenshot({ path: `${ARTIFACTS}/docs_mobile.png`, fullPage: true });
+      await screenshot(phone, `${ARTIFACTS}/docs_mobile.png`);
       for (const summary of await phone.locator(".opblock-summary").all()) await summary.click();
       await phone.locator(".opblock.is-open").nth(operations - 1).waitFor();
       assert.equal(await width(), 390, "no sideways scroll with every operation open");

@@ -10,7 +10,16 @@
  */
 import assert from "node:assert/strict";
 import type { Harness } from "../helpers.ts";
-import { ADMIN, adminGet, ARTIFACTS, browserTest, LIVE, photograph, text } from "./browser.ts";
+import {
+  ADMIN,
+  adminGet,
+  ARTIFACTS,
+  browserTest,
+  LIVE,
+  photograph,
+  screenshot,
+  text,
+} from "./browser.ts";
 
 const CLIENT = "+14155550142";
 const MAC =
@@ -99,7 +108,7 @@ browserTest(
     await page.getByRole("button", { name: "End the sign-in on Safari 18 on iPhone" }).click();
     const dialog = page.getByRole("dialog", { name: "End this sign-in?" });
     await dialog.waitFor();
-    await page.screenshot({ path: `${ARTIFACTS}/user_end_dialog.png` });
+    await screenshot(page, `${ARTIFACTS}/user_end_dialog.png`, false);
     await dialog.getByRole("button", { name: "End sign-in" }).click();
     await dialog.waitFor({ state: "hidden" });
     await page.waitForFunction(() => document.querySelectorAll("tr[data-session]").length === 1);
@@ -124,12 +133,12 @@ browserTest(
     await page.getByRole("button", { name: "Suspend", exact: true }).click();
     const suspend = page.getByRole("dialog", { name: `Suspend ${CLIENT}?` });
     await suspend.getByRole("button", { name: "7 days" }).click();
-    await page.screenshot({ path: `${ARTIFACTS}/user_suspend_dialog.png` });
+    await screenshot(page, `${ARTIFACTS}/user_suspend_dialog.png`, false);
     await suspend.getByRole("button", { name: "Suspend" }).click();
     await suspend.waitFor({ state: "hidden" });
     await page.locator("[data-testid=status-line]", { hasText: /^suspended until / })
       .waitFor();
-    await page.screenshot({ path: `${ARTIFACTS}/user_suspended.png`, fullPage: true });
+    await screenshot(page, `${ARTIFACTS}/user_suspended.png`);
     const { user } = await adminGet(h, page, `/api/v1/admin/users/${id}`);
     assert.equal(user.status, "suspended");
     const days = (Date.parse(user.suspended_until) - Date.now()) / 86_400_000;
