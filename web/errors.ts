@@ -10,13 +10,16 @@ export function toAppError(error: unknown): AppError {
   if (error instanceof HTTPException) {
     // Hono's own: the JSON validator's parse failure, mostly.
     if (error.status === 413) return new AppError("PAYLOAD_TOO_LARGE", "The body is too large.");
-    if (error.status === 400) {
-      return new AppError("VALIDATION_FAILED", "The request body is not valid JSON.", {
-        details: [{ path: "(body)", message: "malformed JSON" }],
-      });
-    }
+    if (error.status === 400) return malformedJson();
   }
   return new AppError("INTERNAL", "Something went wrong on our side. It has been logged.");
+}
+
+/** The 400 of a body that does not parse as JSON. */
+export function malformedJson(): AppError {
+  return new AppError("VALIDATION_FAILED", "The request body is not valid JSON.", {
+    details: [{ path: "(body)", message: "malformed JSON" }],
+  });
 }
 
 /** `app.onError`: the JSON error body; `INTERNAL` is logged with its request id and stack. */

@@ -92,6 +92,34 @@ Deno.test("errors - malformed JSON is 400 VALIDATION_FAILED", async () => {
   }
 });
 
+Deno.test("errors - a body without a length is read only up to the limit: 413 past it, else as usual", async () => {
+  await using h = await startHarness();
+  const chunked = (parts: string[]) =>
+    h.app.request("/api/v1/auth/otp/request", {
+      method: "POST",
+      headers: JSON_HEADERS,
+      body: ReadableStream.from(parts.map((part) => new TextEncoder().encode(part))),
+    });
+  // 17 chunks of 1 KiB: refused once past 16 KiB, whatever follows.
+  const big = await chunked(Array.from({ length: 17 }, () => "x".repeat(1024)));
+  assert.equal(big.status, 413);
+  assert.equal((await errorOf(big)).code, "PAYLOAD_TOO_LARGE");
+  const bad = await chunked(['{"phone":', '"+1415"}']);
+  assert.equal(bad.status, 400);
+  const details = (await errorOf(bad)).details as { path: string }[];
+  assert.deepEqual(details.map((d) => d.path), ["phone"]);
+  const ok = await chunked(['{"phone":', '"+14155550100"}']);
+  assert.equal(ok.status, 202);
+  await ok.body?.cancel();
+  // A declared length past the limit is refused before anything is read.
+  const declared = await h.app.request("/api/v1/auth/otp/request", {
+    method: "POST",
+    headers: { ...JSON_HEADERS, "content-length": String(16 * 1024 + 1) },
+    body: "{}",
+  });
+  assert.equal(declared.status, 413);
+});
+
 Deno.test("errors - schema mismatches list their details", async () => {
   await using h = await startHarness();
   const cases: [unknown, string][] = [
