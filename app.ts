@@ -19,18 +19,12 @@ import { twilioRoutes } from "./routes/twilio.ts";
 import type { WebAssets } from "./web/assets.ts";
 import type { AppEnv } from "./web/env.ts";
 import { answerError, answerNotFound } from "./web/errors.ts";
-import { apiCors, clientIp, commonHeaders, requestLog } from "./web/middleware.ts";
+import { requestFrame } from "./web/middleware.ts";
 
 /** Builds the HTTP app over a context: the only place routes are composed. */
 export function createApp(ctx: AppContext, options: { assets: WebAssets }): Hono<AppEnv> {
   return new Hono<AppEnv>()
-    .use(async (c, next) => {
-      c.set("ctx", ctx);
-      c.set("assets", options.assets);
-      await next();
-    })
-    .use(requestLog, commonHeaders, clientIp)
-    .use("/api/*", apiCors(ctx.config.corsOrigins))
+    .use(requestFrame(ctx, { assets: options.assets, corsOrigins: ctx.config.corsOrigins }))
     .route("/health", livenessRoutes)
     .route("/.well-known", wellKnownRoutes)
     .route("/api/v1/health", healthRoutes)

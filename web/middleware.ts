@@ -5,7 +5,6 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { cors } from "hono/cors";
 import { createFactory } from "hono/factory";
-import { requestId } from "hono/request-id";
 import { authenticate } from "../core/auth/sessions.ts";
 import { authenticateDashboardSession } from "../core/auth/dashboard_sessions.ts";
 import { type Access, requireScope } from "../core/auth/access.ts";
@@ -14,74 +13,89 @@ import { isSameOrigin } from "./security.ts";
 import { AppError } from "../core/errors.ts";
 import { malformedJson } from "./errors.ts";
 import type { AppEnv } from "./env.ts";
+import type { AppContext } from "../core/context.ts";
+import type { WebAssets } from "./assets.ts";
 
 /** Largest accepted request body. */
 export const MAX_BODY_BYTES = 16 * 1024;
 
 const factory = createFactory<AppEnv>();
 
-/** Gives each request an id, counts it for `/metrics` and logs one line when it is answered. */
-export const requestLog = factory.createMiddleware(async (c, next) => {
-  await requestId({ limitLength: 64 })(c, async () => {
-    const ctx = c.get("ctx");
+/** The longest `X-Request-Id` a client may choose; a longer or odd one is replaced. */
+const MAX_REQUEST_ID = 64;
+
+/**
+ * What every request goes through, in one middleware (five before: each a turn of the event
+ * loop on every heartbeat and presence query): the context and assets set; a request id (the
+ * client's `X-Request-Id` when sane, else a new one) on the request and its answer; the headers
+ * every answer carries; the client's IP; CORS for the API; then, once answered, a count for
+ * `/metrics` and one log line.
+ */
+export function requestFrame(
+  ctx: AppContext,
+  options: { assets: WebAssets; corsOrigins: string[] },
+): MiddlewareHandler<AppEnv> {
+  const cors = apiCors(options.corsOrigins);
+  const { assets } = options;
+  return async (c, next) => {
+    c.set("ctx", ctx);
+    c.set("assets", assets);
+    let id = c.req.header("x-request-id");
+    if (!id || id.length > MAX_REQUEST_ID || /[^\w\-=]/.test(id)) id = crypto.randomUUID();
+    c.set("requestId", id);
+    // Set before the answer is made, so they go into it as it is built: set afterwards, they
+    // make Hono copy the whole response (a tenth of a heartbeat's time).
+    c.header("X-Request-Id", id);
+    c.header("X-Content-Type-Options", "nosniff");
+    c.header("Referrer-Policy", "no-referrer");
+    const api = c.req.path.startsWith("/api/");
+    if (api) c.header("Cache-Control", "no-store");
+    c.set("ip", clientIpOf(c, ctx.config.trustProxy));
     const started = performance.now();
-    await next();
+    // A request without an `Origin` (an app's backend, a mobile app) skips CORS: Hono's sets
+    // its headers on every answer, which made it copy each response once more.
+    if (api && c.req.header("origin") !== undefined) {
+      // A preflight is answered by CORS itself, without going on.
+      const preflight = await cors(c, next);
+      if (preflight) c.res = preflight;
+    } else await next();
     ctx.metrics.inc("doorman_http_requests_total", "HTTP requests answered by this instance.", {
       method: c.req.method,
       status: String(c.res.status),
     });
     // The path only: query strings may carry things that do not belong in logs.
     ctx.log.info("request", {
-      request_id: c.get("requestId"),
+      request_id: id,
       method: c.req.method,
       path: c.req.path.slice(0, 200),
       status: c.res.status,
       ms: Math.round(performance.now() - started),
     });
-  });
-});
+  };
+}
 
-/** Headers every answer carries; API answers are never cached. */
-export const commonHeaders = factory.createMiddleware(async (c, next) => {
-  // Set before the answer is made, so they go into it as it is built: set afterwards, they
-  // make Hono copy the whole response (a tenth of a heartbeat's time).
-  c.header("X-Content-Type-Options", "nosniff");
-  c.header("Referrer-Policy", "no-referrer");
-  if (c.req.path.startsWith("/api/")) c.header("Cache-Control", "no-store");
-  await next();
-});
-
-/**
- * CORS for the API: only the configured origins may call it from a browser. A request without
- * an `Origin` (an app's backend, a mobile app) skips it: Hono's CORS sets its headers on every
- * answer, which made it copy each response once more.
- */
-export function apiCors(origins: string[]) {
-  const handler = cors({
+/** CORS for the API: only the configured origins may call it from a browser. */
+function apiCors(origins: string[]): MiddlewareHandler<AppEnv> {
+  return cors({
     origin: (origin) => origins.includes(origin) ? origin : null,
     allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE"],
     allowHeaders: ["Authorization", "Content-Type"],
     exposeHeaders: ["Retry-After", "X-Request-Id"],
     maxAge: 600,
   });
-  return factory.createMiddleware(async (c, next) => {
-    if (c.req.header("origin") === undefined) return await next();
-    return await handler(c, next);
-  });
 }
 
-/** Works out the client IP once per request. */
-export const clientIp = factory.createMiddleware(async (c, next) => {
-  let ip = c.env?.remoteAddr?.hostname ?? "unknown";
-  if (c.get("ctx").config.trustProxy) {
-    // The last hop is the one our own proxy appended; earlier ones are the client's word.
-    const forwarded = c.req.header("x-forwarded-for")?.split(",").map((s) => s.trim())
-      .filter((s) => s.length > 0 && s.length <= 64);
-    if (forwarded && forwarded.length > 0) ip = forwarded[forwarded.length - 1];
-  }
-  c.set("ip", ip);
-  await next();
-});
+/**
+ * The client's IP: the peer's address, or behind our own proxy (`TRUST_PROXY`) the last hop of
+ * `X-Forwarded-For`, the one that proxy appended; earlier ones are the client's word.
+ */
+function clientIpOf(c: Context<AppEnv>, trustProxy: boolean): string {
+  const peer = c.env?.remoteAddr?.hostname ?? "unknown";
+  if (!trustProxy) return peer;
+  const forwarded = c.req.header("x-forwarded-for")?.split(",").map((s) => s.trim())
+    .filter((s) => s.length > 0 && s.length <= 64);
+  return forwarded && forwarded.length > 0 ? forwarded[forwarded.length - 1] : peer;
+}
 
 /** 413 past `maxBytes`, whether the body says its length or comes chunked. */
 function limitBodyTo(maxBytes: number) {

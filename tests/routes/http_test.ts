@@ -56,3 +56,21 @@ Deno.test("http - API answers carry no-store, nosniff and a request id", async (
   assert.ok(res.headers.get("x-request-id"));
   await res.body?.cancel();
 });
+
+Deno.test("http - a client's sane X-Request-Id is kept and logged; a long or odd one is replaced", async () => {
+  await using h = await startHarness();
+  const ask = async (id: string) => {
+    const res = await h.app.request("/api/v1/health", { headers: { "x-request-id": id } });
+    await res.body?.cancel();
+    return res.headers.get("x-request-id")!;
+  };
+  assert.equal(await ask("trace-42_abc="), "trace-42_abc=");
+  const logged = h.log.lines.map((line) => JSON.parse(line))
+    .filter((entry) => entry.message === "request").map((entry) => entry.request_id);
+  assert.ok(logged.includes("trace-42_abc="));
+  for (const odd of ["x".repeat(65), "a b", "<script>", "id;drop"]) {
+    const id = await ask(odd);
+    assert.notEqual(id, odd);
+    assert.match(id, /^[0-9a-f-]{36}$/);
+  }
+});
