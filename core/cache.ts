@@ -108,7 +108,7 @@ export class TtlCache<V> {
    * call (`absent` for a key it does not return).
    */
   async many(
-    keys: string[],
+    keys: readonly string[],
     loadMany: (missing: string[]) => Promise<Map<string, V>>,
     absent: V,
   ): Promise<V[]> {

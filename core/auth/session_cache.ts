@@ -51,7 +51,7 @@ export class SessionCache {
   }
 
   /** Many users by id, in their order (null for an unknown id), missing ones read in one batch. */
-  users(ids: string[]): Promise<(User | null)[]> {
+  users(ids: readonly string[]): Promise<(User | null)[]> {
     return this.#users.many(ids, (missing) => getUsers(this.#kv, missing), null);
   }
 

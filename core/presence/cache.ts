@@ -51,7 +51,7 @@ export class PresenceCache {
   }
 
   /** Many users' records, in their order (empty for an unknown user), missing ones read in batches. */
-  many(userIds: string[]): Promise<PresenceRecord[]> {
+  many(userIds: readonly string[]): Promise<PresenceRecord[]> {
     return this.#records.many(userIds, (missing) => readPresenceMany(this.#kv, missing), EMPTY);
   }
 

@@ -63,7 +63,7 @@ export async function readPresenceContacts(
 export async function setPresenceContacts(
   ctx: PresenceContext,
   userId: string,
-  userIds: string[],
+  userIds: readonly string[],
   actor?: Actor,
 ): Promise<string[]> {
   const contacts = [...new Set(userIds)];

@@ -15,7 +15,7 @@ import { sees, SEES_ALL, type Viewer } from "./visibility.ts";
  */
 async function eachPresence(
   ctx: PresenceContext,
-  userIds: string[],
+  userIds: readonly string[],
   viewer: Viewer,
   each: (id: string, online: boolean, record: PresenceRecord | null, hidden: boolean) => void,
 ): Promise<void> {
@@ -53,7 +53,7 @@ function seenIsoOf(record: PresenceRecord): string | null {
  */
 export async function presenceOf(
   ctx: PresenceContext,
-  userIds: string[],
+  userIds: readonly string[],
   viewer: Viewer = SEES_ALL,
 ): Promise<PresenceView[]> {
   const out: PresenceView[] = [];
@@ -74,7 +74,7 @@ export async function presenceOf(
 export async function presenceSeenBy(
   ctx: PresenceContext,
   viewerId: string,
-  userIds: string[],
+  userIds: readonly string[],
 ): Promise<{ seesAll: boolean; views: { view: PresenceView; hidden: boolean }[] }> {
   const seesAll = (await ctx.sessionCache.user(viewerId))?.role === "admin";
   const viewer: Viewer = seesAll ? SEES_ALL : { all: false, userId: viewerId };
@@ -111,7 +111,7 @@ export async function sightOf(
  */
 export async function presenceJson(
   ctx: PresenceContext,
-  userIds: string[],
+  userIds: readonly string[],
   viewer: Viewer,
 ): Promise<string> {
   let json = "";

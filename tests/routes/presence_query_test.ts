@@ -40,6 +40,8 @@ Deno.test("presence query - the plain-query fast path gives exactly the schema's
   await fc.assert(
     fc.asyncProperty(query, async (q) => {
       const quick = plainUserIds(`http://doorman.test/api/v1/presence?${q}`);
+      // Asked again (a remembered query, when it was plain), the same answer.
+      assert.deepEqual(plainUserIds(`http://doorman.test/api/v1/presence?${q}`), quick, q);
       const reference = await bySchema(q);
       if (quick !== null) {
         fast++;
@@ -62,4 +64,20 @@ Deno.test("presence query - the fast path takes the shapes apps send and leaves 
   }
   assert.equal(plainUserIds(url(`?user_ids=${"a".repeat(65)}`)), null);
   assert.equal(plainUserIds(url(`?user_ids=${Array.from({ length: 101 }, (_, i) => i)}`)), null);
+});
+
+Deno.test("presence query - plain queries are remembered, a bounded number of them", () => {
+  const url = (n: number) =>
+    `http://doorman.test/api/v1/presence?user_ids=usr_${n}a,usr_${n}b,usr_${n}a`;
+  const first = plainUserIds(url(0));
+  assert.deepEqual(first, ["usr_0a", "usr_0b"]);
+  // The same list, not a new one: its ids are not split and hashed again.
+  assert.equal(plainUserIds(url(0)), first);
+  for (let n = 1; n <= 2_000; n++) {
+    assert.deepEqual(plainUserIds(url(n)), [`usr_${n}a`, `usr_${n}b`]);
+  }
+  // Long forgotten (at most 512 are kept), and still answered right.
+  const again = plainUserIds(url(0));
+  assert.notEqual(again, first);
+  assert.deepEqual(again, ["usr_0a", "usr_0b"]);
 });
