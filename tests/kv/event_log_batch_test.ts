@@ -11,31 +11,9 @@ import { GroupCommitter } from "../../kv/group_commit.ts";
 import { keys } from "../../kv/keys.ts";
 import type { StoredEvent } from "../../kv/stored_event.ts";
 import { Writes } from "../../kv/writes.ts";
+import { recordCommits, setsIn } from "./record_commits.ts";
 
 const T0 = Date.UTC(2026, 11, 1, 12);
-
-/** One commit as KV received it: the values it set, by key. */
-type Commit = { key: Deno.KvKey; value: unknown }[];
-
-/** Records what every commit of `kv` sets (patched on the instance: KV's fields are private). */
-export function recordCommits(kv: Deno.Kv): Commit[] {
-  const commits: Commit[] = [];
-  const atomic = kv.atomic.bind(kv);
-  kv.atomic = () => {
-    const op = atomic();
-    const sets: Commit = [];
-    const set = op.set.bind(op);
-    const commit = op.commit.bind(op);
-    op.set = (key, value, options) => (sets.push({ key, value }), set(key, value, options));
-    op.commit = async () => {
-      const result = await commit();
-      if (result.ok) commits.push(sets);
-      return result;
-    };
-    return op;
-  };
-  return commits;
-}
 
 function event(id: string, userId?: string): StoredEvent {
   const at = new Date(T0).toISOString();
@@ -45,11 +23,6 @@ function event(id: string, userId?: string): StoredEvent {
     kind: "presence",
     data: { type: "presence.online", at, ...(userId ? { user_id: userId } : {}) },
   };
-}
-
-/** The entries of a commit under `collection`. */
-function setsIn(commit: Commit, collection: string): Commit {
-  return commit.filter((set) => set.key[0] === collection);
 }
 
 Deno.test("event log - a group commit files its events 16 to an entry, and each user's beside them", async () => {
