@@ -76,7 +76,10 @@ export function addLogEntries(
     const byUser = new Map<string, StoredEvent[]>();
     for (const event of chunk) {
       const userId = userOf(event);
-      if (userId) byUser.set(userId, [...byUser.get(userId) ?? [], event]);
+      if (!userId) continue;
+      const own = byUser.get(userId);
+      if (own) own.push(event);
+      else byUser.set(userId, [event]);
     }
     for (const [userId, own] of byUser) {
       op.set(keys.userEvent(userId, id), own, { expireIn: EVENT_LOG_TTL_MS });
