@@ -181,3 +181,23 @@ Deno.test("event log - listEventsAfter through old and batched entries: oldest f
   assert.equal(own.at(-1)?.id, all[0]);
   assert.deepEqual(own.map((e) => e.id), [...own.map((e) => e.id)].sort().reverse());
 });
+
+Deno.test("event log - a commit's log entries count within its mutation cap", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const commits = recordCommits(kv);
+  const limits = { maxChecks: 100, maxMutations: 20, maxKeyBytes: 40_000 };
+  const committer = new GroupCommitter(kv, { instance: "a", limits });
+  const contributions = Array.from({ length: 40 }, (_, i) => {
+    const w = new Writes().set(["thing", i], i);
+    // Events made over a second apart never share an entry: the most a commit may need.
+    for (let j = 0; j < 2; j++) addEvent(w, event(ulid(T0 + i * 5_000 + j * 2_000), `usr_${i}`));
+    return w;
+  });
+  assert.ok((await Promise.all(contributions.map((w) => committer.commit(w)))).every(Boolean));
+  assert.ok(
+    commits.every((commit) => commit.length <= limits.maxMutations),
+    `${commits.map((c) => c.length)}`,
+  );
+  assert.ok(commits.some((commit) => commit.length > 7), "contributions still share commits");
+  assert.equal((await listRecentEvents(kv, 1_000)).length, 80);
+});
