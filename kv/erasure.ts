@@ -1,3 +1,4 @@
+import { eventsOf } from "./event_log.ts";
 import { keys } from "./keys.ts";
 import type { OtpDelivery, RecipientRecord } from "./otp_requests.ts";
 import { presenceKeysOf, type PresenceRecord, presenceRecordOf } from "./presence.ts";
@@ -103,15 +104,24 @@ export async function listKeys(
   return out;
 }
 
+/** One entry of a user's per-user event index: its key, the log entry's id, its events. */
+export interface UserEventEntry {
+  key: Deno.KvKey;
+  /** The log entry holding these events is keyed by the same id (`["events", logId]`). */
+  logId: string;
+  events: StoredEvent[];
+}
+
 /** A user's entries in the event log's per-user index, up to `limit`, oldest first. */
 export async function listUserEventEntries(
   kv: Deno.Kv,
   userId: string,
   limit: number,
-): Promise<StoredEvent[]> {
-  const out: StoredEvent[] = [];
-  for await (const entry of kv.list<StoredEvent>({ prefix: keys.userEvents(userId) }, { limit })) {
-    out.push(entry.value);
+): Promise<UserEventEntry[]> {
+  const out: UserEventEntry[] = [];
+  for await (const entry of kv.list({ prefix: keys.userEvents(userId) }, { limit })) {
+    const logId = String(entry.key[entry.key.length - 1]);
+    out.push({ key: entry.key, logId, events: eventsOf(entry.value) });
   }
   return out;
 }
@@ -248,17 +258,6 @@ export async function commitErasureEnd(kv: Deno.Kv, userId: string): Promise<boo
   addPresenceErasure(op, userId, due.value as number | null, online, sockets);
   op.delete(deletion.key);
   return (await op.commit()).ok;
-}
-
-/** The keys of one of a user's logged events: its per-user copy, and its log entry unless kept. */
-export function eventKeysToErase(
-  userId: string,
-  event: StoredEvent,
-  keepInLog: boolean,
-): Deno.KvKey[] {
-  const out: Deno.KvKey[] = [keys.userEvent(userId, event.id)];
-  if (!keepInLog) out.push(keys.event(event.id));
-  return out;
 }
 
 /** The recipients' records and the code requests they name (live, or in cooldown). */

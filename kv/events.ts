@@ -1,56 +1,35 @@
+import { userOf } from "./event_log.ts";
 import { keys } from "./keys.ts";
 import { commitUnchecked } from "./retry.ts";
 import type { StoredEvent } from "./stored_event.ts";
-import type { Writes } from "./writes.ts";
+import { keyId, type Writes } from "./writes.ts";
 
-/** How long the event log keeps an event. */
-export const EVENT_LOG_TTL_MS = 24 * 3_600_000;
+export {
+  eachEvent,
+  EVENT_LOG_TTL_MS,
+  listEventsAfter,
+  listRecentEvents,
+  listUserEvents,
+} from "./event_log.ts";
 /** How long an instance's ordered events stay for the others to tail. */
 export const INSTANCE_EVENTS_TTL_MS = 3_600_000;
 
 export type { StoredEvent };
 
 /**
- * Adds an event to a commit, so it is logged exactly when its change commits. The group
- * committer also files it under its instance's next position, in commit order. An event that
- * names a user (`user_id`) is filed under that user too, so a user's recent events are one
- * short list read, never a scan of the log.
+ * Adds an event to a commit, so it is logged exactly when its change commits: the group
+ * committer writes a commit's events into the log together, up to 16 in one entry
+ * (kv/event_log.ts), and files them under its instance's next position, in commit order. An
+ * event that names a user (`user_id`) is filed under that user too, so a user's recent events
+ * are one short list read, never a scan of the log.
  */
 export function addEvent(w: Writes, event: StoredEvent): Writes {
-  w.set(keys.event(event.id), event, { expireIn: EVENT_LOG_TTL_MS });
-  const userId = event.data.user_id;
-  if (typeof userId === "string" && userId.length > 0) {
-    w.set(keys.userEvent(userId, event.id), event, { expireIn: EVENT_LOG_TTL_MS });
-  }
+  // The log's keys count as if the event had entries of its own (as a lone commit files it).
+  w.keyBytes += keyId(keys.event(event.id)).length;
+  const userId = userOf(event);
+  if (userId) w.keyBytes += keyId(keys.userEvent(userId, event.id)).length;
   w.logged.push(event);
   return w;
-}
-
-/**
- * A user's newest `limit` events, newest first. `expireIn` is a lower bound: the oldest may be
- * a little past the log's 24 h.
- */
-export async function listUserEvents(
-  kv: Deno.Kv,
-  userId: string,
-  limit: number,
-): Promise<StoredEvent[]> {
-  const out: StoredEvent[] = [];
-  const iterator = kv.list<StoredEvent>({ prefix: keys.userEvents(userId) }, {
-    limit,
-    reverse: true,
-  });
-  for await (const entry of iterator) out.push(entry.value);
-  return out;
-}
-
-/** Every event of the log, newest first, read in batches as the caller goes. */
-export async function* eachEvent(kv: Deno.Kv): AsyncGenerator<StoredEvent> {
-  const iterator = kv.list<StoredEvent>({ prefix: keys.events() }, {
-    reverse: true,
-    batchSize: 500,
-  });
-  for await (const entry of iterator) yield entry.value;
 }
 
 /**
@@ -155,37 +134,6 @@ export async function listInstances(kv: Deno.Kv): Promise<Map<string, InstanceRe
   const out = new Map<string, InstanceRecord>();
   for await (const entry of kv.list<InstanceRecord>({ prefix: keys.instances() })) {
     out.set(String(entry.key[1]), entry.value);
-  }
-  return out;
-}
-
-/** Events with ids above `afterId` (exclusive), oldest first. */
-export async function listEventsAfter(
-  kv: Deno.Kv,
-  afterId: string,
-  limit = 500,
-): Promise<StoredEvent[]> {
-  const out: StoredEvent[] = [];
-  const iterator = kv.list<StoredEvent>(
-    { start: [...keys.events(), `${afterId}\u0000`], end: [...keys.events(), "\uffff"] },
-    { limit },
-  );
-  for await (const entry of iterator) out.push(entry.value);
-  return out;
-}
-
-/** The newest `limit` events, newest first; with `before`, those older than that event id. */
-export async function listRecentEvents(
-  kv: Deno.Kv,
-  limit = 100,
-  before?: string,
-): Promise<StoredEvent[]> {
-  const out: StoredEvent[] = [];
-  const selector = before
-    ? { prefix: keys.events(), end: keys.event(before) }
-    : { prefix: keys.events() };
-  for await (const entry of kv.list<StoredEvent>(selector, { limit, reverse: true })) {
-    out.push(entry.value);
   }
   return out;
 }

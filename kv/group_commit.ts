@@ -1,3 +1,4 @@
+import { addLogEntries } from "./event_log.ts";
 import { addInstanceEvents } from "./events.ts";
 import { isLocked, KvContention } from "./retry.ts";
 import { addOutboxEntries, type Outbox, type OutboxEntry } from "./event_webhooks.ts";
@@ -79,7 +80,8 @@ interface Pending {
  * is committed on its own, so only the ones whose checks really failed hear `null` (read again
  * and decide anew).
  *
- * With an `instance`, a commit's logged events are also filed under the instance's next
+ * A commit's logged events go into the event log together, up to 16 in an entry
+ * (kv/event_log.ts). With an `instance`, they are also filed under the instance's next
  * position (up to 16 in one entry). KV applies commits in the order they are sent, and
  * positions are given as commits are sent, so other instances tail this instance's events by
  * position and read each one once.
@@ -266,10 +268,11 @@ export class GroupCommitter {
     }
     // Sums wrap around at 2^64, as a single `sum` does: taking one back is adding 2^64 - 1.
     for (const sum of sums.values()) op.sum(sum.key, sum.n & 0xffff_ffff_ffff_ffffn);
+    // A contribution on its own may be one refused as too large: one event an entry then.
+    const perEntry = batch[0].alone ? 1 : undefined;
+    if (logged.length > 0) addLogEntries(op, logged, perEntry);
     if (this.#instance && logged.length > 0) {
-      // A contribution on its own may be one refused as too large: one event an entry then.
       // Positions are taken last, so a write refused while being built skips none.
-      const perEntry = batch[0].alone ? 1 : undefined;
       this.#nextPosition += addInstanceEvents(
         op,
         this.#instance,

@@ -1,3 +1,4 @@
+import { userOf } from "./event_log.ts";
 import type { StoredEvent } from "./stored_event.ts";
 
 /**
@@ -79,11 +80,14 @@ export class Writes implements AtomicWrites {
   }
 
   /**
-   * How many mutations a commit of these carries at most: an ordered copy of each logged event
-   * is counted, though the committer files up to 16 of a commit's events in one entry.
+   * How many mutations a commit of these carries at most: for each logged event its ordered
+   * copy, its log entry and its user's entry, as a commit of its own files them (one event an
+   * entry); a shared commit files up to 16 of its events in each.
    */
   get size(): number {
-    return this.mutations.length + this.logged.length;
+    let size = this.mutations.length;
+    for (const event of this.logged) size += userOf(event) ? 3 : 2;
+    return size;
   }
 }
 

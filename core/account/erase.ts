@@ -5,7 +5,6 @@ import {
   eachRefreshTokenOf,
   eachSessionOf,
   ERASE_PREFIXES,
-  eventKeysToErase,
   keysNamingUsers,
   listKeys,
   listUserDeletions,
@@ -18,6 +17,7 @@ import {
   type UserDeletion,
   userPrefixes,
 } from "../../kv/erasure.ts";
+import { eraseUserFromLog } from "../../kv/event_log.ts";
 import { CONFLICT, retry } from "../../kv/retry.ts";
 import type { User } from "../../kv/users.ts";
 import { Writes } from "../../kv/writes.ts";
@@ -156,15 +156,15 @@ async function continueErasure(ctx: PresenceContext, deletion: UserDeletion): Pr
   const recipients = await readRecipients(ctx.kv, deletion.recipients);
   await deleteKeys(ctx.kv, await requestKeys(ctx.kv, recipients.requestIds));
   for (;;) {
-    const events = await listUserEventEntries(ctx.kv, userId, PAGE);
-    if (events.length === 0) break;
-    const requestIds = events.map((e) => e.data.request_id)
+    const entries = await listUserEventEntries(ctx.kv, userId, PAGE);
+    if (entries.length === 0) break;
+    const requestIds = entries.flatMap((entry) => entry.events).map((e) => e.data.request_id)
       .filter((id): id is string => typeof id === "string");
     await deleteKeys(ctx.kv, await requestKeys(ctx.kv, requestIds));
-    await deleteKeys(
-      ctx.kv,
-      events.flatMap((event) => eventKeysToErase(userId, event, kept(event))),
-    );
+    // The log entries first: the per-user ones name them, so a crash in between loses none.
+    const logIds = entries.map((entry) => entry.logId);
+    await eraseUserFromLog(ctx.kv, userId, logIds, kept, ctx.clock.now());
+    await deleteKeys(ctx.kv, entries.map((entry) => entry.key));
   }
   await deleteKeys(ctx.kv, [
     ...recipients.keys,

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { listRecentEvents } from "../../kv/events.ts";
 import { keys } from "../../kv/keys.ts";
 import { startWebhookReceiver } from "../../fakes/webhook_receiver.ts";
 import { callJson, doormanEnv, startDoorman, stopDoorman } from "../../bench/doorman_process.ts";
@@ -78,14 +79,8 @@ Deno.test("crash - kill -9 in the middle of an erasure, then restart: the user i
     }
     await assertErased(kv, { userId: id, contacts: [PHONE] });
     let deletedEvents = 0;
-    for await (
-      const entry of kv.list<{ data: { type: string; user_id?: string } }>({
-        prefix: keys.events(),
-      })
-    ) {
-      if (entry.value.data.type === "user.deleted" && entry.value.data.user_id === id) {
-        deletedEvents++;
-      }
+    for (const event of await listRecentEvents(kv, Number.MAX_SAFE_INTEGER)) {
+      if (event.data.type === "user.deleted" && event.data.user_id === id) deletedEvents++;
     }
     assert.equal(deletedEvents, 1);
     const refreshed = await callJson(`${server.url}/api/v1/auth/refresh`, {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { normalizePhone } from "../../core/auth/recipients.ts";
+import { listRecentEvents } from "../../kv/events.ts";
 import { keys } from "../../kv/keys.ts";
 import { contactUpdate, type FakeMessage, startFakeTelegram } from "../../fakes/telegram.ts";
 import { startWebhookReceiver } from "../../fakes/webhook_receiver.ts";
@@ -511,14 +512,10 @@ Deno.test("crash - kill -9 under mixed load: after a restart every 2xx holds, du
 
     // --- the presence log: per user, online and offline alternate; the counter agrees ---
     const perUser = new Map<string, string[]>();
-    for await (
-      const entry of kv.list<{ data: { type: string; user_id?: string } }>({
-        prefix: keys.events(),
-      })
-    ) {
-      const { type, user_id } = entry.value.data;
-      if (!type.startsWith("presence.") || !user_id) continue;
-      perUser.set(user_id, [...perUser.get(user_id) ?? [], type.slice("presence.".length)]);
+    for (const event of await listRecentEvents(kv, Number.MAX_SAFE_INTEGER)) {
+      const { type, user_id } = event.data;
+      if (!type.startsWith("presence.") || typeof user_id !== "string") continue;
+      perUser.set(user_id, [type.slice("presence.".length), ...perUser.get(user_id) ?? []]);
     }
     for (const userId of userIds) {
       check(perUser.has(userId), () => `${userId} signed in (200) but has no presence event`);
