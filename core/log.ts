@@ -20,7 +20,7 @@ export function createLogger(
   const write = options.write ?? writeLine;
   const log = (level: LogLevel, message: string, fields: LogFields = {}) => {
     const line = options.json
-      ? JSON.stringify({ time: new Date().toISOString(), level, message, ...fields })
+      ? jsonLine(level, message, fields)
       : `${level.toUpperCase().padEnd(5)} ${message}${formatFields(fields)}`;
     write(line, level);
   };
@@ -31,6 +31,33 @@ export function createLogger(
     warn: (message, fields) => log("warn", message, fields),
     error: (message, fields) => log("error", message, fields),
   };
+}
+
+/**
+ * `{"time":…,"level":…,"message":…, …fields}` as one JSON line. Written around the fields'
+ * own JSON, with the time's text kept for the millisecond it names: a line a request, this was
+ * a fiftieth of a presence query as an object spread, a date and a stringify of it all.
+ */
+function jsonLine(level: LogLevel, message: string, fields: LogFields): string {
+  if ("time" in fields || "level" in fields || "message" in fields) {
+    return JSON.stringify({ time: isoNow(), level, message, ...fields });
+  }
+  const rest = JSON.stringify(fields);
+  const head = `{"time":"${isoNow()}","level":"${level}","message":${JSON.stringify(message)}`;
+  return rest === "{}" ? `${head}}` : `${head},${rest.slice(1)}`;
+}
+
+let isoMs = -1;
+let isoText = "";
+
+/** The time now as ISO 8601 text, made once a millisecond. */
+function isoNow(): string {
+  const now = Date.now();
+  if (now !== isoMs) {
+    isoMs = now;
+    isoText = new Date(now).toISOString();
+  }
+  return isoText;
 }
 
 /** A logger that keeps its lines in memory, for tests. */

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createLogger } from "../../core/log.ts";
 
 /*
  * The process log writer (core/log.ts `writeLine`): stdout lines are gathered and written
@@ -48,4 +49,26 @@ Deno.test("log writer - warnings go to stderr, the gathered info lines to stdout
   );
   assert.deepEqual(stdout.map((line) => JSON.parse(line).message), ["before"]);
   assert.deepEqual(stderr.map((line) => JSON.parse(line).message), ["careful"]);
+});
+
+Deno.test("json log lines - the same object as a stringify of it all, fields after the three, whatever they hold", () => {
+  const lines: string[] = [];
+  const log = createLogger({ json: true, write: (line) => lines.push(line) });
+  const cases: [string, Record<string, unknown>][] = [
+    ["request", {}],
+    ["request", { request_id: "r-1", status: 200, ms: 3, path: '/a"b\\c\u2028' }],
+    ['quote " and\nnewline', { nested: { a: [1, null, "x"] }, skipped: undefined }],
+    // A field named like one of the three wins, as it did in the spread.
+    ["shadowed", { message: "from the fields", level: "x" }],
+  ];
+  for (const [message, fields] of cases) log.info(message, fields);
+  lines.forEach((line, i) => {
+    const parsed = JSON.parse(line);
+    const [message, fields] = cases[i];
+    assert.match(parsed.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    assert.ok(Math.abs(Date.parse(parsed.time) - Date.now()) < 5_000);
+    const { time: _, ...rest } = parsed;
+    assert.deepEqual(rest, JSON.parse(JSON.stringify({ level: "info", message, ...fields })));
+    assert.deepEqual(Object.keys(parsed).slice(0, 3), ["time", "level", "message"]);
+  });
 });
