@@ -121,6 +121,19 @@ const TARGETS: Target[] = [
     args: ({ dir }) => ["GET", "/api/v1/presence", `${dir}/tokens.txt`, `${dir}/ids.txt`],
   },
   {
+    name: "presence_lists",
+    label: "… · 1,000 different lists, in turn",
+    mode: "presence",
+    script: "bearer.lua",
+    args: ({ dir }) => [
+      "GET",
+      "/api/v1/presence",
+      `${dir}/tokens.txt`,
+      `${dir}/all-ids.txt`,
+      "1000",
+    ],
+  },
+  {
     name: "presence_private",
     label: "… · half of them visible to contacts only",
     mode: "presence_private",

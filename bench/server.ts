@@ -9,7 +9,7 @@
  * - `bare`: `Deno.serve` answering a fixed JSON body (the HTTP ceiling);
  * - `kv`: one `kv.set` per request (the storage ceiling);
  * - `me`, `heartbeat`, `presence`: 200 signed-in users; writes `tokens.txt` (one access
- *   token a line) and `ids.txt` (the first 100 of their user ids);
+ *   token a line), `ids.txt` (the first 100 of their user ids) and `all-ids.txt` (all 200);
  * - `presence_private`: as `presence`, and every other one of those 100 users shows their
  *   presence only to their contacts (`PATCH /api/v1/me`), the last 100 users (half of the
  *   callers), set with `PUT /api/v1/me/presence-contacts`;
@@ -94,6 +94,7 @@ if (mode === "bare") {
     await Deno.writeTextFile(`${dir}/tokens.txt`, lines(users.map((u) => u.access)));
     const ids = users.slice(0, PRESENCE_IDS).map((u) => u.userId);
     await Deno.writeTextFile(`${dir}/ids.txt`, lines(ids));
+    await Deno.writeTextFile(`${dir}/all-ids.txt`, lines(users.map((u) => u.userId)));
     if (mode === "presence_private") {
       const contacts = users.slice(PRESENCE_IDS).map((u) => u.userId);
       const hiding = users.slice(0, PRESENCE_IDS).filter((_, i) => i % 2 === 0);
