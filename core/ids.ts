@@ -5,7 +5,10 @@
  * was several percent of the CPU. Random bytes are drawn in blocks.
  */
 
-const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+import { decodeTime, encodeTime, ULID_ALPHABET as ALPHABET } from "../kv/ulid_time.ts";
+
+export { decodeTime, encodeTime };
+
 const POOL_BYTES = 4096;
 let pool = new Uint8Array(0);
 let offset = 0;
@@ -18,24 +21,6 @@ function randomBytes(n: number): Uint8Array {
   const out = pool.subarray(offset, offset + n);
   offset += n;
   return out;
-}
-
-/** The 10-character time part of a ULID. */
-export function encodeTime(ms: number): string {
-  let out = "";
-  let rest = Math.max(0, Math.floor(ms));
-  for (let i = 0; i < 10; i++) {
-    out = ALPHABET[rest % 32] + out;
-    rest = Math.floor(rest / 32);
-  }
-  return out;
-}
-
-/** The milliseconds a ULID was made at. */
-export function decodeTime(id: string): number {
-  let ms = 0;
-  for (const char of id.slice(0, 10)) ms = ms * 32 + ALPHABET.indexOf(char);
-  return ms;
 }
 
 /** 16 random characters (80 bits). */

@@ -1,6 +1,7 @@
 import { keys } from "./keys.ts";
 import { CONFLICT, retry } from "./retry.ts";
 import type { StoredEvent } from "./stored_event.ts";
+import { decodeTime, encodeTime } from "./ulid_time.ts";
 
 /**
  * The event log (`events`) and its per-user index (`events_by_user`). A commit's events share
@@ -23,24 +24,16 @@ export const EVENTS_PER_LOG_ENTRY = 16;
  */
 export const EVENT_ENTRY_SPAN_MS = 1_000;
 
-const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
 /** The ms an event id (a ULID) was made at, or null for an id that is not one. */
 export function idTime(id: string): number | null {
-  if (!ULID.test(id)) return null;
-  let ms = 0;
-  for (const char of id.slice(0, 10)) ms = ms * 32 + ALPHABET.indexOf(char);
-  return ms;
+  return ULID.test(id) ? decodeTime(id) : null;
 }
 
 /** The lowest id of the ms `ms` (every ULID of that ms sorts at or above it). */
 export function lowestIdAt(ms: number): string {
-  let time = "";
-  for (let rest = Math.max(0, Math.floor(ms)), i = 0; i < 10; i++, rest = Math.floor(rest / 32)) {
-    time = ALPHABET[rest % 32] + time;
-  }
-  return time + "0".repeat(16);
+  return encodeTime(ms) + "0".repeat(16);
 }
 
 /** The events a log entry holds: a list, or one event (an entry of before the batching). */
