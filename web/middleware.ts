@@ -119,57 +119,30 @@ const JSON_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
  * request), and the schema runs synchronously: none of the API's body schemas is async.
  */
 export function jsonBody<T extends z.ZodType>(schema: T, options: { maxBytes?: number } = {}) {
-  const maxBytes = options.maxBytes ?? MAX_BODY_BYTES;
+  // The size limit is Hono's, called here rather than as a middleware of its own.
+  const limit = options.maxBytes ? limitBodyTo(options.maxBytes) : limitBody;
   const validate: MiddlewareHandler<
     AppEnv,
     string,
     { in: { json: z.input<T> }; out: { json: z.output<T> } }
   > = async (c, next) => {
     // In this order, as ever: too large, then not JSON, then malformed, then the schema.
-    const text = await readBodyText(c.req.raw, maxBytes);
-    requireJsonType(c.req.header("content-type"));
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      // Hono's own refusal, as its validator threw it: answered 400 and logged as what it is.
-      throw new HTTPException(400, { message: "Malformed JSON in request body" });
-    }
-    const parsed = schema.safeParse(value);
-    if (!parsed.success) throw validationFailed(parsed.error);
-    c.req.addValidatedData("json", parsed.data as object);
-    await next();
+    await limit(c, async () => {
+      requireJsonType(c.req.header("content-type"));
+      let value: unknown;
+      try {
+        value = JSON.parse(await c.req.text());
+      } catch {
+        // Hono's own refusal, as its validator threw it: answered 400 and logged as what it is.
+        throw new HTTPException(400, { message: "Malformed JSON in request body" });
+      }
+      const parsed = schema.safeParse(value);
+      if (!parsed.success) throw validationFailed(parsed.error);
+      c.req.addValidatedData("json", parsed.data as object);
+      await next();
+    });
   };
   return [validate] as const;
-}
-
-/**
- * The body as text, 413 past `maxBytes`: a declared length is judged before anything is read,
- * a chunked body as it arrives (never read whole first).
- */
-async function readBodyText(req: Request, maxBytes: number): Promise<string> {
-  const tooLarge = () =>
-    new AppError("PAYLOAD_TOO_LARGE", `The request body is over ${maxBytes} bytes.`);
-  if (!req.body) return "";
-  const declared = req.headers.get("content-length");
-  if (declared !== null && !req.headers.has("transfer-encoding")) {
-    if (Number(declared) > maxBytes) throw tooLarge();
-    return await req.text();
-  }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of req.body) {
-    size += chunk.byteLength;
-    if (size > maxBytes) throw tooLarge();
-    chunks.push(chunk);
-  }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return new TextDecoder().decode(bytes);
 }
 
 /**
